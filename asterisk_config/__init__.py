@@ -1,0 +1,1 @@
+"""Render Asterisk's configuration from our database and settings (Jinja2 templates)."""

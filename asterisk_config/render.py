@@ -1,0 +1,113 @@
+"""Turn settings + operators from the database into a complete Asterisk config tree for one instance."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from sqlmodel import Session, col, select
+
+from callcenter.asterisk_sandbox import AsteriskRuntime
+from callcenter.errors import ConfigurationError
+from callcenter.lines import LINES
+from callcenter.settings import Settings
+from db.models import User
+
+TEMPLATES = (
+    "asterisk.conf", "modules.conf", "logger.conf", "pjsip.conf", "extensions.conf",
+    "queues.conf", "manager.conf", "rtp.conf", "cdr.conf", "musiconhold.conf",
+)
+# Values land inside Asterisk config lines: no separators, comments or line breaks may sneak in.
+_SAFE_VALUE = re.compile(r"^[A-Za-z0-9._@+\-]+$")
+
+
+@dataclass(frozen=True)
+class OperatorPhone:
+    extension: str
+    sip_password: str
+    display_name: str
+
+
+@dataclass(frozen=True)
+class AmiUser:
+    username: str
+    secret: str
+    read: str
+    write: str
+
+
+def operator_phones(session: Session) -> list[OperatorPhone]:
+    """Every active staff member with a SIP extension gets a PJSIP endpoint."""
+    users = session.exec(
+        select(User).where(col(User.extension).is_not(None), col(User.is_active).is_(True)).order_by(User.extension)
+    ).all()
+    return [
+        OperatorPhone(extension=u.extension or "", sip_password=u.sip_password or "", display_name=u.full_name)
+        for u in users
+        if u.sip_password
+    ]
+
+
+def bridge_ami_user(settings: Settings) -> AmiUser:
+    """Least privilege for the AMI bridge: call/agent/user events; queue, originate and reload actions."""
+    return AmiUser(
+        username=settings.ami_username,
+        secret=settings.ami_secret,
+        read="system,call,agent,user,reporting",
+        write="system,call,agent,originate,reporting",
+    )
+
+
+def render_config(
+    *,
+    settings: Settings,
+    runtime: AsteriskRuntime,
+    phones: Sequence[OperatorPhone],
+    extra_ami_users: Sequence[AmiUser] = (),
+) -> Path:
+    """Write every config file into the instance's ``etc`` folder and return that folder (host path)."""
+    ami_users = [bridge_ami_user(settings), *extra_ami_users]
+    _check_safe(phones, ami_users)
+    env = Environment(
+        loader=PackageLoader("asterisk_config", "templates"),
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=False,  # noqa: S701 - Asterisk config, not HTML; values are checked by _check_safe
+    )
+    context = {
+        "settings": settings,
+        "instance_dir": str(runtime.instance_dir),
+        "directories": runtime.stock_directories(),
+        "sounds_dir": str(runtime.sounds_dir),
+        "lines": LINES,
+        "phones": phones,
+        "ami_users": ami_users,
+    }
+    etc_dir = runtime.host_path(runtime.instance_dir / "etc")
+    etc_dir.mkdir(parents=True, exist_ok=True)
+    for sub in ("run", "log", "spool", "lib", "sounds", "recordings"):
+        runtime.host_path(runtime.instance_dir / sub).mkdir(parents=True, exist_ok=True)
+    for name in TEMPLATES:
+        text = env.get_template(f"{name}.j2").render(context)
+        _write_if_changed(etc_dir / name, text)
+    return etc_dir
+
+
+def _check_safe(phones: Sequence[OperatorPhone], ami_users: Sequence[AmiUser]) -> None:
+    for phone in phones:
+        for value in (phone.extension, phone.sip_password):
+            if not _SAFE_VALUE.match(value):
+                raise ConfigurationError("unsafe value for the SIP config", extension=phone.extension)
+    for user in ami_users:
+        if not (_SAFE_VALUE.match(user.username) and _SAFE_VALUE.match(user.secret)):
+            raise ConfigurationError("unsafe AMI credentials", username=user.username)
+
+
+def _write_if_changed(path: Path, text: str) -> None:
+    if not path.exists() or path.read_text() != text:
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_text(text)
+        tmp.replace(path)

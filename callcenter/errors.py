@@ -1,0 +1,57 @@
+"""Error classes with a stable kebab-case ``error_id``, a message and details (the API's error shape)."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class PasokhError(Exception):
+    """Base of every error we raise on purpose; rendered as JSON by the web layer."""
+
+    error_id: ClassVar[str] = "pasokh-error"
+    status_code: ClassVar[int] = 500
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"error_id": self.error_id, "message": self.message, "details": self.details}
+
+
+class ConfigurationError(PasokhError):
+    error_id = "configuration-error"
+
+
+class ValidationFailed(PasokhError):
+    error_id = "invalid-data"
+    status_code = 422
+
+
+class NotFound(PasokhError):
+    error_id = "not-found"
+    status_code = 404
+
+
+class InvalidTrackingCode(ValidationFailed):
+    error_id = "invalid-tracking-code"
+
+
+class NotAuthenticated(PasokhError):
+    error_id = "not-authenticated"
+    status_code = 401
+
+
+class PermissionDenied(PasokhError):
+    error_id = "permission-denied"
+    status_code = 403
+
+
+class AsteriskUnavailable(PasokhError):
+    error_id = "asterisk-unavailable"
+    status_code = 503
+
+
+class AsteriskSandboxError(PasokhError):
+    error_id = "asterisk-sandbox-error"

@@ -1,0 +1,79 @@
+"""Runtime settings read from the environment, with safe defaults for development only."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+from callcenter.errors import ConfigurationError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SECRET = "development-only-secret-change-me"
+DEFAULT_AMI_SECRET = "development-only-ami-secret"
+
+
+class Settings(BaseModel):
+    """Everything configurable; built by :func:`load_settings` from ``PASOKH_*`` variables."""
+
+    environment: Literal["development", "test", "production"] = "development"
+    secret_key: str = DEFAULT_SECRET
+    state_dir: Path = PROJECT_ROOT / "var"
+    database_url: str = ""
+    redis_url: str | None = None
+
+    web_host: str = "127.0.0.1"
+    web_port: int = 8000
+
+    # Asterisk and its interfaces. Ports are settings so that tests and a running demo can coexist.
+    asterisk_cache_dir: Path = Path.home() / ".cache" / "pasokh"
+    asterisk_instance: str = "default"
+    sip_host: str = "127.0.0.1"
+    sip_port: int = 5060
+    rtp_port_start: int = 10000
+    rtp_port_end: int = 10999
+    trunk_match: str = "127.0.0.1"
+    sip_realm: str = "pasokh"
+    ami_host: str = "127.0.0.1"
+    ami_port: int = 5038
+    ami_username: str = "pasokh"
+    ami_secret: str = DEFAULT_AMI_SECRET
+    agi_host: str = "127.0.0.1"
+    agi_port: int = 4573
+
+    max_inbound_calls: int = Field(default=30, ge=1)
+    queue_wrapup_seconds: int = Field(default=10, ge=0)
+    agent_ring_seconds: int = Field(default=15, ge=1)
+
+    @model_validator(mode="after")
+    def _fill_defaults_and_refuse_unsafe(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.state_dir / 'pasokh.sqlite3'}"
+        if self.environment == "production":
+            if self.secret_key == DEFAULT_SECRET:
+                raise ConfigurationError("PASOKH_SECRET_KEY must be set outside development")
+            if self.ami_secret == DEFAULT_AMI_SECRET:
+                raise ConfigurationError("PASOKH_AMI_SECRET must be set outside development")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+# Variables read without the PASOKH_ prefix, as the set-up contract names them.
+_UNPREFIXED = {"database_url": "DATABASE_URL", "redis_url": "REDIS_URL"}
+
+
+def load_settings(environ: dict[str, str] | None = None, **overrides: object) -> Settings:
+    """Build settings from ``environ`` (default: the process environment) and explicit overrides."""
+    env = os.environ if environ is None else environ
+    values: dict[str, object] = {}
+    for name in Settings.model_fields:
+        key = _UNPREFIXED.get(name, f"PASOKH_{name.upper()}")
+        if env.get(key):
+            values[name] = env[key]
+    values.update(overrides)
+    return Settings.model_validate(values)

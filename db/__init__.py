@@ -1,0 +1,1 @@
+"""Database layer: SQLModel table models, engine, Alembic migrations and seed data."""
