@@ -75,7 +75,7 @@ def render_config(
         loader=PackageLoader("asterisk_config", "templates"),
         undefined=StrictUndefined,
         keep_trailing_newline=True,
-        autoescape=False,  # noqa: S701 - Asterisk config, not HTML; values are checked by _check_safe
+        autoescape=False,
     )
     context = {
         "settings": settings,

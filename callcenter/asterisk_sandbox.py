@@ -162,7 +162,7 @@ class AsteriskProcess:
         log_dir = self.runtime.host_path(self.runtime.instance_dir / "log")
         log_dir.mkdir(parents=True, exist_ok=True)
         with open(log_dir / "console.out", "ab") as out:
-            subprocess.Popen(  # noqa: S603 - fixed argv, no shell
+            subprocess.Popen(
                 self.runtime.command("-f", "-U", "root", "-G", "root"),
                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
             )

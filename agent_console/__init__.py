@@ -1,0 +1,1 @@
+"""The operators' browser console: web routes, websocket hub, Jinja2 templates, static assets."""

@@ -1,0 +1,76 @@
+"""Websocket hub: forwards bus events to each console that should see them, in order, with a sequence."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Any
+
+from fastapi import WebSocket, WebSocketDisconnect
+
+from callcenter.bus import DomainEvent, InProcessBus
+from callcenter.metrics import Metrics
+from db.models import Role, User
+
+log = logging.getLogger(__name__)
+
+SEES_EVERYTHING = frozenset({Role.SUPERVISOR, Role.ADMIN})
+
+
+def is_for(event: DomainEvent, *, role: Role, extension: str | None) -> bool:
+    """Operators see their own phone's events and tickets; supervisors and admins see everything."""
+    if role in SEES_EVERYTHING:
+        return True
+    target = event.data.get("extension")
+    return target is None or target == extension
+
+
+class WebsocketHub:
+    def __init__(self, *, bus: InProcessBus, metrics: Metrics) -> None:
+        self._bus = bus
+        self._metrics = metrics
+
+    async def serve(self, websocket: WebSocket, user: User) -> None:
+        """Until the client leaves: a ``hello`` (seq 0), then deltas numbered 1, 2, 3… for this connection."""
+        subscription = self._bus.subscribe()
+        self._metrics.websocket_clients.inc()
+        reader = asyncio.create_task(_wait_for_close(websocket))
+        try:
+            await websocket.send_json({"seq": 0, "name": "hello", "data": {"extension": user.extension}})
+            seq = 0
+            while not reader.done():
+                getter = asyncio.create_task(subscription.get())
+                done, _ = await asyncio.wait({getter, reader}, return_when=asyncio.FIRST_COMPLETED)
+                if getter not in done:
+                    getter.cancel()
+                    break
+                event = getter.result()
+                if not is_for(event, role=user.role, extension=user.extension):
+                    continue
+                seq += 1
+                await websocket.send_json(_message(event, seq))
+                if event.name == "call_connected":
+                    self._metrics.screen_pop.observe(time.monotonic() - event.origin)
+        except (WebSocketDisconnect, RuntimeError, ConnectionError):
+            pass
+        finally:
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await reader
+            subscription.close()
+            self._metrics.websocket_clients.dec()
+
+
+def _message(event: DomainEvent, seq: int) -> dict[str, Any]:
+    message = event.as_message()
+    message["seq"] = seq
+    return message
+
+
+async def _wait_for_close(websocket: WebSocket) -> None:
+    """Consoles only listen; reading is how we learn that the browser went away."""
+    with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+        while True:
+            await websocket.receive_text()

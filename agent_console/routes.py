@@ -1,0 +1,183 @@
+"""HTTP and websocket routes of the console: login, console page, tickets, queue membership, health."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request, Response, WebSocket
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
+from sqlalchemy import text
+from sqlmodel import Session, select
+
+from agent_console.deps import CallHandler, CurrentUser, ServicesDep, SessionDep, get_services
+from callcenter.errors import PermissionDenied
+from callcenter.lines import LINE_137, line_by_queue
+from callcenter.persian import normalize_text
+from callcenter.security import verify_password
+from callcenter.tickets import create_ticket, find_by_tracking_code, to_public
+from db.models import Category, TicketCreate, TicketPublic, Unit, User, UserPublic
+
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+
+router = APIRouter()
+
+
+@router.get("/", include_in_schema=False)
+def home(request: Request) -> RedirectResponse:
+    target = "/console" if request.session.get("user_id") else "/login"
+    return RedirectResponse(target, status_code=303)
+
+
+@router.get("/login", response_class=HTMLResponse, include_in_schema=False)
+def login_page(request: Request) -> HTMLResponse:
+    return TEMPLATES.TemplateResponse(request, "login.html", {"error": None})
+
+
+@router.post("/login", include_in_schema=False)
+def login(
+    request: Request,
+    session: SessionDep,
+    username: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+) -> Response:
+    user = session.exec(select(User).where(User.username == normalize_text(username).lower())).first()
+    # verify_password checks a dummy hash for unknown users, so both paths take the same time.
+    if not verify_password(password, user.password_hash if user else None) or user is None or not user.is_active:
+        return TEMPLATES.TemplateResponse(
+            request, "login.html", {"error": "نام کاربری یا گذرواژه نادرست است."}, status_code=401
+        )
+    request.session.clear()
+    request.session["user_id"] = user.id
+    return RedirectResponse("/console", status_code=303)
+
+
+@router.post("/logout", include_in_schema=False)
+def logout(request: Request) -> RedirectResponse:
+    request.session.clear()
+    return RedirectResponse("/login", status_code=303)
+
+
+@router.get("/console", response_class=HTMLResponse, include_in_schema=False)
+def console_page(request: Request, session: SessionDep) -> Response:
+    user_id = request.session.get("user_id")
+    user = session.get(User, user_id) if isinstance(user_id, int) else None
+    if user is None:
+        return RedirectResponse("/login", status_code=303)
+    return TEMPLATES.TemplateResponse(request, "console.html", {"user": user})
+
+
+class Reference(BaseModel):
+    categories: list[dict[str, Any]]
+    units: list[dict[str, Any]]
+
+
+@router.get("/api/reference")
+def reference_data(_user: CurrentUser, session: SessionDep) -> Reference:
+    categories = session.exec(select(Category).order_by(Category.line, Category.id)).all()
+    units = session.exec(select(Unit).order_by(Unit.id)).all()
+    return Reference(
+        categories=[c.model_dump(mode="json") for c in categories],
+        units=[u.model_dump(mode="json") for u in units],
+    )
+
+
+class AgentStatePublic(BaseModel):
+    queue: str
+    state: str
+
+
+class Me(BaseModel):
+    user: UserPublic
+    queues: list[AgentStatePublic]
+
+
+@router.get("/api/me")
+def me(user: CurrentUser, services: ServicesDep) -> Me:
+    queues = [
+        AgentStatePublic(queue=state.queue, state=state.state)
+        for (extension, _queue), state in services.tracker.agents.items()
+        if extension == user.extension
+    ]
+    return Me(user=UserPublic.model_validate(user), queues=queues)
+
+
+class QueueMembership(BaseModel):
+    queue: str = LINE_137.queue
+
+
+def _phone_of(user: User) -> str:
+    if not user.extension:
+        raise PermissionDenied("برای شما داخلی تلفن تعریف نشده است.", username=user.username)
+    return user.extension
+
+
+@router.post("/api/queue/join", status_code=204)
+async def join_queue(body: QueueMembership, user: CallHandler, services: ServicesDep) -> Response:
+    if line_by_queue(body.queue) is None:
+        raise PermissionDenied("صف نامعتبر است.", queue=body.queue)
+    await services.ami.queue_add(queue=body.queue, extension=_phone_of(user), member_name=user.full_name)
+    return Response(status_code=204)
+
+
+@router.post("/api/queue/leave", status_code=204)
+async def leave_queue(body: QueueMembership, user: CallHandler, services: ServicesDep) -> Response:
+    if line_by_queue(body.queue) is None:
+        raise PermissionDenied("صف نامعتبر است.", queue=body.queue)
+    await services.ami.queue_remove(queue=body.queue, extension=_phone_of(user))
+    return Response(status_code=204)
+
+
+@router.post("/api/tickets", status_code=201)
+def file_ticket(body: TicketCreate, user: CallHandler, session: SessionDep, services: ServicesDep) -> TicketPublic:
+    ticket = create_ticket(session, data=body, created_by=user)
+    public = to_public(session, ticket)
+    services.metrics.tickets_created.labels(line=ticket.line).inc()
+    services.notifier.ticket_created(public)
+    return public
+
+
+@router.get("/api/tickets/{tracking_code}")
+def ticket_by_code(tracking_code: str, _user: CurrentUser, session: SessionDep) -> TicketPublic:
+    return to_public(session, find_by_tracking_code(session, tracking_code))
+
+
+@router.websocket("/ws")
+async def console_socket(websocket: WebSocket) -> None:
+    services = websocket.app.state.services
+    user_id = websocket.session.get("user_id")
+    with Session(services.engine) as session:
+        user = session.get(User, user_id) if isinstance(user_id, int) else None
+    if user is None or not user.is_active:
+        await websocket.close(code=4401)
+        return
+    await websocket.accept()
+    await websocket.app.state.hub.serve(websocket, user)
+
+
+@router.get("/healthz")
+def healthz(request: Request) -> JSONResponse:
+    """Database, AMI, FastAGI and Asterisk's version; 503 when a part the calls need is down."""
+    services = get_services(request)
+    try:
+        with Session(services.engine) as session:
+            session.exec(text("SELECT 1"))  # type: ignore[call-overload]
+        database = "ok"
+    except Exception as exc:  # reported, not raised: health must answer
+        database = f"error: {type(exc).__name__}"
+    body = {
+        "database": database,
+        "ami": "connected" if services.ami.connected else "disconnected",
+        "fastagi": "listening" if services.agi.listening else "down",
+        "asterisk_version": services.ami.asterisk_version,
+    }
+    healthy = database == "ok" and services.ami.connected and services.agi.listening
+    return JSONResponse(body, status_code=200 if healthy else 503)
+
+
+@router.get("/metrics", include_in_schema=False)
+def metrics(request: Request) -> Response:
+    return Response(generate_latest(get_services(request).metrics.registry), media_type=CONTENT_TYPE_LATEST)

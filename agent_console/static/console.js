@@ -1,0 +1,159 @@
+// Operator console: websocket screen pop, queue membership, ticket form. Persian digits and Jalali dates
+// only here, at the edge; the API speaks ASCII digits and UTC.
+"use strict";
+
+const toPersianDigits = (value) => String(value).replace(/[0-9]/g, (d) => "۰۱۲۳۴۵۶۷۸۹"[d]);
+const jalaliDate = (iso) =>
+  new Intl.DateTimeFormat("fa-IR-u-ca-persian", { dateStyle: "medium", timeZone: "Asia/Tehran" }).format(new Date(iso));
+const groupCode = (code) => code.replace(/(\d{3})(?=\d)/g, "$1-");
+const STATUS_NAMES = { registered: "ثبت‌شده" };
+const LINE_NAMES = { "137": "۱۳۷", "1888": "۱۸۸۸" };
+const AGENT_STATES = {
+  ready: "آماده در صف", paused: "در مکث", ringing: "در حال زنگ", talking: "در مکالمه",
+  wrap_up: "جمع‌بندی تماس", logged_out: "خارج از صف",
+};
+
+const $ = (id) => document.getElementById(id);
+const state = { call: null, reference: null, requestId: null };
+
+async function api(method, url, body) {
+  const response = await fetch(url, {
+    method,
+    headers: body ? { "Content-Type": "application/json", Accept: "application/json" } : { Accept: "application/json" },
+    body: body ? JSON.stringify(body) : undefined,
+    credentials: "same-origin",
+  });
+  if (response.status === 204) return null;
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    const message = data.message || (Array.isArray(data.detail) ? "اطلاعات فرم کامل یا درست نیست." : "خطا در ارتباط با سامانه.");
+    throw new Error(message);
+  }
+  return data;
+}
+
+function showError(element, message) {
+  element.textContent = message;
+  element.hidden = !message;
+}
+
+function setQueueState(name) {
+  $("queue-state").textContent = AGENT_STATES[name] || name;
+  $("queue-state").dataset.state = name;
+}
+
+async function loadReference() {
+  state.reference = await api("GET", "/api/reference");
+  const category = $("category");
+  const unit = $("unit");
+  for (const c of state.reference.categories) {
+    category.add(new Option(`${c.name} (${LINE_NAMES[c.line] || c.line})`, c.id));
+  }
+  for (const u of state.reference.units) unit.add(new Option(u.name, u.id));
+  category.addEventListener("change", selectDefaultUnit);
+  selectDefaultUnit();
+}
+
+function selectDefaultUnit() {
+  const chosen = state.reference.categories.find((c) => String(c.id) === $("category").value);
+  if (chosen && chosen.default_unit_id) $("unit").value = String(chosen.default_unit_id);
+}
+
+async function loadMe() {
+  const me = await api("GET", "/api/me");
+  const mine = me.queues.find((q) => q.queue === "line137");
+  setQueueState(mine ? mine.state : "logged_out");
+}
+
+function showScreenPop(data) {
+  state.call = data.call;
+  state.requestId = crypto.randomUUID();
+  $("call-idle").hidden = true;
+  $("screen-pop").hidden = false;
+  $("caller-number").textContent = toPersianDigits(data.call.caller_number || "ناشناس");
+  $("call-line").textContent = LINE_NAMES[data.call.line] || data.call.line;
+  const body = $("history").querySelector("tbody");
+  body.replaceChildren();
+  for (const t of data.history) {
+    const row = body.insertRow();
+    for (const text of [toPersianDigits(groupCode(t.tracking_code)), t.category_name, t.unit_name,
+      STATUS_NAMES[t.status] || t.status, jalaliDate(t.created_at)]) {
+      row.insertCell().textContent = text;
+    }
+  }
+  $("history").hidden = data.history.length === 0;
+  $("no-history").hidden = data.history.length !== 0;
+  $("ticket-result").hidden = true;
+  $("description").focus();
+}
+
+function onEvent(message) {
+  const { name, data } = message;
+  if (name === "call_ringing") {
+    $("call-idle").textContent = `زنگ: ${toPersianDigits(data.call.caller_number)}`;
+  } else if (name === "call_connected") {
+    showScreenPop(data);
+  } else if (name === "call_ended" && state.call && data.call.id === state.call.id) {
+    $("call-idle").textContent = "تماس پایان یافت؛ ثبت درخواست را کامل کنید.";
+    $("call-idle").hidden = false;
+  } else if (name === "agent_state" && data.queue === "line137") {
+    setQueueState(data.state);
+  }
+}
+
+function connect() {
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  const socket = new WebSocket(`${scheme}://${location.host}/ws`);
+  socket.onopen = () => { $("connection").textContent = "متصل"; $("connection").className = "badge on"; loadMe(); };
+  socket.onmessage = (e) => onEvent(JSON.parse(e.data));
+  socket.onclose = () => {
+    $("connection").textContent = "قطع"; $("connection").className = "badge off";
+    setTimeout(connect, 1000);
+  };
+}
+
+async function fileTicket(event) {
+  event.preventDefault();
+  showError($("ticket-error"), "");
+  const button = $("file-ticket");
+  button.disabled = true;
+  try {
+    state.requestId = state.requestId || crypto.randomUUID();
+    const ticket = await api("POST", "/api/tickets", {
+      category_id: Number($("category").value),
+      unit_id: Number($("unit").value),
+      address: $("address").value,
+      description: $("description").value,
+      call_id: state.call ? state.call.id : null,
+      request_id: state.requestId,
+    });
+    $("tracking-code").textContent = toPersianDigits(groupCode(ticket.tracking_code));
+    $("tracking-code").dataset.code = ticket.tracking_code;
+    $("ticket-result").hidden = false;
+    $("ticket-form").reset();
+    selectDefaultUnit();
+    state.requestId = null;
+  } catch (error) {
+    showError($("ticket-error"), error.message);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+async function queueAction(path) {
+  showError($("queue-error"), "");
+  try {
+    await api("POST", path, { queue: "line137" });
+  } catch (error) {
+    showError($("queue-error"), error.message);
+  }
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("[data-digits]").forEach((el) => { el.textContent = toPersianDigits(el.textContent); });
+  $("ticket-form").addEventListener("submit", fileTicket);
+  $("join-queue").addEventListener("click", () => queueAction("/api/queue/join"));
+  $("leave-queue").addEventListener("click", () => queueAction("/api/queue/leave"));
+  loadReference().catch((e) => showError($("ticket-error"), e.message));
+  connect();
+});

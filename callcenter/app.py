@@ -1,0 +1,55 @@
+"""The app factory: FastAPI with the console routes, the websocket hub and the telephony services."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.sessions import SessionMiddleware
+
+from agent_console.hub import WebsocketHub
+from agent_console.routes import router
+from callcenter.errors import NotAuthenticated, PasokhError
+from callcenter.services import Services, build_services
+from callcenter.settings import Settings
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "agent_console" / "static"
+
+
+def create_app(settings: Settings, *, services: Services | None = None, telephony: bool = True) -> FastAPI:
+    """``telephony=False`` serves the web only (no FastAGI listener, no AMI), for web-only tests."""
+    services = services or build_services(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await services.start(telephony=telephony)
+        try:
+            yield
+        finally:
+            await services.stop()
+
+    app = FastAPI(title="Pasokh", lifespan=lifespan)
+    app.state.services = services
+    app.state.hub = WebsocketHub(bus=services.bus, metrics=services.metrics)
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.secret_key,
+        session_cookie="pasokh_session",
+        same_site="lax",
+        https_only=settings.environment == "production",
+        max_age=12 * 3600,
+    )
+    app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.exception_handler(PasokhError)
+    async def pasokh_error(request: Request, exc: PasokhError) -> Response:
+        if isinstance(exc, NotAuthenticated) and "text/html" in request.headers.get("accept", ""):
+            return RedirectResponse("/login", status_code=303)
+        return JSONResponse(exc.as_dict(), status_code=exc.status_code)
+
+    return app

@@ -1,0 +1,107 @@
+"""Command line: ``python -m callcenter run|serve|migrate|seed|asterisk ...``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+import uvicorn
+from sqlmodel import Session
+
+from callcenter.app import create_app
+from callcenter.asterisk_sandbox import AsteriskProcess, ensure_installed, runtime_for
+from callcenter.provisioning import phones_from_database, provision_asterisk
+from callcenter.settings import Settings, load_settings
+from db.engine import make_engine, upgrade_database
+from db.seed import DEMO_LOGINS, seed_demo_staff, seed_reference_data
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="pasokh", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="migrate, seed demo data, start Asterisk and serve the backend and console")
+    sub.add_parser("serve", help="serve the backend and console (Asterisk must be running)")
+    sub.add_parser("migrate", help="apply database migrations")
+    seed = sub.add_parser("seed", help="seed reference data (and demo staff with --demo)")
+    seed.add_argument("--demo", action="store_true")
+    asterisk = sub.add_parser("asterisk", help="manage the Asterisk instance")
+    asterisk.add_argument("action", choices=["install", "provision", "start", "stop", "status"])
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = load_settings()
+    if args.command == "migrate":
+        upgrade_database(settings.database_url)
+    elif args.command == "seed":
+        _seed(settings, demo=args.demo)
+    elif args.command == "asterisk":
+        return _asterisk(settings, args.action)
+    elif args.command == "serve":
+        _serve(settings)
+    elif args.command == "run":
+        _run(settings)
+    return 0
+
+
+def _seed(settings: Settings, *, demo: bool) -> None:
+    upgrade_database(settings.database_url)
+    engine = make_engine(settings.database_url)
+    with Session(engine) as session:
+        seed_reference_data(session)
+        if demo:
+            if settings.environment == "production":
+                raise SystemExit("refusing to create demo accounts in production")
+            seed_demo_staff(session)
+    engine.dispose()
+
+
+def _asterisk(settings: Settings, action: str) -> int:
+    runtime = runtime_for(settings)
+    if action == "install":
+        ensure_installed(runtime)
+    elif action == "provision":
+        upgrade_database(settings.database_url)
+        provision_asterisk(settings, phones=phones_from_database(make_engine(settings.database_url)))
+    elif action == "start":
+        AsteriskProcess(runtime).start()
+    elif action == "stop":
+        AsteriskProcess(runtime).stop()
+    else:
+        process = AsteriskProcess(runtime)
+        print(process.version() if process.is_running() else "Asterisk is not running")
+        return 0 if process.is_running() else 3
+    return 0
+
+
+def _serve(settings: Settings) -> None:
+    uvicorn.run(create_app(settings), host=settings.web_host, port=settings.web_port, log_level="info")
+
+
+def _run(settings: Settings) -> None:
+    _seed(settings, demo=settings.environment != "production")
+    engine = make_engine(settings.database_url)
+    process = provision_asterisk(settings, phones=phones_from_database(engine))
+    engine.dispose()
+    print(_banner(settings), flush=True)
+    try:
+        _serve(settings)
+    finally:
+        process.stop()
+
+
+def _banner(settings: Settings) -> str:
+    lines = [
+        "",
+        f"Pasokh is up. Console: http://{settings.web_host}:{settings.web_port}/",
+        f"Citizens call sip:137@{settings.sip_host}:{settings.sip_port} (and 1888) from {settings.trunk_match}.",
+        "Demo logins (development only):",
+    ]
+    for login in DEMO_LOGINS:
+        phone = f", phone extension {login.extension}" if login.extension else ""
+        lines.append(f"  {login.username} / {login.password}  ({login.role.value}{phone})")
+    lines.append("SIP passwords of the phones: see the staff table (sip_password).")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

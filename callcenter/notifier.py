@@ -1,0 +1,48 @@
+"""The only way events leave the core: payloads in the same shape as the REST schemas."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from callcenter.bus import InProcessBus
+from db.models import CallPublic, TicketPublic
+
+
+class Notifier:
+    def __init__(self, *, bus: InProcessBus) -> None:
+        self._bus = bus
+
+    def _publish(self, name: str, data: dict[str, Any], origin: float | None) -> None:
+        self._bus.publish(name, data, origin=origin)
+
+    def call_started(self, call: CallPublic, *, origin: float | None = None) -> None:
+        self._publish("call_started", {"call": call.model_dump(mode="json")}, origin)
+
+    def call_queued(self, call: CallPublic, *, origin: float | None = None) -> None:
+        self._publish("call_queued", {"call": call.model_dump(mode="json")}, origin)
+
+    def call_ringing(self, call: CallPublic, *, extension: str, origin: float | None = None) -> None:
+        self._publish("call_ringing", {"call": call.model_dump(mode="json"), "extension": extension}, origin)
+
+    def call_connected(
+        self, call: CallPublic, *, extension: str, history: list[TicketPublic], origin: float | None = None
+    ) -> None:
+        """The screen pop: who is calling and what they asked before, for the operator who answered."""
+        self._publish(
+            "call_connected",
+            {
+                "call": call.model_dump(mode="json"),
+                "extension": extension,
+                "history": [ticket.model_dump(mode="json") for ticket in history],
+            },
+            origin,
+        )
+
+    def call_ended(self, call: CallPublic, *, origin: float | None = None) -> None:
+        self._publish("call_ended", {"call": call.model_dump(mode="json")}, origin)
+
+    def agent_state(self, *, extension: str, queue: str, state: str, origin: float | None = None) -> None:
+        self._publish("agent_state", {"extension": extension, "queue": queue, "state": state}, origin)
+
+    def ticket_created(self, ticket: TicketPublic) -> None:
+        self._publish("ticket_created", {"ticket": ticket.model_dump(mode="json")}, None)

@@ -1,0 +1,30 @@
+"""Password hashing (argon2) with a dummy hash so unknown logins cost as much time as known ones."""
+
+from __future__ import annotations
+
+import secrets
+import string
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+_hasher = PasswordHasher()
+_DUMMY_HASH = _hasher.hash("pasokh-dummy-password-never-matches")
+_SIP_ALPHABET = string.ascii_letters + string.digits
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password: str, password_hash: str | None) -> bool:
+    """Constant-ish time: a missing user is checked against a dummy hash and still fails."""
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def new_sip_password(length: int = 20) -> str:
+    """Letters and digits only: it is rendered into pjsip.conf and typed into desk phones."""
+    return "".join(secrets.choice(_SIP_ALPHABET) for _ in range(length))

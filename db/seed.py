@@ -1,0 +1,99 @@
+"""Seed data: a realistic Qazvin-like organisation and categories, plus demo staff for development."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import Session, select
+
+from callcenter.security import hash_password, new_sip_password
+from db.models import Category, Line, Role, Unit, UnitKind, User
+
+# (name, kind, parent name)
+UNITS: tuple[tuple[str, UnitKind, str | None], ...] = (
+    ("معاونت خدمات شهری", UnitKind.DEPUTY, None),
+    ("معاونت حمل و نقل و ترافیک", UnitKind.DEPUTY, None),
+    ("معاونت فنی و عمرانی", UnitKind.DEPUTY, None),
+    ("منطقه یک", UnitKind.DISTRICT, None),
+    ("منطقه دو", UnitKind.DISTRICT, None),
+    ("منطقه سه", UnitKind.DISTRICT, None),
+    ("سازمان مدیریت پسماند", UnitKind.ORGANISATION, "معاونت خدمات شهری"),
+    ("سازمان سیما، منظر و فضای سبز شهری", UnitKind.ORGANISATION, "معاونت خدمات شهری"),
+    ("سازمان حمل و نقل و ترافیک", UnitKind.ORGANISATION, "معاونت حمل و نقل و ترافیک"),
+    ("سازمان آتش‌نشانی و خدمات ایمنی", UnitKind.ORGANISATION, "معاونت خدمات شهری"),
+    ("اداره روشنایی و تأسیسات برقی", UnitKind.DEPARTMENT, "معاونت فنی و عمرانی"),
+    ("اداره آسفالت و ابنیه", UnitKind.DEPARTMENT, "معاونت فنی و عمرانی"),
+    ("مدیریت بازرسی", UnitKind.DEPARTMENT, None),
+    ("مدیریت منابع انسانی", UnitKind.DEPARTMENT, None),
+)
+
+# (name, line, default unit, SLA hours)
+CATEGORIES: tuple[tuple[str, Line, str, int], ...] = (
+    ("جمع‌آوری زباله", Line.SERVICES, "سازمان مدیریت پسماند", 24),
+    ("نظافت و رفت‌وروب معابر", Line.SERVICES, "سازمان مدیریت پسماند", 24),
+    ("نخاله و مصالح ساختمانی رهاشده", Line.SERVICES, "سازمان مدیریت پسماند", 72),
+    ("فضای سبز و پارک‌ها", Line.SERVICES, "سازمان سیما، منظر و فضای سبز شهری", 72),
+    ("قطع و هرس درختان", Line.SERVICES, "سازمان سیما، منظر و فضای سبز شهری", 120),
+    ("روشنایی معابر و پارک‌ها", Line.SERVICES, "اداره روشنایی و تأسیسات برقی", 48),
+    ("آسفالت، چاله و ترمیم معابر", Line.SERVICES, "اداره آسفالت و ابنیه", 168),
+    ("ترافیک، علائم و چراغ راهنمایی", Line.SERVICES, "سازمان حمل و نقل و ترافیک", 72),
+    ("آب‌گرفتگی معابر و جوی‌ها", Line.SERVICES, "منطقه یک", 24),
+    ("سد معبر و دستفروشی", Line.SERVICES, "معاونت خدمات شهری", 72),
+    ("حیوانات بلاصاحب", Line.SERVICES, "معاونت خدمات شهری", 48),
+    ("انتقاد از کارکنان", Line.FEEDBACK, "مدیریت بازرسی", 168),
+    ("پیشنهاد", Line.FEEDBACK, "مدیریت بازرسی", 336),
+    ("قدردانی از کارکنان", Line.FEEDBACK, "مدیریت منابع انسانی", 336),
+)
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    username: str
+    password: str
+    role: Role
+    full_name: str
+    extension: str | None = None
+
+
+DEMO_LOGINS: tuple[DemoLogin, ...] = (
+    DemoLogin("admin", "admin-pasokh", Role.ADMIN, "مدیر سامانه"),
+    DemoLogin("supervisor", "supervisor-pasokh", Role.SUPERVISOR, "ناظر مرکز تماس", "1900"),
+    DemoLogin("operator1", "operator1-pasokh", Role.OPERATOR, "زهرا احمدی", "1001"),
+    DemoLogin("operator2", "operator2-pasokh", Role.OPERATOR, "علی رضایی", "1002"),
+    DemoLogin("operator3", "operator3-pasokh", Role.OPERATOR, "مریم کریمی", "1003"),
+)
+
+
+def seed_reference_data(session: Session) -> None:
+    """Units and categories; safe to run again (adds only what is missing)."""
+    units = {u.name: u for u in session.exec(select(Unit)).all()}
+    for name, kind, parent in UNITS:
+        if name not in units:
+            unit = Unit(name=name, kind=kind, parent_id=units[parent].id if parent else None)
+            session.add(unit)
+            session.flush()
+            units[name] = unit
+    existing = {(c.name, c.line) for c in session.exec(select(Category)).all()}
+    for name, line, unit_name, sla in CATEGORIES:
+        if (name, line) not in existing:
+            session.add(Category(name=name, line=line, default_unit_id=units[unit_name].id, sla_hours=sla))
+    session.commit()
+
+
+def seed_demo_staff(session: Session, logins: tuple[DemoLogin, ...] = DEMO_LOGINS) -> None:
+    """Demo accounts for development and tests; never call this in production."""
+    known = {u.username for u in session.exec(select(User)).all()}
+    for login in logins:
+        if login.username in known:
+            continue
+        session.add(
+            User(
+                username=login.username,
+                full_name=login.full_name,
+                role=login.role,
+                extension=login.extension,
+                password_hash=hash_password(login.password),
+                sip_password=new_sip_password() if login.extension else None,
+            )
+        )
+    session.commit()

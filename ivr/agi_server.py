@@ -1,0 +1,181 @@
+"""FastAGI server on panoramisk, with its 1.4 bugs worked around (see docs/decisions.md)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from panoramisk.fast_agi import Application, Request
+from panoramisk.utils import parse_agi_result
+
+from callcenter.metrics import Metrics
+
+log = logging.getLogger(__name__)
+
+HEADER_TIMEOUT_SECONDS = 5.0
+MAX_HEADER_BYTES = 16_384
+
+
+class CallerHungUp(Exception):
+    """The channel went away (hang-up or closed socket): the flow must stop quietly."""
+
+
+class AgiCommandFailed(Exception):
+    """Asterisk refused a command (usage error, unknown command): a bug on our side."""
+
+
+def agi_quote(value: str) -> str:
+    """Quote one AGI argument. Asterisk's parser honours ``"`` and backslash; line breaks would end the command."""
+    flat = value.replace("\r", " ").replace("\n", " ")
+    return '"' + flat.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+class AgiRequest(Request):  # type: ignore[misc]
+    """panoramisk's Request that raises :class:`CallerHungUp` on EOF instead of parsing an empty line."""
+
+    async def _read_result(self) -> dict[str, Any]:
+        line = await self.reader.readline()
+        if not line:
+            raise CallerHungUp("AGI socket closed")
+        result: dict[str, Any] = parse_agi_result(line.decode(self.encoding).rstrip("\r\n"))
+        return result
+
+
+class AgiChannel:
+    """What a call flow sees: typed AGI commands with quoting, latency metrics and hang-up as an exception."""
+
+    def __init__(self, request: AgiRequest, *, metrics: Metrics) -> None:
+        self._request = request
+        self._metrics = metrics
+        self.headers: dict[str, str] = dict(request.headers)
+
+    @property
+    def caller_number(self) -> str:
+        return self.headers.get("agi_callerid", "")
+
+    @property
+    def uniqueid(self) -> str:
+        return self.headers.get("agi_uniqueid", "")
+
+    async def command(self, name: str, *args: str) -> tuple[str, str]:
+        """Send ``name`` with quoted ``args``; return (result value, data in parentheses)."""
+        line = " ".join([name, *(agi_quote(arg) for arg in args)])
+        started = time.perf_counter()
+        reply = await self._request.send_command(line)
+        self._metrics.agi_command.observe(time.perf_counter() - started)
+        error = reply.get("error")
+        if error in ("AGIResultHangup", "AGIAppError"):
+            raise CallerHungUp(reply.get("msg", ""))
+        if error:
+            raise AgiCommandFailed(f"{line!r}: {error} {reply.get('msg', '')}".strip())
+        value, data = reply.get("result", ("", ""))
+        return str(value), str(data)
+
+    async def set_variable(self, name: str, value: str) -> None:
+        await self.command("SET VARIABLE", name, value)
+
+
+Route = Callable[[AgiChannel], Awaitable[None]]
+
+
+class AgiServer(Application):  # type: ignore[misc]
+    """Serves FastAGI routes; every connection is a tracked task that ends with the call or on shutdown."""
+
+    def __init__(self, *, metrics: Metrics) -> None:
+        # panoramisk's __init__ calls get_event_loop(); we never use its loop attribute.
+        dict.__init__(self)
+        self.default_encoding = "utf-8"
+        self._route: OrderedDict[str, Route] = OrderedDict()
+        self._metrics = metrics
+        self._server: asyncio.Server | None = None
+        self._sessions: set[asyncio.Task[None]] = set()
+
+    def add_route(self, path: str, endpoint: Route) -> None:
+        # panoramisk wraps non-async routes with asyncio.coroutine, removed in Python 3.11.
+        if not asyncio.iscoroutinefunction(endpoint):
+            raise TypeError(f"FastAGI route {path!r} must be an async def")
+        if path in self._route:
+            raise ValueError(f"FastAGI route {path!r} already exists")
+        self._route[path] = endpoint
+
+    @property
+    def listening(self) -> bool:
+        return self._server is not None and self._server.is_serving()
+
+    @property
+    def active_sessions(self) -> int:
+        return len(self._sessions)
+
+    async def start(self, host: str, port: int) -> None:
+        self._server = await asyncio.start_server(self._track, host, port)
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+        for task in list(self._sessions):
+            task.cancel()
+        await asyncio.gather(*self._sessions, return_exceptions=True)
+
+    async def _track(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._sessions.add(task)  # type: ignore[arg-type]
+        try:
+            await self.handler(reader, writer)
+        finally:
+            self._sessions.discard(task)  # type: ignore[arg-type]
+
+    async def handler(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """One FastAGI session. Unlike panoramisk's, it stops on EOF and lets cancellation through."""
+        route_name = "-"
+        try:
+            headers = await self._read_headers(reader)
+            if headers is None:
+                return
+            route_name = headers.get("agi_network_script", "").split("?", 1)[0]
+            route = self._route.get(route_name)
+            if route is None:
+                log.error("FastAGI: no route %r", route_name)
+                self._metrics.agi_sessions.labels(route="unknown", result="no-route").inc()
+                return
+            request = AgiRequest(app=self, headers=headers, reader=reader, writer=writer)
+            await route(AgiChannel(request, metrics=self._metrics))
+            self._metrics.agi_sessions.labels(route=route_name, result="completed").inc()
+        except CallerHungUp:
+            self._metrics.agi_sessions.labels(route=route_name, result="hangup").inc()
+        except (ConnectionError, asyncio.IncompleteReadError):
+            self._metrics.agi_sessions.labels(route=route_name, result="hangup").inc()
+        except Exception:
+            log.exception("FastAGI route %r failed; the dialplan falls back to the queue", route_name)
+            self._metrics.agi_sessions.labels(route=route_name, result="error").inc()
+        finally:
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+
+    async def _read_headers(self, reader: asyncio.StreamReader) -> dict[str, str] | None:
+        """``agi_*: value`` lines up to a blank line; None (logged) on EOF, garbage, overflow or timeout."""
+        try:
+            raw = await asyncio.wait_for(reader.readuntil(b"\n\n"), HEADER_TIMEOUT_SECONDS)
+        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError):
+            log.warning("FastAGI: malformed or incomplete request header; closing")
+            return None
+        if len(raw) > MAX_HEADER_BYTES:
+            log.warning("FastAGI: request header too large; closing")
+            return None
+        headers: dict[str, str] = {}
+        for line in raw.decode("utf-8", errors="replace").splitlines():
+            key, sep, value = line.partition(": ")
+            if sep and key.startswith("agi_"):
+                headers[key] = value
+        if "agi_network_script" not in headers:
+            log.warning("FastAGI: request without agi_network_script; closing")
+            return None
+        return headers

@@ -1,0 +1,82 @@
+"""Integration fixtures: one real Asterisk per test session, the backend per test, sipp and an AMI observer."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from callcenter.asterisk_sandbox import AsteriskProcess
+from callcenter.provisioning import provision_asterisk
+from callcenter.settings import Settings
+from tests.conftest import require
+from tests.support.ami import AmiObserver
+from tests.support.backend import (
+    PHONES_PORT,
+    TEST_AMI_USER,
+    TEST_STAFF,
+    RunningBackend,
+    free_port,
+    running_backend,
+    telephony_settings,
+)
+from tests.support.sipp import Sipp
+
+
+@dataclass
+class AsteriskUnderTest:
+    settings: Settings
+    process: AsteriskProcess
+
+
+def _can_run_asterisk() -> bool:
+    has_asterisk = shutil.which("asterisk") is not None or shutil.which("debootstrap") is not None
+    return os.geteuid() == 0 and has_asterisk and shutil.which("sipp") is not None
+
+
+@pytest.fixture(scope="session")
+def asterisk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AsteriskUnderTest]:
+    require(_can_run_asterisk(), "root, sipp and Asterisk (or debootstrap to build the sandbox)")
+    settings = telephony_settings(tmp_path_factory.mktemp("asterisk-state"))
+    process = provision_asterisk(settings, phones=[a.phone for a in TEST_STAFF], extra_ami_users=[TEST_AMI_USER])
+    sipp = Sipp(sip_port=settings.sip_port, workdir=tmp_path_factory.mktemp("sipp-register"))
+    registered = asyncio.run(sipp.register_phones([(a.extension, a.sip_password) for a in TEST_STAFF],
+                                                  local_port=PHONES_PORT))
+    assert registered.successful == len(TEST_STAFF), registered.output[-3000:]
+    yield AsteriskUnderTest(settings=settings, process=process)
+    process.stop()
+
+
+@pytest.fixture
+def sipp(asterisk: AsteriskUnderTest, tmp_path: Path) -> Sipp:
+    return Sipp(sip_port=asterisk.settings.sip_port, workdir=tmp_path / "sipp")
+
+
+@pytest.fixture
+async def backend(asterisk: AsteriskUnderTest, database_url: str) -> AsyncIterator[RunningBackend]:
+    settings = asterisk.settings.model_copy(update={"database_url": database_url, "web_port": free_port()})
+    async with running_backend(settings) as running:
+        yield running
+
+
+@pytest.fixture
+async def ami_observer(asterisk: AsteriskUnderTest) -> AsyncIterator[AmiObserver]:
+    observer = AmiObserver(host=asterisk.settings.ami_host, port=asterisk.settings.ami_port,
+                           username=TEST_AMI_USER.username, secret=TEST_AMI_USER.secret)
+    await observer.start()
+    yield observer
+    observer.close()
+
+
+@pytest.fixture
+async def operator_phones(sipp: Sipp) -> AsyncIterator[asyncio.subprocess.Process]:
+    """The registered phones' contact (PHONES_PORT) answers calls while the test runs."""
+    process = await sipp.start_phones(local_port=PHONES_PORT)
+    yield process
+    process.kill()
+    await process.wait()

@@ -1,0 +1,52 @@
+"""A test-only AMI observer (its own manager user) that records events to assert what Asterisk did."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Mapping
+
+from panoramisk import Manager
+
+from callcenter.ami_bridge import ClosableManager
+
+Event = Mapping[str, str]
+
+
+class AmiObserver:
+    def __init__(self, *, host: str, port: int, username: str, secret: str) -> None:
+        self.events: list[dict[str, str]] = []
+        self._changed = asyncio.Event()
+        self._manager = ClosableManager(host=host, port=port, username=username, secret=secret, encoding="utf8")
+        self._manager.register_event("*", self._record)
+
+    def _record(self, _manager: Manager, event: Event) -> None:
+        self.events.append(dict(event))
+        self._changed.set()
+
+    async def start(self, timeout: float = 10) -> None:
+        self._manager.connect()
+        await self.wait_for(lambda e: e.get("Event") == "FullyBooted", timeout=timeout)
+
+    def close(self) -> None:
+        self._manager.close()
+
+    def matching(self, predicate: Callable[[Event], bool]) -> list[dict[str, str]]:
+        return [e for e in self.events if predicate(e)]
+
+    async def wait_for(self, predicate: Callable[[Event], bool], *, count: int = 1, timeout: float = 30) -> list[
+        dict[str, str]
+    ]:
+        deadline = time.monotonic() + timeout
+        while True:
+            found = self.matching(predicate)
+            if len(found) >= count:
+                return found
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"expected {count} matching AMI events, saw {len(found)}")
+            self._changed.clear()
+            try:
+                await asyncio.wait_for(self._changed.wait(), min(remaining, 1.0))
+            except TimeoutError:
+                pass

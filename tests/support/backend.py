@@ -1,0 +1,131 @@
+"""Start Asterisk (the project's sandbox) and the backend in-process, the way tests and the bench need them."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import uvicorn
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from asterisk_config.render import AmiUser, OperatorPhone
+from callcenter.app import create_app
+from callcenter.lines import LINES
+from callcenter.security import hash_password
+from callcenter.services import Services
+from callcenter.settings import Settings, load_settings
+from db.engine import make_engine, upgrade_database
+from db.models import Role, User
+from db.seed import seed_reference_data
+
+TEST_AMI_USER = AmiUser(username="pasokh-test", secret="pasokh-test-secret", read="all", write="all")
+# Parallel runs on one machine (two checkouts, a helper) pick another base port and instance name.
+TEST_BASE_PORT = int(os.environ.get("PASOKH_TEST_BASE_PORT", "15000"))
+TEST_INSTANCE = os.environ.get("PASOKH_TEST_INSTANCE", "test")
+PHONES_PORT = TEST_BASE_PORT + 71
+CITIZENS_PORT = TEST_BASE_PORT + 70
+
+
+@dataclass(frozen=True)
+class StaffAccount:
+    username: str
+    password: str
+    role: Role
+    extension: str
+    sip_password: str
+
+    @property
+    def phone(self) -> OperatorPhone:
+        return OperatorPhone(extension=self.extension, sip_password=self.sip_password, display_name=self.username)
+
+
+OPERATOR_1 = StaffAccount("operator1", "op1-test-pass", Role.OPERATOR, "1001", "Sip1001secret")
+OPERATOR_2 = StaffAccount("operator2", "op2-test-pass", Role.OPERATOR, "1002", "Sip1002secret")
+SUPERVISOR = StaffAccount("supervisor", "sup-test-pass", Role.SUPERVISOR, "1900", "Sip1900secret")
+TEST_STAFF = (OPERATOR_1, OPERATOR_2, SUPERVISOR)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def telephony_settings(state_dir: Path, *, instance: str = TEST_INSTANCE, base_port: int = TEST_BASE_PORT) -> Settings:
+    """Ports apart from a running demo (5060/5038/4573) so both can live on one machine."""
+    return load_settings(
+        environ={},
+        environment="test",
+        state_dir=state_dir,
+        asterisk_instance=instance,
+        sip_port=base_port + 60,
+        ami_port=base_port + 38,
+        agi_port=base_port + 73,
+        rtp_port_start=base_port + 2000,
+        rtp_port_end=base_port + 2999,
+        queue_wrapup_seconds=1,
+    )
+
+
+def seed_staff(engine: Engine, staff: tuple[StaffAccount, ...] = TEST_STAFF) -> None:
+    with Session(engine) as session:
+        seed_reference_data(session)
+        existing = {u.username for u in session.exec(select(User)).all()}
+        for account in staff:
+            if account.username not in existing:
+                session.add(User(username=account.username, full_name=account.username, role=account.role,
+                                 extension=account.extension, sip_password=account.sip_password,
+                                 password_hash=hash_password(account.password)))
+        session.commit()
+
+
+@dataclass
+class RunningBackend:
+    settings: Settings
+    services: Services
+    engine: Engine
+    server: uvicorn.Server
+    task: asyncio.Task[None]
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.settings.web_port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.settings.web_port}/ws"
+
+
+@contextlib.asynccontextmanager
+async def running_backend(settings: Settings, *, ami_timeout: float = 15) -> AsyncIterator[RunningBackend]:
+    """Migrate, serve on ``settings.web_port`` in this event loop, wait for AMI; stop on exit."""
+    upgrade_database(settings.database_url)
+    engine = make_engine(settings.database_url)
+    seed_staff(engine)
+    app = create_app(settings)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=settings.web_port, log_level="warning",
+                                           lifespan="on", ws="websockets"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.05)
+    services: Services = app.state.services
+    if not await services.ami.wait_connected(ami_timeout):
+        raise RuntimeError("the backend did not connect to Asterisk's AMI")
+    try:
+        yield RunningBackend(settings=settings, services=services, engine=engine, server=server, task=task)
+    finally:
+        for account in TEST_STAFF:
+            for line in LINES:
+                with contextlib.suppress(Exception):
+                    await services.ami.queue_remove(queue=line.queue, extension=account.extension)
+        server.should_exit = True
+        await task
+        engine.dispose()

@@ -1,0 +1,122 @@
+"""Run sipp as citizens and as operator phones, from the scenario templates in tests/sipp/."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import shutil
+import string
+from dataclasses import dataclass
+from pathlib import Path
+
+SCENARIOS = Path(__file__).resolve().parent.parent / "sipp"
+DTMF_PCAPS = Path("/usr/share/sip-tester")
+DIGIT_FILES = {**{str(d): f"dtmf_2833_{d}.pcap" for d in range(10)}, "*": "dtmf_2833_star.pcap",
+               "#": "dtmf_2833_pound.pcap"}
+
+
+@dataclass
+class SippResult:
+    returncode: int
+    successful: int
+    failed: int
+    output: str
+
+
+def _render(template: str, target: Path, **values: object) -> Path:
+    text = string.Template((SCENARIOS / template).read_text()).substitute({k: str(v) for k, v in values.items()})
+    target.write_text(text)
+    return target
+
+
+def dtmf_actions(digits: str, *, gap_ms: int = 400) -> str:
+    """Scenario lines that press ``digits`` one by one (RFC 4733 packets from sipp's own captures)."""
+    lines = []
+    for digit in digits:
+        pcap = DTMF_PCAPS / DIGIT_FILES[digit]
+        lines.append(f'  <nop><action><exec play_pcap_audio="{pcap}"/></action></nop>')
+        lines.append(f'  <pause milliseconds="{gap_ms}"/>')
+    return "\n".join(lines)
+
+
+class Sipp:
+    """One helper per test: knows where Asterisk listens and where to put its files."""
+
+    def __init__(self, *, sip_port: int, workdir: Path, host: str = "127.0.0.1") -> None:
+        if not shutil.which("sipp"):
+            raise RuntimeError("sipp is not installed (Debian package sip-tester; make test installs it)")
+        self.sip_port = sip_port
+        self.host = host
+        self.workdir = workdir
+        workdir.mkdir(parents=True, exist_ok=True)
+        self._counter = 0
+
+    def _next(self, name: str) -> Path:
+        self._counter += 1
+        return self.workdir / f"{name}-{self._counter}"
+
+    async def _run(self, args: list[str], stats: Path, timeout: float) -> SippResult:
+        process = await asyncio.create_subprocess_exec(
+            "sipp", f"{self.host}:{self.sip_port}", *args, "-nostdin", "-trace_stat", "-stf", str(stats),
+            "-fd", "1", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, cwd=self.workdir,
+        )
+        try:
+            out, _ = await asyncio.wait_for(process.communicate(), timeout)
+        except TimeoutError:
+            process.kill()
+            out, _ = await process.communicate()
+        successful, failed = _final_counts(stats)
+        return SippResult(process.returncode or 0, successful, failed, out.decode(errors="replace"))
+
+    async def citizen_calls(
+        self, *, number: str = "137", caller: str = "09121234567", digits: str = "1", dtmf_delay_ms: int = 2500,
+        hold_ms: int = 8000, calls: int = 1, concurrent: int | None = None, rate_per_s: int = 10,
+        local_port: int, timeout: float = 120,
+    ) -> SippResult:
+        """``calls`` citizens (at most ``concurrent`` at once) call ``number``; returns sipp's verdict."""
+        base = self._next("citizen")
+        scenario = _render(
+            "citizen.xml", base.with_suffix(".xml"), caller=caller, dtmf_delay_ms=dtmf_delay_ms,
+            hold_ms=hold_ms, dtmf_actions=dtmf_actions(digits), digits_label=digits or "nothing",
+        )
+        args = [
+            "-sf", str(scenario), "-s", number, "-i", self.host, "-p", str(local_port), "-mi", self.host,
+            "-m", str(calls), "-l", str(concurrent or calls), "-r", str(rate_per_s), "-rp", "1000",
+            "-timeout", f"{int(timeout)}s", "-timeout_error",
+        ]
+        return await self._run(args, base.with_suffix(".csv"), timeout + 10)
+
+    async def register_phones(self, phones: list[tuple[str, str]], *, local_port: int) -> SippResult:
+        """REGISTER each (extension, password) with digest auth, contact at ``local_port``."""
+        successful = failed = 0
+        outputs = []
+        for extension, password in phones:
+            base = self._next(f"register-{extension}")
+            args = ["-sf", str(SCENARIOS / "register.xml"), "-s", extension, "-au", extension, "-ap", password,
+                    "-i", self.host, "-p", str(local_port), "-m", "1", "-l", "1"]
+            result = await self._run(args, base.with_suffix(".csv"), 15)
+            successful += result.successful
+            failed += result.failed
+            outputs.append(result.output)
+        return SippResult(0 if failed == 0 else 1, successful, failed, "\n".join(outputs))
+
+    async def start_phones(self, *, local_port: int, ring_ms: int = 300) -> asyncio.subprocess.Process:
+        """Operator phones answering at ``local_port`` until stopped (kill the returned process)."""
+        base = self._next("phones")
+        scenario = _render("operator_phone.xml", base.with_suffix(".xml"), ring_ms=ring_ms)
+        return await asyncio.create_subprocess_exec(
+            "sipp", "-sf", str(scenario), "-i", self.host, "-p", str(local_port), "-mi", self.host,
+            "-mp", str(local_port + 1000), "-nostdin", "-trace_stat", "-stf", str(base.with_suffix(".csv")),
+            "-fd", "1", stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL, cwd=self.workdir,
+        )
+
+
+def _final_counts(stats: Path) -> tuple[int, int]:
+    """Last row of sipp's statistics CSV: cumulative successful and failed calls."""
+    if not stats.exists():
+        return 0, 0
+    rows = list(csv.DictReader(stats.read_text().splitlines(), delimiter=";"))
+    if not rows:
+        return 0, 0
+    last = rows[-1]
+    return int(last.get("SuccessfulCall(C)", 0) or 0), int(last.get("FailedCall(C)", 0) or 0)
