@@ -11,7 +11,7 @@ from fastapi.templating import Jinja2Templates
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 from sqlalchemy import text
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from agent_console.deps import CallHandler, CurrentUser, ServicesDep, SessionDep, get_services
 from callcenter.errors import PermissionDenied
@@ -77,8 +77,8 @@ class Reference(BaseModel):
 
 @router.get("/api/reference")
 def reference_data(_user: CurrentUser, session: SessionDep) -> Reference:
-    categories = session.exec(select(Category).order_by(Category.line, Category.id)).all()
-    units = session.exec(select(Unit).order_by(Unit.id)).all()
+    categories = session.exec(select(Category).order_by(col(Category.line), col(Category.id))).all()
+    units = session.exec(select(Unit).order_by(col(Unit.id))).all()
     return Reference(
         categories=[c.model_dump(mode="json") for c in categories],
         units=[u.model_dump(mode="json") for u in units],

@@ -24,7 +24,7 @@ ACTION_TIMEOUT_SECONDS = 5.0
 WATCHDOG_INTERVAL_SECONDS = 10.0
 
 
-class Utf8SafeProtocol(AMIProtocol):  # type: ignore[misc]
+class Utf8SafeProtocol(AMIProtocol):
     """panoramisk decodes each TCP chunk on its own and drops a multi-byte character split between two;
     an incremental decoder keeps Persian caller names whole."""
 
@@ -36,7 +36,7 @@ class Utf8SafeProtocol(AMIProtocol):  # type: ignore[misc]
         super().data_received(self._decoder.decode(data).encode("utf-8"))
 
 
-class ClosableManager(Manager):  # type: ignore[misc]
+class ClosableManager(Manager):
     """panoramisk's Manager reconnects even after close() and pings without reading the Pong;
     here close() is final and liveness is checked by the bridge's watchdog."""
 
@@ -171,8 +171,8 @@ class AmiBridge:
         response = await self._send(action, as_list=False)
         if str(response.get("Response", "")).lower() == "error":
             raise AsteriskUnavailable("Asterisk refused the action", action=action.get("Action"),
-                                      message=response.get("Message"))
-        return response  # type: ignore[no-any-return]
+                                      reason=response.get("Message"))
+        return response
 
     async def action_list(self, action: dict[str, str]) -> list[Mapping[str, Any]]:
         """Send an action whose answer is an event list (QueueStatus, CoreShowChannels...)."""

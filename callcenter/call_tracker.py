@@ -78,7 +78,7 @@ class CallTracker:
             self._records.start, linkedid=linkedid, line=line.number,
             caller_number=event.get("CallerIDNum", ""), channel=event.get("Channel", ""), at=_now(),
         )
-        self._notifier.call_started(call, origin=origin)  # type: ignore[arg-type]
+        self._notifier.call_started(call, origin=origin)
 
     async def _on_user_event(self, event: AmiEvent, origin: float) -> None:
         if event.get("UserEvent") == "PasokhLinesBusy":

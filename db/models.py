@@ -32,7 +32,7 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
 
 
 def _when(*, nullable: bool = True, index: bool = False) -> datetime | None:
-    return Field(default=None, sa_type=UTCDateTime, nullable=nullable, index=index)  # type: ignore[no-any-return]
+    return Field(default=None, sa_type=UTCDateTime, nullable=nullable, index=index)
 
 
 class Role(enum.StrEnum):

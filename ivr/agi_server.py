@@ -35,7 +35,7 @@ def agi_quote(value: str) -> str:
     return '"' + flat.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-class AgiRequest(Request):  # type: ignore[misc]
+class AgiRequest(Request):
     """panoramisk's Request that raises :class:`CallerHungUp` on EOF instead of parsing an empty line."""
 
     async def _read_result(self) -> dict[str, Any]:
@@ -83,7 +83,7 @@ class AgiChannel:
 Route = Callable[[AgiChannel], Awaitable[None]]
 
 
-class AgiServer(Application):  # type: ignore[misc]
+class AgiServer(Application):
     """Serves FastAGI routes; every connection is a tracked task that ends with the call or on shutdown."""
 
     def __init__(self, *, metrics: Metrics) -> None:
@@ -126,11 +126,11 @@ class AgiServer(Application):  # type: ignore[misc]
     async def _track(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
-        self._sessions.add(task)  # type: ignore[arg-type]
+        self._sessions.add(task)
         try:
             await self.handler(reader, writer)
         finally:
-            self._sessions.discard(task)  # type: ignore[arg-type]
+            self._sessions.discard(task)
 
     async def handler(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """One FastAGI session. Unlike panoramisk's, it stops on EOF and lets cancellation through."""

@@ -55,7 +55,9 @@ async def test_given_operator_in_queue_when_citizen_calls_137_and_presses_1_then
         assert joined.status_code == 204, joined.text
         await next_event(ws, "agent_state")
 
-        citizen = asyncio.create_task(sipp.citizen_calls(caller=CITIZEN, digits="1", hold_ms=12000, local_port=CITIZENS_PORT))
+        citizen = asyncio.create_task(
+            sipp.citizen_calls(caller=CITIZEN, digits="1", hold_ms=12000, local_port=CITIZENS_PORT)
+        )
         pop = await next_event(ws, "call_connected", timeout=40)
 
         assert pop["data"]["call"]["caller_number"] == CITIZEN

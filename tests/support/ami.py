@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable, Mapping
 
@@ -46,7 +47,5 @@ class AmiObserver:
             if remaining <= 0:
                 raise AssertionError(f"expected {count} matching AMI events, saw {len(found)}")
             self._changed.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), min(remaining, 1.0))
-            except TimeoutError:
-                pass

@@ -1,0 +1,61 @@
+# Pasokh: `make run` brings everything up, `make test` runs the whole suite. Both install what is missing.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+DEB_PACKAGES := python3-venv sip-tester espeak-ng sox chromium debootstrap nodejs npm fonts-dejavu-core
+VENDOR := agent_console/static/vendor
+FONT_FILES := Vazirmatn-Regular.woff2 Vazirmatn-Bold.woff2
+
+.PHONY: run test bench deps debian-packages python-deps vendor asterisk lint typecheck pytest clean
+
+run: deps asterisk
+	$(PY) -m callcenter run
+
+test: deps asterisk lint typecheck pytest
+
+bench: deps asterisk
+	$(PY) -m tests.perf.bench
+
+deps: debian-packages python-deps vendor
+
+# Installs only the Debian packages that are missing (apt-get update once, only if something is).
+debian-packages:
+	@missing=$$(for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing Debian packages:" $$missing; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
+python-deps: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+# Front-end assets come from npm at build time; nothing is fetched by the browser at run time.
+vendor: $(addprefix $(VENDOR)/,$(FONT_FILES))
+
+$(addprefix $(VENDOR)/,$(FONT_FILES)): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p $(VENDOR)
+	cp $(addprefix node_modules/vazirmatn/fonts/webfonts/,$(FONT_FILES)) node_modules/vazirmatn/OFL.txt $(VENDOR)/
+	touch $(addprefix $(VENDOR)/,$(FONT_FILES))
+
+# The system Asterisk if installed, else the project's Debian-sid chroot under ~/.cache/pasokh (built once).
+asterisk: python-deps
+	$(PY) -m callcenter asterisk install
+
+lint:
+	$(PY) -m ruff check .
+
+typecheck:
+	$(PY) -m mypy
+
+pytest:
+	$(PY) -m pytest -q
+
+clean:
+	rm -rf var node_modules $(VENDOR) .pytest_cache .mypy_cache .ruff_cache
