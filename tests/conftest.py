@@ -14,6 +14,8 @@ from sqlmodel import Session
 from db.engine import make_engine, upgrade_database
 from db.seed import seed_reference_data
 
+pytest_plugins = ["tests.support.fixtures"]
+
 IN_CI = os.environ.get("CI") == "true"
 POSTGRES_ADMIN_URL = os.environ.get("PASOKH_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 

@@ -1,4 +1,4 @@
-"""Integration fixtures: one real Asterisk per test session, the backend per test, sipp and an AMI observer."""
+"""Telephony fixtures (a pytest plugin): one real Asterisk per session, the backend per test, sipp, AMI observer."""
 
 from __future__ import annotations
 
