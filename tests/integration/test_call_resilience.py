@@ -38,7 +38,8 @@ async def test_given_fastagi_server_down_when_citizen_calls_137_then_call_still_
     )
     assert connects and connects[0]["Interface"] == f"PJSIP/{OPERATOR_1.extension}"
     agi_status = ami_observer.matching(
-        lambda e: e.get("Event") == "VarSet" and e.get("Variable") == "AGISTATUS" and e.get("CallerIDNum") == "09130000001"
+        lambda e: e.get("Event") == "VarSet" and e.get("Variable") == "AGISTATUS"
+        and e.get("CallerIDNum") == "09130000001"
     )
     assert agi_status and agi_status[0]["Value"] == "FAILURE"
 
