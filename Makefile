@@ -3,7 +3,8 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-DEB_PACKAGES := python3-venv sip-tester espeak-ng sox chromium debootstrap nodejs npm fonts-dejavu-core
+# command:Debian package
+DEB_COMMANDS := sipp:sip-tester espeak-ng:espeak-ng sox:sox chromium:chromium debootstrap:debootstrap npm:npm
 VENDOR := agent_console/static/vendor
 FONT_FILES := Vazirmatn-Regular.woff2 Vazirmatn-Bold.woff2
 
@@ -19,9 +20,12 @@ bench: deps asterisk
 
 deps: debian-packages python-deps vendor
 
-# Installs only the Debian packages that are missing (apt-get update once, only if something is).
+# Installs only what is missing, judged by the command each package provides (node may come from elsewhere).
 debian-packages:
-	@missing=$$(for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	@missing=$$(for pair in $(DEB_COMMANDS); do \
+	  command -v $${pair%%:*} >/dev/null 2>&1 || echo $${pair#*:}; done; \
+	  $(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || echo python3-venv; \
+	  dpkg -s fonts-dejavu-core >/dev/null 2>&1 || echo fonts-dejavu-core); \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing Debian packages:" $$missing; \
 	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 
 import uvicorn
@@ -80,16 +81,24 @@ def _serve(settings: Settings) -> None:
 def _run(settings: Settings) -> None:
     _seed(settings, demo=settings.environment != "production")
     engine = make_engine(settings.database_url)
-    process = provision_asterisk(settings, phones=phones_from_database(engine))
+    phones = phones_from_database(engine)
+    process = provision_asterisk(settings, phones=phones)
     engine.dispose()
-    print(_banner(settings), flush=True)
+    print(_banner(settings, {phone.extension: phone.sip_password for phone in phones}), flush=True)
+    # uvicorn re-raises SIGTERM after its graceful shutdown; as SystemExit it lets `finally` stop Asterisk.
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _exit_on_signal)
     try:
         _serve(settings)
     finally:
         process.stop()
 
 
-def _banner(settings: Settings) -> str:
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _banner(settings: Settings, sip_passwords: dict[str, str]) -> str:
     lines = [
         "",
         f"Pasokh is up. Console: http://{settings.web_host}:{settings.web_port}/",
@@ -97,9 +106,9 @@ def _banner(settings: Settings) -> str:
         "Demo logins (development only):",
     ]
     for login in DEMO_LOGINS:
-        phone = f", phone extension {login.extension}" if login.extension else ""
+        secret = sip_passwords.get(login.extension or "", "?")
+        phone = f", phone {login.extension} SIP password {secret}" if login.extension else ""
         lines.append(f"  {login.username} / {login.password}  ({login.role.value}{phone})")
-    lines.append("SIP passwords of the phones: see the staff table (sip_password).")
     return "\n".join(lines)
 
 
