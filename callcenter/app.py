@@ -7,13 +7,15 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
 from agent_console.hub import WebsocketHub
 from agent_console.routes import router
-from callcenter.errors import NotAuthenticated, PasokhError
+from callcenter.errors import NotAuthenticated, PasokhError, ValidationFailed
 from callcenter.services import Services, build_services
 from callcenter.settings import Settings
 
@@ -45,6 +47,11 @@ def create_app(settings: Settings, *, services: Services | None = None, telephon
     )
     app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_request: Request, exc: RequestValidationError) -> Response:
+        error = ValidationFailed("اطلاعات ارسال‌شده کامل یا درست نیست.", errors=jsonable_encoder(exc.errors()))
+        return JSONResponse(error.as_dict(), status_code=error.status_code)
 
     @app.exception_handler(PasokhError)
     async def pasokh_error(request: Request, exc: PasokhError) -> Response:

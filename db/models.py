@@ -31,6 +31,23 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
         return None if value is None else value.replace(tzinfo=UTC)
 
 
+class EnumAsString(sa.types.TypeDecorator[enum.StrEnum]):
+    """A plain VARCHAR in the database (no native enum to migrate), the enum member in Python."""
+
+    impl = sa.String
+    cache_ok = True
+
+    def __init__(self, enum_class: type[enum.StrEnum], length: int) -> None:
+        super().__init__(length)
+        self.enum_class = enum_class
+
+    def process_bind_param(self, value: enum.StrEnum | str | None, dialect: Dialect) -> str | None:
+        return None if value is None else self.enum_class(value).value
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> enum.StrEnum | None:
+        return None if value is None else self.enum_class(value)
+
+
 def _when(*, nullable: bool = True, index: bool = False) -> datetime | None:
     return Field(default=None, sa_type=UTCDateTime, nullable=nullable, index=index)
 
@@ -62,14 +79,14 @@ class UnitKind(enum.StrEnum):
 class Unit(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(unique=True, max_length=200)
-    kind: UnitKind = Field(sa_type=sa.String(20))
+    kind: UnitKind = Field(sa_type=EnumAsString(UnitKind, 20))
     parent_id: int | None = Field(default=None, foreign_key="unit.id")
 
 
 class Category(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=200)
-    line: Line = Field(default=Line.SERVICES, sa_type=sa.String(8))
+    line: Line = Field(default=Line.SERVICES, sa_type=EnumAsString(Line, 8))
     default_unit_id: int | None = Field(default=None, foreign_key="unit.id")
     sla_hours: int = Field(default=72, ge=1)
 
@@ -77,7 +94,7 @@ class Category(SQLModel, table=True):
 class UserBase(SQLModel):
     username: str = Field(unique=True, index=True, max_length=64)
     full_name: str = Field(max_length=200)
-    role: Role = Field(sa_type=sa.String(20))
+    role: Role = Field(sa_type=EnumAsString(Role, 20))
     extension: str | None = Field(default=None, unique=True, max_length=16)
     is_active: bool = True
 
@@ -119,7 +136,7 @@ class Call(SQLModel, table=True):
     ended_at: datetime | None = _when()
     operator_id: int | None = Field(default=None, foreign_key="staff_user.id")
     operator_extension: str | None = Field(default=None, max_length=16)
-    outcome: CallOutcome = Field(default=CallOutcome.IN_PROGRESS, sa_type=sa.String(16))
+    outcome: CallOutcome = Field(default=CallOutcome.IN_PROGRESS, sa_type=EnumAsString(CallOutcome, 16))
 
 
 class CallPublic(SQLModel):
@@ -153,7 +170,7 @@ class Ticket(TicketBase, table=True):
     caller_number: str | None = Field(default=None, max_length=32, index=True)
     call_id: int | None = Field(default=None, foreign_key="call.id", index=True)
     created_by_id: int | None = Field(default=None, foreign_key="staff_user.id")
-    status: TicketStatus = Field(default=TicketStatus.REGISTERED, sa_type=sa.String(24))
+    status: TicketStatus = Field(default=TicketStatus.REGISTERED, sa_type=EnumAsString(TicketStatus, 24))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
     # The client's idempotency key: a retried form submission returns the first ticket instead of a twin.
     request_id: str | None = Field(default=None, unique=True, max_length=64)

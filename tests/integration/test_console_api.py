@@ -1,0 +1,110 @@
+"""The console's HTTP API on a real database (SQLite and PostgreSQL), without telephony."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
+
+from callcenter.app import create_app
+from callcenter.settings import load_settings
+from db.engine import make_engine
+from db.models import Category, Ticket
+from tests.support.backend import OPERATOR_1, seed_staff
+
+
+@pytest.fixture
+def client(database_url: str, tmp_path: object) -> Iterator[TestClient]:
+    settings = load_settings(environ={}, environment="test", database_url=database_url)
+    engine = make_engine(database_url)
+    seed_staff(engine)
+    engine.dispose()
+    with TestClient(create_app(settings, telephony=False), base_url="http://127.0.0.1") as test_client:
+        yield test_client
+
+
+def login(client: TestClient, username: str = OPERATOR_1.username, password: str = OPERATOR_1.password) -> None:
+    response = client.post("/login", data={"username": username, "password": password}, follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == "/console"
+
+
+def a_category(client: TestClient) -> dict[str, int]:
+    reference = client.get("/api/reference").json()
+    category = next(c for c in reference["categories"] if c["line"] == "137")
+    return {"category_id": category["id"], "unit_id": category["default_unit_id"]}
+
+
+def test_given_no_session_when_api_called_then_401_with_stable_error_id(client: TestClient) -> None:
+    response = client.get("/api/me")
+    assert response.status_code == 401
+    assert response.json()["error_id"] == "not-authenticated"
+
+
+def test_given_no_session_when_console_opened_then_redirected_to_login(client: TestClient) -> None:
+    response = client.get("/console", follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == "/login"
+
+
+def test_given_wrong_password_when_logging_in_then_persian_error_and_no_session(client: TestClient) -> None:
+    response = client.post("/login", data={"username": OPERATOR_1.username, "password": "wrong"})
+    assert response.status_code == 401
+    assert "نام کاربری یا گذرواژه نادرست است." in response.text
+    assert client.get("/api/me").status_code == 401
+
+
+def test_given_unknown_user_when_logging_in_then_same_answer_as_wrong_password(client: TestClient) -> None:
+    response = client.post("/login", data={"username": "nobody", "password": "whatever"})
+    assert response.status_code == 401
+    assert "نام کاربری یا گذرواژه نادرست است." in response.text
+
+
+def test_when_the_same_form_is_submitted_twice_then_one_ticket_with_one_code(client: TestClient) -> None:
+    login(client)
+    body = {**a_category(client), "description": "چاله بزرگ در خیابان", "address": "خیابان ۱۷ شهریور",
+            "request_id": str(uuid.uuid4())}
+    first = client.post("/api/tickets", json=body)
+    second = client.post("/api/tickets", json=body)
+    assert first.status_code == second.status_code == 201
+    assert first.json()["tracking_code"] == second.json()["tracking_code"]
+    assert first.json()["address"] == "خیابان 17 شهریور"
+    engine = client.app.state.services.engine  # type: ignore[attr-defined]
+    with Session(engine) as session:
+        assert len(session.exec(select(Ticket)).all()) == 1
+
+
+def test_given_missing_description_when_filing_then_persian_validation_error(client: TestClient) -> None:
+    login(client)
+    response = client.post("/api/tickets", json={**a_category(client), "description": "   "})
+    assert response.status_code == 422
+    assert response.json()["error_id"] == "invalid-data"
+    assert response.json()["message"] == "شرح درخواست را بنویسید."
+
+
+def test_given_malformed_body_when_filing_then_persian_message_not_a_stack_trace(client: TestClient) -> None:
+    login(client)
+    response = client.post("/api/tickets", json={"category_id": "abc"})
+    assert response.status_code == 422
+    assert response.json()["message"] == "اطلاعات ارسال‌شده کامل یا درست نیست."
+
+
+def test_given_filed_ticket_when_looked_up_by_code_with_persian_digits_then_found(client: TestClient) -> None:
+    login(client)
+    filed = client.post("/api/tickets", json={**a_category(client), "description": "لامپ سوخته"}).json()
+    persian = filed["tracking_code"].translate(str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹"))
+    found = client.get(f"/api/tickets/{persian}")
+    assert found.status_code == 200 and found.json()["id"] == filed["id"]
+    wrong_check = filed["tracking_code"][:-1] + str((int(filed["tracking_code"][-1]) + 1) % 10)
+    refused = client.get(f"/api/tickets/{wrong_check}")
+    assert refused.status_code == 422 and refused.json()["error_id"] == "invalid-tracking-code"
+
+
+def test_ticket_responses_never_contain_staff_secrets(client: TestClient) -> None:
+    login(client)
+    me = client.get("/api/me").json()
+    assert "password_hash" not in me["user"] and "sip_password" not in me["user"]
+    engine = client.app.state.services.engine  # type: ignore[attr-defined]
+    with Session(engine) as session:
+        assert session.exec(select(Category)).first() is not None
