@@ -115,13 +115,16 @@ class AgiServer(Application):
         self._server = await asyncio.start_server(self._track, host, port)
 
     async def stop(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-            self._server = None
+        """Stop listening, end the calls in flight (the dialplan sends them to the queue), leave no task."""
+        server, self._server = self._server, None
+        if server is not None:
+            server.close()
         for task in list(self._sessions):
             task.cancel()
         await asyncio.gather(*self._sessions, return_exceptions=True)
+        if server is not None:
+            # From Python 3.12.1 wait_closed() also waits for open connections, so it comes after the cancel.
+            await server.wait_closed()
 
     async def _track(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()

@@ -1,0 +1,263 @@
+"""The call tracker on a real database (SQLite and PostgreSQL), fed AMI events as Asterisk sends them."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from callcenter.bus import DomainEvent, InProcessBus, Subscription
+from callcenter.call_records import CallRecords
+from callcenter.call_tracker import CallTracker
+from callcenter.metrics import Metrics
+from callcenter.notifier import Notifier
+from callcenter.tickets import create_ticket
+from db.models import Call, CallOutcome, Category, Role, TicketCreate, User
+
+CALL = "1700000000.1"
+OTHER_CALL = "1700000000.9"
+CALLER = "09121111111"
+
+
+@dataclass
+class Tracking:
+    tracker: CallTracker
+    engine: sa.Engine
+    events: Subscription
+    metrics: Metrics
+
+    async def feed(self, *events: Mapping[str, str]) -> None:
+        for event in events:
+            await self.tracker.handle(event, time.monotonic())
+
+    def published(self) -> list[DomainEvent]:
+        out = []
+        while not self.events._queue.empty():
+            out.append(self.events._queue.get_nowait())
+        return out
+
+    def call(self, linkedid: str = CALL) -> Call:
+        with Session(self.engine) as session:
+            call = session.exec(select(Call).where(Call.linkedid == linkedid)).one()
+            session.expunge(call)
+            return call
+
+    def call_count(self) -> int:
+        with Session(self.engine) as session:
+            return len(session.exec(select(Call)).all())
+
+
+@pytest.fixture
+def tracking(engine: sa.Engine) -> Tracking:
+    bus = InProcessBus()
+    metrics = Metrics()
+    tracker = CallTracker(records=CallRecords(engine=engine), notifier=Notifier(bus=bus), metrics=metrics)
+    return Tracking(tracker=tracker, engine=engine, events=bus.subscribe(), metrics=metrics)
+
+
+def newchannel(linkedid: str = CALL, *, uniqueid: str | None = None, exten: str = "137",
+               context: str = "pasokh-inbound") -> dict[str, str]:
+    return {
+        "Event": "Newchannel", "Privilege": "call,all", "Channel": "PJSIP/citizen-trunk-00000001",
+        "ChannelState": "0", "ChannelStateDesc": "Down", "CallerIDNum": CALLER, "CallerIDName": "زهرا",
+        "ConnectedLineNum": "<unknown>", "Language": "en", "AccountCode": "", "Context": context,
+        "Exten": exten, "Priority": "1", "Uniqueid": uniqueid or linkedid, "Linkedid": linkedid,
+    }
+
+
+def caller_event(name: str, linkedid: str = CALL, **fields: str) -> dict[str, str]:
+    return {"Event": name, "Channel": "PJSIP/citizen-trunk-00000001", "CallerIDNum": CALLER,
+            "Uniqueid": linkedid, "Linkedid": linkedid, **fields}
+
+
+def agent_event(name: str, linkedid: str = CALL, **fields: str) -> dict[str, str]:
+    return caller_event(name, linkedid, Queue="line137", Interface="PJSIP/1001", MemberName="زهرا احمدی",
+                        DestChannel="PJSIP/1001-00000002", DestUniqueid="1700000000.2",
+                        DestLinkedid=linkedid, **fields)
+
+
+def hangup(linkedid: str = CALL, *, uniqueid: str | None = None) -> dict[str, str]:
+    return caller_event("Hangup", linkedid, Cause="16", **{"Cause-txt": "Normal Clearing"},
+                        Uniqueid=uniqueid or linkedid)
+
+
+def answered_call_events() -> list[dict[str, str]]:
+    return [
+        newchannel(),
+        caller_event("VarSet", Variable="PASOKH_NEXT", Value="queue"),
+        caller_event("QueueCallerJoin", Queue="line137", Position="1", Count="1"),
+        agent_event("AgentCalled"),
+        newchannel(uniqueid="1700000000.2", exten="s", context="pasokh-staff"),
+        agent_event("AgentConnect", HoldTime="3", RingTime="2"),
+        caller_event("QueueCallerLeave", Queue="line137", Position="1", Count="0"),
+        agent_event("AgentComplete", HoldTime="3", TalkTime="40", Reason="caller"),
+        hangup(uniqueid="1700000000.2"),
+        hangup(),
+    ]
+
+
+def add_operator(engine: sa.Engine, extension: str = "1001") -> int:
+    with Session(engine) as session:
+        user = User(username=f"op{extension}", full_name="زهرا احمدی", role=Role.OPERATOR, extension=extension,
+                    password_hash="not-used-here", sip_password="Sip1001secret")
+        session.add(user)
+        session.commit()
+        assert user.id is not None
+        return user.id
+
+
+async def test_given_a_full_answered_call_when_tracked_then_the_record_and_the_bus_events_tell_its_story(
+    tracking: Tracking,
+) -> None:
+    operator_id = add_operator(tracking.engine)
+    await tracking.feed(*answered_call_events())
+
+    call = tracking.call()
+    assert call.line == "137"
+    assert call.caller_number == CALLER
+    assert call.queue_name == "line137"
+    assert call.operator_extension == "1001"
+    assert call.operator_id == operator_id
+    assert call.outcome == CallOutcome.ANSWERED
+    assert call.queued_at is not None and call.answered_at is not None and call.ended_at is not None
+    assert call.started_at <= call.queued_at <= call.answered_at <= call.ended_at
+
+    events = tracking.published()
+    assert [e.name for e in events] == [
+        "call_started", "call_queued", "agent_state", "call_ringing", "agent_state", "call_connected",
+        "agent_state", "call_ended",
+    ]
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))
+    assert [e.data["state"] for e in events if e.name == "agent_state"] == ["ringing", "talking", "wrap_up"]
+    assert {e.data["extension"] for e in events if e.name != "call_started" and "extension" in e.data} == {"1001"}
+    connected = next(e for e in events if e.name == "call_connected")
+    assert connected.data["call"]["caller_number"] == CALLER
+    assert connected.data["history"] == []
+    assert events[-1].data["call"]["outcome"] == "answered"
+    assert tracking.tracker.live_calls == set()
+    assert tracking.tracker.agents[("1001", "line137")].state == "wrap_up"
+    assert tracking.metrics.registry.get_sample_value("pasokh_calls_started_total", {"line": "137"}) == 1
+
+
+async def test_given_the_caller_hangs_up_while_queued_when_tracked_then_the_outcome_is_abandoned(
+    tracking: Tracking,
+) -> None:
+    await tracking.feed(
+        newchannel(),
+        caller_event("QueueCallerJoin", Queue="line137", Position="1", Count="1"),
+        caller_event("QueueCallerAbandon", Queue="line137", Position="1", OriginalPosition="1", HoldTime="20"),
+        caller_event("QueueCallerLeave", Queue="line137", Position="1", Count="0"),
+        hangup(),
+    )
+    call = tracking.call()
+    assert call.outcome == CallOutcome.ABANDONED
+    assert call.answered_at is None and call.ended_at is not None
+    assert [e.name for e in tracking.published()] == ["call_started", "call_queued", "call_ended"]
+
+
+async def test_given_a_queued_caller_hangs_up_without_an_abandon_event_when_tracked_then_it_is_still_abandoned(
+    tracking: Tracking,
+) -> None:
+    await tracking.feed(newchannel(), caller_event("QueueCallerJoin", Queue="line137", Position="1"), hangup())
+    assert tracking.call().outcome == CallOutcome.ABANDONED
+
+
+async def test_given_the_caller_hangs_up_in_the_voice_menu_when_tracked_then_the_outcome_is_ivr_only(
+    tracking: Tracking,
+) -> None:
+    await tracking.feed(newchannel(), hangup())
+    call = tracking.call()
+    assert call.outcome == CallOutcome.IVR_ONLY
+    assert call.queued_at is None and call.ended_at is not None
+
+
+async def test_given_every_line_is_taken_when_tracked_then_the_outcome_is_lines_busy(tracking: Tracking) -> None:
+    await tracking.feed(
+        newchannel(exten="1888"),
+        caller_event("UserEvent", UserEvent="PasokhLinesBusy", Line="1888"),
+        hangup(),
+    )
+    call = tracking.call()
+    assert call.line == "1888"
+    assert call.outcome == CallOutcome.LINES_BUSY
+    assert call.ended_at is not None
+    assert tracking.metrics.registry.get_sample_value("pasokh_calls_refused_busy_total") == 1
+
+
+async def test_given_a_newchannel_of_a_second_channel_when_tracked_then_no_call_is_created(tracking: Tracking) -> None:
+    await tracking.feed(newchannel(uniqueid="1700000000.2"))
+    assert tracking.call_count() == 0
+    assert tracking.published() == []
+    assert tracking.tracker.live_calls == set()
+
+
+@pytest.mark.parametrize(("exten", "context"), [("999", "pasokh-inbound"), ("137", "pasokh-staff")])
+async def test_given_a_newchannel_outside_the_public_lines_when_tracked_then_no_call_is_created(
+    tracking: Tracking, exten: str, context: str
+) -> None:
+    await tracking.feed(newchannel(exten=exten, context=context))
+    assert tracking.call_count() == 0
+
+
+async def test_given_a_repeated_newchannel_when_tracked_then_there_is_still_one_call(tracking: Tracking) -> None:
+    await tracking.feed(newchannel(), newchannel())
+    assert tracking.call_count() == 1
+
+
+async def test_given_the_agent_channel_hangs_up_first_when_tracked_then_the_call_stays_open(
+    tracking: Tracking,
+) -> None:
+    await tracking.feed(newchannel(), hangup(uniqueid="1700000000.2"))
+    assert tracking.call().ended_at is None
+    assert tracking.tracker.live_calls == {CALL}
+
+
+async def test_given_a_call_that_ended_while_disconnected_when_resyncing_then_only_it_is_closed(
+    tracking: Tracking,
+) -> None:
+    await tracking.feed(newchannel(CALL), newchannel(OTHER_CALL),
+                        caller_event("QueueCallerJoin", OTHER_CALL, Queue="line137"))
+    await tracking.tracker.resync({CALL})
+    assert tracking.tracker.live_calls == {CALL}
+    assert tracking.call(CALL).ended_at is None
+    assert tracking.call(CALL).outcome == CallOutcome.IN_PROGRESS
+    gone = tracking.call(OTHER_CALL)
+    assert gone.ended_at is not None
+    assert gone.outcome == CallOutcome.ABANDONED
+
+
+async def test_given_queue_members_added_and_paused_when_tracked_then_agent_states_follow(tracking: Tracking) -> None:
+    member = {"Queue": "line137", "Interface": "PJSIP/1002", "MemberName": "علی رضایی"}
+    await tracking.feed(
+        {"Event": "QueueMemberAdded", "Paused": "0", **member},
+        {"Event": "QueueMemberPause", "Paused": "1", **member},
+        {"Event": "QueueMemberAdded", "Queue": "not-ours", "Interface": "PJSIP/1003", "Paused": "0"},
+    )
+    assert tracking.tracker.agents[("1002", "line137")].state == "paused"
+    assert ("1003", "not-ours") not in tracking.tracker.agents
+    await tracking.feed({"Event": "QueueMemberRemoved", **member})
+    assert tracking.tracker.agents == {}
+    assert [e.data["state"] for e in tracking.published()] == ["ready", "paused", "logged_out"]
+
+
+async def test_given_a_caller_with_an_earlier_ticket_when_an_operator_answers_then_the_screen_pop_shows_it(
+    tracking: Tracking,
+) -> None:
+    with Session(tracking.engine) as session:
+        category = session.exec(select(Category)).first()
+        assert category is not None and category.default_unit_id is not None
+        earlier = create_ticket(
+            session,
+            data=TicketCreate(category_id=category.id, unit_id=category.default_unit_id,  # type: ignore[arg-type]
+                              description="چراغ کوچه خاموش است", caller_number="+989121111111"),
+            created_by=None,
+        )
+        code, category_name = earlier.tracking_code, category.name
+    await tracking.feed(*answered_call_events()[:6])
+    connected = next(e for e in tracking.published() if e.name == "call_connected")
+    assert [t["tracking_code"] for t in connected.data["history"]] == [code]
+    assert connected.data["history"][0]["category_name"] == category_name

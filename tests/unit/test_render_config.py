@@ -1,0 +1,191 @@
+"""The rendered Asterisk configuration and the phones it is rendered for."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path, PurePosixPath
+
+import pytest
+from sqlmodel import Session
+
+from asterisk_config.render import OperatorPhone, operator_phones, render_config
+from callcenter.asterisk_sandbox import AsteriskRuntime
+from callcenter.errors import ConfigurationError
+from callcenter.lines import LINES
+from callcenter.settings import Settings
+from db.models import Role, User
+
+PHONES = [
+    OperatorPhone(extension="1001", sip_password="Sip1001secret", display_name="زهرا احمدی"),
+    OperatorPhone(extension="1002", sip_password="Other.pass-2", display_name="علی رضایی"),
+]
+
+
+def sections(text: str) -> list[tuple[str, dict[str, str]]]:
+    """Asterisk config as (section, options) in file order; names may repeat (endpoint and aor share one)."""
+    out: list[tuple[str, dict[str, str]]] = []
+    for raw in text.splitlines():
+        line = raw.split(";", 1)[0].strip()
+        if not line:
+            continue
+        header = re.fullmatch(r"\[([^\]]+)\]", line)
+        if header:
+            out.append((header.group(1), {}))
+        elif "=" in line and out and "=>" not in line:
+            key, _, value = line.partition("=")
+            out[-1][1][key.strip()] = value.strip()
+    return out
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(state_dir=tmp_path / "state", max_inbound_calls=7, queue_wrapup_seconds=13, agi_port=4599,
+                    ami_username="pasokh-bridge", ami_secret="bridge-secret")
+
+
+@pytest.fixture
+def runtime(tmp_path: Path) -> AsteriskRuntime:
+    return AsteriskRuntime(root=tmp_path, instance_dir=PurePosixPath("/opt/pasokh/x"))
+
+
+@pytest.fixture
+def etc(settings: Settings, runtime: AsteriskRuntime, tmp_path: Path) -> Path:
+    etc_dir = render_config(settings=settings, runtime=runtime, phones=PHONES)
+    assert etc_dir == tmp_path / "opt" / "pasokh" / "x" / "etc"
+    return etc_dir
+
+
+def test_given_two_phones_when_rendering_then_pjsip_has_one_endpoint_each_with_its_password(etc: Path) -> None:
+    conf = sections((etc / "pjsip.conf").read_text())
+    endpoints = {name: opts for name, opts in conf if opts.get("type") == "endpoint"}
+    assert sorted(endpoints) == ["1001", "1002", "citizen-trunk"]
+    auths = {name: opts for name, opts in conf if opts.get("type") == "auth"}
+    assert {name: (opts["username"], opts["password"]) for name, opts in auths.items()} == {
+        "1001-auth": ("1001", "Sip1001secret"),
+        "1002-auth": ("1002", "Other.pass-2"),
+    }
+    assert endpoints["1001"]["auth"] == "1001-auth"
+    assert endpoints["1001"]["context"] == "pasokh-staff"
+    assert endpoints["citizen-trunk"]["context"] == "pasokh-inbound"
+    assert "auth" not in endpoints["citizen-trunk"]
+
+
+def test_given_the_public_lines_when_rendering_then_each_runs_agi_with_a_queue_fallback_and_a_line_cap(
+    etc: Path, settings: Settings
+) -> None:
+    text = (etc / "extensions.conf").read_text()
+    assert re.search(rf"^PASOKH_MAX_INBOUND = {settings.max_inbound_calls}$", text, re.MULTILINE)
+    lines = [line.strip() for line in text.splitlines()]
+    for public in LINES:
+        start = lines.index(f"exten => {public.number},1,NoOp(Pasokh: citizen call to {public.number})")
+        block = lines[start : lines.index("", start)]
+        agi = block.index(f"same => n,AGI(agi://{settings.agi_host}:{settings.agi_port}/{public.agi_route})")
+        assert block[agi + 1] == 'same => n,GotoIf($["${AGISTATUS}" != "SUCCESS"]?queue)'
+        assert f"same => n(queue),Queue({public.queue},,,,)" in block[agi + 1 :]
+        joined = block.index("same => n,Set(GROUP(pasokh)=inbound)")
+        counted = next(i for i, line in enumerate(block) if "${GROUP_COUNT(inbound@pasokh)}" in line)
+        capped = next(i for i, line in enumerate(block)
+                      if re.fullmatch(r"same => n,GotoIf\(\$\[.+ > \$\{PASOKH_MAX_INBOUND\}\]\?pasokh-lines-busy,s,1\)",
+                                      line))
+        assert joined < counted <= capped < block.index("same => n,Answer()") < agi
+
+
+def test_given_the_busy_context_when_rendering_then_it_leaves_the_inbound_group_and_tells_the_bridge(
+    etc: Path,
+) -> None:
+    text = (etc / "extensions.conf").read_text()
+    busy = text[text.index("[pasokh-lines-busy]") :]
+    assert busy.index("Set(GROUP(pasokh)=refused)") < busy.index("UserEvent(PasokhLinesBusy")
+    assert "Playback(/opt/pasokh/x/sounds/fa/all_lines_busy)" in busy
+
+
+def test_given_the_public_lines_when_rendering_then_each_queue_autofills_with_the_wrapup_time(
+    etc: Path, settings: Settings
+) -> None:
+    queues = dict(sections((etc / "queues.conf").read_text()))
+    for public in LINES:
+        assert queues[public.queue]["autofill"] == "yes"
+        assert queues[public.queue]["wrapuptime"] == str(settings.queue_wrapup_seconds)
+        assert queues[public.queue]["timeout"] == str(settings.agent_ring_seconds)
+
+
+def test_given_the_bridge_user_when_rendering_manager_conf_then_it_has_least_privilege(
+    etc: Path, settings: Settings
+) -> None:
+    manager = dict(sections((etc / "manager.conf").read_text()))
+    bridge = manager[settings.ami_username]
+    assert bridge["secret"] == "bridge-secret"
+    for right in ("read", "write"):
+        privileges = bridge[right].split(",")
+        assert privileges and "all" not in privileges
+    assert "agent" in bridge["read"].split(",") and "call" in bridge["read"].split(",")
+    assert bridge["permit"] == "127.0.0.1/255.255.255.255"
+
+
+def test_given_the_instance_when_rendering_then_asterisk_conf_points_into_the_instance_dir(etc: Path) -> None:
+    text = (etc / "asterisk.conf").read_text()
+    assert "/opt/pasokh/x/" in text
+    for name in ("run", "log", "spool", "lib", "sounds", "recordings"):
+        assert (etc.parent / name).is_dir()
+
+
+@pytest.mark.parametrize("password", ["abc;def", "abc\ndef", "abc def", "", "pa[ss]"])
+def test_given_an_unsafe_phone_password_when_rendering_then_configuration_error_and_nothing_is_written(
+    settings: Settings, runtime: AsteriskRuntime, tmp_path: Path, password: str
+) -> None:
+    phones = [OperatorPhone(extension="1001", sip_password=password, display_name="x")]
+    with pytest.raises(ConfigurationError):
+        render_config(settings=settings, runtime=runtime, phones=phones)
+    assert not (tmp_path / "opt").exists()
+
+
+def test_given_an_unsafe_extension_when_rendering_then_configuration_error(
+    settings: Settings, runtime: AsteriskRuntime
+) -> None:
+    with pytest.raises(ConfigurationError):
+        render_config(settings=settings, runtime=runtime,
+                      phones=[OperatorPhone(extension="1001]\n[x", sip_password="ok", display_name="x")])
+
+
+def test_given_an_unsafe_ami_secret_when_rendering_then_configuration_error(
+    settings: Settings, runtime: AsteriskRuntime
+) -> None:
+    with pytest.raises(ConfigurationError):
+        render_config(settings=settings.model_copy(update={"ami_secret": "s;ecret"}), runtime=runtime, phones=PHONES)
+
+
+def test_given_an_unchanged_config_when_rendering_again_then_files_are_not_rewritten(
+    settings: Settings, runtime: AsteriskRuntime, etc: Path
+) -> None:
+    before = {p.name: p.stat().st_mtime_ns for p in etc.iterdir()}
+    (etc / "pjsip.conf").touch()
+    touched = (etc / "pjsip.conf").stat().st_mtime_ns
+    (etc / "queues.conf").write_text("stale")
+    render_config(settings=settings, runtime=runtime, phones=PHONES)
+    assert (etc / "pjsip.conf").stat().st_mtime_ns == touched
+    assert (etc / "queues.conf").read_text() != "stale"
+    assert set(before) == {p.name for p in etc.iterdir()}
+
+
+def _user(username: str, *, extension: str | None, sip_password: str | None, active: bool = True) -> User:
+    return User(username=username, full_name=username, role=Role.OPERATOR, extension=extension,
+                sip_password=sip_password, is_active=active, password_hash="unused")
+
+
+def test_given_staff_in_the_database_when_listing_operator_phones_then_only_active_ones_with_sip_credentials(
+    session: Session,
+) -> None:
+    session.add_all([
+        _user("active-b", extension="1003", sip_password="PassB"),
+        _user("active-a", extension="1001", sip_password="PassA"),
+        _user("inactive", extension="1002", sip_password="PassC", active=False),
+        _user("no-extension", extension=None, sip_password="PassD"),
+        _user("no-sip-password", extension="1004", sip_password=None),
+        _user("admin", extension=None, sip_password=None),
+    ])
+    session.commit()
+    phones = operator_phones(session)
+    assert phones == [
+        OperatorPhone(extension="1001", sip_password="PassA", display_name="active-a"),
+        OperatorPhone(extension="1003", sip_password="PassB", display_name="active-b"),
+    ]

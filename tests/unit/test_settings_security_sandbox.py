@@ -1,0 +1,114 @@
+"""Settings from the environment, password checks, and the Debian mirror lookup."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from callcenter.asterisk_sandbox import debian_mirror
+from callcenter.errors import AsteriskSandboxError, ConfigurationError
+from callcenter.security import hash_password, new_sip_password, verify_password
+from callcenter.settings import load_settings
+
+
+def test_given_production_with_the_default_secret_key_when_loading_settings_then_configuration_error() -> None:
+    with pytest.raises(ConfigurationError):
+        load_settings({"PASOKH_ENVIRONMENT": "production", "PASOKH_AMI_SECRET": "real-ami-secret"})
+
+
+def test_given_production_with_the_default_ami_secret_when_loading_settings_then_configuration_error() -> None:
+    with pytest.raises(ConfigurationError):
+        load_settings({"PASOKH_ENVIRONMENT": "production", "PASOKH_SECRET_KEY": "a-real-secret"})
+
+
+def test_given_production_with_both_secrets_set_when_loading_settings_then_they_are_accepted() -> None:
+    settings = load_settings(
+        {"PASOKH_ENVIRONMENT": "production", "PASOKH_SECRET_KEY": "a-real-secret", "PASOKH_AMI_SECRET": "ami-real"}
+    )
+    assert settings.environment == "production"
+    assert settings.secret_key == "a-real-secret"
+
+
+def test_given_unprefixed_database_and_redis_urls_when_loading_settings_then_they_are_used() -> None:
+    settings = load_settings({"DATABASE_URL": "postgresql://u@db:5432/pasokh", "REDIS_URL": "redis://cache:6379/0"})
+    assert settings.database_url == "postgresql://u@db:5432/pasokh"
+    assert settings.redis_url == "redis://cache:6379/0"
+    assert not settings.is_sqlite
+
+
+def test_given_prefixed_variables_when_loading_settings_then_they_are_read_and_coerced() -> None:
+    settings = load_settings({"PASOKH_AGI_PORT": "4999", "PASOKH_MAX_INBOUND_CALLS": "7"})
+    assert settings.agi_port == 4999
+    assert settings.max_inbound_calls == 7
+
+
+def test_given_no_database_url_when_loading_settings_then_sqlite_under_the_state_dir_is_used(tmp_path: Path) -> None:
+    settings = load_settings({"PASOKH_STATE_DIR": str(tmp_path)})
+    assert settings.database_url == f"sqlite:///{tmp_path / 'pasokh.sqlite3'}"
+    assert settings.is_sqlite
+
+
+def test_given_an_explicit_override_when_loading_settings_then_it_wins_over_the_environment() -> None:
+    settings = load_settings({"PASOKH_WEB_PORT": "9000"}, web_port=9100)
+    assert settings.web_port == 9100
+
+
+def test_given_an_unknown_user_without_hash_when_verifying_a_password_then_it_fails() -> None:
+    assert verify_password("anything", None) is False
+
+
+def test_given_an_unknown_user_when_verifying_the_dummy_password_itself_then_it_still_fails() -> None:
+    assert verify_password("pasokh-dummy-password-never-matches", None) is False
+
+
+def test_given_a_stored_hash_when_verifying_the_right_and_a_wrong_password_then_only_the_right_one_passes() -> None:
+    stored = hash_password("درست-رمز")
+    assert verify_password("درست-رمز", stored) is True
+    assert verify_password("wrong", stored) is False
+
+
+def test_given_a_corrupt_hash_when_verifying_then_it_fails_without_raising() -> None:
+    assert verify_password("x", "not-an-argon2-hash") is False
+
+
+def test_given_a_new_sip_password_when_inspecting_it_then_it_is_alphanumeric_of_the_asked_length() -> None:
+    password = new_sip_password(24)
+    assert len(password) == 24
+    assert password.isalnum() and password.isascii()
+
+
+def test_given_a_deb822_sources_file_when_finding_the_mirror_then_its_uri_is_returned(tmp_path: Path) -> None:
+    sources = tmp_path / "debian.sources"
+    sources.write_text(
+        "Types: deb\nURIs: http://mirror.example.ir/debian\nSuites: bookworm bookworm-updates\n"
+        "Components: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n"
+    )
+    assert debian_mirror((sources,)) == "http://mirror.example.ir/debian"
+
+
+def test_given_a_classic_sources_list_with_options_when_finding_the_mirror_then_its_uri_is_returned(
+    tmp_path: Path,
+) -> None:
+    sources = tmp_path / "sources.list"
+    sources.write_text(
+        "# deb http://old.example/debian bookworm main\n"
+        "deb-src http://src.example/debian bookworm main\n"
+        "deb [arch=amd64 signed-by=/usr/share/keyrings/k.gpg] http://deb.example.org/debian bookworm main\n"
+    )
+    assert debian_mirror((sources,)) == "http://deb.example.org/debian"
+
+
+def test_given_the_first_sources_file_missing_when_finding_the_mirror_then_the_next_one_is_used(
+    tmp_path: Path,
+) -> None:
+    classic = tmp_path / "sources.list"
+    classic.write_text("deb http://deb.debian.org/debian sid main\n")
+    assert debian_mirror((tmp_path / "missing.sources", classic)) == "http://deb.debian.org/debian"
+
+
+def test_given_no_usable_sources_when_finding_the_mirror_then_a_sandbox_error_is_raised(tmp_path: Path) -> None:
+    commented = tmp_path / "sources.list"
+    commented.write_text("# deb http://deb.debian.org/debian sid main\n")
+    with pytest.raises(AsteriskSandboxError):
+        debian_mirror((tmp_path / "missing.sources", commented))
