@@ -34,22 +34,21 @@ _INV = (0, 4, 3, 2, 1, 5, 6, 7, 8, 9)
 CODE_LENGTH = 9
 
 
-def verhoeff_check_digit(digits: str) -> str:
-    """The Verhoeff digit that makes ``digits + result`` valid; catches every single-digit error and swap."""
+def _verhoeff_checksum(digits: str, *, shift: int) -> int:
     checksum = 0
     for position, char in enumerate(reversed(digits)):
-        checksum = _D[checksum][_P[(position + 1) % 8][int(char)]]
-    return str(_INV[checksum])
+        checksum = _D[checksum][_P[(position + shift) % 8][int(char)]]
+    return checksum
+
+
+def verhoeff_check_digit(digits: str) -> str:
+    """The Verhoeff digit that makes ``digits + result`` valid; catches every single-digit error and swap."""
+    return str(_INV[_verhoeff_checksum(digits, shift=1)])
 
 
 def is_valid(code: str) -> bool:
     """True when ``code`` is all digits and its last digit is the right Verhoeff check."""
-    if not code.isdigit() or len(code) < 2:
-        return False
-    checksum = 0
-    for position, char in enumerate(reversed(code)):
-        checksum = _D[checksum][_P[position % 8][int(char)]]
-    return checksum == 0
+    return code.isdigit() and len(code) >= 2 and _verhoeff_checksum(code, shift=0) == 0
 
 
 def new_tracking_code() -> str:
