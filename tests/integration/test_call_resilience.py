@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from typing import Any
 
 import httpx
 from sqlmodel import Session, select
@@ -20,6 +22,16 @@ async def join_queue_as(backend: RunningBackend, username: str, password: str) -
     joined = await client.post("/api/queue/join", json={"queue": "line137"})
     assert joined.status_code == 204, joined.text
     return client
+
+
+async def my_state_once(client: httpx.AsyncClient, settled: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+    """/api/me as soon as the bridge has seen the change (the AMI event may trail the HTTP answer)."""
+    for _ in range(50):
+        me: dict[str, Any] = (await client.get("/api/me")).json()
+        if settled(me):
+            return me
+        await asyncio.sleep(0.1)
+    return me
 
 
 async def test_given_fastagi_server_down_when_citizen_calls_137_then_call_still_reaches_an_operator(
@@ -83,3 +95,21 @@ async def test_when_everything_is_up_then_healthz_reports_each_part_and_503_once
     assert body["asterisk_version"].startswith("22")
     assert degraded.status_code == 503 and degraded.json()["fastagi"] == "down"
     assert "pasokh_ami_connected 1.0" in metrics.text
+
+
+async def test_when_operator_joins_then_leaves_the_queue_then_asterisk_adds_then_removes_their_phone(
+    backend: RunningBackend, ami_observer: AmiObserver
+) -> None:
+    client = await join_queue_as(backend, OPERATOR_1.username, OPERATOR_1.password)
+    added = await ami_observer.wait_for(lambda e: e.get("Event") == "QueueMemberAdded", timeout=10)
+    me_in_queue = await my_state_once(client, lambda me: bool(me["queues"]))
+    left = await client.post("/api/queue/leave", json={"queue": "line137"})
+    removed = await ami_observer.wait_for(lambda e: e.get("Event") == "QueueMemberRemoved", timeout=10)
+    me_after = await my_state_once(client, lambda me: not me["queues"])
+    await client.aclose()
+
+    assert added[0]["Queue"] == "line137" and added[0]["Interface"] == f"PJSIP/{OPERATOR_1.extension}"
+    assert me_in_queue["queues"] == [{"queue": "line137", "state": "ready"}]
+    assert left.status_code == 204
+    assert removed[0]["Interface"] == f"PJSIP/{OPERATOR_1.extension}"
+    assert me_after["queues"] == []
