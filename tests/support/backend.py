@@ -67,8 +67,9 @@ def telephony_settings(state_dir: Path, *, instance: str = TEST_INSTANCE, base_p
         sip_port=base_port + 60,
         ami_port=base_port + 38,
         agi_port=base_port + 73,
-        rtp_port_start=base_port + 2000,
-        rtp_port_end=base_port + 2999,
+        # Everything an instance uses stays within base_port .. base_port+999, so instances 1000 apart never clash.
+        rtp_port_start=base_port + 200,
+        rtp_port_end=base_port + 999,
         queue_wrapup_seconds=1,
     )
 

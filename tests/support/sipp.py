@@ -81,7 +81,8 @@ class Sipp:
         )
         args = [
             "-sf", str(scenario), "-s", number, "-i", self.host, "-p", str(local_port), "-mi", self.host,
-            "-m", str(calls), "-l", str(concurrent or calls), "-r", str(rate_per_s), "-rp", "1000",
+            "-mp", str(local_port + 50), "-m", str(calls), "-l", str(concurrent or calls),
+            "-r", str(rate_per_s), "-rp", "1000",
             "-timeout", f"{int(timeout)}s", "-timeout_error",
         ]
         return await self._run(args, base.with_suffix(".csv"), timeout + 10)
@@ -106,7 +107,7 @@ class Sipp:
         scenario = _render("operator_phone.xml", base.with_suffix(".xml"), ring_ms=ring_ms)
         return await asyncio.create_subprocess_exec(
             "sipp", "-sf", str(scenario), "-i", self.host, "-p", str(local_port), "-mi", self.host,
-            "-mp", str(local_port + 1000), "-nostdin", "-trace_stat", "-stf", str(base.with_suffix(".csv")),
+            "-mp", str(local_port + 30), "-nostdin", "-trace_stat", "-stf", str(base.with_suffix(".csv")),
             "-fd", "1", stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL, cwd=self.workdir,
         )
 

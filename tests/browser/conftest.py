@@ -1,0 +1,44 @@
+"""Browser fixtures: Debian's chromium driven by Playwright's async API (the backend shares the event loop)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+
+from tests.conftest import require
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync",
+]
+VIEWPORT = {"width": 1366, "height": 768}
+
+
+@pytest.fixture
+async def chromium() -> AsyncIterator[Browser]:
+    require(CHROMIUM.exists(), f"Debian chromium at {CHROMIUM} (apt-get install chromium)")
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        await browser.close()
+
+
+@pytest.fixture
+async def browser_context(chromium: Browser) -> AsyncIterator[BrowserContext]:
+    context = await chromium.new_context(viewport=VIEWPORT, locale="fa-IR", timezone_id="Asia/Tehran")
+    yield context
+    await context.close()
+
+
+@pytest.fixture
+async def console_page(browser_context: BrowserContext) -> AsyncIterator[Page]:
+    """One tab; uncaught JavaScript errors fail the test at teardown."""
+    page = await browser_context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    yield page
+    assert errors == [], f"uncaught JavaScript errors in the console page: {errors}"
