@@ -138,8 +138,7 @@ class AmiBridge:
         log.warning("AMI connection lost; reconnecting")
 
     async def _after_boot(self) -> None:
-        """Events during an outage are lost: rebuild what we know from Asterisk itself."""
-        self._booted.set()
+        """Events during an outage are lost: rebuild what we know from Asterisk itself, then report ready."""
         try:
             settings = await self.action({"Action": "CoreSettings"})
             self.asterisk_version = str(settings.get("AsteriskVersion", "")) or None
@@ -151,6 +150,8 @@ class AmiBridge:
                 await self._tracker.handle(member, now)
         except AsteriskUnavailable:
             log.warning("resync after AMI boot failed; will retry on the next FullyBooted")
+        finally:
+            self._booted.set()
 
     async def _watchdog(self) -> None:
         """panoramisk's ping never checks the Pong: a silent Asterisk would look alive forever."""

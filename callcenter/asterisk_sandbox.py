@@ -140,6 +140,7 @@ class AsteriskProcess:
 
     def __init__(self, runtime: AsteriskRuntime) -> None:
         self.runtime = runtime
+        self._child: subprocess.Popen[bytes] | None = None
 
     def cli(self, command: str, *, timeout: float = 10) -> str:
         """Run one CLI command over the control socket (``asterisk -rx``)."""
@@ -162,7 +163,7 @@ class AsteriskProcess:
         log_dir = self.runtime.host_path(self.runtime.instance_dir / "log")
         log_dir.mkdir(parents=True, exist_ok=True)
         with open(log_dir / "console.out", "ab") as out:
-            subprocess.Popen(
+            self._child = subprocess.Popen(
                 self.runtime.command("-f", "-U", "root", "-G", "root"),
                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
             )
@@ -184,10 +185,11 @@ class AsteriskProcess:
         except (AsteriskSandboxError, subprocess.TimeoutExpired):
             log.warning("core stop now failed; killing Asterisk")
         deadline = time.monotonic() + wait_seconds
-        while pid and _alive(pid) and time.monotonic() < deadline:
+        while pid and self._alive(pid) and time.monotonic() < deadline:
             time.sleep(0.1)
-        if pid and _alive(pid):
+        if pid and self._alive(pid):
             os.kill(pid, 9)
+            self._alive(pid)  # reap it
 
     def reload(self, module: str | None = None) -> None:
         self.cli(f"module reload {module}" if module else "core reload")
@@ -202,10 +204,12 @@ class AsteriskProcess:
         except (OSError, ValueError):
             return None
 
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
+    def _alive(self, pid: int) -> bool:
+        """Our own child must be reaped (poll), or it lingers as a zombie that still answers kill(pid, 0)."""
+        if self._child is not None and self._child.pid == pid:
+            return self._child.poll() is None
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return True

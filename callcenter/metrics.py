@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import deque
+from collections import defaultdict, deque
 from collections.abc import Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
@@ -30,26 +30,52 @@ class LatencyRecorder:
         index = min(len(ordered) - 1, int(q * len(ordered)))
         return ordered[index]
 
+    @property
+    def values(self) -> list[float]:
+        return list(self._samples)
+
     def reset(self) -> None:
         self._samples.clear()
         self.count = 0
         self.total = 0.0
 
 
+# These answer only when their audio ends (or a digit interrupts it): their time is the caller's, not ours.
+MEDIA_AGI_COMMANDS = frozenset(
+    {"STREAM FILE", "CONTROL STREAM FILE", "GET DATA", "GET OPTION", "RECORD FILE", "WAIT FOR DIGIT", "EXEC"}
+)
+
+
 class _LatencyCollector(Collector):
-    def __init__(self, recorders: dict[str, tuple[str, LatencyRecorder]]) -> None:
+    """Exports recorders as summaries; ``labelled`` ones as one series per label value."""
+
+    def __init__(
+        self,
+        recorders: dict[str, tuple[str, LatencyRecorder]],
+        labelled: dict[str, tuple[str, str, dict[str, LatencyRecorder]]],
+    ) -> None:
         self._recorders = recorders
+        self._labelled = labelled
 
     def collect(self) -> Iterator[Metric]:
         for name, (doc, recorder) in self._recorders.items():
             family = SummaryMetricFamily(name, doc, labels=["quantile"])
-            for q in (0.5, 0.9, 0.99):
-                value = recorder.quantile(q)
-                if value is not None:
-                    family.add_sample(f"{name}", {"quantile": str(q)}, value)
-            family.add_sample(f"{name}_count", {}, recorder.count)
-            family.add_sample(f"{name}_sum", {}, recorder.total)
+            _add_summary(family, name, {}, recorder)
             yield family
+        for name, (doc, label, recorders) in self._labelled.items():
+            family = SummaryMetricFamily(name, doc, labels=[label, "quantile"])
+            for value, recorder in sorted(recorders.items()):
+                _add_summary(family, name, {label: value}, recorder)
+            yield family
+
+
+def _add_summary(family: SummaryMetricFamily, name: str, labels: dict[str, str], recorder: LatencyRecorder) -> None:
+    for q in (0.5, 0.9, 0.99):
+        value = recorder.quantile(q)
+        if value is not None:
+            family.add_sample(name, {**labels, "quantile": str(q)}, value)
+    family.add_sample(f"{name}_count", labels, recorder.count)
+    family.add_sample(f"{name}_sum", labels, recorder.total)
 
 
 class Metrics:
@@ -57,14 +83,21 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        self.agi_command = LatencyRecorder()
+        self.agi_command = LatencyRecorder()  # commands that play no media: our and Asterisk's responsiveness
+        self.agi_by_command: dict[str, LatencyRecorder] = defaultdict(LatencyRecorder)
         self.screen_pop = LatencyRecorder()
         self.registry.register(
             _LatencyCollector(
                 {
-                    "pasokh_agi_command_seconds": ("AGI command round trip", self.agi_command),
+                    "pasokh_agi_command_seconds": ("AGI round trip of commands that play no media", self.agi_command),
                     "pasokh_screen_pop_seconds": ("AMI AgentConnect to websocket send", self.screen_pop),
-                }
+                },
+                {
+                    "pasokh_agi_command_by_name_seconds": (
+                        "AGI round trip per command (media ones last as long as their audio)", "command",
+                        self.agi_by_command,
+                    ),
+                },
             )
         )
         self.calls_started = Counter("pasokh_calls_started", "Citizen calls seen", ["line"], registry=self.registry)
@@ -78,3 +111,13 @@ class Metrics:
         self.tickets_created = Counter("pasokh_tickets_created", "Tickets created", ["line"], registry=self.registry)
         self.websocket_clients = Gauge("pasokh_websocket_clients", "Open console websockets",
                                        registry=self.registry)
+
+    def observe_agi_command(self, name: str, seconds: float) -> None:
+        self.agi_by_command[name].observe(seconds)
+        if name not in MEDIA_AGI_COMMANDS:
+            self.agi_command.observe(seconds)
+
+    def reset_latencies(self) -> None:
+        self.agi_command.reset()
+        self.agi_by_command.clear()
+        self.screen_pop.reset()

@@ -67,7 +67,7 @@ class AgiChannel:
         line = " ".join([name, *(agi_quote(arg) for arg in args)])
         started = time.perf_counter()
         reply = await self._request.send_command(line)
-        self._metrics.agi_command.observe(time.perf_counter() - started)
+        self._metrics.observe_agi_command(name, time.perf_counter() - started)
         error = reply.get("error")
         if error in ("AGIResultHangup", "AGIAppError"):
             raise CallerHungUp(reply.get("msg", ""))

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import os
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,6 +86,14 @@ def seed_staff(engine: Engine, staff: tuple[StaffAccount, ...] = TEST_STAFF) -> 
         session.commit()
 
 
+class InProcessServer(uvicorn.Server):
+    """uvicorn without its signal capture: in a test or the bench, Ctrl-C belongs to the runner."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
 @dataclass
 class RunningBackend:
     settings: Settings
@@ -110,7 +118,7 @@ async def running_backend(settings: Settings, *, ami_timeout: float = 15) -> Asy
     engine = make_engine(settings.database_url)
     seed_staff(engine)
     app = create_app(settings)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=settings.web_port, log_level="warning",
+    server = InProcessServer(uvicorn.Config(app, host="127.0.0.1", port=settings.web_port, log_level="warning",
                                            lifespan="on", ws="websockets"))
     task = asyncio.create_task(server.serve())
     while not server.started:

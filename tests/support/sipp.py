@@ -65,6 +65,10 @@ class Sipp:
         except TimeoutError:
             process.kill()
             out, _ = await process.communicate()
+        except BaseException:  # cancelled (Ctrl-C, a failing test): never leave sipp running behind us
+            process.kill()
+            await process.wait()
+            raise
         successful, failed = _final_counts(stats)
         return SippResult(process.returncode or 0, successful, failed, out.decode(errors="replace"))
 

@@ -1,0 +1,468 @@
+"""Load benchmark: N citizens call 137 at once, M operators answer, every console gets its screen pop.
+
+Everything is real (Asterisk sandbox, sipp, the backend in-process, websockets); nothing asserts on time.
+Speed is reported as ratios against a baseline measured side by side, in the same run and process: the
+round trip of one line over loopback TCP to a trivial echo process (see docs/benchmarks.md).
+
+    python -m tests.perf.bench [--calls N] [--operators M] [--hold-ms X] [--output docs/benchmarks.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import AsyncIterator, Coroutine, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import websockets
+
+from callcenter.asterisk_sandbox import AsteriskProcess, runtime_for
+from callcenter.lines import LINE_137
+from callcenter.metrics import LatencyRecorder
+from callcenter.provisioning import provision_asterisk
+from callcenter.settings import Settings
+from db.models import Role
+from tests.support.backend import (
+    TEST_AMI_USER,
+    RunningBackend,
+    StaffAccount,
+    free_port,
+    running_backend,
+    seed_staff,
+    telephony_settings,
+)
+from tests.support.sipp import Sipp, SippResult
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_OUTPUT = PROJECT_ROOT / "docs" / "benchmarks.md"
+BENCH_INSTANCE = "bench"
+BENCH_BASE_PORT = 17000
+CITIZEN = "09121234567"
+FIRST_EXTENSION = 2001
+LATEST_HEADING = "## Latest run"
+BASELINE_INTERVAL_S = 0.02
+
+# A separate process that answers each line at once: the floor for "send one line over loopback TCP to another
+# process and read its answer", which is what an AGI command is, minus Asterisk's own work.
+ECHO_SERVER = """
+import socket
+srv = socket.socket()
+srv.bind(("127.0.0.1", 0))
+srv.listen(1)
+print(srv.getsockname()[1], flush=True)
+conn, _ = srv.accept()
+conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+while conn.recv(4096):
+    conn.sendall(b"200 result=0\\n")
+"""
+
+
+@dataclass
+class Outcome:
+    calls: int
+    operators: int
+    hold_ms: int
+    sipp: SippResult | None = None
+    pops: int = 0
+    agi_all: tuple[float | None, float | None, int] = (None, None, 0)
+    agi_by_command: dict[str, LatencyRecorder] = field(default_factory=lambda: defaultdict(LatencyRecorder))
+    baseline: LatencyRecorder = field(default_factory=LatencyRecorder)
+    pop_server: tuple[float | None, float | None, int] = (None, None, 0)
+    pop_client: LatencyRecorder = field(default_factory=LatencyRecorder)
+    asterisk_version: str = "?"
+
+    @property
+    def failed_calls(self) -> int:
+        if self.sipp is None:
+            return self.calls
+        return max(self.sipp.failed, self.calls - self.sipp.successful)
+
+    @property
+    def ok(self) -> bool:
+        return self.failed_calls == 0 and self.pops >= self.calls
+
+
+def bench_operators(count: int) -> tuple[StaffAccount, ...]:
+    return tuple(
+        StaffAccount(f"bench{n:03d}", f"bench-pass-{n:03d}", Role.OPERATOR, str(FIRST_EXTENSION + n - 1),
+                     f"Sip{FIRST_EXTENSION + n - 1}bench")
+        for n in range(1, count + 1)
+    )
+
+
+@contextlib.asynccontextmanager
+async def echo_baseline(samples: LatencyRecorder, running: asyncio.Event) -> AsyncIterator[None]:
+    """Ping the echo process from this event loop every 20 ms while ``running`` is set."""
+    process = await asyncio.create_subprocess_exec(sys.executable, "-c", ECHO_SERVER, stdout=asyncio.subprocess.PIPE)
+    assert process.stdout is not None
+    port = int((await asyncio.wait_for(process.stdout.readline(), 10)).decode())
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+
+    async def ping() -> None:
+        await running.wait()
+        while running.is_set():
+            started = time.perf_counter()
+            writer.write(b"NOOP\n")
+            await writer.drain()
+            await reader.readline()
+            samples.observe(time.perf_counter() - started)
+            await asyncio.sleep(BASELINE_INTERVAL_S)
+
+    pinger = asyncio.create_task(ping())
+    try:
+        yield
+    finally:
+        pinger.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await pinger
+        writer.close()
+        with contextlib.suppress(Exception):
+            await writer.wait_closed()
+        process.kill()
+        await process.wait()
+
+
+@dataclass
+class Console:
+    account: StaffAccount
+    client: httpx.AsyncClient
+    ws: Any
+    pops: list[tuple[dict[str, Any], datetime]] = field(default_factory=list)
+
+
+async def next_event(ws: Any, name: str, timeout: float = 30) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        message: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), max(0.1, deadline - time.monotonic())))
+        if message["name"] == name:
+            return message
+
+
+async def open_console(backend: RunningBackend, account: StaffAccount, stack: contextlib.AsyncExitStack) -> Console:
+    client = httpx.AsyncClient(base_url=backend.url, timeout=30)
+    stack.push_async_callback(client.aclose)
+    response = await client.post("/login", data={"username": account.username, "password": account.password})
+    if response.status_code != 303:
+        raise RuntimeError(f"login of {account.username} failed: {response.status_code} {response.text[:200]}")
+    cookie = f"pasokh_session={client.cookies['pasokh_session']}"
+    ws = await stack.enter_async_context(
+        websockets.connect(backend.ws_url, additional_headers={"Cookie": cookie}, close_timeout=2)
+    )
+    hello = json.loads(await asyncio.wait_for(ws.recv(), 10))
+    if hello["name"] != "hello":
+        raise RuntimeError(f"unexpected first websocket message: {hello}")
+    return Console(account=account, client=client, ws=ws)
+
+
+async def collect_pops(console: Console) -> None:
+    """Until cancelled: note each screen pop and when it arrived (wall clock, UTC)."""
+    with contextlib.suppress(websockets.ConnectionClosed):
+        async for raw in console.ws:
+            message = json.loads(raw)
+            if message["name"] == "call_connected":
+                console.pops.append((message, datetime.now(UTC)))
+
+
+def answered_to_received(message: dict[str, Any], received: datetime) -> float | None:
+    answered = message["data"]["call"].get("answered_at")
+    if not answered:
+        return None
+    at = datetime.fromisoformat(answered)
+    at = at if at.tzinfo else at.replace(tzinfo=UTC)
+    return (received - at).total_seconds()
+
+
+async def run_calls(settings: Settings, outcome: Outcome, accounts: Sequence[StaffAccount], workdir: Path,
+                    base_port: int) -> None:
+    phones_port, citizens_port = base_port + 71, base_port + 70
+    sipp = Sipp(sip_port=settings.sip_port, workdir=workdir)
+    registered = await sipp.register_phones([(a.extension, a.sip_password) for a in accounts], local_port=phones_port)
+    if registered.successful != len(accounts):
+        raise RuntimeError(f"only {registered.successful}/{len(accounts)} phones registered:\n"
+                           f"{registered.output[-3000:]}")
+    phones = await sipp.start_phones(local_port=phones_port)
+    try:
+        async with running_backend(settings) as backend, contextlib.AsyncExitStack() as stack:
+            take_signals_back()
+            seed_staff(backend.engine, staff=tuple(accounts))
+            ami = backend.services.ami
+
+            async def leave_all() -> None:
+                for account in accounts:
+                    with contextlib.suppress(Exception):
+                        await ami.queue_remove(queue=LINE_137.queue, extension=account.extension)
+
+            # queues.conf keeps members across restarts (persistentmembers): clear what an aborted run left.
+            await leave_all()
+            stack.push_async_callback(leave_all)
+            consoles = [await open_console(backend, account, stack) for account in accounts]
+            for console in consoles:
+                joined = await console.client.post("/api/queue/join", json={"queue": LINE_137.queue})
+                if joined.status_code != 204:
+                    raise RuntimeError(f"{console.account.username} could not join: {joined.status_code} {joined.text}")
+                await next_event(console.ws, "agent_state")
+
+            backend.services.metrics.reset_latencies()
+            running = asyncio.Event()
+            collectors = [asyncio.create_task(collect_pops(console)) for console in consoles]
+            try:
+                async with echo_baseline(outcome.baseline, running):
+                    running.set()
+                    outcome.sipp = await sipp.citizen_calls(
+                        caller=CITIZEN, digits="1", hold_ms=outcome.hold_ms, calls=outcome.calls,
+                        concurrent=outcome.calls, rate_per_s=outcome.calls, local_port=citizens_port,
+                        timeout=60 + outcome.hold_ms / 1000,
+                    )
+                    running.clear()
+                deadline = time.monotonic() + 5  # late pops, if any, get a few seconds more
+                while sum(len(c.pops) for c in consoles) < outcome.calls and time.monotonic() < deadline:
+                    await asyncio.sleep(0.1)
+            finally:
+                for task in collectors:
+                    task.cancel()
+                await asyncio.gather(*collectors, return_exceptions=True)
+
+            metrics = backend.services.metrics
+            outcome.asterisk_version = backend.services.ami.asterisk_version or "?"  # known once CoreSettings answered
+            outcome.agi_all = (metrics.agi_command.quantile(0.5), metrics.agi_command.quantile(0.99),
+                               metrics.agi_command.count)
+            outcome.agi_by_command = dict(metrics.agi_by_command)
+            outcome.pop_server = (metrics.screen_pop.quantile(0.5), metrics.screen_pop.quantile(0.99),
+                                  metrics.screen_pop.count)
+            for console in consoles:
+                for message, received in console.pops:
+                    latency = answered_to_received(message, received)
+                    if latency is not None:
+                        outcome.pop_client.observe(latency)
+            outcome.pops = sum(len(c.pops) for c in consoles)
+    finally:
+        phones.kill()
+        await phones.wait()
+        kill_our_children("sipp")
+
+
+def busy_ports(udp: Sequence[int], tcp: Sequence[int]) -> list[str]:
+    busy = []
+    for kind, ports in ((socket.SOCK_DGRAM, udp), (socket.SOCK_STREAM, tcp)):
+        for port in ports:
+            with socket.socket(socket.AF_INET, kind) as sock:
+                try:
+                    sock.bind(("127.0.0.1", port))
+                except OSError:
+                    busy.append(f"{'udp' if kind == socket.SOCK_DGRAM else 'tcp'}/{port}")
+    return busy
+
+
+def wait_for_free_ports(base_port: int, timeout: float = 30) -> None:
+    """sipp's ports (citizens +70 and their media +120, phones +71 and their media +101, as tests/support/sipp.py
+    derives them) and FastAGI's: wait a little if another process holds one, then say which."""
+    udp, tcp = [base_port + 70, base_port + 71, base_port + 101, base_port + 120], [base_port + 73]
+    deadline = time.monotonic() + timeout
+    while busy := busy_ports(udp, tcp):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"ports in use: {', '.join(busy)}; pick another --base-port")
+        time.sleep(1)
+
+
+def ms(seconds: float | None) -> str:
+    return "n/a" if seconds is None else f"{seconds * 1000:.2f}"
+
+
+def pair(p50: float | None, p99: float | None) -> str:
+    return f"{ms(p50)} / {ms(p99)}"
+
+
+def ratio(ours: float | None, base: float | None) -> str:
+    return "n/a" if ours is None or not base else f"{ours / base:,.1f}×"
+
+
+def results_table(outcome: Outcome) -> str:
+    base50, base99 = outcome.baseline.quantile(0.5), outcome.baseline.quantile(0.99)
+    setvar = outcome.agi_by_command.get("SET VARIABLE", LatencyRecorder())
+    set50, set99 = setvar.quantile(0.5), setvar.quantile(0.99)
+    all50, all99, all_count = outcome.agi_all
+    pop50, pop99, pop_count = outcome.pop_server
+    machine = (f"{os.cpu_count()} CPUs, Python {platform.python_version()}, {platform.system()} "
+               f"{platform.release()}, Asterisk {outcome.asterisk_version}")
+    failed = outcome.failed_calls
+    per_command = ", ".join(
+        f"{name} {pair(s.quantile(0.5), s.quantile(0.99))} (n={s.count})"
+        for name, s in sorted(outcome.agi_by_command.items())
+    )
+    rows = [
+        ("Date (UTC)", datetime.now(UTC).strftime("%Y-%m-%d %H:%M")),
+        ("Machine", machine),
+        ("Calls N / operators M / citizen hold", f"{outcome.calls} / {outcome.operators} / {outcome.hold_ms} ms"),
+        ("Failed calls (sipp)", str(failed)),
+        ("Screen pops received (websockets)", f"{outcome.pops} / {outcome.calls}"),
+        ("AGI command p50 / p99 ms, no media (SET VARIABLE)", f"{pair(set50, set99)} (n={setvar.count})"),
+        ("Baseline: loopback TCP echo p50 / p99 ms", f"{pair(base50, base99)} (n={outcome.baseline.count})"),
+        ("AGI no-media / baseline, p50 / p99", f"{ratio(set50, base50)} / {ratio(set99, base99)}"),
+        ("AGI command p50 / p99 ms, every command that plays no media (metrics.agi_command)",
+         f"{pair(all50, all99)} (n={all_count})"),
+        ("AGI per command p50 / p99 ms", per_command or "n/a"),
+        ("Screen pop p50 / p99 ms, server (AMI AgentConnect → websocket send)",
+         f"{pair(pop50, pop99)} (n={pop_count})"),
+        ("Screen pop server / baseline, p50 / p99", f"{ratio(pop50, base50)} / {ratio(pop99, base99)}"),
+        ("Screen pop p50 / p99 ms, client (answered_at → websocket receive)",
+         f"{pair(outcome.pop_client.quantile(0.5), outcome.pop_client.quantile(0.99))} "
+         f"(n={outcome.pop_client.count})"),
+        ("Verdict", "ok" if outcome.ok else "FAILED (calls failed or pops missing)"),
+    ]
+    lines = ["| Measure | Value |", "|---|---|"]
+    lines += [f"| {name} | {value} |" for name, value in rows]
+    return "\n".join(lines)
+
+
+INTRO = """# Benchmarks
+
+`make bench` (or `python -m tests.perf.bench [--calls N] [--operators M] [--hold-ms X]`) runs a real load:
+its own Asterisk sandbox instance (`bench`, ports from 17000), M sipp operator phones registered and answering,
+the backend in-process with one logged-in websocket console per operator, every operator in the 137 queue,
+then N sipp citizens calling 137 at once and pressing 1. Nothing is mocked; nothing asserts on time. The run
+fails (exit 1) when a call fails or a console misses its screen pop.
+
+**Baseline.** Absolute times depend on the machine, so figures are also given as ratios to a baseline
+measured side by side in the same run: during the calls, the bench's event loop sends one line every 20 ms
+over loopback TCP to a trivial echo process and reads the answer. That is what an AGI command is (one line
+out, one line back, another process, this event loop) minus Asterisk's and our own work, under the same load,
+so the ratio shows our cost above this machine's floor.
+
+**Reading the figures.** `STREAM FILE` / `GET DATA` only answer when their prompt has finished (or a digit
+interrupts it), so their time is the caller's, not ours: the project records them per command
+(`pasokh_agi_command_by_name_seconds`) and keeps them out of `pasokh_agi_command_seconds`, the figure compared
+to the baseline. The screen-pop server figure is the project's
+`pasokh_screen_pop_seconds` (AMI AgentConnect received → websocket message sent); the client figure is the
+websocket receive time minus the call's `answered_at` (wall clock, same machine). A p99 over n=N samples is
+the slowest one or two, while the baseline's p99 covers ~900 pings across the whole run: compare p50 ratios,
+read p99 ratios as a rough bound. The bench's own websocket clients share the backend's process and loop.
+"""
+
+
+def write_report(path: Path, table: str) -> None:
+    section = f"{LATEST_HEADING}\n\n{table}\n"
+    text = path.read_text() if path.exists() else INTRO
+    pattern = re.compile(rf"^{re.escape(LATEST_HEADING)}\n.*?(?=^## |\Z)", re.MULTILINE | re.DOTALL)
+    if pattern.search(text):
+        text = pattern.sub(lambda _: section + "\n", text, count=1).rstrip("\n") + "\n"
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m tests.perf.bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=int(os.environ.get("PASOKH_BENCH_CALLS", "30")),
+                        help="concurrent citizen calls (env PASOKH_BENCH_CALLS, default 30)")
+    parser.add_argument("--operators", type=int, default=None, help="operator phones and consoles (default: calls)")
+    parser.add_argument("--hold-ms", type=int, default=15000,
+                        help="how long each citizen stays on after pressing 1 (greeting, prompt, operator)")
+    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="Markdown file to update")
+    parser.add_argument("--base-port", type=int, default=int(os.environ.get("PASOKH_BENCH_BASE_PORT", BENCH_BASE_PORT)),
+                        help="the bench's block of 1000 ports (SIP +60, AMI +38, AGI +73, citizens +70, phones +71, "
+                             "RTP +200..+999; env PASOKH_BENCH_BASE_PORT, default 17000)")
+    args = parser.parse_args(argv)
+    if args.operators is None:
+        args.operators = args.calls
+    if args.calls < 1 or args.operators < 1:
+        parser.error("--calls and --operators must be at least 1")
+    return args
+
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def take_signals_back() -> None:
+    """uvicorn's Server.serve captures SIGINT/SIGTERM for itself (it would stop only the backend while sipp calls
+    go on): once it has started, both signals cancel the whole bench instead, so every cleanup runs at once."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    assert task is not None
+    for sig in STOP_SIGNALS:
+        loop.add_signal_handler(sig, task.cancel)
+
+
+async def cancellable(work: Coroutine[Any, Any, None]) -> None:
+    """SIGTERM cancels the work like Ctrl-C does under asyncio.run."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    assert task is not None
+    loop.add_signal_handler(signal.SIGTERM, task.cancel)
+    try:
+        await work
+    finally:
+        for sig in STOP_SIGNALS:
+            loop.remove_signal_handler(sig)
+        signal.signal(signal.SIGTERM, _interrupt)
+
+
+def kill_our_children(name: str) -> None:
+    """Sipp._run leaves sipp running when its caller is cancelled: end our own children of that name, by pid."""
+    for task_dir in Path(f"/proc/{os.getpid()}/task").iterdir():
+        with contextlib.suppress(OSError):
+            for pid in (task_dir / "children").read_text().split():
+                with contextlib.suppress(OSError):
+                    if Path(f"/proc/{pid}/comm").read_text().strip() == name:
+                        os.kill(int(pid), signal.SIGKILL)
+
+
+def _interrupt(_signal: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    if os.geteuid() != 0 or not shutil.which("sipp"):
+        print("the bench needs root (Asterisk sandbox) and sipp (Debian sip-tester); try `make bench`", file=sys.stderr)
+        return 2
+    # SIGTERM (CI timeouts, kill) unwinds like Ctrl-C, so the finally blocks stop sipp, backend and Asterisk.
+    signal.signal(signal.SIGTERM, _interrupt)
+    outcome = Outcome(calls=args.calls, operators=args.operators, hold_ms=args.hold_ms)
+    accounts = bench_operators(args.operators)
+    with tempfile.TemporaryDirectory(prefix="pasokh-bench-") as tmp:
+        workdir = Path(tmp)
+        settings = telephony_settings(workdir / "state", instance=BENCH_INSTANCE, base_port=args.base_port)
+        settings = settings.model_copy(update={
+            "database_url": f"sqlite:///{workdir / 'bench.sqlite3'}",
+            "web_port": free_port(),
+            # the dialplan refuses calls beyond max_inbound_calls with a busy message: let N through
+            "max_inbound_calls": max(settings.max_inbound_calls, args.calls),
+        })
+        asterisk = AsteriskProcess(runtime_for(settings))
+        try:
+            wait_for_free_ports(args.base_port)
+            provision_asterisk(settings, phones=[a.phone for a in accounts], extra_ami_users=[TEST_AMI_USER])
+            asyncio.run(cancellable(run_calls(settings, outcome, accounts, workdir / "sipp", args.base_port)))
+        except (KeyboardInterrupt, asyncio.CancelledError):
+            print("interrupted; sipp, backend and Asterisk stopped, no report written", file=sys.stderr)
+            return 130
+        finally:
+            asterisk.stop()
+        if outcome.sipp is not None and outcome.failed_calls:
+            print(outcome.sipp.output[-3000:], file=sys.stderr)
+    table = results_table(outcome)
+    print(table)
+    write_report(args.output, table)
+    print(f"\nwritten to {args.output}")
+    return 0 if outcome.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
