@@ -119,7 +119,7 @@ async def running_backend(settings: Settings, *, ami_timeout: float = 15) -> Asy
     seed_staff(engine)
     app = create_app(settings)
     server = InProcessServer(uvicorn.Config(app, host="127.0.0.1", port=settings.web_port, log_level="warning",
-                                           lifespan="on", ws="websockets"))
+                                           lifespan="on", ws="websockets-sansio"))
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():
