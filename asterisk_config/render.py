@@ -20,6 +20,8 @@ TEMPLATES = (
     "asterisk.conf", "modules.conf", "logger.conf", "pjsip.conf", "extensions.conf",
     "queues.conf", "manager.conf", "rtp.conf", "cdr.conf", "musiconhold.conf",
 )
+# Files we do not template: the packaged defaults are right (tones, feature codes...), copied from the runtime.
+STOCK_FILES = ("indications.conf", "features.conf", "ccss.conf", "udptl.conf", "acl.conf", "pjproject.conf", "cel.conf")
 # Values land inside Asterisk config lines: no separators, comments or line breaks may sneak in.
 _SAFE_VALUE = re.compile(r"^[A-Za-z0-9._@+\-]+$")
 
@@ -93,6 +95,10 @@ def render_config(
     for name in TEMPLATES:
         text = env.get_template(f"{name}.j2").render(context)
         _write_if_changed(etc_dir / name, text)
+    for name in STOCK_FILES:
+        stock = runtime.host_path(f"/etc/asterisk/{name}")
+        if stock.exists():
+            _write_if_changed(etc_dir / name, stock.read_text())
     return etc_dir
 
 

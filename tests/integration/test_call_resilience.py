@@ -113,3 +113,22 @@ async def test_when_operator_joins_then_leaves_the_queue_then_asterisk_adds_then
     assert left.status_code == 204
     assert removed[0]["Interface"] == f"PJSIP/{OPERATOR_1.extension}"
     assert me_after["queues"] == []
+
+
+async def test_given_operator_in_1888_queue_when_citizen_calls_1888_then_it_reaches_the_1888_queue(
+    backend: RunningBackend, sipp: Sipp, operator_phones: object, ami_observer: AmiObserver
+) -> None:
+    client = httpx.AsyncClient(base_url=backend.url, timeout=10)
+    await client.post("/login", data={"username": OPERATOR_1.username, "password": OPERATOR_1.password})
+    joined = await client.post("/api/queue/join", json={"queue": "line1888"})
+    result = await sipp.citizen_calls(number="1888", caller="09160000001", digits="", hold_ms=10000,
+                                      local_port=CITIZENS_PORT)
+    await client.aclose()
+
+    assert joined.status_code == 204, joined.text
+    assert result.failed == 0, result.output[-2000:]
+    connects = ami_observer.matching(lambda e: e.get("Event") == "AgentConnect")
+    assert [(e["Queue"], e["CallerIDNum"]) for e in connects] == [("line1888", "09160000001")]
+    with Session(backend.engine) as session:
+        call = session.exec(select(Call).where(Call.caller_number == "09160000001")).one()
+    assert call.line == "1888" and call.queue_name == "line1888"
