@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,12 +19,14 @@ from callcenter.errors import PermissionDenied
 from callcenter.lines import LINE_137, line_by_queue
 from callcenter.persian import normalize_text
 from callcenter.security import verify_password
+from callcenter.sms import queue_tracking_code_sms
 from callcenter.tickets import create_ticket, find_by_tracking_code, to_public
 from db.models import Category, TicketCreate, TicketPublic, Unit, User, UserPublic
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
 router = APIRouter()
+log = logging.getLogger(__name__)
 
 
 @router.get("/", include_in_schema=False)
@@ -134,6 +137,12 @@ async def leave_queue(body: QueueMembership, user: CallHandler, services: Servic
 @router.post("/api/tickets", status_code=201)
 def file_ticket(body: TicketCreate, user: CallHandler, session: SessionDep, services: ServicesDep) -> TicketPublic:
     ticket = create_ticket(session, data=body, created_by=user)
+    # Only an outbox row: the dispatcher sends it later, so a slow or failing provider never holds the operator.
+    try:
+        queue_tracking_code_sms(session, ticket=ticket)
+    except Exception:  # the ticket is filed and its code on the operator's screen; the SMS is a courtesy
+        session.rollback()
+        log.exception("Ticket %s: could not queue the tracking-code SMS", ticket.tracking_code)
     public = to_public(session, ticket)
     services.metrics.tickets_created.labels(line=ticket.line).inc()
     services.notifier.ticket_created(public)

@@ -55,3 +55,10 @@ class AsteriskUnavailable(PasokhError):
 
 class AsteriskSandboxError(PasokhError):
     error_id = "asterisk-sandbox-error"
+
+
+class SmsSendFailed(PasokhError):
+    """The SMS provider refused a message or did not answer; the outbox retries it later."""
+
+    error_id = "sms-send-failed"
+    status_code = 502

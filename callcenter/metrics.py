@@ -109,6 +109,8 @@ class Metrics:
         self.ami_events = Counter("pasokh_ami_events", "AMI events handled", registry=self.registry)
         self.ami_connected = Gauge("pasokh_ami_connected", "1 while logged in to AMI", registry=self.registry)
         self.tickets_created = Counter("pasokh_tickets_created", "Tickets created", ["line"], registry=self.registry)
+        self.sms_attempts = Counter("pasokh_sms_attempts", "SMS send attempts by result (sent, retry, failed, expired)",
+                                    ["result"], registry=self.registry)
         self.websocket_clients = Gauge("pasokh_websocket_clients", "Open console websockets",
                                        registry=self.registry)
 

@@ -47,10 +47,20 @@ class Settings(BaseModel):
     queue_wrapup_seconds: int = Field(default=10, ge=0)
     agent_ring_seconds: int = Field(default=15, ge=1)
 
+    # Tracking-code SMS. "outbox" (no provider): messages are written to sms_outbox and stay queued.
+    sms_provider: Literal["outbox", "kavenegar"] = "outbox"
+    kavenegar_api_key: str | None = None
+    kavenegar_sender: str | None = None
+    kavenegar_base_url: str = "https://api.kavenegar.com"
+    sms_max_attempts: int = Field(default=5, ge=1)
+    sms_dispatch_interval_seconds: float = Field(default=10, gt=0)
+
     @model_validator(mode="after")
     def _fill_defaults_and_refuse_unsafe(self) -> Settings:
         if not self.database_url:
             self.database_url = f"sqlite:///{self.state_dir / 'pasokh.sqlite3'}"
+        if self.sms_provider == "kavenegar" and not self.kavenegar_api_key:
+            raise ConfigurationError("PASOKH_KAVENEGAR_API_KEY must be set when PASOKH_SMS_PROVIDER=kavenegar")
         if self.environment == "production":
             if self.secret_key == DEFAULT_SECRET:
                 raise ConfigurationError("PASOKH_SECRET_KEY must be set outside development")

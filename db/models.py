@@ -192,3 +192,30 @@ class TicketPublic(TicketBase):
     created_at: datetime
     category_name: str = ""
     unit_name: str = ""
+
+
+class SmsStatus(enum.StrEnum):
+    QUEUED = "queued"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class SmsMessage(SQLModel, table=True):
+    """One text message in the outbox; the dispatcher sends it, retries with backoff, then gives up."""
+
+    __tablename__ = "sms_outbox"
+    __table_args__ = (sa.Index("ix_sms_outbox_due", "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    to_number: str = Field(max_length=32)  # ASCII digits, national form (09...)
+    body: str = Field(max_length=1000)
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
+    # What the message is about ("tracking-code:<ticket id>"); unique, so a retried request queues no twin.
+    dedup_key: str | None = Field(default=None, unique=True, max_length=64)
+    status: SmsStatus = Field(default=SmsStatus.QUEUED, sa_type=EnumAsString(SmsStatus, 16))
+    attempts: int = 0
+    next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    last_error: str | None = Field(default=None, max_length=500)
+    provider_message_id: str | None = Field(default=None, max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    sent_at: datetime | None = _when()
