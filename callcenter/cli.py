@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from callcenter.app import create_app
 from callcenter.asterisk_sandbox import AsteriskProcess, ensure_installed, runtime_for
-from callcenter.provisioning import phones_from_database, provision_asterisk
+from callcenter.provisioning import phones_from_database, provision_asterisk, unit_names_from_database
 from callcenter.settings import Settings, load_settings
 from db.engine import make_engine, upgrade_database
 from db.seed import DEMO_LOGINS, seed_demo_staff, seed_reference_data
@@ -62,7 +62,8 @@ def _asterisk(settings: Settings, action: str) -> int:
         ensure_installed(runtime)
     elif action == "provision":
         upgrade_database(settings.database_url)
-        provision_asterisk(settings, phones=phones_from_database(make_engine(settings.database_url)))
+        engine = make_engine(settings.database_url)
+        provision_asterisk(settings, phones=phones_from_database(engine), unit_names=unit_names_from_database(engine))
     elif action == "start":
         AsteriskProcess(runtime).start()
     elif action == "stop":
@@ -82,7 +83,7 @@ def _run(settings: Settings) -> None:
     _seed(settings, demo=settings.environment != "production")
     engine = make_engine(settings.database_url)
     phones = phones_from_database(engine)
-    process = provision_asterisk(settings, phones=phones)
+    process = provision_asterisk(settings, phones=phones, unit_names=unit_names_from_database(engine))
     engine.dispose()
     print(_banner(settings, {phone.extension: phone.sip_password for phone in phones}), flush=True)
     # uvicorn re-raises SIGTERM after its graceful shutdown; as SystemExit it lets `finally` stop Asterisk.

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 from sqlalchemy.engine import Engine
@@ -16,6 +18,8 @@ from callcenter.call_tracker import CallTracker
 from callcenter.metrics import Metrics
 from callcenter.notifier import Notifier
 from callcenter.settings import Settings
+from callcenter.sms import KavenegarGateway, OutboxOnlyGateway, SmsDispatcher, SmsGateway
+from callcenter.tickets import DatabaseTicketDirectory
 from db.engine import make_engine, upgrade_database
 from ivr.agi_server import AgiServer
 from ivr.flows import Flows, Prompts
@@ -33,10 +37,19 @@ class Services:
     tracker: CallTracker
     ami: AmiBridge
     agi: AgiServer
+    sms_gateway: SmsGateway
+    sms_dispatcher: SmsDispatcher
+    _sms_task: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
 
     async def start(self, *, telephony: bool = True) -> None:
-        """Migrations first, then the FastAGI listener and the AMI connection."""
+        """Migrations first, then the SMS dispatcher (when a provider is configured), FastAGI and AMI."""
         upgrade_database(self.settings.database_url)
+        if self.settings.sms_provider == "outbox":
+            log.info("No SMS provider configured: tracking-code messages stay queued in sms_outbox")
+        elif self._sms_task is None:
+            self._sms_task = asyncio.create_task(
+                self.sms_dispatcher.run(self.settings.sms_dispatch_interval_seconds), name="sms-dispatcher"
+            )
         if telephony:
             await self.agi.start(self.settings.agi_host, self.settings.agi_port)
             await self.ami.start()
@@ -46,6 +59,12 @@ class Services:
     async def stop(self) -> None:
         await self.ami.stop()
         await self.agi.stop()
+        if self._sms_task is not None:
+            self._sms_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sms_task
+            self._sms_task = None
+        await self.sms_gateway.aclose()
         self.engine.dispose()
 
 
@@ -57,8 +76,19 @@ def build_services(settings: Settings) -> Services:
     tracker = CallTracker(records=CallRecords(engine=engine), notifier=notifier, metrics=metrics)
     agi = AgiServer(metrics=metrics)
     sounds = PurePosixPath(str(runtime_for(settings).sounds_dir)) / "fa"
-    Flows(prompts=Prompts(sounds_dir=sounds)).register(agi)
+    Flows(prompts=Prompts(sounds_dir=sounds), tickets=DatabaseTicketDirectory(engine=engine)).register(agi)
+    gateway = build_sms_gateway(settings)
     return Services(
         settings=settings, engine=engine, metrics=metrics, bus=bus, notifier=notifier, tracker=tracker,
-        ami=AmiBridge(settings=settings, tracker=tracker, metrics=metrics), agi=agi,
+        ami=AmiBridge(settings=settings, tracker=tracker, metrics=metrics), agi=agi, sms_gateway=gateway,
+        sms_dispatcher=SmsDispatcher(engine=engine, gateway=gateway, max_attempts=settings.sms_max_attempts,
+                                     metrics=metrics),
     )
+
+
+def build_sms_gateway(settings: Settings) -> SmsGateway:
+    if settings.sms_provider == "kavenegar":
+        assert settings.kavenegar_api_key  # settings refuse kavenegar without a key
+        return KavenegarGateway(api_key=settings.kavenegar_api_key, sender=settings.kavenegar_sender,
+                                base_url=settings.kavenegar_base_url)
+    return OutboxOnlyGateway()

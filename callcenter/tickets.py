@@ -2,15 +2,30 @@
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from callcenter.errors import NotFound, ValidationFailed
 from callcenter.persian import normalize_phone_number, normalize_text
 from callcenter.tracking_code import new_tracking_code, parse_tracking_code
-from db.models import Call, Category, Ticket, TicketCreate, TicketPublic, Unit, User
+from db.models import Call, Category, Ticket, TicketCreate, TicketPublic, TicketStatus, Unit, User
 
 HISTORY_LIMIT = 20
+
+
+@dataclass(frozen=True)
+class TicketSummary:
+    """What the IVR reads out about a ticket."""
+
+    tracking_code: str
+    status: str
+    unit_name: str
+    last_change: datetime
 _CODE_ATTEMPTS = 8
 
 
@@ -96,3 +111,43 @@ def to_public(session: Session, ticket: Ticket) -> TicketPublic:
         ticket,
         update={"category_name": category.name if category else "", "unit_name": unit.name if unit else ""},
     )
+
+
+OPEN_STATUSES = (TicketStatus.REGISTERED,)
+
+
+class DatabaseTicketDirectory:
+    """The IVR's read-only view of tickets (implements ``ivr.flows.TicketDirectory``), off the event loop."""
+
+    def __init__(self, *, engine: Engine) -> None:
+        self._engine = engine
+
+    async def latest_open_for_caller(self, caller_number: str) -> TicketSummary | None:
+        return await asyncio.to_thread(self._latest_open_for_caller, caller_number)
+
+    async def by_tracking_code(self, code: str) -> TicketSummary | None:
+        return await asyncio.to_thread(self._by_tracking_code, code)
+
+    def _latest_open_for_caller(self, caller_number: str) -> TicketSummary | None:
+        number = normalize_phone_number(caller_number)
+        if not number:
+            return None
+        with Session(self._engine) as session:
+            ticket = session.exec(
+                select(Ticket)
+                .where(Ticket.caller_number == number, col(Ticket.status).in_(OPEN_STATUSES))
+                .order_by(col(Ticket.created_at).desc())
+            ).first()
+            return _summary(session, ticket) if ticket else None
+
+    def _by_tracking_code(self, code: str) -> TicketSummary | None:
+        with Session(self._engine) as session:
+            ticket = session.exec(select(Ticket).where(Ticket.tracking_code == code)).first()
+            return _summary(session, ticket) if ticket else None
+
+
+def _summary(session: Session, ticket: Ticket) -> TicketSummary:
+    unit = session.get(Unit, ticket.unit_id)
+    # Until tickets have a history (issue 6), the last change is their creation.
+    return TicketSummary(tracking_code=ticket.tracking_code, status=ticket.status.value,
+                         unit_name=unit.name if unit else "", last_change=ticket.created_at)

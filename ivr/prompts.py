@@ -6,20 +6,37 @@ import hashlib
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from callcenter.errors import ConfigurationError
 from ivr.prompt_catalog import PROMPTS
 
+# Part of every stamp: bump it when synthesize() changes so that existing prompts are rendered again.
+RENDERING = "espeak-ng fa 165 wpm, trailing silence trimmed"
 
-def render_prompts(target_dir: Path, *, override_dir: Path | None = None) -> list[str]:
-    """Write ``<key>.wav`` for every prompt into ``target_dir``; return the keys (re)written.
+# Prompts made from data (unit names...) rather than the catalog: a kind prefix and a hash of the text.
+DATA_PROMPT_KEY = r"unit_[0-9a-f]{12}"
 
-    Generated files are skipped when the text has not changed (a ``.sha1`` stamp beside each file).
+
+def unit_prompt_key(unit_name: str) -> str:
+    """The key under which a unit's spoken name is rendered; stable for the same name."""
+    return "unit_" + hashlib.sha1(unit_name.encode()).hexdigest()[:12]
+
+
+def unit_prompts(unit_names: Iterable[str]) -> dict[str, str]:
+    return {unit_prompt_key(name): name for name in unit_names}
+
+
+def render_prompts(
+    target_dir: Path, *, override_dir: Path | None = None, data_prompts: Mapping[str, str] | None = None
+) -> list[str]:
+    """Write ``<key>.wav`` for every catalog prompt (and ``data_prompts``) into ``target_dir``; return the keys
+    (re)written. Generated files are skipped when the text has not changed (a ``.sha1`` stamp beside each file).
     """
     target_dir.mkdir(parents=True, exist_ok=True)
     written = []
-    for key, text in PROMPTS.items():
+    for key, text in {**PROMPTS, **(data_prompts or {})}.items():
         target = target_dir / f"{key}.wav"
         recorded = override_dir / f"{key}.wav" if override_dir else None
         if recorded is not None and recorded.exists():
@@ -27,22 +44,27 @@ def render_prompts(target_dir: Path, *, override_dir: Path | None = None) -> lis
             written.append(key)
             continue
         stamp = target_dir / f"{key}.sha1"
-        digest = hashlib.sha1(text.encode()).hexdigest()
+        digest = hashlib.sha1(f"{RENDERING}\n{text}".encode()).hexdigest()
         if target.exists() and stamp.exists() and stamp.read_text() == digest:
             continue
-        synthesize(text, target)
+        synthesize(text, target, trim_trailing_silence=bool(text.strip(" ،,.")))
         stamp.write_text(digest)
         written.append(key)
     return written
 
 
-def synthesize(text: str, target: Path) -> None:
-    """espeak-ng (Persian voice) → sox → 8 kHz, mono, 16-bit WAV as Asterisk plays it."""
+def synthesize(text: str, target: Path, *, trim_trailing_silence: bool = True) -> None:
+    """espeak-ng (Persian voice) → sox → 8 kHz, mono, 16-bit WAV as Asterisk plays it.
+
+    espeak ends every utterance with ~0.35 s of silence; fragments strung into a number would drag, so it is
+    cut down to a short, even gap (not for prompts that are meant to be silence, like ``pause_short``)."""
     for tool in ("espeak-ng", "sox"):
         if not shutil.which(tool):
             raise ConfigurationError(f"{tool} is not installed (make run installs it)")
+    trim = ["reverse", "silence", "1", "0.02", "0.5%", "reverse", "pad", "0", "0.08"]
+    effects = trim if trim_trailing_silence else []
     with tempfile.TemporaryDirectory() as tmp:
         raw = Path(tmp) / "raw.wav"
         subprocess.run(["espeak-ng", "-v", "fa", "-s", "165", "-w", str(raw), text], check=True, capture_output=True)
-        subprocess.run(["sox", str(raw), "-r", "8000", "-c", "1", "-b", "16", str(target)], check=True,
+        subprocess.run(["sox", str(raw), "-r", "8000", "-c", "1", "-b", "16", str(target), *effects], check=True,
                        capture_output=True)

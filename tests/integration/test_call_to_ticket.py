@@ -37,7 +37,7 @@ async def next_event(ws: Any, name: str, timeout: float = 30) -> dict[str, Any]:
             return message  # type: ignore[no-any-return]
 
 
-async def test_given_operator_in_queue_when_citizen_calls_137_and_presses_1_then_pop_and_linked_ticket(
+async def test_given_operator_in_queue_when_returning_citizen_calls_137_and_presses_0_then_pop_and_linked_ticket(
     backend: RunningBackend, sipp: Sipp, operator_phones: object
 ) -> None:
     with Session(backend.engine) as session:
@@ -55,8 +55,9 @@ async def test_given_operator_in_queue_when_citizen_calls_137_and_presses_1_then
         assert joined.status_code == 204, joined.text
         await next_event(ws, "agent_state")
 
+        # A returning caller (open ticket) is offered its status first; 0 asks for an operator from any menu.
         citizen = asyncio.create_task(
-            sipp.citizen_calls(caller=CITIZEN, digits="1", hold_ms=12000, local_port=CITIZENS_PORT)
+            sipp.citizen_calls(caller=CITIZEN, digits="0", hold_ms=12000, local_port=CITIZENS_PORT)
         )
         pop = await next_event(ws, "call_connected", timeout=40)
 

@@ -14,6 +14,7 @@ import pytest
 from callcenter.asterisk_sandbox import AsteriskProcess
 from callcenter.provisioning import provision_asterisk
 from callcenter.settings import Settings
+from db.seed import UNITS
 from tests.conftest import require
 from tests.support.ami import AmiObserver
 from tests.support.backend import (
@@ -43,7 +44,10 @@ def _can_run_asterisk() -> bool:
 def asterisk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AsteriskUnderTest]:
     require(_can_run_asterisk(), "root, sipp and Asterisk (or debootstrap to build the sandbox)")
     settings = telephony_settings(tmp_path_factory.mktemp("asterisk-state"))
-    process = provision_asterisk(settings, phones=[a.phone for a in TEST_STAFF], extra_ami_users=[TEST_AMI_USER])
+    process = provision_asterisk(
+        settings, phones=[a.phone for a in TEST_STAFF], unit_names=[name for name, _kind, _parent in UNITS],
+        extra_ami_users=[TEST_AMI_USER],
+    )
     sipp = Sipp(sip_port=settings.sip_port, workdir=tmp_path_factory.mktemp("sipp-register"))
     registered = asyncio.run(sipp.register_phones([(a.extension, a.sip_password) for a in TEST_STAFF],
                                                   local_port=PHONES_PORT))

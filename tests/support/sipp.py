@@ -9,10 +9,9 @@ import string
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.support.dtmf_pcap import write_dtmf_pcap
+
 SCENARIOS = Path(__file__).resolve().parent.parent / "sipp"
-DTMF_PCAPS = Path("/usr/share/sip-tester")
-DIGIT_FILES = {**{str(d): f"dtmf_2833_{d}.pcap" for d in range(10)}, "*": "dtmf_2833_star.pcap",
-               "#": "dtmf_2833_pound.pcap"}
 
 
 @dataclass
@@ -29,14 +28,12 @@ def _render(template: str, target: Path, **values: object) -> Path:
     return target
 
 
-def dtmf_actions(digits: str, *, gap_ms: int = 400) -> str:
-    """Scenario lines that press ``digits`` one by one (RFC 4733 packets from sipp's own captures)."""
-    lines = []
-    for digit in digits:
-        pcap = DTMF_PCAPS / DIGIT_FILES[digit]
-        lines.append(f'  <nop><action><exec play_pcap_audio="{pcap}"/></action></nop>')
-        lines.append(f'  <pause milliseconds="{gap_ms}"/>')
-    return "\n".join(lines)
+def dtmf_actions(digits: str, pcap: Path, *, gap_ms: int = 400) -> str:
+    """The scenario line that presses ``digits`` (RFC 4733), ``gap_ms`` apart, from one generated capture."""
+    if not digits:
+        return ""
+    write_dtmf_pcap(pcap, digits, gap_ms=gap_ms)
+    return f'  <nop><action><exec play_pcap_audio="{pcap}"/></action></nop>'
 
 
 class Sipp:
@@ -81,7 +78,8 @@ class Sipp:
         base = self._next("citizen")
         scenario = _render(
             "citizen.xml", base.with_suffix(".xml"), caller=caller, dtmf_delay_ms=dtmf_delay_ms,
-            hold_ms=hold_ms, dtmf_actions=dtmf_actions(digits), digits_label=digits or "nothing",
+            hold_ms=hold_ms, dtmf_actions=dtmf_actions(digits, base.with_suffix(".dtmf.pcap")),
+            digits_label=digits or "nothing",
         )
         args = [
             "-sf", str(scenario), "-s", number, "-i", self.host, "-p", str(local_port), "-mi", self.host,

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import PurePosixPath
 
 import pytest
 
 from callcenter.metrics import Metrics
+from callcenter.tickets import TicketSummary
+from callcenter.tracking_code import is_valid, verhoeff_check_digit
+from db.models import TicketStatus
 from ivr.agi_server import AgiServer
 from ivr.flows import ALL_DIGITS, MAX_TRIES, Flows, Prompts
 from ivr.prompt_catalog import PROMPTS
+from ivr.prompts import unit_prompt_key
+from ivr.speech import say_jalali_date, say_tracking_code
 
 SOUNDS = PurePosixPath("/snd/fa")
 NO_DIGIT = ("0", "endpos=16000")
@@ -20,6 +26,7 @@ class ScriptedChannel:
     """Answers each AGI command from a per-command script; an unscripted command fails the test."""
 
     def __init__(self, **script: list[tuple[str, str]]) -> None:
+        self.caller = "09121111111"
         self._script = {name.replace("_", " ").upper(): list(replies) for name, replies in script.items()}
         self.commands: list[tuple[str, ...]] = []
         self.variables: dict[str, str] = {}
@@ -31,6 +38,10 @@ class ScriptedChannel:
             raise AssertionError(f"unexpected AGI command {name} {args}")
         return replies.pop(0)
 
+    @property
+    def caller_number(self) -> str:
+        return self.caller
+
     async def set_variable(self, name: str, value: str) -> None:
         self.commands.append(("SET VARIABLE", name, value))
         self.variables[name] = value
@@ -39,45 +50,135 @@ class ScriptedChannel:
         return [c for c in self.commands if c[0] == name]
 
 
+class FakeDirectory:
+    """Tickets the IVR can find, by caller and by code."""
+
+    def __init__(self, *tickets: tuple[str, TicketSummary]) -> None:
+        self._by_caller = {caller: ticket for caller, ticket in tickets}
+        self._by_code = {ticket.tracking_code: ticket for _, ticket in tickets}
+
+    async def latest_open_for_caller(self, caller_number: str) -> TicketSummary | None:
+        return self._by_caller.get(caller_number)
+
+    async def by_tracking_code(self, code: str) -> TicketSummary | None:
+        return self._by_code.get(code)
+
+
+CODE = "123456784"  # body 12345678, Verhoeff check digit 4
+assert is_valid(CODE)
+TICKET = TicketSummary(tracking_code=CODE, status="registered", unit_name="منطقه یک",
+                       last_change=datetime(2026, 11, 16, 8, 0, tzinfo=UTC))
+READOUT = [
+    "status_of_request", *say_tracking_code(CODE), "status_registered", "responsible_unit",
+    unit_prompt_key("منطقه یک"), "last_change_on", *say_jalali_date(TICKET.last_change), "status_options",
+]
+
+
+def digit(d: str) -> tuple[str, str]:
+    return (str(ord(d)), "endpos=100")
+
+
+def played(channel: ScriptedChannel) -> list[str]:
+    return [c[1].rsplit("/", 1)[-1] for c in channel.commands if c[0] in ("STREAM FILE", "GET DATA")]
+
+
 @pytest.fixture
 def flows() -> Flows:
-    return Flows(prompts=Prompts(sounds_dir=SOUNDS))
+    return Flows(prompts=Prompts(sounds_dir=SOUNDS), tickets=FakeDirectory(("09120000000", TICKET)))
 
 
 async def test_given_1_pressed_during_the_greeting_when_line_137_runs_then_the_caller_is_queued_without_asking(
     flows: Flows,
 ) -> None:
-    channel = ScriptedChannel(stream_file=[("49", "endpos=8000"), NO_DIGIT])
+    channel = ScriptedChannel(stream_file=[digit("1"), NO_DIGIT])
     await flows.line_137(channel)  # type: ignore[arg-type]
-    assert channel.named("GET DATA") == []
     assert channel.commands == [
         ("STREAM FILE", "/snd/fa/welcome_137", ALL_DIGITS),
         ("STREAM FILE", "/snd/fa/connecting_to_operator", ""),
         ("SET VARIABLE", "PASOKH_NEXT", "queue"),
     ]
-    assert channel.variables == {"PASOKH_NEXT": "queue"}
 
 
-async def test_given_no_digit_ever_when_line_137_runs_then_it_asks_three_times_and_still_queues(flows: Flows) -> None:
-    channel = ScriptedChannel(stream_file=[NO_DIGIT] * (1 + MAX_TRIES - 1 + 1), get_data=[TIMEOUT] * MAX_TRIES)
+async def test_given_no_digit_ever_when_line_137_runs_then_the_menu_is_offered_three_times_and_still_queues(
+    flows: Flows,
+) -> None:
+    channel = ScriptedChannel(stream_file=[NO_DIGIT] * 20, wait_for_digit=[TIMEOUT] * MAX_TRIES)
     await flows.line_137(channel)  # type: ignore[arg-type]
-    assert channel.named("GET DATA") == [("GET DATA", "/snd/fa/press_1_for_operator", "5000", "1")] * 3
-    assert channel.named("STREAM FILE") == [
-        ("STREAM FILE", "/snd/fa/welcome_137", ALL_DIGITS),
-        ("STREAM FILE", "/snd/fa/invalid_choice", ""),
-        ("STREAM FILE", "/snd/fa/invalid_choice", ""),
-        ("STREAM FILE", "/snd/fa/connecting_to_operator", ""),
+    assert played(channel) == [
+        "welcome_137", "menu_137", "invalid_choice", "menu_137", "invalid_choice", "menu_137",
+        "connecting_to_operator",
     ]
-    assert channel.commands[-1] == ("SET VARIABLE", "PASOKH_NEXT", "queue")
     assert channel.variables == {"PASOKH_NEXT": "queue"}
 
 
-async def test_given_a_wrong_digit_then_1_when_line_137_asks_then_it_stops_asking_after_the_1(flows: Flows) -> None:
-    channel = ScriptedChannel(stream_file=[("53", ""), NO_DIGIT, NO_DIGIT], get_data=[("7", ""), ("1", "")])
+async def test_given_0_pressed_in_the_menu_when_line_137_runs_then_straight_to_an_operator(flows: Flows) -> None:
+    channel = ScriptedChannel(stream_file=[NO_DIGIT, digit("0"), NO_DIGIT])
     await flows.line_137(channel)  # type: ignore[arg-type]
-    assert len(channel.named("GET DATA")) == 2
-    assert channel.named("STREAM FILE")[1] == ("STREAM FILE", "/snd/fa/invalid_choice", "")
+    assert played(channel) == ["welcome_137", "menu_137", "connecting_to_operator"]
     assert channel.variables == {"PASOKH_NEXT": "queue"}
+
+
+async def test_given_2_and_a_valid_code_when_line_137_runs_then_status_unit_and_date_are_read_then_goodbye(
+    flows: Flows,
+) -> None:
+    channel = ScriptedChannel(stream_file=[digit("2")] + [NO_DIGIT] * 40, get_data=[(CODE, "")],
+                              wait_for_digit=[TIMEOUT])
+    await flows.line_137(channel)  # type: ignore[arg-type]
+    assert played(channel) == ["welcome_137", "enter_tracking_code", *READOUT, "goodbye"]
+    assert channel.variables == {"PASOKH_NEXT": "hangup"}
+
+
+async def test_given_the_status_was_read_when_caller_presses_1_then_it_is_read_again(flows: Flows) -> None:
+    channel = ScriptedChannel(stream_file=[digit("2")] + [NO_DIGIT] * 80, get_data=[(CODE, "")],
+                              wait_for_digit=[digit("1"), TIMEOUT])
+    await flows.line_137(channel)  # type: ignore[arg-type]
+    assert played(channel) == ["welcome_137", "enter_tracking_code", *READOUT, *READOUT, "goodbye"]
+
+
+@pytest.mark.parametrize("entered", ["123456781", "*", "111111111111", "12345"])
+async def test_given_wrong_codes_three_times_when_asked_for_status_then_the_caller_reaches_an_operator(
+    flows: Flows, entered: str
+) -> None:
+    channel = ScriptedChannel(stream_file=[digit("2")] + [NO_DIGIT] * 10, get_data=[(entered, "")] * MAX_TRIES)
+    await flows.line_137(channel)  # type: ignore[arg-type]
+    assert played(channel).count("invalid_tracking_code") == MAX_TRIES
+    assert "status_of_request" not in played(channel)
+    assert channel.variables == {"PASOKH_NEXT": "queue"}
+
+
+async def test_given_a_valid_but_unknown_code_when_asked_for_status_then_not_found_is_said(flows: Flows) -> None:
+    unknown = "12345670" + verhoeff_check_digit("12345670")
+    channel = ScriptedChannel(stream_file=[digit("2")] + [NO_DIGIT] * 80, get_data=[(unknown, ""), (CODE, "")],
+                              wait_for_digit=[TIMEOUT])
+    await flows.line_137(channel)  # type: ignore[arg-type]
+    assert played(channel)[:4] == ["welcome_137", "enter_tracking_code", "tracking_code_not_found",
+                                   "enter_tracking_code"]
+    assert channel.variables == {"PASOKH_NEXT": "hangup"}
+
+
+async def test_given_a_returning_caller_with_an_open_ticket_when_1_pressed_then_its_status_is_read(
+    flows: Flows,
+) -> None:
+    channel = ScriptedChannel(stream_file=[NO_DIGIT] * 60, wait_for_digit=[digit("1"), TIMEOUT])
+    channel.caller = "09120000000"
+    await flows.line_137(channel)  # type: ignore[arg-type]
+    offer = ["welcome_137", "you_have_open_request", *say_tracking_code(CODE), "press_1_for_status"]
+    assert played(channel) == [*offer, *READOUT, "goodbye"]
+
+
+async def test_given_a_returning_caller_who_ignores_the_offer_then_the_menu_follows_without_a_second_welcome(
+    flows: Flows,
+) -> None:
+    script = [NO_DIGIT] * (3 + len(say_tracking_code(CODE))) + [digit("1"), NO_DIGIT]
+    channel = ScriptedChannel(stream_file=script, wait_for_digit=[TIMEOUT])
+    channel.caller = "09120000000"
+    await flows.line_137(channel)  # type: ignore[arg-type]
+    assert played(channel).count("welcome_137") == 1
+    assert played(channel)[-2:] == ["menu_137", "connecting_to_operator"]
+
+
+def test_every_ticket_status_has_a_prompt_to_read_it() -> None:
+    assert all(f"status_{status.value}" in PROMPTS for status in TicketStatus)
 
 
 async def test_given_a_call_to_1888_when_its_flow_runs_then_the_greeting_plays_and_the_caller_is_queued(
