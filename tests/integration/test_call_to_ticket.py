@@ -13,10 +13,9 @@ import httpx
 import websockets
 from sqlmodel import Session, select
 
-from callcenter.tickets import create_ticket
 from callcenter.tracking_code import is_valid
-from db.models import Call, CallOutcome, Category, Ticket, TicketCreate
-from tests.support.backend import CITIZENS_PORT, OPERATOR_1, RunningBackend
+from db.models import Call, CallOutcome, Ticket
+from tests.support.backend import CITIZENS_PORT, OPERATOR_1, RunningBackend, earlier_ticket
 from tests.support.sipp import Sipp
 
 CITIZEN = "09121234567"
@@ -40,13 +39,8 @@ async def next_event(ws: Any, name: str, timeout: float = 30) -> dict[str, Any]:
 async def test_given_operator_in_queue_when_returning_citizen_calls_137_and_presses_0_then_pop_and_linked_ticket(
     backend: RunningBackend, sipp: Sipp, operator_phones: object
 ) -> None:
-    with Session(backend.engine) as session:
-        category = session.exec(select(Category).where(Category.line == "137")).first()
-        assert category is not None and category.default_unit_id is not None
-        earlier = create_ticket(session, data=TicketCreate(
-            category_id=category.id, unit_id=category.default_unit_id, description="چراغ کوچه خاموش است",
-            caller_number=CITIZEN), created_by=None)
-        category_id, unit_id, earlier_code = category.id, category.default_unit_id, earlier.tracking_code
+    earlier = earlier_ticket(backend.engine, caller=CITIZEN, description="چراغ کوچه خاموش است")
+    category_id, unit_id, earlier_code = earlier.category_id, earlier.unit_id, earlier.tracking_code
     client = await logged_in_client(backend, OPERATOR_1.username, OPERATOR_1.password)
     cookie = f"pasokh_session={client.cookies['pasokh_session']}"
     async with websockets.connect(backend.ws_url, additional_headers={"Cookie": cookie}) as ws:

@@ -7,14 +7,13 @@ import asyncio
 import re
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session
 
-from callcenter.tickets import create_ticket
-from db.models import Category, TicketCreate, Unit
+from db.models import Unit
 from ivr.prompts import unit_prompt_key
 from ivr.speech import say_jalali_date, say_tracking_code
 from tests.support.ami import AmiObserver
-from tests.support.backend import CITIZENS_PORT, RunningBackend
+from tests.support.backend import CITIZENS_PORT, RunningBackend, earlier_ticket
 from tests.support.sipp import Sipp
 
 STREAMED = re.compile(r'^(?:STREAM FILE|GET DATA) "[^"]*/fa/([^"/]+)"')
@@ -36,18 +35,15 @@ def contains_run(haystack: list[str], needle: list[str]) -> bool:
 
 def file_ticket(backend: RunningBackend, caller: str) -> tuple[str, list[str]]:
     """A ticket for ``caller``; returns its code and the prompts its status read-out must be made of."""
+    ticket = earlier_ticket(backend.engine, caller=caller, description="تیر چراغ برق کج شده")
     with Session(backend.engine) as session:
-        category = session.exec(select(Category).where(Category.line == "137")).first()
-        assert category is not None and category.default_unit_id is not None
-        ticket = create_ticket(session, data=TicketCreate(
-            category_id=category.id, unit_id=category.default_unit_id, description="تیر چراغ برق کج شده",
-            caller_number=caller), created_by=None)
         unit = session.get(Unit, ticket.unit_id)
         assert unit is not None
-        readout = ["status_of_request", *say_tracking_code(ticket.tracking_code), "status_registered",
-                   "responsible_unit", unit_prompt_key(unit.name), "last_change_on",
-                   *say_jalali_date(ticket.created_at), "status_options"]
-        return ticket.tracking_code, readout
+        unit_name = unit.name
+    readout = ["status_of_request", *say_tracking_code(ticket.tracking_code), "status_registered",
+               "responsible_unit", unit_prompt_key(unit_name), "last_change_on",
+               *say_jalali_date(ticket.created_at), "status_options"]
+    return ticket.tracking_code, readout
 
 
 # Menu behaviour does not depend on the database kind; these long calls run once, on SQLite.

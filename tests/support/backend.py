@@ -20,8 +20,9 @@ from callcenter.lines import LINES
 from callcenter.security import hash_password
 from callcenter.services import Services
 from callcenter.settings import Settings, load_settings
+from callcenter.tickets import create_ticket
 from db.engine import make_engine, upgrade_database
-from db.models import Role, User
+from db.models import Category, Role, Ticket, TicketCreate, User
 from db.seed import seed_reference_data
 
 TEST_AMI_USER = AmiUser(username="pasokh-test", secret="pasokh-test-secret", read="all", write="all")
@@ -138,3 +139,15 @@ async def running_backend(settings: Settings, *, ami_timeout: float = 15) -> Asy
         server.should_exit = True
         await task
         engine.dispose()
+
+
+def earlier_ticket(engine: Engine, *, caller: str, description: str) -> Ticket:
+    """A 137 ticket already on file for ``caller`` (its category's default unit), as a returning caller has."""
+    with Session(engine) as session:
+        category = session.exec(select(Category).where(Category.line == "137")).first()
+        assert category is not None and category.default_unit_id is not None
+        ticket = create_ticket(session, data=TicketCreate(
+            category_id=category.id, unit_id=category.default_unit_id, description=description,
+            caller_number=caller), created_by=None)
+        session.expunge(ticket)
+        return ticket
