@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Form, Request, Response, WebSocket
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
@@ -15,13 +15,23 @@ from sqlalchemy import text
 from sqlmodel import Session, col, select
 
 from agent_console.deps import CallHandler, CurrentUser, ServicesDep, SessionDep, get_services
-from callcenter.errors import PermissionDenied
+from callcenter.callbacks import close_callback, pending_callbacks
+from callcenter.errors import NotFound, PermissionDenied
 from callcenter.lines import LINE_137, line_by_queue
 from callcenter.persian import normalize_text
 from callcenter.security import verify_password
 from callcenter.sms import queue_tracking_code_sms
-from callcenter.tickets import create_ticket, find_by_tracking_code, to_public
-from db.models import Category, TicketCreate, TicketPublic, Unit, User, UserPublic
+from callcenter.tickets import create_ticket, find_by_tracking_code, to_public, unclassified_voice_messages
+from db.models import (
+    CallbackPublic,
+    CallbackStatus,
+    Category,
+    TicketCreate,
+    TicketPublic,
+    Unit,
+    User,
+    UserPublic,
+)
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
@@ -152,6 +162,44 @@ def file_ticket(body: TicketCreate, user: CallHandler, session: SessionDep, serv
 @router.get("/api/tickets/{tracking_code}")
 def ticket_by_code(tracking_code: str, _user: CurrentUser, session: SessionDep) -> TicketPublic:
     return to_public(session, find_by_tracking_code(session, tracking_code))
+
+
+@router.get("/api/tickets/{tracking_code}/recording", response_class=FileResponse)
+def ticket_recording(
+    tracking_code: str, _user: CallHandler, session: SessionDep, services: ServicesDep
+) -> FileResponse:
+    """The caller's recorded message, for the console's audio player."""
+    ticket = find_by_tracking_code(session, tracking_code)
+    if ticket.recording is None:
+        raise NotFound("این درخواست پیام صوتی ندارد.", tracking_code=ticket.tracking_code)
+    return FileResponse(services.recordings.host_file(ticket.recording), media_type="audio/wav",
+                        filename=f"{ticket.tracking_code}.wav", content_disposition_type="inline")
+
+
+@router.get("/api/voice-messages")
+def voice_messages(_user: CallHandler, session: SessionDep) -> list[TicketPublic]:
+    """Recorded messages no operator has classified yet, oldest first."""
+    return unclassified_voice_messages(session)
+
+
+@router.get("/api/callbacks")
+def callbacks(_user: CallHandler, session: SessionDep) -> list[CallbackPublic]:
+    """Pending callback requests in the callers' turn."""
+    return pending_callbacks(session)
+
+
+class CallbackClose(BaseModel):
+    status: Literal[CallbackStatus.DONE, CallbackStatus.CANCELLED]
+
+
+@router.post("/api/callbacks/{callback_id}/close")
+def close_callback_request(
+    callback_id: int, body: CallbackClose, user: CallHandler, session: SessionDep, services: ServicesDep
+) -> CallbackPublic:
+    closed = CallbackPublic.model_validate(close_callback(session, callback_id=callback_id, status=body.status,
+                                                          by=user))
+    services.notifier.callback_closed(closed)
+    return closed
 
 
 @router.websocket("/ws")

@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 
 from callcenter.asterisk_sandbox import AsteriskRuntime
 from callcenter.errors import ConfigurationError
-from callcenter.lines import LINES
+from callcenter.lines import IVR_CHANNEL_VARIABLES, LINES
 from callcenter.settings import Settings
 from db.models import User
 
@@ -85,6 +85,7 @@ def render_config(
         "directories": runtime.stock_directories(),
         "sounds_dir": str(runtime.sounds_dir),
         "lines": LINES,
+        "channel_variables": IVR_CHANNEL_VARIABLES,
         "phones": phones,
         "ami_users": ami_users,
     }

@@ -9,10 +9,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from callcenter.call_records import CallRecords
-from callcenter.lines import line_by_number, line_by_queue
+from callcenter.lines import (
+    ANONYMOUS_VARIABLE,
+    FEEDBACK_KIND_VARIABLE,
+    PERSONNEL_CODE_VARIABLE,
+    line_by_number,
+    line_by_queue,
+)
 from callcenter.metrics import Metrics
 from callcenter.notifier import Notifier
-from db.models import CallOutcome
+from db.models import CallOutcome, FeedbackKind
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +93,8 @@ class CallTracker:
 
     async def _on_queue_join(self, event: AmiEvent, origin: float) -> None:
         call = await asyncio.to_thread(
-            self._records.update, event.get("Linkedid", ""), queue_name=event.get("Queue"), queued_at=_now()
+            self._records.update, event.get("Linkedid", ""), queue_name=event.get("Queue"), queued_at=_now(),
+            **menu_choices(channel_variables(event)),
         )
         if call is not None:
             self._notifier.call_queued(call, origin=origin)
@@ -156,6 +163,28 @@ class CallTracker:
         closed = await asyncio.to_thread(self._records.close_missing, live_linkedids, at=_now())
         if closed:
             log.info("closed %d call records that ended while AMI was disconnected", closed)
+
+
+def channel_variables(event: AmiEvent) -> dict[str, str]:
+    """``ChanVariable: NAME=value`` headers (one or several; panoramisk gives a list when repeated)."""
+    raw: object = event.get("ChanVariable", [])
+    items = [raw] if isinstance(raw, str) else list(raw) if isinstance(raw, list) else []
+    pairs = (str(item).partition("=") for item in items)
+    return {name: value for name, _, value in pairs if name}
+
+
+def menu_choices(variables: Mapping[str, str]) -> dict[str, object]:
+    """The 1888 menu's answers as call-record fields; an anonymous caller's number is not kept."""
+    choices: dict[str, object] = {}
+    kind = variables.get(FEEDBACK_KIND_VARIABLE, "")
+    if kind in FeedbackKind.__members__.values():
+        choices["feedback_kind"] = FeedbackKind(kind)
+    code = variables.get(PERSONNEL_CODE_VARIABLE, "")
+    if code.isdigit():
+        choices["personnel_code"] = code
+    if variables.get(ANONYMOUS_VARIABLE) == "1":
+        choices.update(anonymous=True, caller_number="")
+    return choices
 
 
 def _now() -> datetime:

@@ -62,3 +62,10 @@ class SmsSendFailed(PasokhError):
 
     error_id = "sms-send-failed"
     status_code = 502
+
+
+class Conflict(PasokhError):
+    """The request is valid but the thing it acts on has moved on (e.g. a callback already handled)."""
+
+    error_id = "conflict"
+    status_code = 409

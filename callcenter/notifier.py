@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from callcenter.bus import InProcessBus
-from db.models import CallPublic, TicketPublic
+from db.models import CallbackPublic, CallPublic, TicketPublic
 
 
 class Notifier:
@@ -46,3 +46,9 @@ class Notifier:
 
     def ticket_created(self, ticket: TicketPublic) -> None:
         self._publish("ticket_created", {"ticket": ticket.model_dump(mode="json")}, None)
+
+    def callback_requested(self, callback: CallbackPublic) -> None:
+        self._publish("callback_requested", {"callback": callback.model_dump(mode="json")}, None)
+
+    def callback_closed(self, callback: CallbackPublic) -> None:
+        self._publish("callback_closed", {"callback": callback.model_dump(mode="json")}, None)

@@ -15,14 +15,20 @@ from callcenter.asterisk_sandbox import runtime_for
 from callcenter.bus import InProcessBus
 from callcenter.call_records import CallRecords
 from callcenter.call_tracker import CallTracker
+from callcenter.intake import DatabaseIntake
 from callcenter.metrics import Metrics
 from callcenter.notifier import Notifier
+from callcenter.recordings import RecordingStore
+from callcenter.routing import RoutingPolicy
+from callcenter.service_hours import load_holidays, parse_service_hours
 from callcenter.settings import Settings
 from callcenter.sms import KavenegarGateway, OutboxOnlyGateway, SmsDispatcher, SmsGateway
 from callcenter.tickets import DatabaseTicketDirectory
 from db.engine import make_engine, upgrade_database
 from ivr.agi_server import AgiServer
-from ivr.flows import Flows, Prompts
+from ivr.flows import Flows
+from ivr.menu import Menu, Prompts
+from ivr.operator_access import AsteriskQueueState, OperatorAccess, VoiceMessageLimits
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +43,8 @@ class Services:
     tracker: CallTracker
     ami: AmiBridge
     agi: AgiServer
+    flows: Flows
+    recordings: RecordingStore
     sms_gateway: SmsGateway
     sms_dispatcher: SmsDispatcher
     _sms_task: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
@@ -75,15 +83,36 @@ def build_services(settings: Settings) -> Services:
     notifier = Notifier(bus=bus)
     tracker = CallTracker(records=CallRecords(engine=engine), notifier=notifier, metrics=metrics)
     agi = AgiServer(metrics=metrics)
-    sounds = PurePosixPath(str(runtime_for(settings).sounds_dir)) / "fa"
-    Flows(prompts=Prompts(sounds_dir=sounds), tickets=DatabaseTicketDirectory(engine=engine)).register(agi)
+    flows = build_flows(settings, engine=engine, notifier=notifier)
+    flows.register(agi)
     gateway = build_sms_gateway(settings)
     return Services(
         settings=settings, engine=engine, metrics=metrics, bus=bus, notifier=notifier, tracker=tracker,
-        ami=AmiBridge(settings=settings, tracker=tracker, metrics=metrics), agi=agi, sms_gateway=gateway,
+        ami=AmiBridge(settings=settings, tracker=tracker, metrics=metrics), agi=agi, flows=flows,
+        recordings=recording_store(settings), sms_gateway=gateway,
         sms_dispatcher=SmsDispatcher(engine=engine, gateway=gateway, max_attempts=settings.sms_max_attempts,
                                      metrics=metrics),
     )
+
+
+def recording_store(settings: Settings) -> RecordingStore:
+    runtime = runtime_for(settings)
+    return RecordingStore(host_dir=runtime.host_path(runtime.recordings_dir),
+                          asterisk_dir=PurePosixPath(str(runtime.recordings_dir)))
+
+
+def build_flows(settings: Settings, *, engine: Engine, notifier: Notifier) -> Flows:
+    menu = Menu(Prompts(sounds_dir=PurePosixPath(str(runtime_for(settings).sounds_dir)) / "fa"))
+    hours = parse_service_hours(settings.service_hours, load_holidays(settings.holidays_file))
+    operators = OperatorAccess(
+        menu=menu, routing=RoutingPolicy(hours=hours, max_wait_seconds=settings.max_wait_seconds),
+        queue_state=AsteriskQueueState(), requests=DatabaseIntake(engine=engine, notifier=notifier),
+        recordings=recording_store(settings),
+        limits=VoiceMessageLimits(max_seconds=settings.voice_message_max_seconds,
+                                  min_seconds=settings.voice_message_min_seconds,
+                                  silence_seconds=settings.voice_message_silence_seconds),
+    )
+    return Flows(menu=menu, tickets=DatabaseTicketDirectory(engine=engine), operators=operators)
 
 
 def build_sms_gateway(settings: Settings) -> SmsGateway:

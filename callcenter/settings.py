@@ -47,6 +47,16 @@ class Settings(BaseModel):
     queue_wrapup_seconds: int = Field(default=10, ge=0)
     agent_ring_seconds: int = Field(default=15, ge=1)
 
+    # When to offer a callback or a recorded message instead of the queue (see callcenter/routing.py).
+    max_wait_seconds: int = Field(default=120, ge=0)
+    # "24/7" (default) or weekly windows in Tehran time, e.g. "sat-wed 07:30-19:00; thu 07:30-13:00";
+    # holidays (callcenter/data/holidays.toml, or this file) close the lines all day unless "24/7".
+    service_hours: str = "24/7"
+    holidays_file: Path | None = None
+    voice_message_max_seconds: int = Field(default=120, ge=5)
+    voice_message_min_seconds: float = Field(default=1.0, ge=0)
+    voice_message_silence_seconds: int = Field(default=5, ge=1)
+
     # Tracking-code SMS. "outbox" (no provider): messages are written to sms_outbox and stay queued.
     sms_provider: Literal["outbox", "kavenegar"] = "outbox"
     kavenegar_api_key: str | None = None

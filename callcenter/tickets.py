@@ -11,11 +11,23 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from callcenter.errors import NotFound, ValidationFailed
-from callcenter.persian import normalize_phone_number, normalize_text
+from callcenter.persian import ascii_digits, normalize_phone_number, normalize_text
 from callcenter.tracking_code import new_tracking_code, parse_tracking_code
-from db.models import Call, Category, Ticket, TicketCreate, TicketPublic, TicketStatus, Unit, User
+from db.models import (
+    Call,
+    Category,
+    FeedbackKind,
+    Ticket,
+    TicketCreate,
+    TicketPublic,
+    TicketSource,
+    TicketStatus,
+    Unit,
+    User,
+)
 
 HISTORY_LIMIT = 20
+PERSONNEL_CODE_MAX_DIGITS = 10
 
 
 @dataclass(frozen=True)
@@ -46,20 +58,67 @@ def create_ticket(session: Session, *, data: TicketCreate, created_by: User | No
     call = session.get(Call, data.call_id) if data.call_id is not None else None
     if data.call_id is not None and call is None:
         raise ValidationFailed("تماس مرتبط پیدا نشد.", field="call_id")
-    caller = data.caller_number or (call.caller_number if call else None)
+    anonymous = bool(call and call.anonymous)
+    caller = None if anonymous else data.caller_number or (call.caller_number if call else None)
     ticket = Ticket(
-        category_id=category.id,  # type: ignore[arg-type]
+        category_id=category.id,
         unit_id=data.unit_id,
         address=normalize_text(data.address),
         description=description,
         line=call.line if call else category.line,
         caller_number=normalize_phone_number(caller) if caller else None,
-        call_id=call.id if call else None,
+        # An anonymous caller's ticket must not lead back to them, not even through the call record.
+        call_id=call.id if call and not anonymous else None,
         created_by_id=created_by.id if created_by else None,
         request_id=data.request_id,
+        feedback_kind=data.feedback_kind or (call.feedback_kind if call else None),
+        personnel_code=_personnel_code(data.personnel_code or (call.personnel_code if call else None)),
+        anonymous=anonymous,
         tracking_code="",
     )
     return _insert_with_unique_code(session, ticket)
+
+
+@dataclass(frozen=True)
+class VoiceMessage:
+    """A message a caller recorded in the IVR, with what the menu learnt about them."""
+
+    line: str
+    linkedid: str
+    caller_number: str | None
+    recording: str  # file name under the recordings folder
+    feedback_kind: FeedbackKind | None = None
+    personnel_code: str | None = None
+    anonymous: bool = False
+
+
+VOICE_MESSAGE_DESCRIPTION = "پیام صوتی شهروند؛ برای شنیدن، فایل پیوست را پخش کنید."
+
+
+def create_voice_message_ticket(session: Session, *, message: VoiceMessage) -> Ticket:
+    """A ticket around a recorded message, awaiting classification; a retried IVR step returns the first one."""
+    request_id = f"voice:{message.linkedid}"
+    existing = _by_request_id(session, request_id)
+    if existing is not None:
+        return existing
+    call = None if message.anonymous else session.exec(select(Call).where(Call.linkedid == message.linkedid)).first()
+    caller = None if message.anonymous else normalize_phone_number(message.caller_number or "") or None
+    ticket = Ticket(
+        description=VOICE_MESSAGE_DESCRIPTION, line=message.line, source=TicketSource.VOICE_MESSAGE,
+        caller_number=caller, call_id=call.id if call else None, request_id=request_id,
+        feedback_kind=message.feedback_kind, personnel_code=_personnel_code(message.personnel_code),
+        anonymous=message.anonymous, recording=message.recording, tracking_code="",
+    )
+    return _insert_with_unique_code(session, ticket)
+
+
+def _personnel_code(raw: str | None) -> str | None:
+    if not raw:
+        return None
+    code = ascii_digits(raw).strip()
+    if not code.isascii() or not code.isdigit() or len(code) > PERSONNEL_CODE_MAX_DIGITS:
+        raise ValidationFailed("کد پرسنلی باید فقط رقم و حداکثر ۱۰ رقم باشد.", field="personnel_code")
+    return code
 
 
 def _insert_with_unique_code(session: Session, ticket: Ticket) -> Ticket:
@@ -105,12 +164,22 @@ def tickets_for_caller(session: Session, caller_number: str, *, limit: int = HIS
 
 
 def to_public(session: Session, ticket: Ticket) -> TicketPublic:
-    category = session.get(Category, ticket.category_id)
-    unit = session.get(Unit, ticket.unit_id)
+    category = session.get(Category, ticket.category_id) if ticket.category_id is not None else None
+    unit = session.get(Unit, ticket.unit_id) if ticket.unit_id is not None else None
     return TicketPublic.model_validate(
         ticket,
-        update={"category_name": category.name if category else "", "unit_name": unit.name if unit else ""},
+        update={"category_name": category.name if category else "", "unit_name": unit.name if unit else "",
+                "has_recording": ticket.recording is not None},
     )
+
+
+def unclassified_voice_messages(session: Session, *, limit: int = 100) -> list[TicketPublic]:
+    """Recorded messages still without a category, in the order they were left."""
+    tickets = session.exec(
+        select(Ticket).where(Ticket.source == TicketSource.VOICE_MESSAGE, col(Ticket.category_id).is_(None))
+        .order_by(col(Ticket.created_at), col(Ticket.id)).limit(limit)
+    ).all()
+    return [to_public(session, ticket) for ticket in tickets]
 
 
 OPEN_STATUSES = (TicketStatus.REGISTERED,)
@@ -147,7 +216,7 @@ class DatabaseTicketDirectory:
 
 
 def _summary(session: Session, ticket: Ticket) -> TicketSummary:
-    unit = session.get(Unit, ticket.unit_id)
+    unit = session.get(Unit, ticket.unit_id) if ticket.unit_id is not None else None
     # Until tickets have a history (issue 6), the last change is their creation.
     return TicketSummary(tracking_code=ticket.tracking_code, status=ticket.status.value,
                          unit_name=unit.name if unit else "", last_change=ticket.created_at)

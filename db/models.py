@@ -119,6 +119,16 @@ class CallOutcome(enum.StrEnum):
     ABANDONED = "abandoned"        # hung up while waiting in the queue
     IVR_ONLY = "ivr_only"          # hung up in the voice menu, never queued
     LINES_BUSY = "lines_busy"      # refused because every line was taken
+    CALLBACK = "callback"          # asked to be called back instead of waiting
+    VOICE_MESSAGE = "voice_message"  # left a recorded message instead of waiting
+
+
+class FeedbackKind(enum.StrEnum):
+    """What a 1888 caller chose in the voice menu."""
+
+    CRITICISM = "criticism"
+    SUGGESTION = "suggestion"
+    APPRECIATION = "appreciation"
 
 
 class Call(SQLModel, table=True):
@@ -137,6 +147,10 @@ class Call(SQLModel, table=True):
     operator_id: int | None = Field(default=None, foreign_key="staff_user.id")
     operator_extension: str | None = Field(default=None, max_length=16)
     outcome: CallOutcome = Field(default=CallOutcome.IN_PROGRESS, sa_type=EnumAsString(CallOutcome, 16))
+    # What the caller chose in the 1888 menu, copied from the channel when the call joins the queue.
+    feedback_kind: FeedbackKind | None = Field(default=None, sa_type=EnumAsString(FeedbackKind, 16))
+    personnel_code: str | None = Field(default=None, max_length=16)
+    anonymous: bool = False
 
 
 class CallPublic(SQLModel):
@@ -150,15 +164,23 @@ class CallPublic(SQLModel):
     ended_at: datetime | None
     operator_extension: str | None
     outcome: CallOutcome
+    feedback_kind: FeedbackKind | None = None
+    personnel_code: str | None = None
+    anonymous: bool = False
 
 
 class TicketStatus(enum.StrEnum):
     REGISTERED = "registered"
 
 
+class TicketSource(enum.StrEnum):
+    """How the ticket came in."""
+
+    OPERATOR = "operator"        # filed by an operator during or after a call
+    VOICE_MESSAGE = "voice_message"  # a message the caller recorded in the IVR; an operator classifies it
+
+
 class TicketBase(SQLModel):
-    category_id: int = Field(foreign_key="category.id")
-    unit_id: int = Field(foreign_key="unit.id")
     address: str = Field(default="", max_length=500)
     description: str = Field(max_length=4000)
 
@@ -166,7 +188,11 @@ class TicketBase(SQLModel):
 class Ticket(TicketBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
     tracking_code: str = Field(unique=True, index=True, max_length=16)
+    # Empty only for a recorded message that no operator has classified yet.
+    category_id: int | None = Field(default=None, foreign_key="category.id")
+    unit_id: int | None = Field(default=None, foreign_key="unit.id")
     line: str = Field(default=Line.SERVICES.value, max_length=8)
+    source: TicketSource = Field(default=TicketSource.OPERATOR, sa_type=EnumAsString(TicketSource, 16))
     caller_number: str | None = Field(default=None, max_length=32, index=True)
     call_id: int | None = Field(default=None, foreign_key="call.id", index=True)
     created_by_id: int | None = Field(default=None, foreign_key="staff_user.id")
@@ -174,24 +200,77 @@ class Ticket(TicketBase, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
     # The client's idempotency key: a retried form submission returns the first ticket instead of a twin.
     request_id: str | None = Field(default=None, unique=True, max_length=64)
+    # 1888: what kind of feedback, about whom; an anonymous ticket keeps neither number nor call.
+    feedback_kind: FeedbackKind | None = Field(default=None, sa_type=EnumAsString(FeedbackKind, 16))
+    personnel_code: str | None = Field(default=None, max_length=16)
+    anonymous: bool = False
+    # File name of the caller's recorded message under the recordings folder (see callcenter.recordings).
+    recording: str | None = Field(default=None, max_length=128)
 
 
 class TicketCreate(TicketBase):
+    category_id: int
+    unit_id: int
     call_id: int | None = None
     caller_number: str | None = None
     request_id: str | None = Field(default=None, max_length=64)
+    feedback_kind: FeedbackKind | None = None
+    personnel_code: str | None = Field(default=None, max_length=16)
 
 
 class TicketPublic(TicketBase):
     id: int
     tracking_code: str
+    category_id: int | None
+    unit_id: int | None
     line: str
+    source: TicketSource = TicketSource.OPERATOR
     caller_number: str | None
     call_id: int | None
     status: TicketStatus
     created_at: datetime
+    feedback_kind: FeedbackKind | None = None
+    personnel_code: str | None = None
+    anonymous: bool = False
+    has_recording: bool = False
     category_name: str = ""
     unit_name: str = ""
+
+
+class CallbackStatus(enum.StrEnum):
+    PENDING = "pending"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class CallbackRequest(SQLModel, table=True):
+    """A caller who chose "call me back" instead of waiting; served in the order they first called."""
+
+    __tablename__ = "callback_request"
+
+    id: int | None = Field(default=None, primary_key=True)
+    line: str = Field(max_length=8, index=True)
+    caller_number: str = Field(max_length=32, index=True)
+    # One request per call: a retried IVR step finds the first one instead of queueing a twin.
+    linkedid: str = Field(unique=True, max_length=64)
+    call_id: int | None = Field(default=None, foreign_key="call.id")
+    # The caller's turn: when their call came in, not when they pressed the key.
+    waiting_since: datetime = Field(sa_type=UTCDateTime, index=True)
+    requested_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    status: CallbackStatus = Field(default=CallbackStatus.PENDING, sa_type=EnumAsString(CallbackStatus, 16))
+    handled_by_id: int | None = Field(default=None, foreign_key="staff_user.id")
+    handled_at: datetime | None = _when()
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id")
+
+
+class CallbackPublic(SQLModel):
+    id: int
+    line: str
+    caller_number: str
+    waiting_since: datetime
+    requested_at: datetime
+    status: CallbackStatus
+    handled_at: datetime | None
 
 
 class SmsStatus(enum.StrEnum):

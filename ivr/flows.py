@@ -3,41 +3,26 @@
 from __future__ import annotations
 
 import logging
-import re
-from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import PurePosixPath
 from typing import Protocol
 
 from callcenter.errors import InvalidTrackingCode
-from callcenter.lines import LINE_137, LINE_1888
-from callcenter.tickets import TicketSummary
+from callcenter.lines import IVR_CHANNEL_VARIABLES, LINE_137, LINE_1888
+from callcenter.tickets import PERSONNEL_CODE_MAX_DIGITS, TicketSummary
 from callcenter.tracking_code import parse_tracking_code
-from ivr.agi_server import AgiChannel, AgiServer
-from ivr.prompt_catalog import PROMPTS
-from ivr.prompts import DATA_PROMPT_KEY, unit_prompt_key
+from db.models import FeedbackKind
+from ivr.agi_server import AgiServer
+from ivr.menu import ALL_DIGITS, MAX_TRIES, Channel, Menu, OperatorRequested, Prompts
+from ivr.operator_access import Caller, OperatorAccess
+from ivr.prompts import unit_prompt_key
 from ivr.speech import say_jalali_date, say_tracking_code
+
+__all__ = ["ALL_DIGITS", "MAX_TRIES", "Flows", "Prompts", "TicketDirectory"]
 
 log = logging.getLogger(__name__)
 
-ALL_DIGITS = "0123456789*#"
-MAX_TRIES = 3
 MAX_REPEATS = 3
-CHOICE_TIMEOUT_MS = 5000
-CODE_TIMEOUT_MS = 10000
 CODE_MAX_DIGITS = 12  # longer than a code, so a too-long entry is caught instead of cut short
-
-
-@dataclass(frozen=True)
-class Prompts:
-    """Turns a prompt key into the path Asterisk plays (without extension, as Asterisk wants)."""
-
-    sounds_dir: PurePosixPath  # as Asterisk sees it, e.g. /opt/pasokh/default/sounds/fa
-
-    def path(self, key: str) -> str:
-        if key not in PROMPTS and not re.fullmatch(DATA_PROMPT_KEY, key):
-            raise KeyError(f"prompt {key!r} is not in the catalog")
-        return str(self.sounds_dir / key)
+FEEDBACK_KEYS = {"1": FeedbackKind.CRITICISM, "2": FeedbackKind.SUGGESTION, "3": FeedbackKind.APPRECIATION}
 
 
 class TicketDirectory(Protocol):
@@ -46,60 +31,21 @@ class TicketDirectory(Protocol):
     async def by_tracking_code(self, code: str) -> TicketSummary | None: ...
 
 
-class OperatorRequested(Exception):
-    """The caller pressed 0, or could not be served by the menu: the flow ends in the operators' queue."""
-
-
 class Flows:
     """Registers the line flows on an :class:`AgiServer`."""
 
-    def __init__(self, *, prompts: Prompts, tickets: TicketDirectory) -> None:
-        self.prompts = prompts
+    def __init__(self, *, menu: Menu, tickets: TicketDirectory, operators: OperatorAccess) -> None:
+        self.menu = menu
         self.tickets = tickets
+        self.operators = operators
 
     def register(self, server: AgiServer) -> None:
         server.add_route(LINE_137.agi_route, self.line_137)
         server.add_route(LINE_1888.agi_route, self.line_1888)
 
-    # -- building blocks -------------------------------------------------------------------------------------
-
-    async def play(self, channel: AgiChannel, keys: str | Sequence[str], *, escape: str = ALL_DIGITS) -> str | None:
-        """Play prompts in order; return the digit that interrupted them, if any."""
-        for key in [keys] if isinstance(keys, str) else keys:
-            value, _ = await channel.command("STREAM FILE", self.prompts.path(key), escape)
-            code = int(value) if value.isdigit() else 0  # result is the ASCII code of the digit, 0 if none
-            if code > 0:
-                return chr(code)
-        return None
-
-    async def wait_digit(self, channel: AgiChannel) -> str | None:
-        value, _ = await channel.command("WAIT FOR DIGIT", str(CHOICE_TIMEOUT_MS))
-        code = int(value) if value.isdigit() else 0
-        return chr(code) if code > 0 else None
-
-    async def choose(
-        self, channel: AgiChannel, first: Sequence[str], valid: str, *, again: Sequence[str] | None = None
-    ) -> str:
-        """Offer a menu up to three times; 0 (or three failures) means an operator."""
-        keys = first
-        for attempt in range(MAX_TRIES):
-            digit = await self.play(channel, keys) or await self.wait_digit(channel)
-            if digit == "0":
-                raise OperatorRequested
-            if digit is not None and digit in valid:
-                return digit
-            if attempt < MAX_TRIES - 1:
-                await self.play(channel, "invalid_choice", escape="")
-            keys = again if again is not None else first
-        raise OperatorRequested
-
-    async def to_queue(self, channel: AgiChannel) -> None:
-        await self.play(channel, "connecting_to_operator", escape="")
-        await channel.set_variable("PASOKH_NEXT", "queue")
-
     # -- 137 ----------------------------------------------------------------------------------------------------
 
-    async def line_137(self, channel: AgiChannel) -> None:
+    async def line_137(self, channel: Channel) -> None:
         """Returning callers hear their open request first; then new request, status by code, or an operator."""
         try:
             menu = ["welcome_137", "menu_137"]
@@ -108,18 +54,18 @@ class Flows:
                 if await self._offer_open_ticket(channel, open_ticket):
                     return
                 menu = ["menu_137"]  # the welcome was part of the offer
-            choice = await self.choose(channel, menu, valid="12", again=["menu_137"])
+            choice = await self.menu.choose(channel, menu, valid="12", again=["menu_137"])
             if choice == "2":
                 await self._status_by_code(channel)
                 return
             raise OperatorRequested  # 1: a new request is taken by an operator
         except OperatorRequested:
-            await self.to_queue(channel)
+            await self.operators.reach_operator(channel, Caller(line=LINE_137, number=channel.caller_number))
 
-    async def _offer_open_ticket(self, channel: AgiChannel, ticket: TicketSummary) -> bool:
+    async def _offer_open_ticket(self, channel: Channel, ticket: TicketSummary) -> bool:
         """"You have an open request, code …, press 1 for its status"; True when the caller took it."""
         keys = ["welcome_137", "you_have_open_request", *say_tracking_code(ticket.tracking_code), "press_1_for_status"]
-        digit = await self.play(channel, keys) or await self.wait_digit(channel)
+        digit = await self.menu.play(channel, keys) or await self.menu.wait_digit(channel)
         if digit == "0":
             raise OperatorRequested
         if digit != "1":
@@ -127,12 +73,10 @@ class Flows:
         await self._read_status(channel, ticket)
         return True
 
-    async def _status_by_code(self, channel: AgiChannel) -> None:
+    async def _status_by_code(self, channel: Channel) -> None:
         """Code then #; a wrong check digit or an unknown code is said so, three tries, then an operator."""
         for _ in range(MAX_TRIES):
-            entered, _ = await channel.command(
-                "GET DATA", self.prompts.path("enter_tracking_code"), str(CODE_TIMEOUT_MS), str(CODE_MAX_DIGITS)
-            )
+            entered = await self.menu.read_digits(channel, "enter_tracking_code", max_digits=CODE_MAX_DIGITS)
             if entered == "0":
                 raise OperatorRequested
             if not entered:
@@ -140,35 +84,64 @@ class Flows:
             try:
                 code = parse_tracking_code(entered)
             except InvalidTrackingCode:
-                await self.play(channel, "invalid_tracking_code", escape="")
+                await self.menu.play(channel, "invalid_tracking_code", escape="")
                 continue
             ticket = await self.tickets.by_tracking_code(code)
             if ticket is None:
-                await self.play(channel, "tracking_code_not_found", escape="")
+                await self.menu.play(channel, "tracking_code_not_found", escape="")
                 continue
             await self._read_status(channel, ticket)
             return
         raise OperatorRequested
 
-    async def _read_status(self, channel: AgiChannel, ticket: TicketSummary) -> None:
+    async def _read_status(self, channel: Channel, ticket: TicketSummary) -> None:
         """Status, unit and date of the last change; 1 repeats, 0 an operator, silence says goodbye."""
+        unit = ["responsible_unit", unit_prompt_key(ticket.unit_name)] if ticket.unit_name else []
         keys = [
             "status_of_request", *say_tracking_code(ticket.tracking_code), f"status_{ticket.status}",
-            "responsible_unit", unit_prompt_key(ticket.unit_name), "last_change_on",
-            *say_jalali_date(ticket.last_change),
+            *unit, "last_change_on", *say_jalali_date(ticket.last_change),
         ]
         for _ in range(MAX_REPEATS):
-            digit = await self.play(channel, [*keys, "status_options"]) or await self.wait_digit(channel)
+            digit = await self.menu.play(channel, [*keys, "status_options"]) or await self.menu.wait_digit(channel)
             if digit == "0":
                 raise OperatorRequested
             if digit != "1":
                 break
-        await self.play(channel, "goodbye", escape="")
+        await self.menu.play(channel, "goodbye", escape="")
         await channel.set_variable("PASOKH_NEXT", "hangup")
 
     # -- 1888 ---------------------------------------------------------------------------------------------------
 
-    async def line_1888(self, channel: AgiChannel) -> None:
-        """Criticism, suggestions, appreciation: for now straight to the 1888 operators after the greeting."""
-        await self.play(channel, "welcome_1888", escape="")
-        await channel.set_variable("PASOKH_NEXT", "queue")
+    async def line_1888(self, channel: Channel) -> None:
+        """Criticism, suggestion or appreciation; optionally about a staff member; optionally anonymous."""
+        kind: FeedbackKind | None = None
+        personnel_code: str | None = None
+        anonymous = False
+        try:
+            choice = await self.menu.choose(channel, ["welcome_1888", "menu_1888"], valid="123", again=["menu_1888"])
+            kind = FEEDBACK_KEYS[choice]
+            personnel_code = await self._personnel_code(channel)
+            anonymous = await self.menu.choose(channel, ["anonymity_1888"], valid="12") == "1"
+        except OperatorRequested:
+            pass  # 0 or no answer: the operator asks what the menu did not learn
+        values = (kind.value if kind else "", personnel_code or "", "1" if anonymous else "")
+        for name, value in zip(IVR_CHANNEL_VARIABLES, values, strict=True):
+            if value:
+                await channel.set_variable(name, value)
+        caller = Caller(line=LINE_1888, number=channel.caller_number, feedback_kind=kind,
+                        personnel_code=personnel_code, anonymous=anonymous)
+        await self.operators.reach_operator(channel, caller)
+
+    async def _personnel_code(self, channel: Channel) -> str | None:
+        """Digits then #, or # alone to skip; too many digits or a star is asked again."""
+        for _ in range(MAX_TRIES):
+            entered = await self.menu.read_digits(channel, "enter_personnel_code",
+                                                  max_digits=PERSONNEL_CODE_MAX_DIGITS + 1)
+            if entered == "0":
+                raise OperatorRequested
+            if entered.isdigit() and len(entered) <= PERSONNEL_CODE_MAX_DIGITS:
+                return entered
+            if not entered:
+                return None
+            await self.menu.play(channel, "invalid_personnel_code", escape="")
+        return None

@@ -7,6 +7,10 @@ const jalaliDate = (iso) =>
   new Intl.DateTimeFormat("fa-IR-u-ca-persian", { dateStyle: "medium", timeZone: "Asia/Tehran" }).format(new Date(iso));
 const groupCode = (code) => code.replace(/(\d{3})(?=\d)/g, "$1-");
 const STATUS_NAMES = { registered: "ثبت‌شده" };
+const FEEDBACK_NAMES = { criticism: "انتقاد", suggestion: "پیشنهاد", appreciation: "قدردانی" };
+const jalaliDateTime = (iso) =>
+  new Intl.DateTimeFormat("fa-IR-u-ca-persian", { dateStyle: "medium", timeStyle: "short", timeZone: "Asia/Tehran" })
+    .format(new Date(iso));
 const LINE_NAMES = { "137": "۱۳۷", "1888": "۱۸۸۸" };
 const AGENT_STATES = {
   ready: "آماده در صف", paused: "در مکث", ringing: "در حال زنگ", talking: "در مکالمه",
@@ -70,8 +74,13 @@ function showScreenPop(data) {
   state.requestId = crypto.randomUUID();
   $("call-idle").hidden = true;
   $("screen-pop").hidden = false;
-  $("caller-number").textContent = toPersianDigits(data.call.caller_number || "ناشناس");
+  $("caller-number").textContent = data.call.anonymous ? "ناشناس (به درخواست تماس‌گیرنده)"
+    : toPersianDigits(data.call.caller_number || "ناشناس");
   $("call-line").textContent = LINE_NAMES[data.call.line] || data.call.line;
+  $("feedback-choice").hidden = !data.call.feedback_kind;
+  $("feedback-kind").textContent = FEEDBACK_NAMES[data.call.feedback_kind] || "";
+  $("personnel-code-wrap").hidden = !data.call.personnel_code;
+  $("personnel-code").textContent = toPersianDigits(data.call.personnel_code || "");
   const body = $("history").querySelector("tbody");
   body.replaceChildren();
   for (const t of data.history) {
@@ -98,13 +107,75 @@ function onEvent(message) {
     $("call-idle").hidden = false;
   } else if (name === "agent_state" && data.queue === "line137") {
     setQueueState(data.state);
+  } else if (name === "callback_requested" || name === "callback_closed") {
+    loadCallbacks();
+  } else if (name === "ticket_created" && data.ticket.source === "voice_message") {
+    loadVoiceMessages();
   }
+}
+
+function fillTable(table, empty, rows) {
+  const body = table.querySelector("tbody");
+  body.replaceChildren(...rows);
+  table.hidden = rows.length === 0;
+  empty.hidden = rows.length !== 0;
+}
+
+function row(cells) {
+  const tr = document.createElement("tr");
+  for (const cell of cells) {
+    const td = tr.insertCell();
+    if (cell instanceof Node) td.append(cell); else td.textContent = cell;
+  }
+  return tr;
+}
+
+async function loadCallbacks() {
+  const pending = await api("GET", "/api/callbacks");
+  fillTable($("callbacks"), $("no-callbacks"), pending.map((c, index) => {
+    const done = document.createElement("button");
+    done.type = "button";
+    done.textContent = "تماس گرفته شد";
+    done.dataset.callback = c.id;
+    done.addEventListener("click", () => closeCallback(c.id, "done"));
+    const tr = row([toPersianDigits(index + 1), toPersianDigits(c.caller_number), LINE_NAMES[c.line] || c.line,
+      jalaliDateTime(c.waiting_since), done]);
+    tr.dataset.callback = c.id;
+    return tr;
+  }));
+}
+
+async function closeCallback(id, status) {
+  showError($("callbacks-error"), "");
+  try {
+    await api("POST", `/api/callbacks/${id}/close`, { status });
+    await loadCallbacks();
+  } catch (error) {
+    showError($("callbacks-error"), error.message);
+  }
+}
+
+async function loadVoiceMessages() {
+  const messages = await api("GET", "/api/voice-messages");
+  fillTable($("voice-messages"), $("no-voice-messages"), messages.map((t) => {
+    const audio = document.createElement("audio");
+    audio.controls = true;
+    audio.preload = "metadata";
+    audio.src = `/api/tickets/${t.tracking_code}/recording`;
+    const tr = row([toPersianDigits(groupCode(t.tracking_code)), LINE_NAMES[t.line] || t.line,
+      t.anonymous ? "ناشناس" : toPersianDigits(t.caller_number || "—"), jalaliDateTime(t.created_at), audio]);
+    tr.dataset.code = t.tracking_code;
+    return tr;
+  }));
 }
 
 function connect() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   const socket = new WebSocket(`${scheme}://${location.host}/ws`);
-  socket.onopen = () => { $("connection").textContent = "متصل"; $("connection").className = "badge on"; loadMe(); };
+  socket.onopen = () => {
+    $("connection").textContent = "متصل"; $("connection").className = "badge on";
+    loadMe(); loadCallbacks(); loadVoiceMessages();  // a fresh list on every (re)connect: nothing missed
+  };
   socket.onmessage = (e) => onEvent(JSON.parse(e.data));
   socket.onclose = () => {
     $("connection").textContent = "قطع"; $("connection").className = "badge off";

@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 from db.models import Call, CallOutcome
 from tests.support.ami import AmiObserver
 from tests.support.backend import CITIZENS_PORT, OPERATOR_1, RunningBackend
+from tests.support.console import operator_in_queue
 from tests.support.sipp import Sipp
 
 
@@ -115,17 +116,14 @@ async def test_when_operator_joins_then_leaves_the_queue_then_asterisk_adds_then
     assert me_after["queues"] == []
 
 
-async def test_given_operator_in_1888_queue_when_citizen_calls_1888_then_it_reaches_the_1888_queue(
+async def test_given_operator_in_1888_queue_when_citizen_calls_1888_and_presses_0_then_it_reaches_the_1888_queue(
     backend: RunningBackend, sipp: Sipp, operator_phones: object, ami_observer: AmiObserver
 ) -> None:
-    client = httpx.AsyncClient(base_url=backend.url, timeout=10)
-    await client.post("/login", data={"username": OPERATOR_1.username, "password": OPERATOR_1.password})
-    joined = await client.post("/api/queue/join", json={"queue": "line1888"})
-    result = await sipp.citizen_calls(number="1888", caller="09160000001", digits="", hold_ms=10000,
-                                      local_port=CITIZENS_PORT)
-    await client.aclose()
+    async with operator_in_queue(backend.url, username=OPERATOR_1.username, password=OPERATOR_1.password,
+                                 queue="line1888"):
+        result = await sipp.citizen_calls(number="1888", caller="09160000001", digits="0", hold_ms=10000,
+                                          local_port=CITIZENS_PORT)
 
-    assert joined.status_code == 204, joined.text
     assert result.failed == 0, result.output[-2000:]
     connects = ami_observer.matching(lambda e: e.get("Event") == "AgentConnect")
     assert [(e["Queue"], e["CallerIDNum"]) for e in connects] == [("line1888", "09160000001")]

@@ -5,35 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 import uuid
-from typing import Any
 
-import httpx
 import websockets
 from sqlmodel import Session, select
 
 from callcenter.tracking_code import is_valid
 from db.models import Call, CallOutcome, Ticket
 from tests.support.backend import CITIZENS_PORT, OPERATOR_1, RunningBackend, earlier_ticket
+from tests.support.console import logged_in_client, next_event
 from tests.support.sipp import Sipp
 
 CITIZEN = "09121234567"
-
-
-async def logged_in_client(backend: RunningBackend, username: str, password: str) -> httpx.AsyncClient:
-    client = httpx.AsyncClient(base_url=backend.url, timeout=10)
-    response = await client.post("/login", data={"username": username, "password": password})
-    assert response.status_code == 303, response.text
-    return client
-
-
-async def next_event(ws: Any, name: str, timeout: float = 30) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        message = json.loads(await asyncio.wait_for(ws.recv(), max(0.1, deadline - time.monotonic())))
-        if message["name"] == name:
-            return message  # type: ignore[no-any-return]
 
 
 async def test_given_operator_in_queue_when_returning_citizen_calls_137_and_presses_0_then_pop_and_linked_ticket(
@@ -41,7 +24,7 @@ async def test_given_operator_in_queue_when_returning_citizen_calls_137_and_pres
 ) -> None:
     earlier = earlier_ticket(backend.engine, caller=CITIZEN, description="چراغ کوچه خاموش است")
     category_id, unit_id, earlier_code = earlier.category_id, earlier.unit_id, earlier.tracking_code
-    client = await logged_in_client(backend, OPERATOR_1.username, OPERATOR_1.password)
+    client = await logged_in_client(backend.url, OPERATOR_1.username, OPERATOR_1.password)
     cookie = f"pasokh_session={client.cookies['pasokh_session']}"
     async with websockets.connect(backend.ws_url, additional_headers={"Cookie": cookie}) as ws:
         assert json.loads(await ws.recv())["name"] == "hello"

@@ -4,7 +4,6 @@ is read from Asterisk's own AGI events, in order."""
 from __future__ import annotations
 
 import asyncio
-import re
 
 import pytest
 from sqlmodel import Session
@@ -12,25 +11,10 @@ from sqlmodel import Session
 from db.models import Unit
 from ivr.prompts import unit_prompt_key
 from ivr.speech import say_jalali_date, say_tracking_code
-from tests.support.ami import AmiObserver
-from tests.support.backend import CITIZENS_PORT, RunningBackend, earlier_ticket
+from tests.support.ami import AmiObserver, contains_run, heard, queued
+from tests.support.backend import CITIZENS_PORT, OPERATOR_1, RunningBackend, earlier_ticket
+from tests.support.console import operator_in_queue
 from tests.support.sipp import Sipp
-
-STREAMED = re.compile(r'^(?:STREAM FILE|GET DATA) "[^"]*/fa/([^"/]+)"')
-
-
-def heard(observer: AmiObserver, caller: str) -> list[str]:
-    """Prompt keys played to ``caller``'s channel, in the order Asterisk ran them."""
-    keys = []
-    for event in observer.matching(lambda e: e.get("Event") == "AGIExecStart" and e.get("CallerIDNum") == caller):
-        match = STREAMED.match(event.get("Command", ""))
-        if match:
-            keys.append(match.group(1))
-    return keys
-
-
-def contains_run(haystack: list[str], needle: list[str]) -> bool:
-    return any(haystack[i : i + len(needle)] == needle for i in range(len(haystack) - len(needle) + 1))
 
 
 def file_ticket(backend: RunningBackend, caller: str) -> tuple[str, list[str]]:
@@ -48,10 +32,6 @@ def file_ticket(backend: RunningBackend, caller: str) -> tuple[str, list[str]]:
 
 # Menu behaviour does not depend on the database kind; these long calls run once, on SQLite.
 menu_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-
-
-def queued(observer: AmiObserver, caller: str) -> bool:
-    return bool(observer.matching(lambda e: e.get("Event") == "QueueCallerJoin" and e.get("CallerIDNum") == caller))
 
 
 async def test_given_a_ticket_when_citizen_presses_2_and_types_its_code_then_status_unit_and_date_are_read(
@@ -90,14 +70,15 @@ async def test_given_an_open_ticket_when_its_caller_calls_again_then_offered_its
 
 @menu_only
 async def test_given_wrong_check_digit_then_garbage_then_too_many_digits_then_the_caller_reaches_an_operator(
-    backend: RunningBackend, sipp: Sipp, ami_observer: AmiObserver
+    backend: RunningBackend, sipp: Sipp, ami_observer: AmiObserver, operator_phones: object
 ) -> None:
     code, _ = file_ticket(backend, caller="09170000004")
     wrong = code[:-1] + str((int(code[-1]) + 1) % 10)
     caller = "09170000005"
     digits = f"2{wrong}#" + "*#*#" + "1" * 30
 
-    result = await sipp.citizen_calls(caller=caller, digits=digits, hold_ms=45000, local_port=CITIZENS_PORT)
+    async with operator_in_queue(backend.url, username=OPERATOR_1.username, password=OPERATOR_1.password):
+        result = await sipp.citizen_calls(caller=caller, digits=digits, hold_ms=45000, local_port=CITIZENS_PORT)
 
     assert result.failed == 0, result.output[-2000:]
     played = heard(ami_observer, caller)
@@ -109,10 +90,11 @@ async def test_given_wrong_check_digit_then_garbage_then_too_many_digits_then_th
 
 @menu_only
 async def test_given_silence_everywhere_when_citizen_calls_137_then_after_three_prompts_an_operator_queue(
-    backend: RunningBackend, sipp: Sipp, ami_observer: AmiObserver
+    backend: RunningBackend, sipp: Sipp, ami_observer: AmiObserver, operator_phones: object
 ) -> None:
     caller = "09170000006"
-    result = await sipp.citizen_calls(caller=caller, digits="", hold_ms=75000, local_port=CITIZENS_PORT)
+    async with operator_in_queue(backend.url, username=OPERATOR_1.username, password=OPERATOR_1.password):
+        result = await sipp.citizen_calls(caller=caller, digits="", hold_ms=75000, local_port=CITIZENS_PORT)
 
     assert result.failed == 0, result.output[-2000:]
     played = heard(ami_observer, caller)

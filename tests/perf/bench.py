@@ -47,6 +47,7 @@ from tests.support.backend import (
     seed_staff,
     telephony_settings,
 )
+from tests.support.console import next_event
 from tests.support.sipp import Sipp, SippResult
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -144,14 +145,6 @@ class Console:
     client: httpx.AsyncClient
     ws: Any
     pops: list[tuple[dict[str, Any], datetime]] = field(default_factory=list)
-
-
-async def next_event(ws: Any, name: str, timeout: float = 30) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        message: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), max(0.1, deadline - time.monotonic())))
-        if message["name"] == name:
-            return message
 
 
 async def open_console(backend: RunningBackend, account: StaffAccount, stack: contextlib.AsyncExitStack) -> Console:

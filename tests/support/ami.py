@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import time
 from collections.abc import Callable, Mapping
 
@@ -49,3 +50,25 @@ class AmiObserver:
             self._changed.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), min(remaining, 1.0))
+
+
+# What the IVR plays, as Asterisk reports each AGI command it runs.
+STREAMED = re.compile(r'^(?:STREAM FILE|GET DATA) "[^"]*/fa/([^"/]+)"')
+
+
+def heard(observer: AmiObserver, caller: str) -> list[str]:
+    """Prompt keys played to ``caller``'s channel, in the order Asterisk ran them."""
+    keys = []
+    for event in observer.matching(lambda e: e.get("Event") == "AGIExecStart" and e.get("CallerIDNum") == caller):
+        match = STREAMED.match(event.get("Command", ""))
+        if match:
+            keys.append(match.group(1))
+    return keys
+
+
+def contains_run(haystack: list[str], needle: list[str]) -> bool:
+    return any(haystack[i : i + len(needle)] == needle for i in range(len(haystack) - len(needle) + 1))
+
+
+def queued(observer: AmiObserver, caller: str) -> bool:
+    return bool(observer.matching(lambda e: e.get("Event") == "QueueCallerJoin" and e.get("CallerIDNum") == caller))

@@ -145,7 +145,7 @@ def earlier_ticket(engine: Engine, *, caller: str, description: str) -> Ticket:
     """A 137 ticket already on file for ``caller`` (its category's default unit), as a returning caller has."""
     with Session(engine) as session:
         category = session.exec(select(Category).where(Category.line == "137")).first()
-        assert category is not None and category.default_unit_id is not None
+        assert category is not None and category.id is not None and category.default_unit_id is not None
         ticket = create_ticket(session, data=TicketCreate(
             category_id=category.id, unit_id=category.default_unit_id, description=description,
             caller_number=caller), created_by=None)

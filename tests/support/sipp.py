@@ -6,10 +6,11 @@ import asyncio
 import csv
 import shutil
 import string
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support.dtmf_pcap import write_dtmf_pcap
+from tests.support.dtmf_pcap import Keys, Step, write_caller_pcap
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "sipp"
 
@@ -28,12 +29,16 @@ def _render(template: str, target: Path, **values: object) -> Path:
     return target
 
 
-def dtmf_actions(digits: str, pcap: Path, *, gap_ms: int = 400) -> str:
-    """The scenario line that presses ``digits`` (RFC 4733), ``gap_ms`` apart, from one generated capture."""
-    if not digits:
+def media_actions(steps: Sequence[Step], pcap: Path) -> str:
+    """The scenario line that plays the caller's keys (RFC 4733), pauses and speech from one generated capture."""
+    if not steps:
         return ""
-    write_dtmf_pcap(pcap, digits, gap_ms=gap_ms)
+    write_caller_pcap(pcap, steps)
     return f'  <nop><action><exec play_pcap_audio="{pcap}"/></action></nop>'
+
+
+def describe(steps: Sequence[Step]) -> str:
+    return " ".join(type(step).__name__ for step in steps) or "nothing"
 
 
 class Sipp:
@@ -72,14 +77,17 @@ class Sipp:
     async def citizen_calls(
         self, *, number: str = "137", caller: str = "09121234567", digits: str = "1", dtmf_delay_ms: int = 2500,
         hold_ms: int = 8000, calls: int = 1, concurrent: int | None = None, rate_per_s: int = 10,
-        local_port: int, timeout: float = 120,
+        local_port: int, timeout: float = 120, script: Sequence[Step] | None = None,
     ) -> SippResult:
-        """``calls`` citizens (at most ``concurrent`` at once) call ``number``; returns sipp's verdict."""
+        """``calls`` citizens (at most ``concurrent`` at once) call ``number``; returns sipp's verdict.
+
+        After ``dtmf_delay_ms`` each presses ``digits``, or plays ``script`` (keys, silences, speech)."""
         base = self._next("citizen")
+        steps = list(script) if script is not None else [Keys(digits)] if digits else []
         scenario = _render(
             "citizen.xml", base.with_suffix(".xml"), caller=caller, dtmf_delay_ms=dtmf_delay_ms,
-            hold_ms=hold_ms, dtmf_actions=dtmf_actions(digits, base.with_suffix(".dtmf.pcap")),
-            digits_label=digits or "nothing",
+            hold_ms=hold_ms, dtmf_actions=media_actions(steps, base.with_suffix(".media.pcap")),
+            digits_label=describe(steps) if script is not None else digits or "nothing",
         )
         args = [
             "-sf", str(scenario), "-s", number, "-i", self.host, "-p", str(local_port), "-mi", self.host,

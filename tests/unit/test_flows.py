@@ -3,51 +3,34 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 import pytest
 
 from callcenter.metrics import Metrics
+from callcenter.recordings import RecordingStore
+from callcenter.routing import RoutingPolicy
 from callcenter.tickets import TicketSummary
 from callcenter.tracking_code import is_valid, verhoeff_check_digit
 from db.models import TicketStatus
 from ivr.agi_server import AgiServer
 from ivr.flows import ALL_DIGITS, MAX_TRIES, Flows, Prompts
+from ivr.menu import Menu
+from ivr.operator_access import OperatorAccess, VoiceMessageLimits
 from ivr.prompt_catalog import PROMPTS
 from ivr.prompts import unit_prompt_key
 from ivr.speech import say_jalali_date, say_tracking_code
-
-SOUNDS = PurePosixPath("/snd/fa")
-NO_DIGIT = ("0", "endpos=16000")
-TIMEOUT = ("", "")
-
-
-class ScriptedChannel:
-    """Answers each AGI command from a per-command script; an unscripted command fails the test."""
-
-    def __init__(self, **script: list[tuple[str, str]]) -> None:
-        self.caller = "09121111111"
-        self._script = {name.replace("_", " ").upper(): list(replies) for name, replies in script.items()}
-        self.commands: list[tuple[str, ...]] = []
-        self.variables: dict[str, str] = {}
-
-    async def command(self, name: str, *args: str) -> tuple[str, str]:
-        self.commands.append((name, *args))
-        replies = self._script.get(name)
-        if not replies:
-            raise AssertionError(f"unexpected AGI command {name} {args}")
-        return replies.pop(0)
-
-    @property
-    def caller_number(self) -> str:
-        return self.caller
-
-    async def set_variable(self, name: str, value: str) -> None:
-        self.commands.append(("SET VARIABLE", name, value))
-        self.variables[name] = value
-
-    def named(self, name: str) -> list[tuple[str, ...]]:
-        return [c for c in self.commands if c[0] == name]
+from tests.support.scripted_channel import (
+    NO_DIGIT,
+    SOUNDS,
+    TIMEOUT,
+    FakeRequests,
+    FixedQueueState,
+    OpenHours,
+    ScriptedChannel,
+    digit,
+    played,
+)
 
 
 class FakeDirectory:
@@ -74,24 +57,26 @@ READOUT = [
 ]
 
 
-def digit(d: str) -> tuple[str, str]:
-    return (str(ord(d)), "endpos=100")
-
-
-def played(channel: ScriptedChannel) -> list[str]:
-    return [c[1].rsplit("/", 1)[-1] for c in channel.commands if c[0] in ("STREAM FILE", "GET DATA")]
+def build_flows(*, queue: FixedQueueState, requests: FakeRequests, hours: OpenHours, recordings: Path) -> Flows:
+    menu = Menu(Prompts(sounds_dir=SOUNDS))
+    operators = OperatorAccess(
+        menu=menu, routing=RoutingPolicy(hours=hours, max_wait_seconds=120), queue_state=queue,
+        requests=requests, recordings=RecordingStore(host_dir=recordings, asterisk_dir=PurePosixPath("/rec")),
+        limits=VoiceMessageLimits(),
+    )
+    return Flows(menu=menu, tickets=FakeDirectory(("09120000000", TICKET)), operators=operators)
 
 
 @pytest.fixture
-def flows() -> Flows:
-    return Flows(prompts=Prompts(sounds_dir=SOUNDS), tickets=FakeDirectory(("09120000000", TICKET)))
+def flows(tmp_path: Path) -> Flows:
+    return build_flows(queue=FixedQueueState(), requests=FakeRequests(), hours=OpenHours(), recordings=tmp_path)
 
 
 async def test_given_1_pressed_during_the_greeting_when_line_137_runs_then_the_caller_is_queued_without_asking(
     flows: Flows,
 ) -> None:
     channel = ScriptedChannel(stream_file=[digit("1"), NO_DIGIT])
-    await flows.line_137(channel)  # type: ignore[arg-type]
+    await flows.line_137(channel)
     assert channel.commands == [
         ("STREAM FILE", "/snd/fa/welcome_137", ALL_DIGITS),
         ("STREAM FILE", "/snd/fa/connecting_to_operator", ""),
@@ -103,7 +88,7 @@ async def test_given_no_digit_ever_when_line_137_runs_then_the_menu_is_offered_t
     flows: Flows,
 ) -> None:
     channel = ScriptedChannel(stream_file=[NO_DIGIT] * 20, wait_for_digit=[TIMEOUT] * MAX_TRIES)
-    await flows.line_137(channel)  # type: ignore[arg-type]
+    await flows.line_137(channel)
     assert played(channel) == [
         "welcome_137", "menu_137", "invalid_choice", "menu_137", "invalid_choice", "menu_137",
         "connecting_to_operator",
@@ -113,7 +98,7 @@ async def test_given_no_digit_ever_when_line_137_runs_then_the_menu_is_offered_t
 
 async def test_given_0_pressed_in_the_menu_when_line_137_runs_then_straight_to_an_operator(flows: Flows) -> None:
     channel = ScriptedChannel(stream_file=[NO_DIGIT, digit("0"), NO_DIGIT])
-    await flows.line_137(channel)  # type: ignore[arg-type]
+    await flows.line_137(channel)
     assert played(channel) == ["welcome_137", "menu_137", "connecting_to_operator"]
     assert channel.variables == {"PASOKH_NEXT": "queue"}
 
@@ -123,7 +108,7 @@ async def test_given_2_and_a_valid_code_when_line_137_runs_then_status_unit_and_
 ) -> None:
     channel = ScriptedChannel(stream_file=[digit("2")] + [NO_DIGIT] * 40, get_data=[(CODE, "")],
                               wait_for_digit=[TIMEOUT])
-    await flows.line_137(channel)  # type: ignore[arg-type]
+    await flows.line_137(channel)
     assert played(channel) == ["welcome_137", "enter_tracking_code", *READOUT, "goodbye"]
     assert channel.variables == {"PASOKH_NEXT": "hangup"}
 
@@ -131,7 +116,7 @@ async def test_given_2_and_a_valid_code_when_line_137_runs_then_status_unit_and_
 async def test_given_the_status_was_read_when_caller_presses_1_then_it_is_read_again(flows: Flows) -> None:
     channel = ScriptedChannel(stream_file=[digit("2")] + [NO_DIGIT] * 80, get_data=[(CODE, "")],
                               wait_for_digit=[digit("1"), TIMEOUT])
-    await flows.line_137(channel)  # type: ignore[arg-type]
+    await flows.line_137(channel)
     assert played(channel) == ["welcome_137", "enter_tracking_code", *READOUT, *READOUT, "goodbye"]
 
 
@@ -140,7 +125,7 @@ async def test_given_wrong_codes_three_times_when_asked_for_status_then_the_call
     flows: Flows, entered: str
 ) -> None:
     channel = ScriptedChannel(stream_file=[digit("2")] + [NO_DIGIT] * 10, get_data=[(entered, "")] * MAX_TRIES)
-    await flows.line_137(channel)  # type: ignore[arg-type]
+    await flows.line_137(channel)
     assert played(channel).count("invalid_tracking_code") == MAX_TRIES
     assert "status_of_request" not in played(channel)
     assert channel.variables == {"PASOKH_NEXT": "queue"}
@@ -150,7 +135,7 @@ async def test_given_a_valid_but_unknown_code_when_asked_for_status_then_not_fou
     unknown = "12345670" + verhoeff_check_digit("12345670")
     channel = ScriptedChannel(stream_file=[digit("2")] + [NO_DIGIT] * 80, get_data=[(unknown, ""), (CODE, "")],
                               wait_for_digit=[TIMEOUT])
-    await flows.line_137(channel)  # type: ignore[arg-type]
+    await flows.line_137(channel)
     assert played(channel)[:4] == ["welcome_137", "enter_tracking_code", "tracking_code_not_found",
                                    "enter_tracking_code"]
     assert channel.variables == {"PASOKH_NEXT": "hangup"}
@@ -161,7 +146,7 @@ async def test_given_a_returning_caller_with_an_open_ticket_when_1_pressed_then_
 ) -> None:
     channel = ScriptedChannel(stream_file=[NO_DIGIT] * 60, wait_for_digit=[digit("1"), TIMEOUT])
     channel.caller = "09120000000"
-    await flows.line_137(channel)  # type: ignore[arg-type]
+    await flows.line_137(channel)
     offer = ["welcome_137", "you_have_open_request", *say_tracking_code(CODE), "press_1_for_status"]
     assert played(channel) == [*offer, *READOUT, "goodbye"]
 
@@ -172,7 +157,7 @@ async def test_given_a_returning_caller_who_ignores_the_offer_then_the_menu_foll
     script = [NO_DIGIT] * (3 + len(say_tracking_code(CODE))) + [digit("1"), NO_DIGIT]
     channel = ScriptedChannel(stream_file=script, wait_for_digit=[TIMEOUT])
     channel.caller = "09120000000"
-    await flows.line_137(channel)  # type: ignore[arg-type]
+    await flows.line_137(channel)
     assert played(channel).count("welcome_137") == 1
     assert played(channel)[-2:] == ["menu_137", "connecting_to_operator"]
 
@@ -181,15 +166,40 @@ def test_every_ticket_status_has_a_prompt_to_read_it() -> None:
     assert all(f"status_{status.value}" in PROMPTS for status in TicketStatus)
 
 
-async def test_given_a_call_to_1888_when_its_flow_runs_then_the_greeting_plays_and_the_caller_is_queued(
+async def test_given_criticism_about_a_staff_member_not_anonymous_when_1888_runs_then_choices_go_on_the_channel(
     flows: Flows,
 ) -> None:
-    channel = ScriptedChannel(stream_file=[NO_DIGIT])
-    await flows.line_1888(channel)  # type: ignore[arg-type]
-    assert channel.commands == [
-        ("STREAM FILE", "/snd/fa/welcome_1888", ""),
-        ("SET VARIABLE", "PASOKH_NEXT", "queue"),
-    ]
+    channel = ScriptedChannel(stream_file=[digit("1"), digit("2"), NO_DIGIT], get_data=[("4711", "")])
+    await flows.line_1888(channel)
+    assert played(channel) == ["welcome_1888", "enter_personnel_code", "anonymity_1888", "connecting_to_operator"]
+    assert channel.variables == {"PASOKH_FEEDBACK_KIND": "criticism", "PASOKH_PERSONNEL_CODE": "4711",
+                                 "PASOKH_NEXT": "queue"}
+
+
+async def test_given_appreciation_skipping_the_code_and_anonymous_when_1888_runs_then_no_code_and_anonymous(
+    flows: Flows,
+) -> None:
+    channel = ScriptedChannel(stream_file=[digit("3"), digit("1"), NO_DIGIT], get_data=[("", "")])
+    await flows.line_1888(channel)
+    assert channel.variables == {"PASOKH_FEEDBACK_KIND": "appreciation", "PASOKH_ANONYMOUS": "1",
+                                 "PASOKH_NEXT": "queue"}
+
+
+@pytest.mark.parametrize("entered", ["12345678901", "12*4"])
+async def test_given_a_bad_personnel_code_when_1888_runs_then_it_is_asked_again(flows: Flows, entered: str) -> None:
+    channel = ScriptedChannel(stream_file=[digit("2"), NO_DIGIT, digit("2"), NO_DIGIT],
+                              get_data=[(entered, ""), ("815", "")])
+    await flows.line_1888(channel)
+    assert played(channel)[:4] == ["welcome_1888", "enter_personnel_code", "invalid_personnel_code",
+                                   "enter_personnel_code"]
+    assert channel.variables["PASOKH_PERSONNEL_CODE"] == "815"
+
+
+async def test_given_0_in_the_1888_menu_then_an_operator_without_choices(flows: Flows) -> None:
+    channel = ScriptedChannel(stream_file=[digit("0"), NO_DIGIT])
+    await flows.line_1888(channel)
+    assert played(channel) == ["welcome_1888", "connecting_to_operator"]
+    assert channel.variables == {"PASOKH_NEXT": "queue"}
 
 
 def test_given_a_known_prompt_key_when_asking_its_path_then_it_is_under_the_sounds_dir_without_extension() -> None:

@@ -22,7 +22,7 @@ PYTHON_DIRS = (ROOT / "ivr", ROOT / "callcenter")
 TEMPLATES_DIR = ROOT / "asterisk_config" / "templates"
 
 # Methods whose positional string literals are prompt keys (``.path`` only on a Prompts object, see below).
-PLAYING_METHODS = {"play", "ask_digit", "choose"}
+PLAYING_METHODS = {"play", "ask_digit", "choose", "read_digits"}
 TEMPLATE_SOUND = re.compile(r"\{\{\s*sounds_dir\s*\}\}/fa/([A-Za-z0-9_]+)")
 
 
@@ -41,6 +41,8 @@ def _strings_in(node: ast.expr) -> set[str]:
         return {node.value}
     if isinstance(node, ast.List | ast.Tuple):
         return {e.value for e in node.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)}
+    if isinstance(node, ast.Dict):
+        return {v.value for v in node.values if isinstance(v, ast.Constant) and isinstance(v.value, str)}
     return set()
 
 
@@ -51,7 +53,8 @@ def keys_used_in_python(path: Path) -> set[str]:
     for node in ast.walk(tree):
         if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
             bound.setdefault(node.targets[0].id, set()).update(_strings_in(node.value))
-    keys: set[str] = set()
+    # A module table of prompts chosen at run time (``REASON_PROMPTS = {...: "closed_now"}``): all of them count.
+    keys: set[str] = set().union(*(found for name, found in bound.items() if name.endswith("_PROMPTS")))
     for node in ast.walk(tree):
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
             continue
@@ -79,7 +82,9 @@ def keys_used_in_code() -> dict[str, set[str]]:
 
 def test_the_scan_finds_the_keys_it_is_meant_to_find_in_python_and_in_templates() -> None:
     used = keys_used_in_code()
-    assert {"welcome_137", "menu_137", "invalid_choice", "status_of_request", "goodbye"} <= used["ivr/flows.py"]
+    assert {"welcome_137", "menu_137", "enter_tracking_code", "status_of_request", "goodbye"} <= used["ivr/flows.py"]
+    assert "invalid_choice" in used["ivr/menu.py"]
+    assert {"closed_now", "option_callback", "record_after_beep"} <= used["ivr/operator_access.py"]
     assert "all_lines_busy" in used["asterisk_config/templates/extensions.conf.j2"]
 
 
@@ -90,12 +95,15 @@ def test_the_scan_recognises_each_way_a_key_is_played(tmp_path: Path) -> None:
         "    await self.play(channel, 'k_play', escape='')\n"
         "    await self.ask_digit(channel, 'k_ask')\n"
         "    await self.choose(channel, 'k_choose', valid='12')\n"
+        "    await self.read_digits(channel, 'k_read', max_digits=3)\n"
+        "    NAMED_PROMPTS = {1: 'k_table'}\n"
         "    self.prompts.path('k_self_path')\n"
         "    Prompts(sounds_dir=d).path('k_path')\n"
         "    os.path.join('not_a_key')\n"
         "    Path('x').with_name('not_a_key_either')\n"
     )
-    assert keys_used_in_python(source) == {"k_play", "k_ask", "k_choose", "k_self_path", "k_path"}
+    assert keys_used_in_python(source) == {"k_play", "k_ask", "k_choose", "k_read", "k_table", "k_self_path",
+                                             "k_path"}
 
 
 def test_given_every_python_file_and_template_when_scanned_then_each_prompt_key_used_is_in_the_catalog() -> None:

@@ -1,0 +1,181 @@
+"""Reaching an operator: the queue when one can answer soon, else a callback request or a recorded message."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Protocol
+
+from callcenter.callbacks import can_call_back
+from callcenter.intake import CallbackReceipt
+from callcenter.lines import PublicLine
+from callcenter.recordings import RecordingStore
+from callcenter.routing import Availability, QueueState, RoutingPolicy
+from callcenter.tickets import VoiceMessage
+from db.models import FeedbackKind
+from ivr.agi_server import CallerHungUp
+from ivr.menu import MAX_TRIES, Channel, Menu
+from ivr.speech import say_number, say_tracking_code
+
+log = logging.getLogger(__name__)
+
+REASON_PROMPTS = {
+    Availability.CLOSED: "closed_now",
+    Availability.NO_OPERATOR: "no_operator_available",
+    Availability.LONG_WAIT: "long_wait",
+}
+CALLBACK, MESSAGE, WAIT = "1", "2", "3"
+OPTION_PROMPTS = {CALLBACK: "option_callback", MESSAGE: "option_message", WAIT: "option_wait"}
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling which line, with what the menu has learnt about them."""
+
+    line: PublicLine
+    number: str
+    feedback_kind: FeedbackKind | None = None
+    personnel_code: str | None = None
+    anonymous: bool = False
+
+    @property
+    def may_be_called_back(self) -> bool:
+        return not self.anonymous and can_call_back(self.number)
+
+
+class CitizenRequests(Protocol):
+    async def leave_message(self, message: VoiceMessage) -> str: ...
+
+    async def request_callback(self, *, line: str, caller_number: str, linkedid: str) -> CallbackReceipt: ...
+
+
+class QueueStateReader(Protocol):
+    async def read(self, channel: Channel, queue: str) -> QueueState: ...
+
+
+class AsteriskQueueState:
+    """Reads a queue's state from Asterisk over the caller's own AGI channel (no AMI round trip needed)."""
+
+    async def read(self, channel: Channel, queue: str) -> QueueState:
+        async def number(expression: str) -> int:
+            value = await Menu.evaluate(channel, expression)
+            return int(value) if value.strip().isdigit() else 0
+
+        logged_in = await number(f"${{QUEUE_MEMBER({queue},logged)}}")
+        ready = await number(f"${{QUEUE_MEMBER({queue},ready)}}")
+        waiting = await number(f"${{QUEUE_WAITING_COUNT({queue})}}")
+        await Menu.evaluate(channel, f"${{QUEUE_VARIABLES({queue})}}")  # sets QUEUEHOLDTIME on the channel
+        hold = await number("${QUEUEHOLDTIME}")
+        paused = 0
+        members = await Menu.evaluate(channel, f"${{QUEUE_MEMBER_LIST({queue})}}")
+        for interface in filter(None, members.split(",")):
+            flags = await Menu.evaluate(
+                channel, f"${{QUEUE_MEMBER({queue},paused,{interface})}}|${{DEVICE_STATE({interface})}}"
+            )
+            is_paused, _, device = flags.partition("|")
+            if is_paused == "1" and device not in ("UNAVAILABLE", "INVALID", "UNKNOWN"):
+                paused += 1
+        return QueueState(logged_in=logged_in, ready=ready, paused=paused, waiting=waiting,
+                          average_hold_seconds=hold)
+
+
+@dataclass(frozen=True)
+class VoiceMessageLimits:
+    max_seconds: int = 120
+    min_seconds: float = 1.0
+    silence_seconds: int = 5
+
+
+class OperatorAccess:
+    """The last step of every line's menu."""
+
+    def __init__(
+        self, *, menu: Menu, routing: RoutingPolicy, queue_state: QueueStateReader, requests: CitizenRequests,
+        recordings: RecordingStore, limits: VoiceMessageLimits,
+    ) -> None:
+        self.menu = menu
+        self.routing = routing
+        self.queue_state = queue_state
+        self.requests = requests
+        self.recordings = recordings
+        self.limits = limits
+
+    async def reach_operator(self, channel: Channel, caller: Caller) -> None:
+        if self.routing.is_open():
+            availability = self.routing.decide(await self.queue_state.read(channel, caller.line.queue))
+        else:
+            availability = Availability.CLOSED
+        if availability == Availability.WAIT:
+            await self.to_queue(channel)
+            return
+        log.info("Line %s caller offered alternatives: %s", caller.line.number, availability.value)
+        await self._offer_alternatives(channel, caller, availability)
+
+    async def to_queue(self, channel: Channel) -> None:
+        await self.menu.play(channel, "connecting_to_operator", escape="")
+        await channel.set_variable("PASOKH_NEXT", "queue")
+
+    async def _offer_alternatives(self, channel: Channel, caller: Caller, availability: Availability) -> None:
+        """Callback (when we have a number to call), recorded message, or wait; three tries, then the queue."""
+        options = ([CALLBACK] if caller.may_be_called_back else []) + [MESSAGE, WAIT]
+        prompts = [OPTION_PROMPTS[key] for key in options]
+        keys = [REASON_PROMPTS[availability], *prompts]
+        for attempt in range(MAX_TRIES):
+            digit = await self.menu.play(channel, keys, escape="".join(options) + "0") \
+                or await self.menu.wait_digit(channel)
+            if digit == CALLBACK and CALLBACK in options:
+                await self._request_callback(channel, caller)
+                return
+            if digit == MESSAGE and await self._take_message(channel, caller):
+                return
+            if digit in (WAIT, "0"):
+                break
+            if digit is not None and digit != MESSAGE and attempt < MAX_TRIES - 1:
+                await self.menu.play(channel, "invalid_choice", escape="")
+            keys = prompts
+        await self.to_queue(channel)  # nobody is cut off: whoever could not choose waits for an operator
+
+    async def _request_callback(self, channel: Channel, caller: Caller) -> None:
+        linkedid = await self._linkedid(channel)
+        receipt = await self.requests.request_callback(line=caller.line.number, caller_number=caller.number,
+                                                        linkedid=linkedid)
+        await self.menu.play(channel, ["callback_registered", *say_number(receipt.position), "callback_in_turn",
+                                       "goodbye"], escape="")
+        await channel.set_variable("PASOKH_NEXT", "hangup")
+
+    async def _take_message(self, channel: Channel, caller: Caller) -> bool:
+        """Record after the beep (# ends it); True once a message is kept and its tracking code was read back."""
+        linkedid = await self._linkedid(channel)
+        name = self.recordings.new_name(line=caller.line.number, uniqueid=linkedid)
+        await self.menu.play(channel, "record_after_beep", escape="")
+        try:
+            await channel.command(
+                "RECORD FILE", self.recordings.asterisk_path(name), "wav", "#",
+                str(self.limits.max_seconds * 1000), "0", "BEEP", f"s={self.limits.silence_seconds}",
+            )
+        except CallerHungUp:
+            # Hanging up is how many people end a message: keep it, the tracking code goes out by SMS.
+            await self._file_message(caller, name, linkedid)
+            raise
+        code = await self._file_message(caller, name, linkedid)
+        if code is None:
+            await self.menu.play(channel, "message_too_short", escape="")
+            return False
+        await self.menu.play(channel, ["message_recorded", *say_tracking_code(code), "goodbye"], escape="")
+        await channel.set_variable("PASOKH_NEXT", "hangup")
+        return True
+
+    async def _file_message(self, caller: Caller, name: str, linkedid: str) -> str | None:
+        seconds = self.recordings.duration_seconds(name)
+        if seconds < self.limits.min_seconds:
+            log.info("Voice message %s too short (%.1f s); not kept", name, seconds)
+            return None
+        return await self.requests.leave_message(VoiceMessage(
+            line=caller.line.number, linkedid=linkedid, caller_number=None if caller.anonymous else caller.number,
+            recording=name, feedback_kind=caller.feedback_kind, personnel_code=caller.personnel_code,
+            anonymous=caller.anonymous,
+        ))
+
+    async def _linkedid(self, channel: Channel) -> str:
+        return await Menu.evaluate(channel, "${CHANNEL(linkedid)}") or await Menu.evaluate(channel, "${UNIQUEID}")
+

@@ -1,0 +1,42 @@
+"""A console the way a test drives it: a logged-in HTTP client and the next websocket event of a kind."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+
+
+async def logged_in_client(base_url: str, username: str, password: str, *, timeout: float = 10) -> httpx.AsyncClient:
+    client = httpx.AsyncClient(base_url=base_url, timeout=timeout)
+    response = await client.post("/login", data={"username": username, "password": password})
+    assert response.status_code == 303, response.text
+    return client
+
+
+async def next_event(ws: Any, name: str, timeout: float = 30) -> dict[str, Any]:
+    """Skip other events until ``name`` arrives (or fail after ``timeout`` seconds)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        message: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), max(0.1, deadline - time.monotonic())))
+        if message["name"] == name:
+            return message
+
+
+@contextlib.asynccontextmanager
+async def operator_in_queue(base_url: str, *, username: str, password: str,
+                            queue: str = "line137") -> AsyncIterator[httpx.AsyncClient]:
+    """An operator logged in to the console and in ``queue`` for the duration (their phone must be registered)."""
+    client = await logged_in_client(base_url, username, password)
+    try:
+        joined = await client.post("/api/queue/join", json={"queue": queue})
+        assert joined.status_code == 204, joined.text
+        yield client
+    finally:
+        await client.post("/api/queue/leave", json={"queue": queue})
+        await client.aclose()
