@@ -85,9 +85,9 @@ function showScreenPop(data) {
   body.replaceChildren();
   for (const t of data.history) {
     const row = body.insertRow();
-    for (const text of [toPersianDigits(groupCode(t.tracking_code)), t.category_name, t.unit_name,
+    for (const cell of [ltr(toPersianDigits(groupCode(t.tracking_code))), t.category_name || "پیام صوتی", t.unit_name,
       STATUS_NAMES[t.status] || t.status, jalaliDate(t.created_at)]) {
-      row.insertCell().textContent = text;
+      row.insertCell().append(cell);
     }
   }
   $("history").hidden = data.history.length === 0;
@@ -121,6 +121,14 @@ function fillTable(table, empty, rows) {
   empty.hidden = rows.length !== 0;
 }
 
+// Codes and numbers read left to right even inside Persian text ("۱۲۳-۴۵۶-۷۸۹", not its groups reversed).
+function ltr(text) {
+  const element = document.createElement("bdi");
+  element.className = "num";
+  element.textContent = text;
+  return element;
+}
+
 function row(cells) {
   const tr = document.createElement("tr");
   for (const cell of cells) {
@@ -138,7 +146,7 @@ async function loadCallbacks() {
     done.textContent = "تماس گرفته شد";
     done.dataset.callback = c.id;
     done.addEventListener("click", () => closeCallback(c.id, "done"));
-    const tr = row([toPersianDigits(index + 1), toPersianDigits(c.caller_number), LINE_NAMES[c.line] || c.line,
+    const tr = row([toPersianDigits(index + 1), ltr(toPersianDigits(c.caller_number)), LINE_NAMES[c.line] || c.line,
       jalaliDateTime(c.waiting_since), done]);
     tr.dataset.callback = c.id;
     return tr;
@@ -162,8 +170,8 @@ async function loadVoiceMessages() {
     audio.controls = true;
     audio.preload = "metadata";
     audio.src = `/api/tickets/${t.tracking_code}/recording`;
-    const tr = row([toPersianDigits(groupCode(t.tracking_code)), LINE_NAMES[t.line] || t.line,
-      t.anonymous ? "ناشناس" : toPersianDigits(t.caller_number || "—"), jalaliDateTime(t.created_at), audio]);
+    const tr = row([ltr(toPersianDigits(groupCode(t.tracking_code))), LINE_NAMES[t.line] || t.line,
+      t.anonymous ? "ناشناس" : ltr(toPersianDigits(t.caller_number || "—")), jalaliDateTime(t.created_at), audio]);
     tr.dataset.code = t.tracking_code;
     return tr;
   }));

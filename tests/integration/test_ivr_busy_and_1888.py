@@ -7,13 +7,19 @@ import asyncio
 import json
 import wave
 from array import array
+from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
+import jdatetime
 import pytest
 import websockets
 from sqlmodel import Session, select
 
+from callcenter.routing import RoutingPolicy
+from callcenter.service_hours import TEHRAN, parse_service_hours
 from db.models import Call, CallbackRequest, CallOutcome, FeedbackKind, SmsMessage, Ticket, TicketSource
+from ivr.operator_access import OperatorAccess
 from ivr.speech import say_number, say_tracking_code
 from tests.support.ami import AmiObserver, contains_run, heard, queued
 from tests.support.backend import CITIZENS_PORT, OPERATOR_1, RunningBackend
@@ -166,3 +172,49 @@ async def test_given_no_operator_when_anonymous_1888_caller_leaves_criticism_the
     with Session(backend.engine) as session:
         assert session.exec(select(Call).where(Call.caller_number == caller)).first() is None
         assert session.exec(select(SmsMessage).where(SmsMessage.ticket_id == ticket.id)).first() is None
+
+
+@pytest.fixture
+def routing(backend: RunningBackend) -> Iterator[OperatorAccess]:
+    """The backend's own operator-access step; a test may give it other hours or a wait limit, restored after."""
+    operators = backend.services.flows.operators
+    original = operators.routing
+    yield operators
+    operators.routing = original
+
+
+async def test_given_today_is_a_listed_holiday_when_137_caller_asks_for_an_operator_then_closed_and_options(
+    backend: RunningBackend, sipp: Sipp, ami_observer: AmiObserver, routing: OperatorAccess, operator_phones: object
+) -> None:
+    today = jdatetime.date.fromgregorian(date=datetime.now(TEHRAN).date())
+    routing.routing = RoutingPolicy(hours=parse_service_hours("sat-fri 00:00-24:00", holidays=[today]),
+                                    max_wait_seconds=120)
+    caller = "09171000006"
+    async with operator_in_queue(backend.url, username=OPERATOR_1.username, password=OPERATOR_1.password):
+        result = await sipp.citizen_calls(caller=caller, script=[Keys("1"), Silence(3000), Keys("1")],
+                                          hold_ms=30000, local_port=CITIZENS_PORT)
+
+    assert result.failed == 0, result.output[-2000:]
+    played = heard(ami_observer, caller)
+    assert played[:2] == ["welcome_137", "closed_now"], played  # even with an operator logged in
+    assert "callback_registered" in played and not queued(ami_observer, caller)
+
+
+async def test_given_the_only_operator_busy_and_a_short_wait_limit_when_a_second_caller_comes_then_long_wait(
+    backend: RunningBackend, sipp: Sipp, ami_observer: AmiObserver, routing: OperatorAccess, operator_phones: object
+) -> None:
+    # One operator, on a call: the next caller's estimate is one average hold (60 s assumed with no history yet).
+    routing.routing = RoutingPolicy(hours=routing.routing.hours, max_wait_seconds=30)
+    first, second = "09171000007", "09171000008"
+    async with operator_in_queue(backend.url, username=OPERATOR_1.username, password=OPERATOR_1.password):
+        talking = asyncio.create_task(sipp.citizen_calls(caller=first, digits="0", hold_ms=25000,
+                                                         local_port=CITIZENS_PORT))
+        await ami_observer.wait_for(lambda e: e.get("Event") == "AgentConnect", timeout=30)
+        waiting = await sipp.citizen_calls(caller=second, script=[Keys("0"), Silence(3000), Keys("3")],
+                                           hold_ms=12000, local_port=CITIZENS_PORT + 5)  # its own SIP and RTP ports
+        assert (await talking).failed == 0
+
+    assert waiting.failed == 0, waiting.output[-2000:]
+    played = heard(ami_observer, second)
+    assert played[:2] == ["welcome_137", "long_wait"], played
+    assert queued(ami_observer, second)  # 3: the caller chose to wait after all

@@ -95,7 +95,10 @@ class Sipp:
             "-r", str(rate_per_s), "-rp", "1000",
             "-timeout", f"{int(timeout)}s", "-timeout_error",
         ]
-        return await self._run(args, base.with_suffix(".csv"), timeout + 10)
+        result = await self._run(args, base.with_suffix(".csv"), timeout + 10)
+        if result.successful + result.failed < calls:  # sipp gave up before placing them (a port in use...)
+            result.failed = calls - result.successful
+        return result
 
     async def register_phones(self, phones: list[tuple[str, str]], *, local_port: int) -> SippResult:
         """REGISTER each (extension, password) with digest auth, contact at ``local_port``."""

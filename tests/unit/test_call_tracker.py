@@ -12,11 +12,11 @@ from sqlmodel import Session, select
 
 from callcenter.bus import DomainEvent, InProcessBus, Subscription
 from callcenter.call_records import CallRecords
-from callcenter.call_tracker import CallTracker
+from callcenter.call_tracker import CallTracker, channel_variables, menu_choices
 from callcenter.metrics import Metrics
 from callcenter.notifier import Notifier
 from callcenter.tickets import create_ticket
-from db.models import Call, CallOutcome, Category, Role, TicketCreate, User
+from db.models import Call, CallOutcome, Category, FeedbackKind, Role, TicketCreate, User
 
 CALL = "1700000000.1"
 OTHER_CALL = "1700000000.9"
@@ -261,3 +261,24 @@ async def test_given_a_caller_with_an_earlier_ticket_when_an_operator_answers_th
     connected = next(e for e in tracking.published() if e.name == "call_connected")
     assert [t["tracking_code"] for t in connected.data["history"]] == [code]
     assert connected.data["history"][0]["category_name"] == category_name
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("PASOKH_FEEDBACK_KIND=criticism", {"PASOKH_FEEDBACK_KIND": "criticism"}),
+        (["PASOKH_FEEDBACK_KIND=", "PASOKH_ANONYMOUS=1"], {"PASOKH_FEEDBACK_KIND": "", "PASOKH_ANONYMOUS": "1"}),
+        (None, {}),
+    ],
+)
+def test_given_chan_variable_headers_once_or_repeated_then_they_read_as_a_dict(raw: object, expected: dict) -> None:
+    event = {"Event": "QueueCallerJoin"} if raw is None else {"Event": "QueueCallerJoin", "ChanVariable": raw}
+    assert channel_variables(event) == expected  # type: ignore[arg-type]
+
+
+def test_given_1888_choices_on_the_channel_then_the_call_record_gets_them_and_forgets_an_anonymous_number() -> None:
+    choices = menu_choices({"PASOKH_FEEDBACK_KIND": "suggestion", "PASOKH_PERSONNEL_CODE": "4711",
+                            "PASOKH_ANONYMOUS": "1"})
+    assert choices == {"feedback_kind": FeedbackKind.SUGGESTION, "personnel_code": "4711", "anonymous": True,
+                       "caller_number": ""}
+    assert menu_choices({"PASOKH_FEEDBACK_KIND": "bribe", "PASOKH_PERSONNEL_CODE": "12;DROP"}) == {}

@@ -120,6 +120,7 @@ def test_given_the_bridge_user_when_rendering_manager_conf_then_it_has_least_pri
         assert privileges and "all" not in privileges
     assert "agent" in bridge["read"].split(",") and "call" in bridge["read"].split(",")
     assert bridge["permit"] == "127.0.0.1/255.255.255.255"
+    assert manager["general"]["channelvars"] == "PASOKH_FEEDBACK_KIND,PASOKH_PERSONNEL_CODE,PASOKH_ANONYMOUS"
 
 
 def test_given_the_instance_when_rendering_then_asterisk_conf_points_into_the_instance_dir(etc: Path) -> None:
