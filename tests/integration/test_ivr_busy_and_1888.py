@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import wave
 from array import array
 from collections.abc import Iterator
@@ -218,3 +219,22 @@ async def test_given_the_only_operator_busy_and_a_short_wait_limit_when_a_second
     played = heard(ami_observer, second)
     assert played[:2] == ["welcome_137", "long_wait"], played
     assert queued(ami_observer, second)  # 3: the caller chose to wait after all
+
+
+async def test_given_a_1888_caller_who_hangs_up_mid_menu_then_no_error_no_session_left_and_the_call_closed(
+    backend: RunningBackend, sipp: Sipp, ami_observer: AmiObserver, caplog: pytest.LogCaptureFixture
+) -> None:
+    caller = "09171000009"
+    caplog.set_level(logging.WARNING)
+    # 1 criticism, then gone while the personnel-code prompt plays.
+    result = await sipp.citizen_calls(number="1888", caller=caller, digits="1", hold_ms=4000,
+                                      local_port=CITIZENS_PORT)
+
+    assert result.failed == 0, result.output[-2000:]
+    await asyncio.sleep(1.0)
+    assert "enter_personnel_code" in heard(ami_observer, caller)
+    assert backend.services.agi.active_sessions == 0
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+    with Session(backend.engine) as session:
+        call = session.exec(select(Call).where(Call.caller_number == caller)).one()
+        assert call.outcome == CallOutcome.IVR_ONLY and call.ended_at is not None
