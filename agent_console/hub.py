@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi import WebSocket, WebSocketDisconnect
 
-from callcenter.bus import DomainEvent, InProcessBus
+from callcenter.bus import Bus, DomainEvent
 from callcenter.metrics import Metrics
 from db.models import Role, User
 
@@ -28,7 +28,7 @@ def is_for(event: DomainEvent, *, role: Role, extension: str | None) -> bool:
 
 
 class WebsocketHub:
-    def __init__(self, *, bus: InProcessBus, metrics: Metrics) -> None:
+    def __init__(self, *, bus: Bus, metrics: Metrics) -> None:
         self._bus = bus
         self._metrics = metrics
 

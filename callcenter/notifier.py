@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from callcenter.bus import InProcessBus
+from callcenter.bus import Bus
 from db.models import CallbackPublic, CallPublic, TicketPublic
 
 
 class Notifier:
-    def __init__(self, *, bus: InProcessBus) -> None:
+    def __init__(self, *, bus: Bus) -> None:
         self._bus = bus
 
     def _publish(self, name: str, data: dict[str, Any], origin: float | None) -> None:

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 
 from callcenter.ami_bridge import AmiBridge
 from callcenter.asterisk_sandbox import runtime_for
-from callcenter.bus import InProcessBus
+from callcenter.bus import Bus, InProcessBus, RedisBus
 from callcenter.call_records import CallRecords
 from callcenter.call_tracker import CallTracker
 from callcenter.intake import DatabaseIntake
@@ -38,7 +38,7 @@ class Services:
     settings: Settings
     engine: Engine
     metrics: Metrics
-    bus: InProcessBus
+    bus: Bus
     notifier: Notifier
     tracker: CallTracker
     ami: AmiBridge
@@ -50,7 +50,8 @@ class Services:
     _sms_task: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
 
     async def start(self, *, telephony: bool = True) -> None:
-        """Migrations first, then the SMS dispatcher (when a provider is configured), FastAGI and AMI."""
+        """The bus first, then migrations, the SMS dispatcher (when a provider is configured), FastAGI and AMI."""
+        await self.bus.start()
         upgrade_database(self.settings.database_url)
         if self.settings.sms_provider == "outbox":
             log.info("No SMS provider configured: tracking-code messages stay queued in sms_outbox")
@@ -73,13 +74,14 @@ class Services:
                 await self._sms_task
             self._sms_task = None
         await self.sms_gateway.aclose()
+        await self.bus.stop()
         self.engine.dispose()
 
 
 def build_services(settings: Settings) -> Services:
     engine = make_engine(settings.database_url)
     metrics = Metrics()
-    bus = InProcessBus()
+    bus: Bus = RedisBus(settings.redis_url) if settings.redis_url else InProcessBus()
     notifier = Notifier(bus=bus)
     tracker = CallTracker(records=CallRecords(engine=engine), notifier=notifier, metrics=metrics)
     agi = AgiServer(metrics=metrics)

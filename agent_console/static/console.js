@@ -107,6 +107,8 @@ function onEvent(message) {
     $("call-idle").hidden = false;
   } else if (name === "agent_state" && data.queue === "line137") {
     setQueueState(data.state);
+  } else if (name === "resync") {  // the bus lost Redis for a moment: reload what may have been missed
+    loadMe(); loadCallbacks(); loadVoiceMessages();
   } else if (name === "callback_requested" || name === "callback_closed") {
     loadCallbacks();
   } else if (name === "ticket_created" && data.ticket.source === "voice_message") {
