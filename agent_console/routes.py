@@ -14,12 +14,13 @@ from pydantic import BaseModel
 from sqlalchemy import text
 from sqlmodel import Session, col, select
 
+from agent_console.csrf import SESSION_KEY as CSRF_SESSION_KEY
+from agent_console.csrf import session_token
 from agent_console.deps import CallHandler, CurrentUser, ServicesDep, SessionDep, get_services
+from callcenter.accounts import authenticate
 from callcenter.callbacks import close_callback, pending_callbacks
-from callcenter.errors import NotFound, PermissionDenied
+from callcenter.errors import AccountLocked, NotAuthenticated, NotFound, PermissionDenied
 from callcenter.lines import LINE_137, line_by_queue
-from callcenter.persian import normalize_text
-from callcenter.security import verify_password
 from callcenter.sms import queue_tracking_code_sms
 from callcenter.tickets import create_ticket, find_by_tracking_code, to_public, unclassified_voice_messages
 from db.models import (
@@ -54,17 +55,19 @@ def login_page(request: Request) -> HTMLResponse:
 def login(
     request: Request,
     session: SessionDep,
+    services: ServicesDep,
     username: Annotated[str, Form()],
     password: Annotated[str, Form()],
 ) -> Response:
-    user = session.exec(select(User).where(User.username == normalize_text(username).lower())).first()
-    # verify_password checks a dummy hash for unknown users, so both paths take the same time.
-    if not verify_password(password, user.password_hash if user else None) or user is None or not user.is_active:
-        return TEMPLATES.TemplateResponse(
-            request, "login.html", {"error": "نام کاربری یا گذرواژه نادرست است."}, status_code=401
-        )
-    request.session.clear()
-    request.session["user_id"] = user.id
+    try:
+        user = authenticate(session, username=username, password=password, policy=services.lockout_policy)
+    except (NotAuthenticated, AccountLocked) as refused:
+        log.info("Login refused for %r: %s", username[:64], refused.error_id)
+        return TEMPLATES.TemplateResponse(request, "login.html", {"error": refused.message},
+                                          status_code=refused.status_code)
+    token = session_token(request.session)
+    request.session.clear()  # a new session for the new identity, keeping the page's CSRF token valid
+    request.session.update({"user_id": user.id, CSRF_SESSION_KEY: token})
     return RedirectResponse("/console", status_code=303)
 
 

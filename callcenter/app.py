@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
+from agent_console.csrf import CsrfMiddleware
 from agent_console.hub import WebsocketHub
 from agent_console.routes import router
 from callcenter.errors import NotAuthenticated, PasokhError, ValidationFailed
@@ -37,6 +38,7 @@ def create_app(settings: Settings, *, services: Services | None = None, telephon
     app = FastAPI(title="Pasokh", lifespan=lifespan)
     app.state.services = services
     app.state.hub = WebsocketHub(bus=services.bus, metrics=services.metrics)
+    app.add_middleware(CsrfMiddleware)  # added first, so it runs inside the session middleware
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.secret_key,

@@ -43,6 +43,11 @@ class NotAuthenticated(PasokhError):
     status_code = 401
 
 
+class AccountLocked(PasokhError):
+    error_id = "account-locked"
+    status_code = 429
+
+
 class PermissionDenied(PasokhError):
     error_id = "permission-denied"
     status_code = 403

@@ -6,10 +6,12 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import PurePosixPath
 
 from sqlalchemy.engine import Engine
 
+from callcenter.accounts import LockoutPolicy
 from callcenter.ami_bridge import AmiBridge
 from callcenter.asterisk_sandbox import runtime_for
 from callcenter.bus import Bus, InProcessBus, RedisBus
@@ -45,6 +47,7 @@ class Services:
     agi: AgiServer
     flows: Flows
     recordings: RecordingStore
+    lockout_policy: LockoutPolicy
     sms_gateway: SmsGateway
     sms_dispatcher: SmsDispatcher
     _sms_task: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
@@ -92,6 +95,8 @@ def build_services(settings: Settings) -> Services:
         settings=settings, engine=engine, metrics=metrics, bus=bus, notifier=notifier, tracker=tracker,
         ami=AmiBridge(settings=settings, tracker=tracker, metrics=metrics), agi=agi, flows=flows,
         recordings=recording_store(settings), sms_gateway=gateway,
+        lockout_policy=LockoutPolicy(max_failures=settings.login_max_failures,
+                                     lockout=timedelta(seconds=settings.login_lockout_seconds)),
         sms_dispatcher=SmsDispatcher(engine=engine, gateway=gateway, max_attempts=settings.sms_max_attempts,
                                      metrics=metrics),
     )

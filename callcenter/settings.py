@@ -43,6 +43,9 @@ class Settings(BaseModel):
     agi_host: str = "127.0.0.1"
     agi_port: int = 4573
 
+    login_max_failures: int = Field(default=5, ge=1)
+    login_lockout_seconds: int = Field(default=900, ge=1)
+
     max_inbound_calls: int = Field(default=30, ge=1)
     queue_wrapup_seconds: int = Field(default=10, ge=0)
     agent_ring_seconds: int = Field(default=15, ge=1)

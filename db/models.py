@@ -107,6 +107,9 @@ class User(UserBase, table=True):
     # The SIP digest password of the operator's phone; rendered into pjsip.conf, never into a response.
     sip_password: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # Consecutive failed logins, and until when the account refuses even the right password after too many.
+    failed_logins: int = 0
+    locked_until: datetime | None = _when()
 
 
 class UserPublic(UserBase):

@@ -23,7 +23,11 @@ const state = { call: null, reference: null, requestId: null };
 async function api(method, url, body) {
   const response = await fetch(url, {
     method,
-    headers: body ? { "Content-Type": "application/json", Accept: "application/json" } : { Accept: "application/json" },
+    headers: {
+      Accept: "application/json",
+      ...(body ? { "Content-Type": "application/json" } : {}),
+      "X-CSRF-Token": document.querySelector('meta[name="csrf-token"]').content,
+    },
     body: body ? JSON.stringify(body) : undefined,
     credentials: "same-origin",
   });

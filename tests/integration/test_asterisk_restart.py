@@ -8,6 +8,7 @@ import time
 import httpx
 
 from tests.support.backend import CITIZENS_PORT, OPERATOR_1, RunningBackend
+from tests.support.console import log_in
 from tests.support.fixtures import AsteriskUnderTest
 from tests.support.sipp import Sipp
 
@@ -31,7 +32,7 @@ async def test_given_asterisk_restarts_then_bridge_reconnects_and_the_next_call_
         await asyncio.to_thread(asterisk.process.start)
         assert await wait_until(lambda: backend.services.ami.connected, 15)
         after = await client.get("/healthz")
-        login = await client.post("/login", data={"username": OPERATOR_1.username, "password": OPERATOR_1.password})
+        login = await log_in(client, OPERATOR_1.username, OPERATOR_1.password)
         assert login.status_code == 303
         assert (await client.post("/api/queue/join", json={"queue": "line137"})).status_code == 204
         result = await sipp.citizen_calls(caller="09150000001", digits="1", hold_ms=9000, local_port=CITIZENS_PORT)

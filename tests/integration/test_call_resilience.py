@@ -12,13 +12,13 @@ from sqlmodel import Session, select
 from db.models import Call, CallOutcome
 from tests.support.ami import AmiObserver
 from tests.support.backend import CITIZENS_PORT, OPERATOR_1, RunningBackend
-from tests.support.console import operator_in_queue
+from tests.support.console import log_in, operator_in_queue
 from tests.support.sipp import Sipp
 
 
 async def join_queue_as(backend: RunningBackend, username: str, password: str) -> httpx.AsyncClient:
     client = httpx.AsyncClient(base_url=backend.url, timeout=10)
-    login = await client.post("/login", data={"username": username, "password": password})
+    login = await log_in(client, username, password)
     assert login.status_code == 303
     joined = await client.post("/api/queue/join", json={"queue": "line137"})
     assert joined.status_code == 204, joined.text

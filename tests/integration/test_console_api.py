@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -12,8 +13,9 @@ from sqlmodel import Session, select
 from callcenter.app import create_app
 from callcenter.settings import load_settings
 from db.engine import make_engine
-from db.models import Category, Ticket
+from db.models import Category, Ticket, User
 from tests.support.backend import OPERATOR_1, seed_staff
+from tests.support.console import log_in_sync
 
 
 @pytest.fixture
@@ -27,7 +29,7 @@ def client(database_url: str, tmp_path: object) -> Iterator[TestClient]:
 
 
 def login(client: TestClient, username: str = OPERATOR_1.username, password: str = OPERATOR_1.password) -> None:
-    response = client.post("/login", data={"username": username, "password": password}, follow_redirects=False)
+    response = log_in_sync(client, username, password)
     assert response.status_code == 303 and response.headers["location"] == "/console"
 
 
@@ -49,14 +51,14 @@ def test_given_no_session_when_console_opened_then_redirected_to_login(client: T
 
 
 def test_given_wrong_password_when_logging_in_then_persian_error_and_no_session(client: TestClient) -> None:
-    response = client.post("/login", data={"username": OPERATOR_1.username, "password": "wrong"})
+    response = log_in_sync(client, OPERATOR_1.username, "wrong")
     assert response.status_code == 401
     assert "نام کاربری یا گذرواژه نادرست است." in response.text
     assert client.get("/api/me").status_code == 401
 
 
 def test_given_unknown_user_when_logging_in_then_same_answer_as_wrong_password(client: TestClient) -> None:
-    response = client.post("/login", data={"username": "nobody", "password": "whatever"})
+    response = log_in_sync(client, "nobody", "whatever")
     assert response.status_code == 401
     assert "نام کاربری یا گذرواژه نادرست است." in response.text
 
@@ -108,3 +110,50 @@ def test_ticket_responses_never_contain_staff_secrets(client: TestClient) -> Non
     engine = client.app.state.services.engine  # type: ignore[attr-defined]
     with Session(engine) as session:
         assert session.exec(select(Category)).first() is not None
+
+
+def test_given_a_logged_in_operator_when_a_post_comes_without_the_csrf_token_then_it_is_refused(
+    client: TestClient,
+) -> None:
+    login(client)
+    body = {**a_category(client), "description": "لامپ سوخته"}
+    del client.headers["X-CSRF-Token"]  # what a cross-site form or script would send: the cookie, no token
+    refused = client.post("/api/tickets", json=body)
+    forged = client.post("/api/tickets", json=body, headers={"X-CSRF-Token": "guessed"})
+    logout = client.post("/logout", data={"csrf_token": "guessed"}, follow_redirects=False)
+
+    assert refused.status_code == forged.status_code == logout.status_code == 403
+    assert refused.json()["error_id"] == "csrf-failed" and "صفحه را دوباره بارگذاری کنید" in refused.json()["message"]
+    assert client.get("/api/me").status_code == 200  # still logged in: the forged logout did nothing
+
+
+def test_given_a_login_form_without_its_token_when_posted_then_refused_before_the_password_is_checked(
+    client: TestClient,
+) -> None:
+    client.get("/login")
+    response = client.post("/login", data={"username": OPERATOR_1.username, "password": OPERATOR_1.password},
+                           follow_redirects=False)
+    assert response.status_code == 403
+    assert client.get("/api/me").status_code == 401
+
+
+def test_given_five_wrong_passwords_when_the_right_one_follows_then_the_account_stays_locked_for_a_while(
+    client: TestClient, database_url: str
+) -> None:
+    for _ in range(4):
+        assert log_in_sync(client, OPERATOR_1.username, "wrong").status_code == 401
+    fifth = log_in_sync(client, OPERATOR_1.username, "wrong")
+    right = log_in_sync(client, OPERATOR_1.username, OPERATOR_1.password)
+
+    assert fifth.status_code == 401
+    assert right.status_code == 429 and "تلاش‌های ناموفق" in right.text
+    assert client.get("/api/me").status_code == 401
+    engine = make_engine(database_url)
+    with Session(engine) as session:  # the lockout is over
+        user = session.exec(select(User).where(User.username == OPERATOR_1.username)).one()
+        user.locked_until = datetime.now(UTC) - timedelta(seconds=1)
+        session.add(user)
+        session.commit()
+    engine.dispose()
+    login(client)
+    assert client.get("/api/me").status_code == 200

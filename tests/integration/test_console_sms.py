@@ -16,6 +16,7 @@ from callcenter.settings import load_settings
 from db.engine import make_engine
 from db.models import SmsMessage, SmsStatus
 from tests.support.backend import OPERATOR_1, seed_staff
+from tests.support.console import log_in_sync
 from tests.support.fake_kavenegar import GOOD_KEY, fake_kavenegar, silent_server
 
 
@@ -26,8 +27,7 @@ def console(database_url: str, **settings: object) -> Iterator[TestClient]:
     seed_staff(engine)
     engine.dispose()
     with TestClient(create_app(config, telephony=False), base_url="http://127.0.0.1") as test_client:
-        response = test_client.post("/login", data={"username": OPERATOR_1.username, "password": OPERATOR_1.password},
-                                    follow_redirects=False)
+        response = log_in_sync(test_client, OPERATOR_1.username, OPERATOR_1.password)
         assert response.status_code == 303
         yield test_client
 

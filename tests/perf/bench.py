@@ -47,7 +47,7 @@ from tests.support.backend import (
     seed_staff,
     telephony_settings,
 )
-from tests.support.console import next_event
+from tests.support.console import log_in, next_event
 from tests.support.sipp import Sipp, SippResult
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -150,7 +150,7 @@ class Console:
 async def open_console(backend: RunningBackend, account: StaffAccount, stack: contextlib.AsyncExitStack) -> Console:
     client = httpx.AsyncClient(base_url=backend.url, timeout=30)
     stack.push_async_callback(client.aclose)
-    response = await client.post("/login", data={"username": account.username, "password": account.password})
+    response = await log_in(client, account.username, account.password)
     if response.status_code != 303:
         raise RuntimeError(f"login of {account.username} failed: {response.status_code} {response.text[:200]}")
     cookie = f"pasokh_session={client.cookies['pasokh_session']}"

@@ -11,10 +11,35 @@ from typing import Any
 
 import httpx
 
+from agent_console.csrf import COOKIE as CSRF_COOKIE
+
+
+def csrf_armed(client: httpx.Client | httpx.AsyncClient) -> str:
+    """After any page was fetched: send the session's CSRF token (from its cookie) with every request, as the
+    console's script does; returns it for form posts."""
+    token = client.cookies[CSRF_COOKIE]
+    client.headers["X-CSRF-Token"] = token
+    return token
+
+
+def login_form(client: httpx.Client | httpx.AsyncClient, username: str, password: str) -> dict[str, str]:
+    return {"username": username, "password": password, "csrf_token": csrf_armed(client)}
+
+
+async def log_in(client: httpx.AsyncClient, username: str, password: str) -> httpx.Response:
+    """The login form as a browser submits it: load the page, then post with its CSRF token."""
+    await client.get("/login")
+    return await client.post("/login", data=login_form(client, username, password))
+
+
+def log_in_sync(client: httpx.Client, username: str, password: str) -> httpx.Response:
+    client.get("/login")
+    return client.post("/login", data=login_form(client, username, password), follow_redirects=False)
+
 
 async def logged_in_client(base_url: str, username: str, password: str, *, timeout: float = 10) -> httpx.AsyncClient:
     client = httpx.AsyncClient(base_url=base_url, timeout=timeout)
-    response = await client.post("/login", data={"username": username, "password": password})
+    response = await log_in(client, username, password)
     assert response.status_code == 303, response.text
     return client
 
