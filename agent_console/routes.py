@@ -78,11 +78,7 @@ def logout(request: Request) -> RedirectResponse:
 
 
 @router.get("/console", response_class=HTMLResponse, include_in_schema=False)
-def console_page(request: Request, session: SessionDep) -> Response:
-    user_id = request.session.get("user_id")
-    user = session.get(User, user_id) if isinstance(user_id, int) else None
-    if user is None:
-        return RedirectResponse("/login", status_code=303)
+def console_page(request: Request, user: CallHandler) -> Response:
     return TEMPLATES.TemplateResponse(request, "console.html", {"user": user})
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
@@ -57,8 +58,21 @@ def create_app(settings: Settings, *, services: Services | None = None, telephon
 
     @app.exception_handler(PasokhError)
     async def pasokh_error(request: Request, exc: PasokhError) -> Response:
-        if isinstance(exc, NotAuthenticated) and "text/html" in request.headers.get("accept", ""):
+        wants_page = "text/html" in request.headers.get("accept", "")
+        if isinstance(exc, NotAuthenticated) and wants_page:
             return RedirectResponse("/login", status_code=303)
+        if wants_page:
+            return HTMLResponse(_error_page(exc.message), status_code=exc.status_code)
         return JSONResponse(exc.as_dict(), status_code=exc.status_code)
 
     return app
+
+
+def _error_page(message: str) -> str:
+    """A plain Persian page for a browser that asked for a page it may not see."""
+    return (
+        '<!doctype html><html lang="fa" dir="rtl"><head><meta charset="utf-8"><title>پاسخ</title>'
+        '<link rel="stylesheet" href="/static/console.css"></head><body><main><section class="card login">'
+        f'<p class="error" role="alert">{html.escape(message)}</p><p><a href="/login">ورود با حساب دیگر</a></p>'
+        "</section></main></body></html>"
+    )

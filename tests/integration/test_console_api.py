@@ -46,7 +46,7 @@ def test_given_no_session_when_api_called_then_401_with_stable_error_id(client: 
 
 
 def test_given_no_session_when_console_opened_then_redirected_to_login(client: TestClient) -> None:
-    response = client.get("/console", follow_redirects=False)
+    response = client.get("/console", headers={"Accept": "text/html"}, follow_redirects=False)  # as a browser
     assert response.status_code == 303 and response.headers["location"] == "/login"
 
 

@@ -1,0 +1,117 @@
+"""Every route × every role: each page and API answers only the roles it is for (and nobody logged out)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+from sqlmodel import Session
+
+from agent_console.routes import router
+from callcenter.app import create_app
+from callcenter.security import hash_password
+from callcenter.settings import load_settings
+from db.engine import make_engine, upgrade_database
+from db.models import Role, User
+from tests.support.console import log_in_sync
+
+# Access rules do not depend on the database kind.
+sqlite_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
+EVERYONE = frozenset(Role)
+CALL_HANDLERS = frozenset({Role.OPERATOR, Role.SUPERVISOR, Role.ADMIN})
+PUBLIC = None  # no login needed
+
+# (method, path) → the roles that may use it. A new route fails the completeness test until it is listed here.
+ACCESS: dict[tuple[str, str], frozenset[Role] | None] = {
+    ("GET", "/"): PUBLIC,
+    ("GET", "/login"): PUBLIC,
+    ("POST", "/login"): PUBLIC,
+    ("POST", "/logout"): PUBLIC,
+    ("GET", "/healthz"): PUBLIC,
+    ("GET", "/metrics"): PUBLIC,
+    ("GET", "/console"): CALL_HANDLERS,
+    ("GET", "/api/reference"): EVERYONE,
+    ("GET", "/api/me"): EVERYONE,
+    ("POST", "/api/queue/join"): CALL_HANDLERS,
+    ("POST", "/api/queue/leave"): CALL_HANDLERS,
+    ("POST", "/api/tickets"): CALL_HANDLERS,
+    ("GET", "/api/tickets/{tracking_code}"): EVERYONE,
+    ("GET", "/api/tickets/{tracking_code}/recording"): CALL_HANDLERS,
+    ("GET", "/api/voice-messages"): CALL_HANDLERS,
+    ("GET", "/api/callbacks"): CALL_HANDLERS,
+    ("POST", "/api/callbacks/{callback_id}/close"): CALL_HANDLERS,
+}
+EXAMPLE_PATHS = {"{tracking_code}": "123456784", "{callback_id}": "1"}
+PASSWORD = "role-walk-password"
+
+
+def concrete(path: str) -> str:
+    for placeholder, value in EXAMPLE_PATHS.items():
+        path = path.replace(placeholder, value)
+    return path
+
+
+@pytest.fixture
+def client(database_url: str) -> Iterator[TestClient]:
+    upgrade_database(database_url)
+    engine = make_engine(database_url)
+    with Session(engine) as session:
+        for number, role in enumerate(Role):
+            session.add(User(username=f"walk-{role.value}", full_name=role.value, role=role, extension=f"19{number}",
+                             password_hash=hash_password(PASSWORD)))
+        session.commit()
+    engine.dispose()
+    settings = load_settings(environ={}, environment="test", database_url=database_url)
+    with TestClient(create_app(settings, telephony=False), base_url="http://127.0.0.1") as test_client:
+        yield test_client
+
+
+def test_every_route_of_the_console_has_an_access_rule() -> None:
+    routes = {(method, route.path) for route in router.routes if isinstance(route, APIRoute)
+              for method in route.methods}
+    assert routes == set(ACCESS)
+
+
+@sqlite_only
+@pytest.mark.parametrize("role", list(Role))
+def test_given_a_role_when_it_walks_every_route_then_only_its_routes_let_it_in(
+    client: TestClient, role: Role
+) -> None:
+    assert log_in_sync(client, f"walk-{role.value}", PASSWORD).status_code == 303
+    refused = []
+    for method, path in ACCESS:
+        if path in ("/logout", "/login"):
+            continue  # would end or replace this session
+        response = client.request(method, concrete(path), json={}, headers={"Accept": "application/json"},
+                                  follow_redirects=False)
+        if response.status_code == 403:
+            assert response.json()["error_id"] == "permission-denied", (method, path)
+            refused.append((method, path))
+        else:
+            assert response.status_code != 401, (method, path, response.text)
+    expected = [key for key, allowed in ACCESS.items()
+                if allowed is not None and role not in allowed and key[1] not in ("/logout", "/login")]
+    assert refused == expected
+
+
+@sqlite_only
+def test_given_nobody_logged_in_when_walking_every_route_then_only_public_ones_answer(client: TestClient) -> None:
+    client.get("/login")
+    token = client.cookies["pasokh_csrf"]
+    for (method, path), allowed in ACCESS.items():
+        if allowed is PUBLIC:
+            continue
+        response = client.request(method, concrete(path), json={}, follow_redirects=False,
+                                  headers={"Accept": "application/json", "X-CSRF-Token": token})
+        assert response.status_code == 401, (method, path, response.status_code)
+
+
+@sqlite_only
+def test_given_a_viewer_when_opening_the_console_page_then_a_persian_refusal_page(client: TestClient) -> None:
+    log_in_sync(client, f"walk-{Role.VIEWER.value}", PASSWORD)
+    response = client.get("/console", headers={"Accept": "text/html"})
+    assert response.status_code == 403 and "text/html" in response.headers["content-type"]
+    assert "کارشناسان و ناظران" in response.text
