@@ -10,7 +10,7 @@ from fastapi import APIRouter, Form, Request, Response, WebSocket
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel
+from pydantic import BaseModel, field_validator
 from sqlalchemy import text
 from sqlmodel import Session, col, select
 
@@ -27,6 +27,7 @@ from db.models import (
     CallbackPublic,
     CallbackStatus,
     Category,
+    PauseReason,
     TicketCreate,
     TicketPublic,
     Unit,
@@ -100,6 +101,7 @@ def reference_data(_user: CurrentUser, session: SessionDep) -> Reference:
 class AgentStatePublic(BaseModel):
     queue: str
     state: str
+    reason: str | None = None
 
 
 class Me(BaseModel):
@@ -110,7 +112,7 @@ class Me(BaseModel):
 @router.get("/api/me")
 def me(user: CurrentUser, services: ServicesDep) -> Me:
     queues = [
-        AgentStatePublic(queue=state.queue, state=state.state)
+        AgentStatePublic(queue=state.queue, state=state.state, reason=state.reason)
         for (extension, _queue), state in services.tracker.agents.items()
         if extension == user.extension
     ]
@@ -119,6 +121,13 @@ def me(user: CurrentUser, services: ServicesDep) -> Me:
 
 class QueueMembership(BaseModel):
     queue: str = LINE_137.queue
+
+    @field_validator("queue")
+    @classmethod
+    def _a_public_line(cls, queue: str) -> str:
+        if line_by_queue(queue) is None:
+            raise ValueError("no such queue")  # answered as invalid-data with the Persian message
+        return queue
 
 
 def _phone_of(user: User) -> str:
@@ -129,17 +138,30 @@ def _phone_of(user: User) -> str:
 
 @router.post("/api/queue/join", status_code=204)
 async def join_queue(body: QueueMembership, user: CallHandler, services: ServicesDep) -> Response:
-    if line_by_queue(body.queue) is None:
-        raise PermissionDenied("صف نامعتبر است.", queue=body.queue)
     await services.ami.queue_add(queue=body.queue, extension=_phone_of(user), member_name=user.full_name)
     return Response(status_code=204)
 
 
 @router.post("/api/queue/leave", status_code=204)
 async def leave_queue(body: QueueMembership, user: CallHandler, services: ServicesDep) -> Response:
-    if line_by_queue(body.queue) is None:
-        raise PermissionDenied("صف نامعتبر است.", queue=body.queue)
     await services.ami.queue_remove(queue=body.queue, extension=_phone_of(user))
+    return Response(status_code=204)
+
+
+class QueuePause(QueueMembership):
+    reason: PauseReason
+
+
+@router.post("/api/queue/pause", status_code=204)
+async def pause_in_queue(body: QueuePause, user: CallHandler, services: ServicesDep) -> Response:
+    """Out of rotation with a reason (break, training, after-call work); the wallboard shows it."""
+    await services.ami.queue_pause(queue=body.queue, extension=_phone_of(user), reason=body.reason.value)
+    return Response(status_code=204)
+
+
+@router.post("/api/queue/resume", status_code=204)
+async def resume_in_queue(body: QueueMembership, user: CallHandler, services: ServicesDep) -> Response:
+    await services.ami.queue_pause(queue=body.queue, extension=_phone_of(user), reason=None)
     return Response(status_code=204)
 
 

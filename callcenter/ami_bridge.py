@@ -196,5 +196,13 @@ class AmiBridge:
             "MemberName": member_name, "StateInterface": f"PJSIP/{extension}", "Paused": "false",
         })
 
+    async def queue_pause(self, *, queue: str, extension: str, reason: str | None) -> None:
+        """Pause with a reason (``reason=None`` resumes); Asterisk answers with QueueMemberPause."""
+        action = {"Action": "QueuePause", "Queue": queue, "Interface": f"PJSIP/{extension}",
+                  "Paused": "true" if reason else "false"}
+        if reason:
+            action["Reason"] = reason
+        await self.action(action)
+
     async def queue_remove(self, *, queue: str, extension: str) -> None:
         await self.action({"Action": "QueueRemove", "Queue": queue, "Interface": f"PJSIP/{extension}"})

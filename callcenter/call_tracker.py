@@ -31,6 +31,7 @@ class AgentState:
     extension: str
     queue: str
     state: str  # "ready", "paused", "ringing", "talking", "wrap_up", "logged_out"
+    reason: str | None = None  # why paused
 
 
 def interface_extension(interface: str) -> str:
@@ -57,10 +58,10 @@ class CallTracker:
             "AgentRingNoAnswer": self._on_agent_ring_no_answer,
             "QueueCallerAbandon": self._on_abandon,
             "Hangup": self._on_hangup,
-            "QueueMemberAdded": self._on_member_added,
+            "QueueMemberAdded": self._on_member_status,
             "QueueMemberRemoved": self._on_member_removed,
-            "QueueMemberPause": self._on_member_pause,
-            "QueueMember": self._on_member_pause,  # one row of a QueueStatus answer, after a reconnect
+            "QueueMemberPause": self._on_member_status,
+            "QueueMember": self._on_member_status,  # one row of a QueueStatus answer, after a reconnect
         }
 
     async def handle(self, event: AmiEvent, received_at: float) -> None:
@@ -137,25 +138,25 @@ class CallTracker:
         if call is not None:
             self._notifier.call_ended(call, origin=origin)
 
-    async def _on_member_added(self, event: AmiEvent, origin: float) -> None:
-        state = "paused" if event.get("Paused") == "1" else "ready"
-        self._set_agent(interface_extension(event.get("Interface", "")), event.get("Queue", ""), state, origin)
+    async def _on_member_status(self, event: AmiEvent, origin: float) -> None:
+        """A member added, paused or resumed, or listed by QueueStatus: ready, or paused with its reason."""
+        paused = event.get("Paused") == "1"
+        reason = (event.get("PausedReason") or event.get("Reason") or None) if paused else None
+        self._set_agent(interface_extension(event.get("Interface", "")), event.get("Queue", ""),
+                        "paused" if paused else "ready", origin, reason=reason)
 
     async def _on_member_removed(self, event: AmiEvent, origin: float) -> None:
         self._set_agent(interface_extension(event.get("Interface", "")), event.get("Queue", ""), "logged_out", origin)
 
-    async def _on_member_pause(self, event: AmiEvent, origin: float) -> None:
-        state = "paused" if event.get("Paused") == "1" else "ready"
-        self._set_agent(interface_extension(event.get("Interface", "")), event.get("Queue", ""), state, origin)
 
-    def _set_agent(self, extension: str, queue: str, state: str, origin: float) -> None:
+    def _set_agent(self, extension: str, queue: str, state: str, origin: float, *, reason: str | None = None) -> None:
         if not extension or line_by_queue(queue) is None:
             return
         if state == "logged_out":
             self.agents.pop((extension, queue), None)
         else:
-            self.agents[(extension, queue)] = AgentState(extension=extension, queue=queue, state=state)
-        self._notifier.agent_state(extension=extension, queue=queue, state=state, origin=origin)
+            self.agents[(extension, queue)] = AgentState(extension=extension, queue=queue, state=state, reason=reason)
+        self._notifier.agent_state(extension=extension, queue=queue, state=state, reason=reason, origin=origin)
 
     async def resync(self, live_linkedids: set[str]) -> None:
         """After (re)connecting: whatever ended while we were away is closed in the database."""

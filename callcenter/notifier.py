@@ -41,8 +41,11 @@ class Notifier:
     def call_ended(self, call: CallPublic, *, origin: float | None = None) -> None:
         self._publish("call_ended", {"call": call.model_dump(mode="json")}, origin)
 
-    def agent_state(self, *, extension: str, queue: str, state: str, origin: float | None = None) -> None:
-        self._publish("agent_state", {"extension": extension, "queue": queue, "state": state}, origin)
+    def agent_state(
+        self, *, extension: str, queue: str, state: str, reason: str | None = None, origin: float | None = None
+    ) -> None:
+        self._publish("agent_state", {"extension": extension, "queue": queue, "state": state, "reason": reason},
+                      origin)
 
     def ticket_created(self, ticket: TicketPublic) -> None:
         self._publish("ticket_created", {"ticket": ticket.model_dump(mode="json")}, None)

@@ -69,6 +69,14 @@ class Line(enum.StrEnum):
     FEEDBACK = "1888"
 
 
+class PauseReason(enum.StrEnum):
+    """Why an operator is out of the queue's rotation for a while (shown to supervisors)."""
+
+    BREAK = "break"
+    TRAINING = "training"
+    AFTER_CALL_WORK = "after_call_work"
+
+
 class UnitKind(enum.StrEnum):
     DEPUTY = "deputy"
     DISTRICT = "district"

@@ -12,6 +12,7 @@ const jalaliDateTime = (iso) =>
   new Intl.DateTimeFormat("fa-IR-u-ca-persian", { dateStyle: "medium", timeStyle: "short", timeZone: "Asia/Tehran" })
     .format(new Date(iso));
 const LINE_NAMES = { "137": "۱۳۷", "1888": "۱۸۸۸" };
+const PAUSE_REASONS = { break: "استراحت", training: "آموزش", after_call_work: "کار پس از تماس" };
 const AGENT_STATES = {
   ready: "آماده در صف", paused: "در مکث", ringing: "در حال زنگ", talking: "در مکالمه",
   wrap_up: "جمع‌بندی تماس", logged_out: "خارج از صف",
@@ -45,8 +46,9 @@ function showError(element, message) {
   element.hidden = !message;
 }
 
-function setQueueState(name) {
-  $("queue-state").textContent = AGENT_STATES[name] || name;
+function setQueueState(name, reason) {
+  const label = AGENT_STATES[name] || name;
+  $("queue-state").textContent = name === "paused" && reason ? `${label} (${PAUSE_REASONS[reason] || reason})` : label;
   $("queue-state").dataset.state = name;
 }
 
@@ -70,7 +72,7 @@ function selectDefaultUnit() {
 async function loadMe() {
   const me = await api("GET", "/api/me");
   const mine = me.queues.find((q) => q.queue === "line137");
-  setQueueState(mine ? mine.state : "logged_out");
+  setQueueState(mine ? mine.state : "logged_out", mine && mine.reason);
 }
 
 function showScreenPop(data) {
@@ -110,7 +112,7 @@ function onEvent(message) {
     $("call-idle").textContent = "تماس پایان یافت؛ ثبت درخواست را کامل کنید.";
     $("call-idle").hidden = false;
   } else if (name === "agent_state" && data.queue === "line137") {
-    setQueueState(data.state);
+    setQueueState(data.state, data.reason);
   } else if (name === "resync") {  // the bus lost Redis for a moment: reload what may have been missed
     loadMe(); loadCallbacks(); loadVoiceMessages();
   } else if (name === "callback_requested" || name === "callback_closed") {
@@ -225,10 +227,10 @@ async function fileTicket(event) {
   }
 }
 
-async function queueAction(path) {
+async function queueAction(path, extra = {}) {
   showError($("queue-error"), "");
   try {
-    await api("POST", path, { queue: "line137" });
+    await api("POST", path, { queue: "line137", ...extra });
   } catch (error) {
     showError($("queue-error"), error.message);
   }
@@ -239,6 +241,8 @@ document.addEventListener("DOMContentLoaded", () => {
   $("ticket-form").addEventListener("submit", fileTicket);
   $("join-queue").addEventListener("click", () => queueAction("/api/queue/join"));
   $("leave-queue").addEventListener("click", () => queueAction("/api/queue/leave"));
+  $("pause").addEventListener("click", () => queueAction("/api/queue/pause", { reason: $("pause-reason").value }));
+  $("resume").addEventListener("click", () => queueAction("/api/queue/resume"));
   loadReference().catch((e) => showError($("ticket-error"), e.message));
   connect();
 });

@@ -238,3 +238,28 @@ async def test_given_a_1888_caller_who_hangs_up_mid_menu_then_no_error_no_sessio
     with Session(backend.engine) as session:
         call = session.exec(select(Call).where(Call.caller_number == caller)).one()
         assert call.outcome == CallOutcome.IVR_ONLY and call.ended_at is not None
+
+
+async def test_given_the_only_operator_paused_for_a_break_when_137_caller_asks_for_one_then_not_rung_but_offered(
+    backend: RunningBackend, sipp: Sipp, ami_observer: AmiObserver, operator_phones: object
+) -> None:
+    caller = "09171000010"
+    async with operator_in_queue(backend.url, username=OPERATOR_1.username, password=OPERATOR_1.password) as client:
+        cookie = f"pasokh_session={client.cookies['pasokh_session']}"
+        async with websockets.connect(backend.ws_url, additional_headers={"Cookie": cookie}) as ws:
+            paused = await client.post("/api/queue/pause", json={"queue": "line137", "reason": "training"})
+            state = await next_event(ws, "agent_state")
+            while state["data"]["state"] != "paused":
+                state = await next_event(ws, "agent_state")
+            me = (await client.get("/api/me")).json()
+            result = await sipp.citizen_calls(caller=caller, script=[Keys("1"), Silence(3000), Keys("1")],
+                                              hold_ms=30000, local_port=CITIZENS_PORT)
+            resumed = await client.post("/api/queue/resume", json={"queue": "line137"})
+            state = await next_event(ws, "agent_state")
+
+    assert paused.status_code == resumed.status_code == 204
+    assert me["queues"] == [{"queue": "line137", "state": "paused", "reason": "training"}]
+    assert result.failed == 0, result.output[-2000:]
+    assert heard(ami_observer, caller)[:2] == ["welcome_137", "no_operator_available"]
+    assert not ami_observer.matching(lambda e: e.get("Event") == "AgentCalled")
+    assert state["data"] == {"extension": OPERATOR_1.extension, "queue": "line137", "state": "ready", "reason": None}

@@ -37,6 +37,8 @@ ACCESS: dict[tuple[str, str], frozenset[Role] | None] = {
     ("GET", "/api/me"): EVERYONE,
     ("POST", "/api/queue/join"): CALL_HANDLERS,
     ("POST", "/api/queue/leave"): CALL_HANDLERS,
+    ("POST", "/api/queue/pause"): CALL_HANDLERS,
+    ("POST", "/api/queue/resume"): CALL_HANDLERS,
     ("POST", "/api/tickets"): CALL_HANDLERS,
     ("GET", "/api/tickets/{tracking_code}"): EVERYONE,
     ("GET", "/api/tickets/{tracking_code}/recording"): CALL_HANDLERS,
