@@ -28,13 +28,14 @@ def is_for(event: DomainEvent, *, role: Role, extension: str | None) -> bool:
 
 
 class WebsocketHub:
-    def __init__(self, *, bus: Bus, metrics: Metrics) -> None:
+    def __init__(self, *, bus: Bus, metrics: Metrics, queue_size: int = 10_000) -> None:
         self._bus = bus
         self._metrics = metrics
+        self._queue_size = queue_size
 
     async def serve(self, websocket: WebSocket, user: User) -> None:
         """Until the client leaves: a ``hello`` (seq 0), then deltas numbered 1, 2, 3… for this connection."""
-        subscription = self._bus.subscribe()
+        subscription = self._bus.subscribe(maxsize=self._queue_size)
         self._metrics.websocket_clients.inc()
         reader = asyncio.create_task(_wait_for_close(websocket))
         try:
@@ -47,6 +48,10 @@ class WebsocketHub:
                     getter.cancel()
                     break
                 event = getter.result()
+                if subscription.overflowed:  # this console fell behind and events were dropped: it must reload
+                    subscription.overflowed = False
+                    seq += 1
+                    await websocket.send_json({"seq": seq, "name": "resync", "data": {}})
                 if not is_for(event, role=user.role, extension=user.extension):
                     continue
                 seq += 1

@@ -19,7 +19,7 @@ const AGENT_STATES = {
 };
 
 const $ = (id) => document.getElementById(id);
-const state = { call: null, reference: null, requestId: null };
+const state = { call: null, reference: null, requestId: null, lastSeq: -1 };
 
 async function api(method, url, body) {
   const response = await fetch(url, {
@@ -192,7 +192,13 @@ function connect() {
     $("connection").textContent = "متصل"; $("connection").className = "badge on";
     loadMe(); loadCallbacks(); loadVoiceMessages();  // a fresh list on every (re)connect: nothing missed
   };
-  socket.onmessage = (e) => onEvent(JSON.parse(e.data));
+  socket.onmessage = (e) => {
+    const message = JSON.parse(e.data);
+    // Messages are numbered per connection (hello = 0); a gap means something was missed: reload the lists.
+    if (message.seq !== 0 && message.seq !== state.lastSeq + 1) onEvent({ name: "resync", data: {} });
+    state.lastSeq = message.seq;
+    onEvent(message);
+  };
   socket.onclose = () => {
     $("connection").textContent = "قطع"; $("connection").className = "badge off";
     setTimeout(connect, 1000);

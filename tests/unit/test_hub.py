@@ -1,0 +1,67 @@
+"""The websocket hub: ordered, numbered messages per console, and a resync when a slow console lost events."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from agent_console.hub import WebsocketHub
+from callcenter.bus import InProcessBus
+from callcenter.metrics import Metrics
+from db.models import Role, User
+
+
+class FakeSocket:
+    """Records what the hub sends; "closes" when the test says so."""
+
+    def __init__(self) -> None:
+        self.sent: list[dict[str, Any]] = []
+        self.closed = asyncio.Event()
+
+    async def send_json(self, message: dict[str, Any]) -> None:
+        self.sent.append(message)
+        await asyncio.sleep(0)
+
+    async def receive_text(self) -> str:
+        await self.closed.wait()
+        raise RuntimeError("closed")
+
+
+async def serve_until(hub: WebsocketHub, socket: FakeSocket, count: int) -> list[dict[str, Any]]:
+    supervisor = User(username="s", full_name="s", role=Role.SUPERVISOR, password_hash="-")
+    task = asyncio.create_task(hub.serve(socket, supervisor))  # type: ignore[arg-type]
+    for _ in range(200):
+        if len(socket.sent) >= count:
+            break
+        await asyncio.sleep(0.01)
+    socket.closed.set()
+    await asyncio.wait_for(task, 2)
+    return socket.sent
+
+
+async def test_given_events_when_a_console_listens_then_they_arrive_in_order_numbered_after_hello() -> None:
+    bus = InProcessBus()
+    hub = WebsocketHub(bus=bus, metrics=Metrics())
+    socket = FakeSocket()
+    serving = asyncio.create_task(serve_until(hub, socket, 4))
+    while bus.subscriber_count == 0:
+        await asyncio.sleep(0.01)
+    for n in range(3):
+        bus.publish("agent_state", {"n": n})
+    sent = await serving
+    assert [(m["seq"], m["name"], m["data"].get("n")) for m in sent] == [
+        (0, "hello", None), (1, "agent_state", 0), (2, "agent_state", 1), (3, "agent_state", 2)]
+
+
+async def test_given_a_console_too_slow_for_a_burst_when_events_were_dropped_then_it_is_told_to_resync() -> None:
+    bus = InProcessBus()
+    hub = WebsocketHub(bus=bus, metrics=Metrics(), queue_size=2)
+    socket = FakeSocket()
+    serving = asyncio.create_task(serve_until(hub, socket, 4))
+    while bus.subscriber_count == 0:
+        await asyncio.sleep(0.01)
+    for n in range(5):  # publish never waits: three of these find the console's queue full
+        bus.publish("agent_state", {"n": n})
+    sent = await serving
+    assert [(m["seq"], m["name"]) for m in sent] == [(0, "hello"), (1, "resync"), (2, "agent_state"),
+                                                       (3, "agent_state")]
