@@ -22,8 +22,15 @@ from callcenter.callbacks import close_callback, pending_callbacks
 from callcenter.errors import AccountLocked, NotAuthenticated, NotFound, PermissionDenied
 from callcenter.lines import LINE_137, line_by_queue
 from callcenter.sms import queue_tracking_code_sms
-from callcenter.tickets import create_ticket, find_by_tracking_code, to_public, unclassified_voice_messages
+from callcenter.tickets import (
+    create_ticket,
+    find_by_tracking_code,
+    possible_duplicates,
+    to_public,
+    unclassified_voice_messages,
+)
 from db.models import (
+    Call,
     CallbackPublic,
     CallbackStatus,
     Category,
@@ -178,6 +185,18 @@ def file_ticket(body: TicketCreate, user: CallHandler, session: SessionDep, serv
     services.metrics.tickets_created.labels(line=ticket.line).inc()
     services.notifier.ticket_created(public)
     return public
+
+
+@router.get("/api/duplicates")
+def duplicates(
+    _user: CallHandler, session: SessionDep, category_id: int | None = None, address: str = "",
+    caller_number: str | None = None, call_id: int | None = None,
+) -> list[TicketPublic]:
+    """Open tickets like the one being filed (same caller, or same category near the same address)."""
+    if call_id is not None and not caller_number:
+        call = session.get(Call, call_id)
+        caller_number = None if call is None or call.anonymous else call.caller_number
+    return possible_duplicates(session, category_id=category_id, address=address, caller_number=caller_number)
 
 
 @router.get("/api/tickets/{tracking_code}")

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -27,6 +28,7 @@ from db.models import (
 )
 
 HISTORY_LIMIT = 20
+OPEN_STATUSES = (TicketStatus.REGISTERED,)
 PERSONNEL_CODE_MAX_DIGITS = 10
 
 
@@ -163,6 +165,48 @@ def tickets_for_caller(session: Session, caller_number: str, *, limit: int = HIS
     return [to_public(session, ticket) for ticket in tickets]
 
 
+# Words that say what kind of place a part of an address is, not which place: ignored when comparing.
+_ADDRESS_FILLER = frozenset({"خیابان", "خ", "کوچه", "ک", "پلاک", "پ", "نبش", "روبروی", "روبه‌روی", "جنب", "بلوار",
+                             "میدان", "م", "بن‌بست", "انتهای", "ابتدای", "کنار", "محله", "شهرک", "و", "،", "-"})
+NEARBY_SIMILARITY = 0.5
+DUPLICATE_WINDOW = timedelta(days=30)
+
+
+def address_words(address: str) -> frozenset[str]:
+    """The distinctive words of an address (street and alley names, numbers), normalised."""
+    text = ascii_digits(normalize_text(address))
+    words = re.split(r"[\s،,.\-/]+", text)
+    return frozenset(w for w in words if w and w not in _ADDRESS_FILLER)
+
+
+def addresses_near(first: str, second: str) -> bool:
+    """Same place in the words people use: at least half of the distinctive words shared."""
+    a, b = address_words(first), address_words(second)
+    if not a or not b:
+        return False
+    return len(a & b) / len(a | b) >= NEARBY_SIMILARITY
+
+
+def possible_duplicates(
+    session: Session, *, category_id: int | None, address: str, caller_number: str | None,
+    now: datetime | None = None,
+) -> list[TicketPublic]:
+    """Open tickets the operator should see before filing: the caller's own, and the same problem nearby."""
+    since = (now or datetime.now(UTC)) - DUPLICATE_WINDOW
+    recent_open = select(Ticket).where(col(Ticket.status).in_(OPEN_STATUSES), col(Ticket.created_at) >= since)
+    found: dict[int, Ticket] = {}
+    number = normalize_phone_number(caller_number or "")
+    if number:
+        for ticket in session.exec(recent_open.where(Ticket.caller_number == number)).all():
+            found[ticket.id] = ticket  # type: ignore[index]
+    if category_id is not None and address_words(address):
+        for ticket in session.exec(recent_open.where(Ticket.category_id == category_id)).all():
+            if addresses_near(ticket.address, address):
+                found[ticket.id] = ticket  # type: ignore[index]
+    ordered = sorted(found.values(), key=lambda t: t.created_at, reverse=True)
+    return [to_public(session, ticket) for ticket in ordered[:HISTORY_LIMIT]]
+
+
 def to_public(session: Session, ticket: Ticket) -> TicketPublic:
     category = session.get(Category, ticket.category_id) if ticket.category_id is not None else None
     unit = session.get(Unit, ticket.unit_id) if ticket.unit_id is not None else None
@@ -180,9 +224,6 @@ def unclassified_voice_messages(session: Session, *, limit: int = 100) -> list[T
         .order_by(col(Ticket.created_at), col(Ticket.id)).limit(limit)
     ).all()
     return [to_public(session, ticket) for ticket in tickets]
-
-
-OPEN_STATUSES = (TicketStatus.REGISTERED,)
 
 
 class DatabaseTicketDirectory:

@@ -99,6 +99,7 @@ function showScreenPop(data) {
   $("history").hidden = data.history.length === 0;
   $("no-history").hidden = data.history.length !== 0;
   $("ticket-result").hidden = true;
+  checkDuplicates();
   $("description").focus();
 }
 
@@ -225,12 +226,26 @@ async function fileTicket(event) {
     $("ticket-result").hidden = false;
     $("ticket-form").reset();
     selectDefaultUnit();
+    $("duplicate-warning").hidden = true;
     state.requestId = null;
   } catch (error) {
     showError($("ticket-error"), error.message);
   } finally {
     button.disabled = false;
   }
+}
+
+async function checkDuplicates() {
+  const query = new URLSearchParams({ category_id: $("category").value, address: $("address").value });
+  if (state.call) query.set("call_id", state.call.id);
+  const found = await api("GET", `/api/duplicates?${query}`).catch(() => []);
+  $("duplicates").replaceChildren(...found.map((t) => {
+    const item = document.createElement("li");
+    item.append(ltr(toPersianDigits(groupCode(t.tracking_code))), ` — ${t.category_name || "پیام صوتی"}، ${t.address || ""} (${jalaliDate(t.created_at)})`);
+    item.dataset.code = t.tracking_code;
+    return item;
+  }));
+  $("duplicate-warning").hidden = found.length === 0;
 }
 
 async function queueAction(path, extra = {}) {
@@ -245,6 +260,8 @@ async function queueAction(path, extra = {}) {
 document.addEventListener("DOMContentLoaded", () => {
   document.querySelectorAll("[data-digits]").forEach((el) => { el.textContent = toPersianDigits(el.textContent); });
   $("ticket-form").addEventListener("submit", fileTicket);
+  $("category").addEventListener("change", checkDuplicates);
+  $("address").addEventListener("change", checkDuplicates);
   $("join-queue").addEventListener("click", () => queueAction("/api/queue/join"));
   $("leave-queue").addEventListener("click", () => queueAction("/api/queue/leave"));
   $("pause").addEventListener("click", () => queueAction("/api/queue/pause", { reason: $("pause-reason").value }));

@@ -157,3 +157,27 @@ def test_given_five_wrong_passwords_when_the_right_one_follows_then_the_account_
     engine.dispose()
     login(client)
     assert client.get("/api/me").status_code == 200
+
+
+def test_given_open_tickets_when_filing_a_similar_one_then_the_same_caller_and_the_same_problem_nearby_are_shown(
+    client: TestClient,
+) -> None:
+    login(client)
+    category = a_category(client)
+    def file(address: str, caller: str) -> str:
+        body = {**category, "address": address, "description": "چراغ خاموش", "caller_number": caller}
+        response = client.post("/api/tickets", json=body)
+        assert response.status_code == 201, response.text
+        return str(response.json()["tracking_code"])
+
+    nearby = file("خیابان پیغمبریه، کوچه ۱۲", "09120000001")
+    elsewhere = file("خیابان نادری، کوچه ۷", "09120000002")
+    same_caller = file("بلوار جانبازان", "09120000003")
+
+    found = client.get("/api/duplicates", params={"category_id": category["category_id"],
+                                                  "address": "خ پیغمبریه کوچه 12 پلاک 5",
+                                                  "caller_number": "+989120000003"}).json()
+    assert {t["tracking_code"] for t in found} == {nearby, same_caller}
+    assert elsewhere not in {t["tracking_code"] for t in found}
+    nothing = client.get("/api/duplicates", params={"category_id": category["category_id"], "address": "میدان آزادی"})
+    assert nothing.json() == []

@@ -40,6 +40,7 @@ ACCESS: dict[tuple[str, str], frozenset[Role] | None] = {
     ("POST", "/api/queue/pause"): CALL_HANDLERS,
     ("POST", "/api/queue/resume"): CALL_HANDLERS,
     ("POST", "/api/tickets"): CALL_HANDLERS,
+    ("GET", "/api/duplicates"): CALL_HANDLERS,
     ("GET", "/api/tickets/{tracking_code}"): EVERYONE,
     ("GET", "/api/tickets/{tracking_code}/recording"): CALL_HANDLERS,
     ("GET", "/api/voice-messages"): CALL_HANDLERS,
