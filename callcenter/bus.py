@@ -67,7 +67,7 @@ class Bus(Protocol):
 class Subscription:
     """A consumer's ordered view of the bus; iterate it, close it when done."""
 
-    def __init__(self, bus: Bus, maxsize: int) -> None:
+    def __init__(self, bus: LocalFanOut, maxsize: int) -> None:
         self._bus = bus
         self._queue: asyncio.Queue[DomainEvent] = asyncio.Queue(maxsize=maxsize)
         self.overflowed = False
@@ -90,20 +90,11 @@ class Subscription:
         self._bus.unsubscribe(self)
 
 
-class InProcessBus:
-    """Fan-out inside one process; publish never awaits, so events keep the order they were published in."""
+class LocalFanOut:
+    """This process's subscribers: both buses deliver to them the same way, each from its own source."""
 
     def __init__(self) -> None:
         self._subscribers: set[Subscription] = set()
-        self._seq = itertools.count(1)
-        self.last_seq = 0
-
-    def publish(self, name: str, data: dict[str, Any], *, origin: float | None = None) -> DomainEvent:
-        self.last_seq = next(self._seq)
-        event = DomainEvent(seq=self.last_seq, name=name, data=data, origin=origin or time.monotonic())
-        for subscriber in list(self._subscribers):
-            subscriber.offer(event)
-        return event
 
     def subscribe(self, *, maxsize: int = 10_000) -> Subscription:
         subscription = Subscription(self, maxsize)
@@ -116,6 +107,25 @@ class InProcessBus:
     @property
     def subscriber_count(self) -> int:
         return len(self._subscribers)
+
+    def _offer(self, event: DomainEvent) -> None:
+        for subscriber in list(self._subscribers):
+            subscriber.offer(event)
+
+
+class InProcessBus(LocalFanOut):
+    """Fan-out inside one process; publish never awaits, so events keep the order they were published in."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._seq = itertools.count(1)
+        self.last_seq = 0
+
+    def publish(self, name: str, data: dict[str, Any], *, origin: float | None = None) -> DomainEvent:
+        self.last_seq = next(self._seq)
+        event = DomainEvent(seq=self.last_seq, name=name, data=data, origin=origin or time.monotonic())
+        self._offer(event)
+        return event
 
     async def start(self) -> None:
         """Nothing to connect; present so the composition root treats every bus alike."""
@@ -148,7 +158,7 @@ return current
 """
 
 
-class RedisBus:
+class RedisBus(LocalFanOut):
     """Fan-out across processes through one Redis pub/sub channel (decision 14).
 
     ``publish`` stays synchronous: it queues the event for a single sender task, which numbers it from the
@@ -173,6 +183,7 @@ class RedisBus:
         drain_timeout: float = 2.0,
         client_name: str | None = None,
     ) -> None:
+        super().__init__()
         self.url = url
         self.channel = channel
         self.seq_key = f"{channel}:seq"
@@ -184,7 +195,6 @@ class RedisBus:
         self.last_seq = 0
         self.dropped = 0  # events lost because the outgoing queue was full while Redis was away
         self.reconnects = 0  # times the listener resubscribed after losing its connection
-        self._subscribers: set[Subscription] = set()
         self._source = uuid.uuid4().hex  # this instance, in every envelope it sends, to discard repeats
         self._number = itertools.count(1)
         self._seen: dict[str, int] = {}  # highest envelope number received per source
@@ -220,18 +230,6 @@ class RedisBus:
         self._drained.clear()
         self._wakeup.set()
         return DomainEvent(seq=0, name=name, data=data, origin=origin)
-
-    def subscribe(self, *, maxsize: int = 10_000) -> Subscription:
-        subscription = Subscription(self, maxsize)
-        self._subscribers.add(subscription)
-        return subscription
-
-    def unsubscribe(self, subscription: Subscription) -> None:
-        self._subscribers.discard(subscription)
-
-    @property
-    def subscriber_count(self) -> int:
-        return len(self._subscribers)
 
     @property
     def pending(self) -> int:
@@ -412,10 +410,6 @@ class RedisBus:
         # The sender's wall-clock time as a local monotonic estimate (off by the clock skew between hosts).
         origin = time.monotonic() - (time.time() - sent_wall)
         self._offer(DomainEvent(seq=seq, name=name, data=data, origin=origin))
-
-    def _offer(self, event: DomainEvent) -> None:
-        for subscriber in list(self._subscribers):
-            subscriber.offer(event)
 
 
 def _redacted(url: str) -> str:
