@@ -7,7 +7,7 @@ from pathlib import PurePosixPath
 
 from callcenter.intake import CallbackReceipt
 from callcenter.routing import QueueState
-from callcenter.tickets import VoiceMessage
+from callcenter.tickets import TicketSummary, VoiceMessage
 from ivr.agi_server import CallerHungUp
 
 SOUNDS = PurePosixPath("/snd/fa")
@@ -95,3 +95,15 @@ class OpenHours:
         return self.open_now
 
 
+class FakeDirectory:
+    """Tickets the IVR can find, by caller and by code."""
+
+    def __init__(self, *tickets: tuple[str, TicketSummary]) -> None:
+        self._by_caller = {caller: ticket for caller, ticket in tickets}
+        self._by_code = {ticket.tracking_code: ticket for _, ticket in tickets}
+
+    async def latest_open_for_caller(self, caller_number: str) -> TicketSummary | None:
+        return self._by_caller.get(caller_number)
+
+    async def by_tracking_code(self, code: str) -> TicketSummary | None:
+        return self._by_code.get(code)

@@ -24,6 +24,7 @@ from tests.support.scripted_channel import (
     NO_DIGIT,
     SOUNDS,
     TIMEOUT,
+    FakeDirectory,
     FakeRequests,
     FixedQueueState,
     OpenHours,
@@ -31,21 +32,6 @@ from tests.support.scripted_channel import (
     digit,
     played,
 )
-
-
-class FakeDirectory:
-    """Tickets the IVR can find, by caller and by code."""
-
-    def __init__(self, *tickets: tuple[str, TicketSummary]) -> None:
-        self._by_caller = {caller: ticket for caller, ticket in tickets}
-        self._by_code = {ticket.tracking_code: ticket for _, ticket in tickets}
-
-    async def latest_open_for_caller(self, caller_number: str) -> TicketSummary | None:
-        return self._by_caller.get(caller_number)
-
-    async def by_tracking_code(self, code: str) -> TicketSummary | None:
-        return self._by_code.get(code)
-
 
 CODE = "123456784"  # body 12345678, Verhoeff check digit 4
 assert is_valid(CODE)

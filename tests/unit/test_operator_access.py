@@ -20,6 +20,7 @@ from tests.support.scripted_channel import (
     NO_DIGIT,
     SOUNDS,
     TIMEOUT,
+    FakeDirectory,
     FakeRequests,
     FixedQueueState,
     OpenHours,
@@ -27,7 +28,6 @@ from tests.support.scripted_channel import (
     digit,
     played,
 )
-from tests.unit.test_flows import FakeDirectory
 
 LINKEDID = ("1", "1700000000.42")
 RECORDED_HASH = ("35", "endpos=24000")  # RECORD FILE ended by # (ASCII 35)
