@@ -7,6 +7,9 @@ PY := $(VENV)/bin/python
 DEB_COMMANDS := sipp:sip-tester espeak-ng:espeak-ng sox:sox chromium:chromium debootstrap:debootstrap npm:npm
 VENDOR := agent_console/static/vendor
 FONT_FILES := Vazirmatn-Regular.woff2 Vazirmatn-Bold.woff2
+# TTFs for the scorecard PDF (fpdf2 embeds TrueType, not woff2).
+TTF_FILES := Vazirmatn-Regular.ttf Vazirmatn-Bold.ttf
+CHART_JS := chart.umd.min.js
 
 .PHONY: run test bench deps debian-packages python-deps vendor asterisk lint typecheck pytest clean
 
@@ -40,13 +43,17 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 # Front-end assets come from npm at build time; nothing is fetched by the browser at run time.
-vendor: $(addprefix $(VENDOR)/,$(FONT_FILES))
+VENDORED := $(addprefix $(VENDOR)/,$(FONT_FILES) $(TTF_FILES) $(CHART_JS))
+vendor: $(VENDORED)
 
-$(addprefix $(VENDOR)/,$(FONT_FILES)): package.json package-lock.json
+$(VENDORED): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	mkdir -p $(VENDOR)
 	cp $(addprefix node_modules/vazirmatn/fonts/webfonts/,$(FONT_FILES)) node_modules/vazirmatn/OFL.txt $(VENDOR)/
-	touch $(addprefix $(VENDOR)/,$(FONT_FILES))
+	cp $(addprefix node_modules/vazirmatn/fonts/ttf/,$(TTF_FILES)) $(VENDOR)/
+	cp node_modules/chart.js/dist/$(CHART_JS) $(VENDOR)/
+	cp node_modules/chart.js/LICENSE.md $(VENDOR)/chart.js-LICENSE.md
+	touch $(VENDORED)
 
 # The system Asterisk if installed, else the project's Debian-sid chroot under ~/.cache/pasokh (built once).
 asterisk: python-deps
@@ -59,7 +66,7 @@ typecheck:
 	$(PY) -m mypy
 
 pytest:
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=15
 
 clean:
 	rm -rf var node_modules $(VENDOR) .pytest_cache .mypy_cache .ruff_cache

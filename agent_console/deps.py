@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from sqlmodel import Session
 
 from callcenter.errors import NotAuthenticated, PermissionDenied
+from callcenter.lifecycle import ACTION_ROLES
 from callcenter.services import Services
 from db.models import Role, User
 
@@ -39,13 +40,35 @@ def get_current_user(request: Request, session: SessionDep) -> User:
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
 
+def role_guard(roles: frozenset[Role], refusal: str) -> object:
+    """A dependency letting in only ``roles``; anyone else gets ``refusal`` (Persian) as a 403."""
+
+    def guard(user: CurrentUser) -> User:
+        if user.role not in roles:
+            raise PermissionDenied(refusal, role=user.role)
+        return user
+
+    return Depends(guard)
+
+
 CALL_HANDLING_ROLES = frozenset({Role.OPERATOR, Role.SUPERVISOR, Role.ADMIN})
+SUPERVISING_ROLES = frozenset({Role.SUPERVISOR, Role.ADMIN})
+# Supervisors, admins and the mayor's office watch the wallboard; only supervisors act on calls.
+WALLBOARD_ROLES = SUPERVISING_ROLES | {Role.VIEWER}
+# Whoever some lifecycle action is for; which action, and for a liaison which unit, apply_action decides.
+TICKET_ACTOR_ROLES = frozenset().union(*ACTION_ROLES.values())
+# A liaison passes here but reads only the tickets their unit has held (checked per ticket).
+HISTORY_READER_ROLES = CALL_HANDLING_ROLES | {Role.FIELD_SUPERVISOR, Role.INSPECTOR, Role.UNIT_LIAISON}
+# Liaisons work their unit's tickets there; field supervisors the disputed ones.
+INBOX_ROLES = frozenset({Role.UNIT_LIAISON, Role.FIELD_SUPERVISOR})
+# The mayor's office, supervisors, admins and the inspection office read the units' scorecard.
+REPORT_ROLES = frozenset({Role.VIEWER, Role.SUPERVISOR, Role.ADMIN, Role.INSPECTOR})
 
-
-def require_call_handler(user: CurrentUser) -> User:
-    if user.role not in CALL_HANDLING_ROLES:
-        raise PermissionDenied("این بخش فقط برای کارشناسان و ناظران مرکز تماس است.", role=user.role)
-    return user
-
-
-CallHandler = Annotated[User, Depends(require_call_handler)]
+CallHandler = Annotated[User, role_guard(CALL_HANDLING_ROLES, "این بخش فقط برای کارشناسان و ناظران مرکز تماس است.")]
+Supervisor = Annotated[User, role_guard(SUPERVISING_ROLES, "این بخش فقط برای ناظران مرکز تماس است.")]
+WallboardViewer = Annotated[User, role_guard(WALLBOARD_ROLES, "این بخش فقط برای ناظران مرکز تماس و دفتر شهردار است.")]
+Admin = Annotated[User, role_guard(frozenset({Role.ADMIN}), "این بخش فقط برای مدیر سامانه است.")]
+TicketActor = Annotated[User, role_guard(TICKET_ACTOR_ROLES, "نقش شما فقط اجازه خواندن درخواست‌ها را دارد.")]
+HistoryReader = Annotated[User, role_guard(HISTORY_READER_ROLES, "نقش شما اجازه دیدن سابقه درخواست‌ها را ندارد.")]
+InboxOwner = Annotated[User, role_guard(INBOX_ROLES, "این بخش فقط برای رابطان واحدها و ناظران میدانی است.")]
+ReportReader = Annotated[User, role_guard(REPORT_ROLES, "این گزارش فقط برای دفتر شهردار، ناظران و بازرسی است.")]

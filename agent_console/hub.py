@@ -16,13 +16,21 @@ from db.models import Role, User
 
 log = logging.getLogger(__name__)
 
-SEES_EVERYTHING = frozenset({Role.SUPERVISOR, Role.ADMIN})
+SEES_EVERYTHING = frozenset({Role.SUPERVISOR, Role.ADMIN, Role.VIEWER})
+
+
+# Staff outside the call center (unit liaisons, field supervisors, inspectors) hear about tickets only, never
+# about calls: those carry citizens' numbers.
+TICKET_EVENTS = frozenset({"ticket_created", "ticket_changed"})
 
 
 def is_for(event: DomainEvent, *, role: Role, extension: str | None) -> bool:
-    """Operators see their own phone's events and tickets; supervisors and admins see everything."""
+    """Supervisors, admins and the wallboard's viewers (the mayor's office) see everything; operators their own
+    phone's events and everyone's untargeted ones; other staff only ticket events (and ``resync``)."""
     if role in SEES_EVERYTHING:
         return True
+    if role != Role.OPERATOR:
+        return event.name in TICKET_EVENTS or event.name == "resync"
     target = event.data.get("extension")
     return target is None or target == extension
 

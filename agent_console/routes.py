@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -16,10 +17,11 @@ from sqlmodel import Session, col, select
 
 from agent_console.csrf import SESSION_KEY as CSRF_SESSION_KEY
 from agent_console.csrf import session_token
-from agent_console.deps import CallHandler, CurrentUser, ServicesDep, SessionDep, get_services
+from agent_console.deps import CallHandler, CurrentUser, ServicesDep, SessionDep, Supervisor, get_services
 from callcenter.accounts import authenticate
 from callcenter.callbacks import close_callback, pending_callbacks
-from callcenter.errors import AccountLocked, NotAuthenticated, NotFound, PermissionDenied
+from callcenter.errors import AccountLocked, NotAuthenticated, NotFound, PermissionDenied, ValidationFailed
+from callcenter.lifecycle import refer_on_filing
 from callcenter.lines import LINE_137, line_by_queue
 from callcenter.sms import queue_tracking_code_sms
 from callcenter.tickets import (
@@ -35,6 +37,7 @@ from db.models import (
     CallbackStatus,
     Category,
     PauseReason,
+    Role,
     TicketCreate,
     TicketPublic,
     Unit,
@@ -45,13 +48,24 @@ from db.models import (
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
 router = APIRouter()
+TRANSFER_CONTEXT = "pasokh-transfer"  # asterisk_config/templates/extensions.conf.j2
 log = logging.getLogger(__name__)
 
 
 @router.get("/", include_in_schema=False)
-def home(request: Request) -> RedirectResponse:
-    target = "/console" if request.session.get("user_id") else "/login"
-    return RedirectResponse(target, status_code=303)
+def home(request: Request, session: SessionDep) -> RedirectResponse:
+    user_id = request.session.get("user_id")
+    user = session.get(User, user_id) if isinstance(user_id, int) else None
+    return RedirectResponse(landing_page(user) if user is not None else "/login", status_code=303)
+
+
+def landing_page(user: User) -> str:
+    """Where a user starts: the mayor's office watches the wallboard, liaisons and field supervisors their inbox;
+    everyone else the console (which tells roles without a page yet that it is not theirs)."""
+    return LANDING_PAGES.get(user.role, "/console")
+
+
+LANDING_PAGES = {Role.VIEWER: "/wallboard", Role.UNIT_LIAISON: "/inbox", Role.FIELD_SUPERVISOR: "/inbox"}
 
 
 @router.get("/login", response_class=HTMLResponse, include_in_schema=False)
@@ -76,7 +90,7 @@ def login(
     token = session_token(request.session)
     request.session.clear()  # a new session for the new identity, keeping the page's CSRF token valid
     request.session.update({"user_id": user.id, CSRF_SESSION_KEY: token})
-    return RedirectResponse("/console", status_code=303)
+    return RedirectResponse(landing_page(user), status_code=303)
 
 
 @router.post("/logout", include_in_schema=False)
@@ -93,6 +107,7 @@ def console_page(request: Request, user: CallHandler) -> Response:
 class Reference(BaseModel):
     categories: list[dict[str, Any]]
     units: list[dict[str, Any]]
+    supervisors: list[UserPublic]  # whom an operator may transfer a call to
 
 
 @router.get("/api/reference")
@@ -102,13 +117,22 @@ def reference_data(_user: CurrentUser, session: SessionDep) -> Reference:
     return Reference(
         categories=[c.model_dump(mode="json") for c in categories],
         units=[u.model_dump(mode="json") for u in units],
+        supervisors=[UserPublic.model_validate(u) for u in supervisors_with_phones(session)],
     )
+
+
+def supervisors_with_phones(session: Session) -> list[User]:
+    return list(session.exec(
+        select(User).where(User.role == Role.SUPERVISOR, col(User.is_active).is_(True),
+                           col(User.extension).is_not(None)).order_by(col(User.extension))
+    ).all())
 
 
 class AgentStatePublic(BaseModel):
     queue: str
     state: str
     reason: str | None = None
+    since: datetime
 
 
 class Me(BaseModel):
@@ -118,10 +142,11 @@ class Me(BaseModel):
 
 @router.get("/api/me")
 def me(user: CurrentUser, services: ServicesDep) -> Me:
+    # From the durable log, not this process's memory: the same answer from any web worker, and after a restart.
     queues = [
-        AgentStatePublic(queue=state.queue, state=state.state, reason=state.reason)
-        for (extension, _queue), state in services.tracker.agents.items()
-        if extension == user.extension
+        AgentStatePublic(queue=status.queue, state=status.state, reason=status.reason, since=status.since)
+        for status in services.agent_log.current()
+        if status.extension == user.extension
     ]
     return Me(user=UserPublic.model_validate(user), queues=queues)
 
@@ -172,9 +197,51 @@ async def resume_in_queue(body: QueueMembership, user: CallHandler, services: Se
     return Response(status_code=204)
 
 
+class CallHold(BaseModel):
+    on_hold: bool
+
+
+@router.post("/api/call/hold", status_code=204)
+async def hold_call(body: CallHold, user: CallHandler, services: ServicesDep) -> Response:
+    """Hold without music: the citizen's channel is muted both ways until the operator resumes."""
+    legs = await services.ami.operator_call(_phone_of(user))
+    await services.ami.mute(channel=legs.citizen_channel, muted=body.on_hold)
+    return Response(status_code=204)
+
+
+@router.post("/api/call/hangup", status_code=204)
+async def hang_up_call(user: CallHandler, services: ServicesDep) -> Response:
+    legs = await services.ami.operator_call(_phone_of(user))
+    await services.ami.hang_up(legs.citizen_channel)
+    return Response(status_code=204)
+
+
+class CallTransfer(BaseModel):
+    target: str  # "line137" / "line1888", or a supervisor's extension
+
+
+@router.post("/api/call/transfer", status_code=204)
+async def transfer_call(body: CallTransfer, user: CallHandler, session: SessionDep, services: ServicesDep) -> Response:
+    """Blind transfer of the citizen to the other line's queue or to a supervisor's phone."""
+    if line_by_queue(body.target) is None and body.target not in {
+        s.extension for s in supervisors_with_phones(session)
+    }:
+        raise ValidationFailed("مقصد انتقال باید صف یکی از خط‌ها یا داخلی یک ناظر باشد.", target=body.target)
+    legs = await services.ami.operator_call(_phone_of(user))
+    await services.ami.redirect(channel=legs.citizen_channel, context=TRANSFER_CONTEXT, exten=body.target)
+    call = session.exec(select(Call).where(Call.linkedid == legs.linkedid)).first()
+    if call is not None:
+        call.transferred_to = body.target
+        session.add(call)
+        session.commit()
+    log.info("%s transferred call %s to %s", user.username, legs.linkedid, body.target)
+    return Response(status_code=204)
+
+
 @router.post("/api/tickets", status_code=201)
 def file_ticket(body: TicketCreate, user: CallHandler, session: SessionDep, services: ServicesDep) -> TicketPublic:
     ticket = create_ticket(session, data=body, created_by=user)
+    refer_on_filing(session, ticket=ticket, by=user)
     # Only an outbox row: the dispatcher sends it later, so a slow or failing provider never holds the operator.
     try:
         queue_tracking_code_sms(session, ticket=ticket)
@@ -214,6 +281,18 @@ def ticket_recording(
         raise NotFound("این درخواست پیام صوتی ندارد.", tracking_code=ticket.tracking_code)
     return FileResponse(services.recordings.host_file(ticket.recording), media_type="audio/wav",
                         filename=f"{ticket.tracking_code}.wav", content_disposition_type="inline")
+
+
+@router.get("/api/calls/{call_id}/recording", response_class=FileResponse)
+def call_recording(call_id: int, user: Supervisor, session: SessionDep, services: ServicesDep) -> FileResponse:
+    """A whole answered call, for a supervisor's review; gone once the retention period has purged it."""
+    call = session.get(Call, call_id)
+    if call is None or call.recording is None:
+        raise NotFound("این تماس صدای ضبط‌شده ندارد.", call_id=call_id)
+    path = services.recordings.host_file(call.recording)
+    log.info("Call %d: recording played by %s", call_id, user.username)  # who listened to a citizen, for audits
+    return FileResponse(path, media_type="audio/wav", filename=f"call-{call_id}.wav",
+                        content_disposition_type="inline")
 
 
 @router.get("/api/voice-messages")
@@ -265,13 +344,15 @@ def healthz(request: Request) -> JSONResponse:
         database = "ok"
     except Exception as exc:  # reported, not raised: health must answer
         database = f"error: {type(exc).__name__}"
+    # A web-only worker hears about AMI from the telephony process, and FastAGI is that process's job.
+    agi_ok = services.web_only or services.agi.listening
     body = {
         "database": database,
         "ami": "connected" if services.ami.connected else "disconnected",
-        "fastagi": "listening" if services.agi.listening else "down",
+        "fastagi": "in the telephony process" if services.web_only else "listening" if agi_ok else "down",
         "asterisk_version": services.ami.asterisk_version,
     }
-    healthy = database == "ok" and services.ami.connected and services.agi.listening
+    healthy = database == "ok" and services.ami.connected and agi_ok
     return JSONResponse(body, status_code=200 if healthy else 503)
 
 

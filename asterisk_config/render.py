@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 from callcenter.asterisk_sandbox import AsteriskRuntime
 from callcenter.errors import ConfigurationError
 from callcenter.lines import IVR_CHANNEL_VARIABLES, LINES
+from callcenter.recordings import RecordingStore
 from callcenter.settings import Settings
 from db.models import User
 
@@ -69,8 +70,9 @@ def render_config(
     runtime: AsteriskRuntime,
     phones: Sequence[OperatorPhone],
     extra_ami_users: Sequence[AmiUser] = (),
+    templates: Sequence[str] = TEMPLATES,
 ) -> Path:
-    """Write every config file into the instance's ``etc`` folder and return that folder (host path)."""
+    """Write the config files (all, or just ``templates``) into the instance's ``etc`` folder; return that folder."""
     ami_users = [bridge_ami_user(settings), *extra_ami_users]
     _check_safe(phones, ami_users)
     env = Environment(
@@ -84,6 +86,11 @@ def render_config(
         "instance_dir": str(runtime.instance_dir),
         "directories": runtime.stock_directories(),
         "sounds_dir": str(runtime.sounds_dir),
+        "recordings_dir": str(runtime.recordings_dir),
+        # The store's naming rule, with the call's linkedid left for Asterisk to fill in.
+        "call_recording_names": {
+            line.number: RecordingStore.call_name(line=line.number, linkedid="${CHANNEL(linkedid)}") for line in LINES
+        },
         "lines": LINES,
         "channel_variables": IVR_CHANNEL_VARIABLES,
         "phones": phones,
@@ -93,7 +100,7 @@ def render_config(
     etc_dir.mkdir(parents=True, exist_ok=True)
     for sub in ("run", "log", "spool", "lib", "sounds", "recordings"):
         runtime.host_path(runtime.instance_dir / sub).mkdir(parents=True, exist_ok=True)
-    for name in TEMPLATES:
+    for name in templates:
         text = env.get_template(f"{name}.j2").render(context)
         _write_if_changed(etc_dir / name, text)
     for name in STOCK_FILES:
@@ -101,6 +108,12 @@ def render_config(
         if stock.exists():
             _write_if_changed(etc_dir / name, stock.read_text())
     return etc_dir
+
+
+def render_pjsip(*, settings: Settings, runtime: AsteriskRuntime, phones: Sequence[OperatorPhone]) -> Path:
+    """Only pjsip.conf, for phone changes at run time; returns its host path. manager.conf is left alone: it may
+    hold AMI users added at provisioning (the tests' observer) that the running process does not know about."""
+    return render_config(settings=settings, runtime=runtime, phones=phones, templates=("pjsip.conf",)) / "pjsip.conf"
 
 
 def _check_safe(phones: Sequence[OperatorPhone], ami_users: Sequence[AmiUser]) -> None:

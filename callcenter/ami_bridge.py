@@ -13,6 +13,7 @@ from typing import Any
 from panoramisk import Manager
 from panoramisk.ami_protocol import AMIProtocol
 
+from callcenter.asterisk_actions import AsteriskActions
 from callcenter.call_tracker import CallTracker
 from callcenter.errors import AsteriskUnavailable
 from callcenter.metrics import Metrics
@@ -70,7 +71,7 @@ class ClosableManager(Manager):
         super().close()
 
 
-class AmiBridge:
+class AmiBridge(AsteriskActions):
     """Connects, queues every event in arrival order, and feeds them one by one to the call tracker."""
 
     def __init__(self, *, settings: Settings, tracker: CallTracker, metrics: Metrics) -> None:
@@ -81,7 +82,11 @@ class AmiBridge:
         self._manager: ClosableManager | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._booted = asyncio.Event()
-        self.asterisk_version: str | None = None
+        self._asterisk_version: str | None = None
+
+    @property
+    def asterisk_version(self) -> str | None:
+        return self._asterisk_version
 
     @property
     def connected(self) -> bool:
@@ -141,13 +146,12 @@ class AmiBridge:
         """Events during an outage are lost: rebuild what we know from Asterisk itself, then report ready."""
         try:
             settings = await self.action({"Action": "CoreSettings"})
-            self.asterisk_version = str(settings.get("AsteriskVersion", "")) or None
+            self._asterisk_version = str(settings.get("AsteriskVersion", "")) or None
             channels = await self.action_list({"Action": "CoreShowChannels"})
             live = {str(c.get("Linkedid")) for c in channels if c.get("Event") == "CoreShowChannel"}
             await self._tracker.resync(live)
-            now = time.monotonic()
-            for member in await self.action_list({"Action": "QueueStatus"}):
-                await self._tracker.handle(member, now)
+            members = await self.action_list({"Action": "QueueStatus"})
+            await self._tracker.resync_agents(members, time.monotonic())
         except AsteriskUnavailable:
             log.warning("resync after AMI boot failed; will retry on the next FullyBooted")
         finally:
@@ -189,20 +193,3 @@ class AmiBridge:
                                           ACTION_TIMEOUT_SECONDS)
         except TimeoutError as exc:
             raise AsteriskUnavailable("Asterisk did not answer", action=action.get("Action")) from exc
-
-    async def queue_add(self, *, queue: str, extension: str, member_name: str) -> None:
-        await self.action({
-            "Action": "QueueAdd", "Queue": queue, "Interface": f"PJSIP/{extension}",
-            "MemberName": member_name, "StateInterface": f"PJSIP/{extension}", "Paused": "false",
-        })
-
-    async def queue_pause(self, *, queue: str, extension: str, reason: str | None) -> None:
-        """Pause with a reason (``reason=None`` resumes); Asterisk answers with QueueMemberPause."""
-        action = {"Action": "QueuePause", "Queue": queue, "Interface": f"PJSIP/{extension}",
-                  "Paused": "true" if reason else "false"}
-        if reason:
-            action["Reason"] = reason
-        await self.action(action)
-
-    async def queue_remove(self, *, queue: str, extension: str) -> None:
-        await self.action({"Action": "QueueRemove", "Queue": queue, "Interface": f"PJSIP/{extension}"})

@@ -14,14 +14,26 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
+from agent_console.admin import router as admin_router
 from agent_console.csrf import CsrfMiddleware
 from agent_console.hub import WebsocketHub
+from agent_console.reports import router as reports_router
 from agent_console.routes import router
+from agent_console.ticket_flow import router as ticket_flow_router
+from agent_console.wallboard import router as wallboard_router
 from callcenter.errors import NotAuthenticated, PasokhError, ValidationFailed
 from callcenter.services import Services, build_services
-from callcenter.settings import Settings
+from callcenter.settings import Settings, load_settings
 
+# Every router of the app, in one place (the route × role test walks these).
+ROUTERS = (router, admin_router, wallboard_router, ticket_flow_router, reports_router)
 STATIC_DIR = Path(__file__).resolve().parent.parent / "agent_console" / "static"
+
+
+def web_worker_app() -> FastAPI:
+    """For ``uvicorn --factory --workers N``: one web-only worker, configured from the environment (the
+    telephony process, started beside them by ``python -m callcenter serve``, owns FastAGI and AMI)."""
+    return create_app(load_settings(role="web"))
 
 
 def create_app(settings: Settings, *, services: Services | None = None, telephony: bool = True) -> FastAPI:
@@ -48,7 +60,8 @@ def create_app(settings: Settings, *, services: Services | None = None, telephon
         https_only=settings.environment == "production",
         max_age=12 * 3600,
     )
-    app.include_router(router)
+    for feature_router in ROUTERS:
+        app.include_router(feature_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.exception_handler(RequestValidationError)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 from sqlalchemy.engine import Engine
@@ -24,7 +25,7 @@ class CallRecords:
         with Session(self._engine) as session:
             existing = session.exec(select(Call).where(Call.linkedid == linkedid)).first()
             if existing is not None:
-                return CallPublic.model_validate(existing)
+                return CallPublic.of(existing)
             call = Call(linkedid=linkedid, line=line, caller_number=normalize_phone_number(caller_number),
                         channel=channel, started_at=at)
             session.add(call)
@@ -34,25 +35,29 @@ class CallRecords:
                 session.rollback()
                 call = session.exec(select(Call).where(Call.linkedid == linkedid)).one()
             session.refresh(call)
-            return CallPublic.model_validate(call)
+            return CallPublic.of(call)
 
     def get(self, linkedid: str) -> CallPublic | None:
         with Session(self._engine) as session:
             call = session.exec(select(Call).where(Call.linkedid == linkedid)).first()
-            return CallPublic.model_validate(call) if call else None
+            return CallPublic.of(call) if call else None
 
-    def update(self, linkedid: str, **changes: object) -> CallPublic | None:
-        """Apply ``changes`` to the call; None if we never saw it start (e.g. it began before we connected)."""
+    def update(self, linkedid: str, *, first_only: Collection[str] = (), **changes: object) -> CallPublic | None:
+        """Apply ``changes`` to the call; None if we never saw it start (e.g. it began before we connected).
+
+        Fields named in ``first_only`` keep a value they already have (a transferred call joins a second queue
+        and is answered again; its first wait and first answer are what the KPIs measure)."""
         with Session(self._engine) as session:
             call = session.exec(select(Call).where(Call.linkedid == linkedid)).first()
             if call is None:
                 return None
             for name, value in changes.items():
-                setattr(call, name, value)
+                if not (name in first_only and getattr(call, name) is not None):
+                    setattr(call, name, value)
             session.add(call)
             session.commit()
             session.refresh(call)
-            return CallPublic.model_validate(call)
+            return CallPublic.of(call)
 
     def finish(self, linkedid: str, *, at: datetime) -> CallPublic | None:
         """Close the record and settle its outcome from what happened."""
@@ -67,7 +72,7 @@ class CallRecords:
             session.add(call)
             session.commit()
             session.refresh(call)
-            return CallPublic.model_validate(call)
+            return CallPublic.of(call)
 
     def close_missing(self, live_linkedids: set[str], *, at: datetime) -> int:
         """After a reconnect: calls still open in the database but gone from Asterisk are closed."""

@@ -4,33 +4,41 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
+from callcenter.agent_states import AgentStateLog
 from callcenter.call_records import CallRecords
 from callcenter.lines import (
     ANONYMOUS_VARIABLE,
     FEEDBACK_KIND_VARIABLE,
     PERSONNEL_CODE_VARIABLE,
+    RECORDING_VARIABLE,
     line_by_number,
     line_by_queue,
 )
 from callcenter.metrics import Metrics
 from callcenter.notifier import Notifier
-from db.models import CallOutcome, FeedbackKind
+from db.models import AgentState, CallOutcome, FeedbackKind
 
 log = logging.getLogger(__name__)
 
 INBOUND_CONTEXT = "pasokh-inbound"
+DEVICE_NOT_IN_USE = "1"  # AST_DEVICE_NOT_INUSE in QueueMemberStatus
+# A call transferred to the other queue joins and is answered again: the record keeps the first of each.
+FIRST_QUEUE = frozenset({"queue_name", "queued_at"})
+FIRST_ANSWER = frozenset({"answered_at", "operator_extension", "operator_id", "recording"})
 AmiEvent = Mapping[str, str]
 
 
 @dataclass
-class AgentState:
+class LiveAgent:
     extension: str
     queue: str
-    state: str  # "ready", "paused", "ringing", "talking", "wrap_up", "logged_out"
+    state: AgentState
+    since: datetime
     reason: str | None = None  # why paused
 
 
@@ -39,15 +47,28 @@ def interface_extension(interface: str) -> str:
     return interface.split("/", 1)[-1] if interface else ""
 
 
+def member_extension(event: AmiEvent) -> str:
+    """Queue member events name the phone ``Interface``; QueueStatus rows (QueueMember) call it ``Location``."""
+    return interface_extension(event.get("Interface") or event.get("Location") or "")
+
+
 class CallTracker:
     """State from events; dependencies passed in (records, notifier, metrics), no globals."""
 
-    def __init__(self, *, records: CallRecords, notifier: Notifier, metrics: Metrics) -> None:
+    def __init__(
+        self, *, records: CallRecords, agent_log: AgentStateLog, notifier: Notifier, metrics: Metrics,
+        wrapup_seconds: float,
+    ) -> None:
         self._records = records
+        self._agent_log = agent_log
         self._notifier = notifier
         self._metrics = metrics
+        self._wrapup = timedelta(seconds=wrapup_seconds)
         self.live_calls: set[str] = set()
-        self.agents: dict[tuple[str, str], AgentState] = {}
+        self.agents: dict[tuple[str, str], LiveAgent] = {}
+        # Agent changes come from events and from wrap-up timers: one at a time, so they land in order.
+        self._agent_lock = asyncio.Lock()
+        self._timers: set[asyncio.Task[None]] = set()
         self._handlers: dict[str, Callable[[AmiEvent, float], Awaitable[None]]] = {
             "Newchannel": self._on_newchannel,
             "UserEvent": self._on_user_event,
@@ -61,7 +82,7 @@ class CallTracker:
             "QueueMemberAdded": self._on_member_status,
             "QueueMemberRemoved": self._on_member_removed,
             "QueueMemberPause": self._on_member_status,
-            "QueueMember": self._on_member_status,  # one row of a QueueStatus answer, after a reconnect
+            "QueueMemberStatus": self._on_member_device_state,
         }
 
     async def handle(self, event: AmiEvent, received_at: float) -> None:
@@ -94,29 +115,31 @@ class CallTracker:
 
     async def _on_queue_join(self, event: AmiEvent, origin: float) -> None:
         call = await asyncio.to_thread(
-            self._records.update, event.get("Linkedid", ""), queue_name=event.get("Queue"), queued_at=_now(),
-            **menu_choices(channel_variables(event)),
+            self._records.update, event.get("Linkedid", ""), first_only=FIRST_QUEUE, queue_name=event.get("Queue"),
+            queued_at=_now(), **menu_choices(channel_variables(event)),
         )
         if call is not None:
             self._notifier.call_queued(call, origin=origin)
 
     async def _on_agent_called(self, event: AmiEvent, origin: float) -> None:
         extension = interface_extension(event.get("Interface", ""))
-        self._set_agent(extension, event.get("Queue", ""), "ringing", origin)
+        await self._set_agent(extension, event.get("Queue", ""), AgentState.RINGING, origin)
         call = await asyncio.to_thread(self._records.get, event.get("Linkedid", ""))
         if call is not None:
             self._notifier.call_ringing(call, extension=extension, origin=origin)
 
     async def _on_agent_ring_no_answer(self, event: AmiEvent, origin: float) -> None:
-        self._set_agent(interface_extension(event.get("Interface", "")), event.get("Queue", ""), "ready", origin)
+        await self._set_agent(interface_extension(event.get("Interface", "")), event.get("Queue", ""),
+                              AgentState.READY, origin)
 
     async def _on_agent_connect(self, event: AmiEvent, origin: float) -> None:
         extension = interface_extension(event.get("Interface", ""))
-        self._set_agent(extension, event.get("Queue", ""), "talking", origin)
+        await self._set_agent(extension, event.get("Queue", ""), AgentState.TALKING, origin)
         operator_id = await asyncio.to_thread(self._records.operator_id, extension)
+        recording = channel_variables(event).get(RECORDING_VARIABLE) or None
         call = await asyncio.to_thread(
-            self._records.update, event.get("Linkedid", ""),
-            answered_at=_now(), operator_extension=extension, operator_id=operator_id,
+            self._records.update, event.get("Linkedid", ""), first_only=FIRST_ANSWER,
+            answered_at=_now(), operator_extension=extension, operator_id=operator_id, recording=recording,
         )
         if call is None:
             return
@@ -124,7 +147,25 @@ class CallTracker:
         self._notifier.call_connected(call, extension=extension, history=history, origin=origin)
 
     async def _on_agent_complete(self, event: AmiEvent, origin: float) -> None:
-        self._set_agent(interface_extension(event.get("Interface", "")), event.get("Queue", ""), "wrap_up", origin)
+        await self._enter_wrap_up(interface_extension(event.get("Interface", "")), event.get("Queue", ""), origin)
+
+    async def _enter_wrap_up(self, extension: str, queue: str, origin: float,
+                             *, ends_at: datetime | None = None) -> None:
+        """Asterisk keeps the operator out of rotation for the queue's wrap-up time but never says when that
+        ends, so a timer moves them back to ready then (unless something else happened meanwhile)."""
+        entered = await self._set_agent(extension, queue, AgentState.WRAP_UP, origin)
+        if entered is None:
+            return
+        delay = ((ends_at or entered.since + self._wrapup) - _now()).total_seconds()
+        timer = asyncio.create_task(self._end_wrap_up(entered, max(delay, 0.0)))
+        self._timers.add(timer)
+        timer.add_done_callback(self._timers.discard)
+
+    async def _end_wrap_up(self, entered: LiveAgent, delay: float) -> None:
+        await asyncio.sleep(delay)
+        await self._set_agent(entered.extension, entered.queue, AgentState.READY, time.monotonic(),
+                              only_if=lambda current: current is not None and current.since == entered.since
+                              and current.state == AgentState.WRAP_UP)
 
     async def _on_abandon(self, event: AmiEvent, origin: float) -> None:
         await asyncio.to_thread(self._records.update, event.get("Linkedid", ""), outcome=CallOutcome.ABANDONED)
@@ -139,24 +180,76 @@ class CallTracker:
             self._notifier.call_ended(call, origin=origin)
 
     async def _on_member_status(self, event: AmiEvent, origin: float) -> None:
-        """A member added, paused or resumed, or listed by QueueStatus: ready, or paused with its reason."""
-        paused = event.get("Paused") == "1"
-        reason = (event.get("PausedReason") or event.get("Reason") or None) if paused else None
-        self._set_agent(interface_extension(event.get("Interface", "")), event.get("Queue", ""),
-                        "paused" if paused else "ready", origin, reason=reason)
+        """A member added, paused or resumed, or listed by QueueStatus (after a reconnect, when it may also
+        be on a call or in wrap-up): ready, talking, wrap-up, or paused with its reason."""
+        extension, queue = member_extension(event), event.get("Queue", "")
+        if event.get("Paused") == "1":
+            reason = event.get("PausedReason") or event.get("Reason") or None
+            await self._set_agent(extension, queue, AgentState.PAUSED, origin, reason=reason)
+        elif event.get("InCall") == "1":
+            await self._set_agent(extension, queue, AgentState.TALKING, origin)
+        elif (wrap_up_ends := self._wrap_up_end(event)) is not None:
+            await self._enter_wrap_up(extension, queue, origin, ends_at=wrap_up_ends)
+        else:
+            await self._set_agent(extension, queue, AgentState.READY, origin)
+
+    def _wrap_up_end(self, event: AmiEvent) -> datetime | None:
+        """From a QueueStatus row: when the wrap-up after the member's last call ends, if it has not yet."""
+        last_call = event.get("LastCall", "0")
+        if event.get("Event") != "QueueMember" or not last_call.isdigit() or last_call == "0":
+            return None
+        ends = datetime.fromtimestamp(int(last_call), UTC) + self._wrapup
+        return ends if ends > _now() else None
+
+    async def _on_member_device_state(self, event: AmiEvent, origin: float) -> None:
+        """The phone went idle while we had the operator talking: the call ended without an AgentComplete
+        (an AMI Redirect, i.e. our transfer, does not send one), so wrap-up starts now."""
+        extension, queue = interface_extension(event.get("Interface", "")), event.get("Queue", "")
+        current = self.agents.get((extension, queue))
+        if event.get("Status") == DEVICE_NOT_IN_USE and current is not None and current.state == AgentState.TALKING:
+            await self._enter_wrap_up(extension, queue, origin)
 
     async def _on_member_removed(self, event: AmiEvent, origin: float) -> None:
-        self._set_agent(interface_extension(event.get("Interface", "")), event.get("Queue", ""), "logged_out", origin)
+        await self._set_agent(interface_extension(event.get("Interface", "")), event.get("Queue", ""),
+                              AgentState.LOGGED_OUT, origin)
 
-
-    def _set_agent(self, extension: str, queue: str, state: str, origin: float, *, reason: str | None = None) -> None:
+    async def _set_agent(
+        self, extension: str, queue: str, state: AgentState, origin: float, *, reason: str | None = None,
+        only_if: Callable[[LiveAgent | None], bool] | None = None,
+    ) -> LiveAgent | None:
+        """Enter a state (logged, kept in memory, announced); None when not ours or ``only_if`` declines."""
         if not extension or line_by_queue(queue) is None:
-            return
-        if state == "logged_out":
-            self.agents.pop((extension, queue), None)
-        else:
-            self.agents[(extension, queue)] = AgentState(extension=extension, queue=queue, state=state, reason=reason)
-        self._notifier.agent_state(extension=extension, queue=queue, state=state, reason=reason, origin=origin)
+            return None
+        async with self._agent_lock:
+            if only_if is not None and not only_if(self.agents.get((extension, queue))):
+                return None
+            since = await asyncio.to_thread(self._agent_log.record, extension=extension, queue=queue,
+                                            state=state, reason=reason, at=_now())
+            agent = LiveAgent(extension=extension, queue=queue, state=state, since=since, reason=reason)
+            if state == AgentState.LOGGED_OUT:
+                self.agents.pop((extension, queue), None)
+            else:
+                self.agents[(extension, queue)] = agent
+            self._notifier.agent_state(extension=extension, queue=queue, state=state.value, reason=reason,
+                                       since=since, origin=origin)
+            return agent
+
+    async def resync_agents(self, members: Iterable[AmiEvent], origin: float) -> None:
+        """After (re)connecting: each member Asterisk lists takes its state; anyone logged as still in a
+        queue but no longer listed (removed while we were away) is logged out."""
+        listed: set[tuple[str, str]] = set()
+        for member in members:
+            if member.get("Event") == "QueueMember":
+                listed.add((member_extension(member), member.get("Queue", "")))
+                await self._on_member_status(member, origin)
+        for status in await asyncio.to_thread(self._agent_log.current):
+            if (status.extension, status.queue) not in listed:
+                await self._set_agent(status.extension, status.queue, AgentState.LOGGED_OUT, origin)
+
+    async def stop(self) -> None:
+        for timer in list(self._timers):
+            timer.cancel()
+        await asyncio.gather(*self._timers, return_exceptions=True)
 
     async def resync(self, live_linkedids: set[str]) -> None:
         """After (re)connecting: whatever ended while we were away is closed in the database."""

@@ -1,18 +1,22 @@
-"""Command line: ``python -m callcenter run|serve|migrate|seed|asterisk ...``."""
+"""Command line: ``python -m callcenter run|serve|telephony|migrate|seed|asterisk|purge-recordings ...``."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import signal
+import subprocess
 import sys
 
 import uvicorn
 from sqlmodel import Session
 
+from callcenter.ami_relay import RelayedAmi
 from callcenter.app import create_app
 from callcenter.asterisk_sandbox import AsteriskProcess, ensure_installed, runtime_for
 from callcenter.provisioning import phones_from_database, provision_asterisk, unit_names_from_database
+from callcenter.services import build_services, recording_purger
 from callcenter.settings import Settings, load_settings
 from db.engine import make_engine, upgrade_database
 from db.seed import DEMO_LOGINS, seed_demo_staff, seed_reference_data
@@ -23,11 +27,13 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="migrate, seed demo data, start Asterisk and serve the backend and console")
     sub.add_parser("serve", help="serve the backend and console (Asterisk must be running)")
+    sub.add_parser("telephony", help="FastAGI, the AMI bridge and its relay only (beside web-only workers)")
     sub.add_parser("migrate", help="apply database migrations")
     seed = sub.add_parser("seed", help="seed reference data (and demo staff with --demo)")
     seed.add_argument("--demo", action="store_true")
     asterisk = sub.add_parser("asterisk", help="manage the Asterisk instance")
     asterisk.add_argument("action", choices=["install", "provision", "start", "stop", "status"])
+    sub.add_parser("purge-recordings", help="delete call recordings older than PASOKH_CALL_RECORDING_RETENTION_DAYS")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = load_settings()
@@ -39,8 +45,12 @@ def main(argv: list[str] | None = None) -> int:
         return _asterisk(settings, args.action)
     elif args.command == "serve":
         _serve(settings)
+    elif args.command == "telephony":
+        asyncio.run(_telephony(settings))
     elif args.command == "run":
         _run(settings)
+    elif args.command == "purge-recordings":
+        _purge_recordings(settings)
     return 0
 
 
@@ -75,8 +85,59 @@ def _asterisk(settings: Settings, action: str) -> int:
     return 0
 
 
+def _purge_recordings(settings: Settings) -> None:
+    """What the backend does every PASOKH_RECORDING_PURGE_INTERVAL_SECONDS, by hand (cron, or the backend is down)."""
+    upgrade_database(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        purged = recording_purger(settings, engine=engine).purge_now()
+    finally:
+        engine.dispose()
+    print(f"{purged} call recordings purged (retention {settings.call_recording_retention_days} days)")
+
+
 def _serve(settings: Settings) -> None:
-    uvicorn.run(create_app(settings), host=settings.web_host, port=settings.web_port, log_level="info")
+    """One process doing everything, or with PASOKH_WEB_WORKERS > 1 (and REDIS_URL) a telephony process and
+    that many web-only workers sharing the port."""
+    if settings.web_workers == 1:
+        uvicorn.run(create_app(settings), host=settings.web_host, port=settings.web_port, log_level="info")
+        return
+    telephony = subprocess.Popen([sys.executable, "-m", "callcenter", "telephony"])
+    try:
+        _wait_for_telephony(settings, telephony)
+        uvicorn.run("callcenter.app:web_worker_app", factory=True, workers=settings.web_workers,
+                    host=settings.web_host, port=settings.web_port, log_level="info")
+    finally:
+        telephony.terminate()
+        telephony.wait(timeout=15)
+
+
+def _wait_for_telephony(settings: Settings, telephony: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    """Web workers start once the telephony process has migrated the database and reports to Redis."""
+    relayed = RelayedAmi(redis_url=settings.redis_url or "", namespace=settings.redis_namespace)
+
+    async def reported() -> bool:
+        try:
+            return await relayed.wait_connected(timeout)
+        finally:
+            await relayed.stop()
+
+    if not asyncio.run(reported()) or telephony.poll() is not None:
+        raise SystemExit("the telephony process did not come up (see its log above)")
+
+
+async def _telephony(settings: Settings) -> None:
+    services = build_services(settings.model_copy(update={"role": "all"}))
+    stopped = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stopped.set)
+    await services.start()
+    logging.getLogger(__name__).info("telephony process up: FastAGI, AMI bridge, relay for web workers")
+    try:
+        await stopped.wait()
+    finally:
+        await services.stop()
 
 
 def _run(settings: Settings) -> None:

@@ -74,3 +74,41 @@ class Conflict(PasokhError):
 
     error_id = "conflict"
     status_code = 409
+
+
+class WeakPassword(ValidationFailed):
+    error_id = "weak-password"
+
+
+class UsernameTaken(Conflict):
+    error_id = "username-taken"
+
+
+class ExtensionTaken(Conflict):
+    error_id = "extension-taken"
+
+
+class NoFreeExtension(Conflict):
+    """Every extension in the role's range is held (inactive accounts keep theirs for reactivation)."""
+
+    error_id = "no-free-extension"
+
+
+class UnitNameTaken(Conflict):
+    error_id = "unit-name-taken"
+
+
+class CategoryNameTaken(Conflict):
+    error_id = "category-name-taken"
+
+
+class NoActiveCall(Conflict):
+    """A call control (hold, transfer, hang up, listen) asked for an operator who is on no call."""
+
+    error_id = "no-active-call"
+
+
+class InvalidTransition(Conflict):
+    """The action is not an edge of the ticket lifecycle from the ticket's current status."""
+
+    error_id = "invalid-transition"

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from callcenter.bus import Bus
-from db.models import CallbackPublic, CallPublic, TicketPublic
+from db.models import CallbackPublic, CallPublic, TicketAction, TicketPublic
 
 
 class Notifier:
@@ -42,13 +43,19 @@ class Notifier:
         self._publish("call_ended", {"call": call.model_dump(mode="json")}, origin)
 
     def agent_state(
-        self, *, extension: str, queue: str, state: str, reason: str | None = None, origin: float | None = None
+        self, *, extension: str, queue: str, state: str, since: datetime, reason: str | None = None,
+        origin: float | None = None,
     ) -> None:
-        self._publish("agent_state", {"extension": extension, "queue": queue, "state": state, "reason": reason},
-                      origin)
+        """Same shape as a row of the wallboard's ``agents`` (AgentStatus), minus the name."""
+        self._publish("agent_state", {"extension": extension, "queue": queue, "state": state, "reason": reason,
+                                      "since": since.isoformat()}, origin)
 
     def ticket_created(self, ticket: TicketPublic) -> None:
         self._publish("ticket_created", {"ticket": ticket.model_dump(mode="json")}, None)
+
+    def ticket_changed(self, ticket: TicketPublic, *, action: TicketAction) -> None:
+        """A lifecycle step: consoles and inboxes showing the ticket refresh it."""
+        self._publish("ticket_changed", {"ticket": ticket.model_dump(mode="json"), "action": action.value}, None)
 
     def callback_requested(self, callback: CallbackPublic) -> None:
         self._publish("callback_requested", {"callback": callback.model_dump(mode="json")}, None)

@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
+import logging
+import subprocess
+import threading
 from collections.abc import Sequence
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
+from starlette.concurrency import run_in_threadpool
 
-from asterisk_config.render import AmiUser, OperatorPhone, operator_phones, render_config
+from asterisk_config.render import AmiUser, OperatorPhone, operator_phones, render_config, render_pjsip
+from callcenter.asterisk_actions import AsteriskActions
 from callcenter.asterisk_sandbox import AsteriskProcess, ensure_installed, runtime_for
+from callcenter.errors import AsteriskUnavailable, ConfigurationError
 from callcenter.settings import Settings
 from db.models import Unit
-from ivr.prompts import render_prompts, unit_prompts
+from ivr.prompts import render_prompts, render_unit_prompt, unit_prompts
+
+log = logging.getLogger(__name__)
+
+# Reloading PJSIP re-reads pjsip.conf only; registrations of unchanged phones survive it (verified on Asterisk 22).
+RELOAD_PJSIP = {"Action": "Reload", "Module": "res_pjsip.so"}
+# Two administrators saving at once in this process must not interleave their writes of the same file.
+_render_lock = threading.Lock()
 
 
 def phones_from_database(engine: Engine) -> list[OperatorPhone]:
@@ -46,3 +59,49 @@ def provision_asterisk(
     else:
         process.start()
     return process
+
+
+async def apply_phone_changes(settings: Settings, *, engine: Engine, ami: AsteriskActions) -> bool:
+    """Re-render pjsip.conf from the staff table and reload PJSIP over AMI, after a phone account was created,
+    deactivated or reactivated. False when Asterisk was not told: the file is still written where the instance
+    exists, so its next reload or restart picks the change up."""
+    try:
+        written = await run_in_threadpool(_render_phones, settings, engine)
+    except (ConfigurationError, OSError):  # the account is saved either way; the log says what to fix
+        log.exception("could not render pjsip.conf for instance %s", settings.asterisk_instance)
+        return False
+    if not written:
+        log.warning("Asterisk instance %s has no rendered config yet; phones apply when it is provisioned",
+                    settings.asterisk_instance)
+        return False
+    try:
+        await ami.action(dict(RELOAD_PJSIP))
+    except AsteriskUnavailable as exc:
+        log.warning("PJSIP reload over AMI failed (%s); phone changes apply at Asterisk's next reload", exc.details)
+        return False
+    return True
+
+
+def _render_phones(settings: Settings, engine: Engine) -> bool:
+    """Only into an instance that was provisioned: never scatter config trees where no Asterisk runs."""
+    runtime = runtime_for(settings)
+    if not runtime.host_path(runtime.instance_dir / "etc" / "pjsip.conf").exists():
+        return False
+    with _render_lock, Session(engine) as session:
+        render_pjsip(settings=settings, runtime=runtime, phones=operator_phones(session))
+    return True
+
+
+def render_unit_name_prompt(settings: Settings, unit_name: str) -> bool:
+    """The spoken name of a unit added at run time, for the IVR's status readback; False when it could not be
+    made now (no provisioned instance, or espeak-ng/sox failing): provisioning renders every unit's name anyway."""
+    runtime = runtime_for(settings)
+    sounds = runtime.host_path(runtime.sounds_dir / "fa")
+    if not sounds.is_dir():
+        return False
+    try:
+        render_unit_prompt(sounds, unit_name, override_dir=settings.state_dir / "prompts")
+    except (ConfigurationError, subprocess.CalledProcessError, OSError):
+        log.exception("could not render the spoken name of unit %r", unit_name)
+        return False
+    return True

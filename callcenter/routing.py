@@ -74,4 +74,5 @@ class RoutingPolicy:
         return self.hours.is_open(self.clock())
 
     def decide(self, state: QueueState) -> Availability:
-        return availability(state, open_now=self.is_open(), max_wait_seconds=self.max_wait_seconds)
+        """For a line that is open now (ask :meth:`is_open` first: closed lines need no queue state)."""
+        return availability(state, open_now=True, max_wait_seconds=self.max_wait_seconds)

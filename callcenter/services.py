@@ -12,7 +12,10 @@ from pathlib import PurePosixPath
 from sqlalchemy.engine import Engine
 
 from callcenter.accounts import LockoutPolicy
+from callcenter.agent_states import AgentStateLog
 from callcenter.ami_bridge import AmiBridge
+from callcenter.ami_relay import AmiRelayServer, RelayedAmi
+from callcenter.asterisk_actions import AsteriskActions
 from callcenter.asterisk_sandbox import runtime_for
 from callcenter.bus import Bus, InProcessBus, RedisBus
 from callcenter.call_records import CallRecords
@@ -20,6 +23,7 @@ from callcenter.call_tracker import CallTracker
 from callcenter.intake import DatabaseIntake
 from callcenter.metrics import Metrics
 from callcenter.notifier import Notifier
+from callcenter.recording_retention import RecordingPurger
 from callcenter.recordings import RecordingStore
 from callcenter.routing import RoutingPolicy
 from callcenter.service_hours import load_holidays, parse_service_hours
@@ -43,19 +47,31 @@ class Services:
     bus: Bus
     notifier: Notifier
     tracker: CallTracker
-    ami: AmiBridge
+    agent_log: AgentStateLog
+    ami: AsteriskActions  # the AMI bridge, or in a web-only worker its relay
     agi: AgiServer
     flows: Flows
     recordings: RecordingStore
+    recording_purger: RecordingPurger
     lockout_policy: LockoutPolicy
     sms_gateway: SmsGateway
     sms_dispatcher: SmsDispatcher
+    relay_server: AmiRelayServer | None = None  # with REDIS_URL, the "all" process answers web-only workers
     _sms_task: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
+    _purge_task: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
+
+    @property
+    def web_only(self) -> bool:
+        return self.settings.role == "web"
 
     async def start(self, *, telephony: bool = True) -> None:
-        """The bus first, then migrations, the SMS dispatcher (when a provider is configured), FastAGI and AMI."""
+        """The bus first, then migrations, the SMS dispatcher (when a provider is configured), FastAGI and AMI;
+        a web-only worker only connects its AMI relay (the "all" process runs everything else, once)."""
         await self.bus.start()
-        upgrade_database(self.settings.database_url)
+        upgrade_database(self.settings.database_url)  # a no-op once at head; the "all" process starts first
+        if self.web_only:
+            await self.ami.start()
+            return
         if self.settings.sms_provider == "outbox":
             log.info("No SMS provider configured: tracking-code messages stay queued in sms_outbox")
         elif self._sms_task is None:
@@ -65,36 +81,59 @@ class Services:
         if telephony:
             await self.agi.start(self.settings.agi_host, self.settings.agi_port)
             await self.ami.start()
+            self._start_recording_purge()
+            if self.relay_server is not None:
+                await self.relay_server.start()
             log.info("FastAGI on %s:%d, AMI to %s:%d", self.settings.agi_host, self.settings.agi_port,
                      self.settings.ami_host, self.settings.ami_port)
 
     async def stop(self) -> None:
+        if self.relay_server is not None:
+            await self.relay_server.stop()
         await self.ami.stop()
+        await self.tracker.stop()
         await self.agi.stop()
         if self._sms_task is not None:
             self._sms_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sms_task
             self._sms_task = None
+        if self._purge_task is not None:
+            self._purge_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._purge_task
+            self._purge_task = None
         await self.sms_gateway.aclose()
         await self.bus.stop()
         self.engine.dispose()
+
+    def _start_recording_purge(self) -> None:
+        """Only with telephony: the process that drives Asterisk owns its recordings folder (web-only ones don't)."""
+        if self._purge_task is None:
+            self._purge_task = asyncio.create_task(
+                self.recording_purger.run(self.settings.recording_purge_interval_seconds), name="recording-purge"
+            )
 
 
 def build_services(settings: Settings) -> Services:
     engine = make_engine(settings.database_url)
     metrics = Metrics()
-    bus: Bus = RedisBus(settings.redis_url) if settings.redis_url else InProcessBus()
+    bus: Bus = (RedisBus(settings.redis_url, channel=f"{settings.redis_namespace}:events") if settings.redis_url
+                else InProcessBus())
     notifier = Notifier(bus=bus)
-    tracker = CallTracker(records=CallRecords(engine=engine), notifier=notifier, metrics=metrics)
+    agent_log = AgentStateLog(engine=engine)
+    tracker = CallTracker(records=CallRecords(engine=engine), agent_log=agent_log,
+                          notifier=notifier, metrics=metrics, wrapup_seconds=settings.queue_wrapup_seconds)
     agi = AgiServer(metrics=metrics)
     flows = build_flows(settings, engine=engine, notifier=notifier)
     flows.register(agi)
     gateway = build_sms_gateway(settings)
+    ami, relay_server = build_asterisk_actions(settings, tracker=tracker, metrics=metrics)
     return Services(
         settings=settings, engine=engine, metrics=metrics, bus=bus, notifier=notifier, tracker=tracker,
-        ami=AmiBridge(settings=settings, tracker=tracker, metrics=metrics), agi=agi, flows=flows,
+        agent_log=agent_log, ami=ami, relay_server=relay_server, agi=agi, flows=flows,
         recordings=recording_store(settings), sms_gateway=gateway,
+        recording_purger=recording_purger(settings, engine=engine),
         lockout_policy=LockoutPolicy(max_failures=settings.login_max_failures,
                                      lockout=timedelta(seconds=settings.login_lockout_seconds)),
         sms_dispatcher=SmsDispatcher(engine=engine, gateway=gateway, max_attempts=settings.sms_max_attempts,
@@ -102,10 +141,28 @@ def build_services(settings: Settings) -> Services:
     )
 
 
+def build_asterisk_actions(
+    settings: Settings, *, tracker: CallTracker, metrics: Metrics
+) -> tuple[AsteriskActions, AmiRelayServer | None]:
+    """The AMI bridge (and, with Redis, the relay that serves web-only workers), or a web-only worker's relay."""
+    if settings.role == "web":
+        assert settings.redis_url  # settings refuse a web-only worker without Redis
+        return RelayedAmi(redis_url=settings.redis_url, namespace=settings.redis_namespace), None
+    bridge = AmiBridge(settings=settings, tracker=tracker, metrics=metrics)
+    relay = (AmiRelayServer(redis_url=settings.redis_url, namespace=settings.redis_namespace, ami=bridge)
+             if settings.redis_url else None)
+    return bridge, relay
+
+
 def recording_store(settings: Settings) -> RecordingStore:
     runtime = runtime_for(settings)
     return RecordingStore(host_dir=runtime.host_path(runtime.recordings_dir),
                           asterisk_dir=PurePosixPath(str(runtime.recordings_dir)))
+
+
+def recording_purger(settings: Settings, *, engine: Engine) -> RecordingPurger:
+    return RecordingPurger(engine=engine, store=recording_store(settings),
+                           retention=timedelta(days=settings.call_recording_retention_days))
 
 
 def build_flows(settings: Settings, *, engine: Engine, notifier: Notifier) -> Flows:

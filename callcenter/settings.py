@@ -23,6 +23,12 @@ class Settings(BaseModel):
     state_dir: Path = PROJECT_ROOT / "var"
     database_url: str = ""
     redis_url: str | None = None
+    # Keys and channels in Redis start with this, so that two installations (or tests) can share one Redis.
+    redis_namespace: str = "pasokh"
+    # "all": FastAGI, the AMI bridge and the web in one process. "web": a web-only worker (several may run
+    # behind one port) whose Asterisk actions are relayed through Redis to the "all" process (decision 23).
+    role: Literal["all", "web"] = "all"
+    web_workers: int = Field(default=1, ge=1, le=32)
 
     web_host: str = "127.0.0.1"
     web_port: int = 8000
@@ -59,6 +65,9 @@ class Settings(BaseModel):
     voice_message_max_seconds: int = Field(default=120, ge=5)
     voice_message_min_seconds: float = Field(default=1.0, ge=0)
     voice_message_silence_seconds: int = Field(default=5, ge=1)
+    # Whole-call recordings (not voice messages, which are ticket evidence) are deleted this long after the call.
+    call_recording_retention_days: int = Field(default=90, ge=1)
+    recording_purge_interval_seconds: float = Field(default=3600, gt=0)
 
     # Tracking-code SMS. "outbox" (no provider): messages are written to sms_outbox and stay queued.
     sms_provider: Literal["outbox", "kavenegar"] = "outbox"
@@ -72,6 +81,8 @@ class Settings(BaseModel):
     def _fill_defaults_and_refuse_unsafe(self) -> Settings:
         if not self.database_url:
             self.database_url = f"sqlite:///{self.state_dir / 'pasokh.sqlite3'}"
+        if (self.role == "web" or self.web_workers > 1) and not self.redis_url:
+            raise ConfigurationError("several web workers (PASOKH_WEB_WORKERS > 1, PASOKH_ROLE=web) need REDIS_URL")
         if self.sms_provider == "kavenegar" and not self.kavenegar_api_key:
             raise ConfigurationError("PASOKH_KAVENEGAR_API_KEY must be set when PASOKH_SMS_PROVIDER=kavenegar")
         if self.environment == "production":

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from callcenter.errors import NotFound, ValidationFailed
+from callcenter.lifecycle import FINAL_STATUSES
 from callcenter.persian import ascii_digits, normalize_phone_number, normalize_text
 from callcenter.tracking_code import new_tracking_code, parse_tracking_code
 from db.models import (
@@ -24,11 +25,13 @@ from db.models import (
     TicketSource,
     TicketStatus,
     Unit,
+    UnitKind,
     User,
 )
 
 HISTORY_LIMIT = 20
-OPEN_STATUSES = (TicketStatus.REGISTERED,)
+# Still the municipality's business: the IVR offers these to a returning caller, duplicates are searched among them.
+OPEN_STATUSES = tuple(status for status in TicketStatus if status not in FINAL_STATUSES)
 PERSONNEL_CODE_MAX_DIGITS = 10
 
 
@@ -54,6 +57,7 @@ def create_ticket(session: Session, *, data: TicketCreate, created_by: User | No
         raise ValidationFailed("دسته‌بندی انتخاب‌شده وجود ندارد.", field="category_id")
     if session.get(Unit, data.unit_id) is None:
         raise ValidationFailed("واحد انتخاب‌شده وجود ندارد.", field="unit_id")
+    _check_district(session, data.district_id)
     description = normalize_text(data.description)
     if not description:
         raise ValidationFailed("شرح درخواست را بنویسید.", field="description")
@@ -76,9 +80,19 @@ def create_ticket(session: Session, *, data: TicketCreate, created_by: User | No
         feedback_kind=data.feedback_kind or (call.feedback_kind if call else None),
         personnel_code=_personnel_code(data.personnel_code or (call.personnel_code if call else None)),
         anonymous=anonymous,
+        district_id=data.district_id,
+        priority=data.priority,
         tracking_code="",
     )
     return _insert_with_unique_code(session, ticket)
+
+
+def _check_district(session: Session, district_id: int | None) -> None:
+    if district_id is None:
+        return
+    district = session.get(Unit, district_id)
+    if district is None or district.kind != UnitKind.DISTRICT:
+        raise ValidationFailed("منطقه انتخاب‌شده از مناطق شهرداری نیست.", field="district_id")
 
 
 @dataclass(frozen=True)
@@ -210,10 +224,11 @@ def possible_duplicates(
 def to_public(session: Session, ticket: Ticket) -> TicketPublic:
     category = session.get(Category, ticket.category_id) if ticket.category_id is not None else None
     unit = session.get(Unit, ticket.unit_id) if ticket.unit_id is not None else None
+    district = session.get(Unit, ticket.district_id) if ticket.district_id is not None else None
     return TicketPublic.model_validate(
         ticket,
         update={"category_name": category.name if category else "", "unit_name": unit.name if unit else "",
-                "has_recording": ticket.recording is not None},
+                "district_name": district.name if district else "", "has_recording": ticket.recording is not None},
     )
 
 

@@ -118,6 +118,8 @@ class User(UserBase, table=True):
     # Consecutive failed logins, and until when the account refuses even the right password after too many.
     failed_logins: int = 0
     locked_until: datetime | None = _when()
+    # For a unit liaison: the unit whose tickets they accept, report done or dispute (and no other's).
+    unit_id: int | None = Field(default=None, foreign_key="unit.id")
 
 
 class UserPublic(UserBase):
@@ -162,6 +164,10 @@ class Call(SQLModel, table=True):
     feedback_kind: FeedbackKind | None = Field(default=None, sa_type=EnumAsString(FeedbackKind, 16))
     personnel_code: str | None = Field(default=None, max_length=16)
     anonymous: bool = False
+    # File name of the whole conversation (MixMonitor, from answer to hang-up); cleared when purged.
+    recording: str | None = Field(default=None, max_length=128)
+    # Where the operator sent the caller (a supervisor's extension or the other line's queue), if anywhere.
+    transferred_to: str | None = Field(default=None, max_length=32)
 
 
 class CallPublic(SQLModel):
@@ -178,10 +184,61 @@ class CallPublic(SQLModel):
     feedback_kind: FeedbackKind | None = None
     personnel_code: str | None = None
     anonymous: bool = False
+    has_recording: bool = False
+    transferred_to: str | None = None
+
+    @classmethod
+    def of(cls, call: Call) -> CallPublic:
+        """The public view: whether a recording exists, never its file name."""
+        return cls.model_validate(call, update={"has_recording": call.recording is not None})
+
+
+class AgentState(enum.StrEnum):
+    """An operator's state in one queue, as supervisors see it."""
+
+    READY = "ready"
+    PAUSED = "paused"
+    RINGING = "ringing"
+    TALKING = "talking"
+    WRAP_UP = "wrap_up"
+    LOGGED_OUT = "logged_out"
+
+
+class AgentStateChange(SQLModel, table=True):
+    """Every state an operator enters, when and why: time in state and occupancy survive restarts."""
+
+    __tablename__ = "agent_state_change"
+    __table_args__ = (sa.Index("ix_agent_state_change_agent_at", "extension", "queue_name", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    extension: str = Field(max_length=16)
+    queue_name: str = Field(max_length=64)
+    state: AgentState = Field(sa_type=EnumAsString(AgentState, 16))
+    reason: str | None = Field(default=None, max_length=64)
+    at: datetime = Field(sa_type=UTCDateTime, index=True)
 
 
 class TicketStatus(enum.StrEnum):
-    REGISTERED = "registered"
+    """Where a ticket is in its lifecycle; the graph and who may move it are in callcenter/lifecycle.py."""
+
+    REGISTERED = "registered"                # filed, waiting to be referred (or handed back by a unit)
+    REFERRED = "referred"                    # sent to a unit, not yet accepted there
+    ACCEPTED = "accepted"                    # the unit took it on
+    DONE = "done"                            # the unit reports the work finished
+    AWAITING_VERIFICATION = "awaiting_verification"  # the citizen is to be asked whether it really is
+    VERIFIED = "verified"                    # final: the citizen confirmed it resolved
+    REOPENED = "reopened"                    # back with the unit, carrying the citizen's words
+    DISPUTED = "disputed"                    # the unit disputes the reopening; a field supervisor decides
+    CLOSED_ON_VERDICT = "closed_on_verdict"  # final: the field supervisor found the unit right
+    CANCELLED = "cancelled"                  # final: a duplicate or a mistaken ticket, withdrawn by a supervisor
+
+
+class TicketPriority(enum.StrEnum):
+    """How soon the unit must act; urgent ones (a fallen tree on a road, a live wire) are shown first."""
+
+    NORMAL = "normal"
+    HIGH = "high"
+    URGENT = "urgent"
 
 
 class TicketSource(enum.StrEnum):
@@ -217,11 +274,16 @@ class Ticket(TicketBase, table=True):
     anonymous: bool = False
     # File name of the caller's recorded message under the recordings folder (see callcenter.recordings).
     recording: str | None = Field(default=None, max_length=128)
+    # The municipal district (a unit of kind "district") where the problem is.
+    district_id: int | None = Field(default=None, foreign_key="unit.id")
+    priority: TicketPriority = Field(default=TicketPriority.NORMAL, sa_type=EnumAsString(TicketPriority, 16))
 
 
 class TicketCreate(TicketBase):
     category_id: int
     unit_id: int
+    district_id: int | None = None
+    priority: TicketPriority = TicketPriority.NORMAL
     call_id: int | None = None
     caller_number: str | None = None
     request_id: str | None = Field(default=None, max_length=64)
@@ -246,6 +308,63 @@ class TicketPublic(TicketBase):
     has_recording: bool = False
     category_name: str = ""
     unit_name: str = ""
+    district_id: int | None = None
+    district_name: str = ""
+    priority: TicketPriority = TicketPriority.NORMAL
+
+
+class TicketAction(enum.StrEnum):
+    """What someone does to a ticket; each allowed (status, action) pair is one edge of the lifecycle."""
+
+    REFER = "refer"
+    ACCEPT = "accept"
+    DECLINE = "decline"                            # the unit says it is not theirs: back to the call center
+    REPORT_DONE = "report_done"
+    REQUEST_VERIFICATION = "request_verification"
+    VERIFY_RESOLVED = "verify_resolved"
+    VERIFY_NOT_RESOLVED = "verify_not_resolved"    # reopens, with the citizen's words as the note
+    DISPUTE = "dispute"
+    FIELD_VERDICT = "field_verdict"
+    RE_REFER = "re_refer"
+    CANCEL = "cancel"
+
+
+class FieldVerdict(enum.StrEnum):
+    """A field supervisor's finding on a disputed ticket, after seeing the place."""
+
+    CITIZEN_RIGHT = "citizen_right"
+    UNIT_RIGHT = "unit_right"
+    PARTLY = "partly"
+
+
+class TicketTransitionBase(SQLModel):
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    from_status: TicketStatus = Field(sa_type=EnumAsString(TicketStatus, 24))
+    to_status: TicketStatus = Field(sa_type=EnumAsString(TicketStatus, 24))
+    action: TicketAction = Field(sa_type=EnumAsString(TicketAction, 24))
+    actor_id: int = Field(foreign_key="staff_user.id")
+    # The role at the time: a later change of the account's role does not rewrite who was allowed what.
+    actor_role: Role = Field(sa_type=EnumAsString(Role, 20))
+    note: str = Field(default="", max_length=4000)
+    from_unit_id: int | None = Field(default=None, foreign_key="unit.id")
+    to_unit_id: int | None = Field(default=None, foreign_key="unit.id")
+    verdict: FieldVerdict | None = Field(default=None, sa_type=EnumAsString(FieldVerdict, 16))
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+
+
+class TicketTransition(TicketTransitionBase, table=True):
+    """One step of a ticket's lifecycle; rows are only ever appended, so the history cannot be rewritten."""
+
+    __tablename__ = "ticket_transition"
+
+    id: int | None = Field(default=None, primary_key=True)
+
+
+class TicketTransitionPublic(TicketTransitionBase):
+    id: int
+    actor_name: str = ""
+    from_unit_name: str = ""
+    to_unit_name: str = ""
 
 
 class CallbackStatus(enum.StrEnum):

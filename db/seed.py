@@ -53,6 +53,7 @@ class DemoLogin:
     role: Role
     full_name: str
     extension: str | None = None
+    unit: str | None = None  # a unit liaison's unit, by name
 
 
 DEMO_LOGINS: tuple[DemoLogin, ...] = (
@@ -61,6 +62,9 @@ DEMO_LOGINS: tuple[DemoLogin, ...] = (
     DemoLogin("operator1", "operator1-pasokh", Role.OPERATOR, "زهرا احمدی", "1001"),
     DemoLogin("operator2", "operator2-pasokh", Role.OPERATOR, "علی رضایی", "1002"),
     DemoLogin("operator3", "operator3-pasokh", Role.OPERATOR, "مریم کریمی", "1003"),
+    DemoLogin("waste", "waste-pasokh", Role.UNIT_LIAISON, "رابط سازمان مدیریت پسماند", unit="سازمان مدیریت پسماند"),
+    DemoLogin("field", "field-pasokh", Role.FIELD_SUPERVISOR, "ناظر میدانی"),
+    DemoLogin("mayor", "mayor-pasokh", Role.VIEWER, "دفتر شهردار"),
 )
 
 
@@ -83,6 +87,7 @@ def seed_reference_data(session: Session) -> None:
 def seed_demo_staff(session: Session, logins: tuple[DemoLogin, ...] = DEMO_LOGINS) -> None:
     """Demo accounts for development and tests; never call this in production."""
     known = {u.username for u in session.exec(select(User)).all()}
+    unit_ids = {u.name: u.id for u in session.exec(select(Unit)).all()}
     for login in logins:
         if login.username in known:
             continue
@@ -94,6 +99,7 @@ def seed_demo_staff(session: Session, logins: tuple[DemoLogin, ...] = DEMO_LOGIN
                 extension=login.extension,
                 password_hash=hash_password(login.password),
                 sip_password=new_sip_password() if login.extension else None,
+                unit_id=unit_ids.get(login.unit) if login.unit else None,
             )
         )
     session.commit()

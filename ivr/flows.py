@@ -6,7 +6,7 @@ import logging
 from typing import Protocol
 
 from callcenter.errors import InvalidTrackingCode
-from callcenter.lines import IVR_CHANNEL_VARIABLES, LINE_137, LINE_1888
+from callcenter.lines import LINE_137, LINE_1888, MENU_CHANNEL_VARIABLES
 from callcenter.tickets import PERSONNEL_CODE_MAX_DIGITS, TicketSummary
 from callcenter.tracking_code import parse_tracking_code
 from db.models import FeedbackKind
@@ -125,7 +125,7 @@ class Flows:
         except OperatorRequested:
             pass  # 0 or no answer: the operator asks what the menu did not learn
         values = (kind.value if kind else "", personnel_code or "", "1" if anonymous else "")
-        for name, value in zip(IVR_CHANNEL_VARIABLES, values, strict=True):
+        for name, value in zip(MENU_CHANNEL_VARIABLES, values, strict=True):
             if value:
                 await channel.set_variable(name, value)
         caller = Caller(line=LINE_1888, number=channel.caller_number, feedback_kind=kind,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from typing import Protocol
@@ -166,7 +167,7 @@ class OperatorAccess:
         return True
 
     async def _file_message(self, caller: Caller, name: str, linkedid: str) -> str | None:
-        seconds = self.recordings.duration_seconds(name)
+        seconds = await asyncio.to_thread(self.recordings.duration_seconds, name)  # disk, off the AGI loop
         if seconds < self.limits.min_seconds:
             log.info("Voice message %s too short (%.1f s); not kept", name, seconds)
             return None

@@ -35,22 +35,32 @@ def render_prompts(
     (re)written. Generated files are skipped when the text has not changed (a ``.sha1`` stamp beside each file).
     """
     target_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    for key, text in {**PROMPTS, **(data_prompts or {})}.items():
-        target = target_dir / f"{key}.wav"
-        recorded = override_dir / f"{key}.wav" if override_dir else None
-        if recorded is not None and recorded.exists():
-            shutil.copyfile(recorded, target)
-            written.append(key)
-            continue
-        stamp = target_dir / f"{key}.sha1"
-        digest = hashlib.sha1(f"{RENDERING}\n{text}".encode()).hexdigest()
-        if target.exists() and stamp.exists() and stamp.read_text() == digest:
-            continue
-        synthesize(text, target, trim_trailing_silence=bool(text.strip(" ،,.")))
-        stamp.write_text(digest)
-        written.append(key)
-    return written
+    prompts = {**PROMPTS, **(data_prompts or {})}
+    return [key for key, text in prompts.items() if _render_prompt(target_dir, key, text, override_dir=override_dir)]
+
+
+def render_unit_prompt(target_dir: Path, unit_name: str, *, override_dir: Path | None = None) -> str:
+    """Just one unit's spoken name (a unit added at run time), without walking the whole catalog; returns its key."""
+    key = unit_prompt_key(unit_name)
+    target_dir.mkdir(parents=True, exist_ok=True)
+    _render_prompt(target_dir, key, unit_name, override_dir=override_dir)
+    return key
+
+
+def _render_prompt(target_dir: Path, key: str, text: str, *, override_dir: Path | None) -> bool:
+    """Write ``<key>.wav`` unless it is already rendered from the same text; True when written."""
+    target = target_dir / f"{key}.wav"
+    recorded = override_dir / f"{key}.wav" if override_dir else None
+    if recorded is not None and recorded.exists():
+        shutil.copyfile(recorded, target)
+        return True
+    stamp = target_dir / f"{key}.sha1"
+    digest = hashlib.sha1(f"{RENDERING}\n{text}".encode()).hexdigest()
+    if target.exists() and stamp.exists() and stamp.read_text() == digest:
+        return False
+    synthesize(text, target, trim_trailing_silence=bool(text.strip(" ،,.")))
+    stamp.write_text(digest)
+    return True
 
 
 def synthesize(text: str, target: Path, *, trim_trailing_silence: bool = True) -> None:

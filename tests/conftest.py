@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -40,37 +41,60 @@ def _postgres_reachable() -> bool:
         return False
 
 
-def _fresh_postgres_database() -> tuple[str, str]:
-    """Create an empty database for one test; returns (its URL, its name)."""
-    name = f"pasokh_t_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(POSTGRES_ADMIN_URL.replace("postgresql://", "postgresql+psycopg://"),
-                             isolation_level="AUTOCOMMIT")
+def _admin_engine() -> sa.Engine:
+    return sa.create_engine(POSTGRES_ADMIN_URL.replace("postgresql://", "postgresql+psycopg://"),
+                            isolation_level="AUTOCOMMIT")
+
+
+def _create_postgres_database(name: str, *, template: str | None = None) -> str:
+    """An empty database (a copy of ``template`` when given); returns its URL."""
+    admin = _admin_engine()
     with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        copy_of = f' TEMPLATE "{template}"' if template else ""
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"{copy_of}'))
     admin.dispose()
-    return POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}", name
+    return POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
 
 
 def _drop_postgres_database(name: str) -> None:
-    admin = sa.create_engine(POSTGRES_ADMIN_URL.replace("postgresql://", "postgresql+psycopg://"),
-                             isolation_level="AUTOCOMMIT")
+    admin = _admin_engine()
     with admin.connect() as connection:
         connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Migrated once per run; each test gets a copy (running Alembic per test cost minutes)."""
+    path = tmp_path_factory.mktemp("template") / "migrated.sqlite3"
+    upgrade_database(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def migrated_postgres() -> Iterator[str]:
+    """A migrated template database, created once per run; each test's database is a copy of it."""
+    require(_postgres_reachable(), f"PostgreSQL at {POSTGRES_ADMIN_URL}")
+    name = f"pasokh_tpl_{uuid.uuid4().hex[:12]}"
+    upgrade_database(_create_postgres_database(name))
+    try:
+        yield name
+    finally:
+        _drop_postgres_database(name)
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An empty, migrated database of each kind."""
+    """An empty, migrated database of each kind, the test's own."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'pasokh.sqlite3'}"
-        upgrade_database(url)
-        yield url
+        path = tmp_path / "pasokh.sqlite3"
+        shutil.copyfile(request.getfixturevalue("migrated_sqlite"), path)
+        yield f"sqlite:///{path}"
         return
-    require(_postgres_reachable(), f"PostgreSQL at {POSTGRES_ADMIN_URL}")
-    url, name = _fresh_postgres_database()
+    template = request.getfixturevalue("migrated_postgres")
+    name = f"pasokh_t_{uuid.uuid4().hex[:12]}"
+    url = _create_postgres_database(name, template=template)
     try:
-        upgrade_database(url)
         yield url
     finally:
         _drop_postgres_database(name)

@@ -1,55 +1,90 @@
-// Operator console: websocket screen pop, queue membership, ticket form. Persian digits and Jalali dates
-// only here, at the edge; the API speaks ASCII digits and UTC.
+// Operator console: websocket screen pop, queue membership, call controls, ticket form (helpers: common.js).
 "use strict";
 
-const toPersianDigits = (value) => String(value).replace(/[0-9]/g, (d) => "۰۱۲۳۴۵۶۷۸۹"[d]);
-const jalaliDate = (iso) =>
-  new Intl.DateTimeFormat("fa-IR-u-ca-persian", { dateStyle: "medium", timeZone: "Asia/Tehran" }).format(new Date(iso));
-const groupCode = (code) => code.replace(/(\d{3})(?=\d)/g, "$1-");
-const STATUS_NAMES = { registered: "ثبت‌شده" };
-const FEEDBACK_NAMES = { criticism: "انتقاد", suggestion: "پیشنهاد", appreciation: "قدردانی" };
-const jalaliDateTime = (iso) =>
-  new Intl.DateTimeFormat("fa-IR-u-ca-persian", { dateStyle: "medium", timeStyle: "short", timeZone: "Asia/Tehran" })
-    .format(new Date(iso));
-const LINE_NAMES = { "137": "۱۳۷", "1888": "۱۸۸۸" };
-const PAUSE_REASONS = { break: "استراحت", training: "آموزش", after_call_work: "کار پس از تماس" };
-const AGENT_STATES = {
-  ready: "آماده در صف", paused: "در مکث", ringing: "در حال زنگ", talking: "در مکالمه",
-  wrap_up: "جمع‌بندی تماس", logged_out: "خارج از صف",
+const STATUS_NAMES = {
+  registered: "ثبت‌شده", referred: "ارجاع‌شده به واحد", accepted: "در دست اقدام واحد",
+  done: "انجام‌شده به گزارش واحد", awaiting_verification: "در انتظار تأیید شهروند",
+  verified: "بسته‌شده با تأیید شهروند", reopened: "بازگشایی‌شده", disputed: "در انتظار رأی ناظر میدانی",
+  closed_on_verdict: "بسته‌شده با رأی ناظر میدانی", cancelled: "لغوشده",
 };
+const FEEDBACK_NAMES = { criticism: "انتقاد", suggestion: "پیشنهاد", appreciation: "قدردانی" };
+const state = { call: null, reference: null, requestId: null, onHold: false };
 
-const $ = (id) => document.getElementById(id);
-const state = { call: null, reference: null, requestId: null, lastSeq: -1 };
-
-async function api(method, url, body) {
-  const response = await fetch(url, {
-    method,
-    headers: {
-      Accept: "application/json",
-      ...(body ? { "Content-Type": "application/json" } : {}),
-      "X-CSRF-Token": document.querySelector('meta[name="csrf-token"]').content,
-    },
-    body: body ? JSON.stringify(body) : undefined,
-    credentials: "same-origin",
-  });
-  if (response.status === 204) return null;
-  const data = await response.json().catch(() => ({}));
-  if (!response.ok) {
-    const message = data.message || (Array.isArray(data.detail) ? "اطلاعات فرم کامل یا درست نیست." : "خطا در ارتباط با سامانه.");
-    throw new Error(message);
-  }
-  return data;
-}
-
-function showError(element, message) {
-  element.textContent = message;
-  element.hidden = !message;
-}
-
-function setQueueState(name, reason) {
+function setQueueState(name, reason, since) {
   const label = AGENT_STATES[name] || name;
   $("queue-state").textContent = name === "paused" && reason ? `${label} (${PAUSE_REASONS[reason] || reason})` : label;
   $("queue-state").dataset.state = name;
+  state.stateSince = since ? new Date(since) : null;
+  tickStateTime();
+  if (name !== "talking") showCallControls(false);  // transferred or hung up: the controls have nothing to act on
+}
+
+function tickStateTime() {
+  $("queue-state-time").textContent = state.stateSince ? clock((Date.now() - state.stateSince) / 1000) : "";
+}
+
+function showCallControls(visible) {
+  $("call-controls").hidden = !visible;
+  if (!visible) { state.onHold = false; $("hold-badge").hidden = true; $("hold").textContent = "انتظار"; }
+}
+
+function fillTransferTargets() {
+  const select = $("transfer-target");
+  for (const s of state.reference.supervisors) {
+    select.add(new Option(`ناظر: ${s.full_name} (${toPersianDigits(s.extension)})`, s.extension));
+  }
+  select.add(new Option("صف ۱۸۸۸", "line1888"));
+  select.add(new Option("صف ۱۳۷", "line137"));
+}
+
+async function callAction(path, body) {
+  showError($("call-error"), "");
+  try {
+    await api("POST", path, body || {});
+    return true;
+  } catch (error) {
+    showError($("call-error"), error.message);
+    return false;
+  }
+}
+
+async function toggleHold() {
+  if (await callAction("/api/call/hold", { on_hold: !state.onHold })) {
+    state.onHold = !state.onHold;
+    $("hold-badge").hidden = !state.onHold;
+    $("hold").textContent = state.onHold ? "ادامه مکالمه" : "انتظار";
+  }
+}
+
+async function transferCall() {
+  if (await callAction("/api/call/transfer", { target: $("transfer-target").value })) {
+    showCallControls(false);
+    $("call-idle").textContent = "تماس منتقل شد؛ ثبت درخواست را کامل کنید.";
+    $("call-idle").hidden = false;
+  }
+}
+
+async function hangUpCall() {
+  if (await callAction("/api/call/hangup")) showCallControls(false);
+}
+
+// Alt+letter by physical key (event.code), so shortcuts work with the Persian keyboard layout too.
+const SHORTCUTS = {
+  KeyR: () => ($("queue-state").dataset.state === "paused" ? queueAction("/api/queue/resume") : queueAction("/api/queue/join")),
+  KeyP: () => queueAction("/api/queue/pause", { reason: $("pause-reason").value }),
+  KeyH: () => !$("call-controls").hidden && toggleHold(),
+  KeyT: () => !$("call-controls").hidden && transferCall(),
+  KeyX: () => !$("call-controls").hidden && hangUpCall(),
+};
+
+function onShortcut(event) {
+  if (event.ctrlKey && event.key === "Enter") {
+    event.preventDefault();
+    $("ticket-form").requestSubmit();
+  } else if (event.altKey && !event.ctrlKey && SHORTCUTS[event.code]) {
+    event.preventDefault();
+    SHORTCUTS[event.code]();
+  }
 }
 
 async function loadReference() {
@@ -60,8 +95,10 @@ async function loadReference() {
     category.add(new Option(`${c.name} (${LINE_NAMES[c.line] || c.line})`, c.id));
   }
   for (const u of state.reference.units) unit.add(new Option(u.name, u.id));
+  for (const d of state.reference.units.filter((u) => u.kind === "district")) $("district").add(new Option(d.name, d.id));
   category.addEventListener("change", selectDefaultUnit);
   selectDefaultUnit();
+  fillTransferTargets();
 }
 
 function selectDefaultUnit() {
@@ -72,7 +109,7 @@ function selectDefaultUnit() {
 async function loadMe() {
   const me = await api("GET", "/api/me");
   const mine = me.queues.find((q) => q.queue === "line137");
-  setQueueState(mine ? mine.state : "logged_out", mine && mine.reason);
+  setQueueState(mine ? mine.state : "logged_out", mine && mine.reason, mine && mine.since);
 }
 
 function showScreenPop(data) {
@@ -99,6 +136,7 @@ function showScreenPop(data) {
   $("history").hidden = data.history.length === 0;
   $("no-history").hidden = data.history.length !== 0;
   $("ticket-result").hidden = true;
+  showCallControls(true);
   checkDuplicates();
   $("description").focus();
 }
@@ -112,8 +150,9 @@ function onEvent(message) {
   } else if (name === "call_ended" && state.call && data.call.id === state.call.id) {
     $("call-idle").textContent = "تماس پایان یافت؛ ثبت درخواست را کامل کنید.";
     $("call-idle").hidden = false;
+    showCallControls(false);
   } else if (name === "agent_state" && data.queue === "line137") {
-    setQueueState(data.state, data.reason);
+    setQueueState(data.state, data.reason, data.since);
   } else if (name === "resync") {  // the bus lost Redis for a moment: reload what may have been missed
     loadMe(); loadCallbacks(); loadVoiceMessages();
   } else if (name === "callback_requested" || name === "callback_closed") {
@@ -121,30 +160,6 @@ function onEvent(message) {
   } else if (name === "ticket_created" && data.ticket.source === "voice_message") {
     loadVoiceMessages();
   }
-}
-
-function fillTable(table, empty, rows) {
-  const body = table.querySelector("tbody");
-  body.replaceChildren(...rows);
-  table.hidden = rows.length === 0;
-  empty.hidden = rows.length !== 0;
-}
-
-// Codes and numbers read left to right even inside Persian text ("۱۲۳-۴۵۶-۷۸۹", not its groups reversed).
-function ltr(text) {
-  const element = document.createElement("bdi");
-  element.className = "num";
-  element.textContent = text;
-  return element;
-}
-
-function row(cells) {
-  const tr = document.createElement("tr");
-  for (const cell of cells) {
-    const td = tr.insertCell();
-    if (cell instanceof Node) td.append(cell); else td.textContent = cell;
-  }
-  return tr;
 }
 
 async function loadCallbacks() {
@@ -186,26 +201,6 @@ async function loadVoiceMessages() {
   }));
 }
 
-function connect() {
-  const scheme = location.protocol === "https:" ? "wss" : "ws";
-  const socket = new WebSocket(`${scheme}://${location.host}/ws`);
-  socket.onopen = () => {
-    $("connection").textContent = "متصل"; $("connection").className = "badge on";
-    loadMe(); loadCallbacks(); loadVoiceMessages();  // a fresh list on every (re)connect: nothing missed
-  };
-  socket.onmessage = (e) => {
-    const message = JSON.parse(e.data);
-    // Messages are numbered per connection (hello = 0); a gap means something was missed: reload the lists.
-    if (message.seq !== 0 && message.seq !== state.lastSeq + 1) onEvent({ name: "resync", data: {} });
-    state.lastSeq = message.seq;
-    onEvent(message);
-  };
-  socket.onclose = () => {
-    $("connection").textContent = "قطع"; $("connection").className = "badge off";
-    setTimeout(connect, 1000);
-  };
-}
-
 async function fileTicket(event) {
   event.preventDefault();
   showError($("ticket-error"), "");
@@ -216,6 +211,8 @@ async function fileTicket(event) {
     const ticket = await api("POST", "/api/tickets", {
       category_id: Number($("category").value),
       unit_id: Number($("unit").value),
+      district_id: $("district").value ? Number($("district").value) : null,
+      priority: $("priority").value,
       address: $("address").value,
       description: $("description").value,
       call_id: state.call ? state.call.id : null,
@@ -266,6 +263,12 @@ document.addEventListener("DOMContentLoaded", () => {
   $("leave-queue").addEventListener("click", () => queueAction("/api/queue/leave"));
   $("pause").addEventListener("click", () => queueAction("/api/queue/pause", { reason: $("pause-reason").value }));
   $("resume").addEventListener("click", () => queueAction("/api/queue/resume"));
+  $("hold").addEventListener("click", toggleHold);
+  $("transfer").addEventListener("click", transferCall);
+  $("hangup").addEventListener("click", hangUpCall);
+  document.addEventListener("keydown", onShortcut);
+  setInterval(tickStateTime, 1000);
   loadReference().catch((e) => showError($("ticket-error"), e.message));
-  connect();
+  // A fresh snapshot on every (re)connect, then deltas: nothing missed.
+  openEvents(() => { loadMe(); loadCallbacks(); loadVoiceMessages(); }, onEvent);
 });

@@ -110,7 +110,7 @@ async def test_when_operator_joins_then_leaves_the_queue_then_asterisk_adds_then
     await client.aclose()
 
     assert added[0]["Queue"] == "line137" and added[0]["Interface"] == f"PJSIP/{OPERATOR_1.extension}"
-    assert me_in_queue["queues"] == [{"queue": "line137", "state": "ready", "reason": None}]
+    assert [(q["queue"], q["state"], q["reason"]) for q in me_in_queue["queues"]] == [("line137", "ready", None)]
     assert left.status_code == 204
     assert removed[0]["Interface"] == f"PJSIP/{OPERATOR_1.extension}"
     assert me_after["queues"] == []

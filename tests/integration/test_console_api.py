@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 from callcenter.app import create_app
 from callcenter.settings import load_settings
 from db.engine import make_engine
-from db.models import Category, Ticket, User
+from db.models import Category, Ticket, TicketTransition, User
 from tests.support.backend import OPERATOR_1, seed_staff
 from tests.support.console import log_in_sync
 
@@ -75,6 +75,10 @@ def test_when_the_same_form_is_submitted_twice_then_one_ticket_with_one_code(cli
     engine = client.app.state.services.engine  # type: ignore[attr-defined]
     with Session(engine) as session:
         assert len(session.exec(select(Ticket)).all()) == 1
+        # Filing is the referral to the chosen unit, recorded once even though the form came twice.
+        steps = session.exec(select(TicketTransition)).all()
+    assert first.json()["status"] == second.json()["status"] == "referred"
+    assert [(t.action, t.to_unit_id) for t in steps] == [("refer", body["unit_id"])]
 
 
 def test_given_missing_description_when_filing_then_persian_validation_error(client: TestClient) -> None:

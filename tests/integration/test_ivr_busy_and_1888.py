@@ -25,7 +25,7 @@ from ivr.speech import say_number, say_tracking_code
 from tests.support.ami import AmiObserver, contains_run, heard, queued
 from tests.support.backend import CITIZENS_PORT, OPERATOR_1, RunningBackend
 from tests.support.console import logged_in_client, next_event, operator_in_queue
-from tests.support.dtmf_pcap import Keys, Silence, Speech, Step, speech_wav
+from tests.support.dtmf_pcap import Keys, Silence, Speech, Step, speech_wav, wav_seconds
 from tests.support.sipp import Sipp
 
 # Menu behaviour does not depend on the database kind; these long calls run once, on SQLite.
@@ -37,11 +37,6 @@ PROBLEM = "سلام. چراغ‌های خیابان نادری از دیشب خ�
 @pytest.fixture(scope="module")
 def spoken_problem(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return speech_wav(PROBLEM, tmp_path_factory.mktemp("speech") / "problem.wav")
-
-
-def seconds_of(path: Path) -> float:
-    with wave.open(str(path), "rb") as audio:
-        return audio.getnframes() / audio.getframerate()
 
 
 def loudness(path: Path) -> float:
@@ -95,7 +90,7 @@ async def test_given_no_operator_when_caller_leaves_a_spoken_message_then_ticket
     assert contains_run(played, ["message_recorded", *say_tracking_code(ticket.tracking_code), "goodbye"]), played
     assert ticket.caller_number == caller and ticket.line == "137" and ticket.category_id is None
     audio = backend.services.recordings.host_file(ticket.recording or "")
-    assert 1.5 < seconds_of(audio) < seconds_of(spoken_problem) + 3
+    assert 1.5 < wav_seconds(audio) < wav_seconds(spoken_problem) + 3
     assert loudness(audio) > 300, "the recording should hold the caller's speech, not silence"
     with Session(backend.engine) as session:
         sms = session.exec(select(SmsMessage).where(SmsMessage.ticket_id == ticket.id)).one()
@@ -116,14 +111,14 @@ async def test_given_a_caller_who_hangs_up_while_speaking_then_the_message_is_ke
 ) -> None:
     caller = "09171000003"
     script: list[Step] = [Keys("1"), Silence(2500), Keys("2"), Silence(8000), Speech(spoken_problem)]
-    listen_ms = 2500 + 2900 + 8000 + int(seconds_of(spoken_problem) * 1000) + 500  # then the citizen hangs up
+    listen_ms = 2500 + 2900 + 8000 + int(wav_seconds(spoken_problem) * 1000) + 500  # then the citizen hangs up
     result = await sipp.citizen_calls(caller=caller, script=script, hold_ms=listen_ms, local_port=CITIZENS_PORT)
 
     assert result.failed == 0, result.output[-2000:]
     await asyncio.sleep(1.0)
     [ticket] = tickets_with_recordings(backend)
     assert ticket.caller_number == caller
-    assert seconds_of(backend.services.recordings.host_file(ticket.recording or "")) > 1.0
+    assert wav_seconds(backend.services.recordings.host_file(ticket.recording or "")) > 1.0
     with Session(backend.engine) as session:
         assert session.exec(select(SmsMessage).where(SmsMessage.ticket_id == ticket.id)).one().to_number == caller
 
@@ -258,8 +253,10 @@ async def test_given_the_only_operator_paused_for_a_break_when_137_caller_asks_f
             state = await next_event(ws, "agent_state")
 
     assert paused.status_code == resumed.status_code == 204
-    assert me["queues"] == [{"queue": "line137", "state": "paused", "reason": "training"}]
+    assert [(q["queue"], q["state"], q["reason"]) for q in me["queues"]] == [("line137", "paused", "training")]
     assert result.failed == 0, result.output[-2000:]
     assert heard(ami_observer, caller)[:2] == ["welcome_137", "no_operator_available"]
     assert not ami_observer.matching(lambda e: e.get("Event") == "AgentCalled")
-    assert state["data"] == {"extension": OPERATOR_1.extension, "queue": "line137", "state": "ready", "reason": None}
+    assert {k: state["data"][k] for k in ("extension", "queue", "state", "reason")} == {
+        "extension": OPERATOR_1.extension, "queue": "line137", "state": "ready", "reason": None}
+    assert state["data"]["since"]  # when they became ready, for the time in state

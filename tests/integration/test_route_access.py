@@ -9,8 +9,7 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from agent_console.routes import router
-from callcenter.app import create_app
+from callcenter.app import ROUTERS, create_app
 from callcenter.security import hash_password
 from callcenter.settings import load_settings
 from db.engine import make_engine, upgrade_database
@@ -22,7 +21,14 @@ sqlite_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 EVERYONE = frozenset(Role)
 CALL_HANDLERS = frozenset({Role.OPERATOR, Role.SUPERVISOR, Role.ADMIN})
+SUPERVISORS = frozenset({Role.SUPERVISOR, Role.ADMIN})
+WALLBOARD_VIEWERS = SUPERVISORS | {Role.VIEWER}
 PUBLIC = None  # no login needed
+ADMINS = frozenset({Role.ADMIN})
+TICKET_ACTORS = frozenset({Role.OPERATOR, Role.SUPERVISOR, Role.UNIT_LIAISON, Role.FIELD_SUPERVISOR})
+HISTORY_READERS = CALL_HANDLERS | {Role.FIELD_SUPERVISOR, Role.INSPECTOR, Role.UNIT_LIAISON}
+INBOX_OWNERS = frozenset({Role.UNIT_LIAISON, Role.FIELD_SUPERVISOR})
+REPORT_READERS = frozenset({Role.VIEWER, Role.SUPERVISOR, Role.ADMIN, Role.INSPECTOR})
 
 # (method, path) → the roles that may use it. A new route fails the completeness test until it is listed here.
 ACCESS: dict[tuple[str, str], frozenset[Role] | None] = {
@@ -39,15 +45,35 @@ ACCESS: dict[tuple[str, str], frozenset[Role] | None] = {
     ("POST", "/api/queue/leave"): CALL_HANDLERS,
     ("POST", "/api/queue/pause"): CALL_HANDLERS,
     ("POST", "/api/queue/resume"): CALL_HANDLERS,
+    ("POST", "/api/call/hold"): CALL_HANDLERS,
+    ("POST", "/api/call/hangup"): CALL_HANDLERS,
+    ("POST", "/api/call/transfer"): CALL_HANDLERS,
+    ("GET", "/wallboard"): WALLBOARD_VIEWERS,
+    ("GET", "/scorecard"): REPORT_READERS,
+    ("GET", "/api/scorecard"): REPORT_READERS,
+    ("GET", "/api/scorecard.xlsx"): REPORT_READERS,
+    ("GET", "/api/scorecard.pdf"): REPORT_READERS,
+    ("GET", "/api/wallboard"): WALLBOARD_VIEWERS,
+    ("POST", "/api/supervise"): SUPERVISORS,
     ("POST", "/api/tickets"): CALL_HANDLERS,
     ("GET", "/api/duplicates"): CALL_HANDLERS,
     ("GET", "/api/tickets/{tracking_code}"): EVERYONE,
     ("GET", "/api/tickets/{tracking_code}/recording"): CALL_HANDLERS,
+    ("GET", "/api/calls/{call_id}/recording"): SUPERVISORS,
     ("GET", "/api/voice-messages"): CALL_HANDLERS,
     ("GET", "/api/callbacks"): CALL_HANDLERS,
     ("POST", "/api/callbacks/{callback_id}/close"): CALL_HANDLERS,
+    ("GET", "/admin"): ADMINS,
+    ("POST", "/admin/staff"): ADMINS,
+    ("POST", "/admin/staff/{user_id}/active"): ADMINS,
+    ("POST", "/admin/units"): ADMINS,
+    ("POST", "/admin/categories"): ADMINS,
+    ("POST", "/api/tickets/{tracking_code}/actions"): TICKET_ACTORS,
+    ("GET", "/api/tickets/{tracking_code}/history"): HISTORY_READERS,
+    ("GET", "/api/inbox"): INBOX_OWNERS,
+    ("GET", "/inbox"): INBOX_OWNERS,
 }
-EXAMPLE_PATHS = {"{tracking_code}": "123456784", "{callback_id}": "1"}
+EXAMPLE_PATHS = {"{tracking_code}": "123456784", "{callback_id}": "1", "{user_id}": "1", "{call_id}": "1"}
 PASSWORD = "role-walk-password"
 
 
@@ -72,8 +98,8 @@ def client(database_url: str) -> Iterator[TestClient]:
         yield test_client
 
 
-def test_every_route_of_the_console_has_an_access_rule() -> None:
-    routes = {(method, route.path) for route in router.routes if isinstance(route, APIRoute)
+def test_every_route_of_the_app_has_an_access_rule() -> None:
+    routes = {(method, route.path) for router in ROUTERS for route in router.routes if isinstance(route, APIRoute)
               for method in route.methods}
     assert routes == set(ACCESS)
 

@@ -113,8 +113,11 @@ class RunningBackend:
 
 
 @contextlib.asynccontextmanager
-async def running_backend(settings: Settings, *, ami_timeout: float = 15) -> AsyncIterator[RunningBackend]:
-    """Migrate, serve on ``settings.web_port`` in this event loop, wait for AMI; stop on exit."""
+async def running_backend(
+    settings: Settings, *, ami_timeout: float = 15, leave_queues: bool = True
+) -> AsyncIterator[RunningBackend]:
+    """Migrate, serve on ``settings.web_port`` in this event loop, wait for AMI; stop on exit (taking the test
+    staff out of the queues, unless ``leave_queues=False``: a restart test keeps Asterisk as it is)."""
     upgrade_database(settings.database_url)
     engine = make_engine(settings.database_url)
     seed_staff(engine)
@@ -132,7 +135,7 @@ async def running_backend(settings: Settings, *, ami_timeout: float = 15) -> Asy
     try:
         yield RunningBackend(settings=settings, services=services, engine=engine, server=server, task=task)
     finally:
-        for account in TEST_STAFF:
+        for account in TEST_STAFF if leave_queues else ():
             for line in LINES:
                 with contextlib.suppress(Exception):
                     await services.ami.queue_remove(queue=line.queue, extension=account.extension)

@@ -183,3 +183,9 @@ def speech_wav(text: str, path: Path) -> Path:
         subprocess.run(["sox", str(raw), "-r", "8000", "-c", "1", "-b", "16", str(path)], check=True,
                        capture_output=True)
     return path
+
+
+def wav_seconds(path: Path) -> float:
+    """How long a WAV file plays."""
+    with wave.open(str(path), "rb") as audio:
+        return audio.getnframes() / audio.getframerate()

@@ -5,15 +5,20 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from redis.asyncio import Redis
 
+from callcenter.app import create_app
 from callcenter.asterisk_sandbox import AsteriskProcess
 from callcenter.provisioning import provision_asterisk
-from callcenter.settings import Settings
+from callcenter.settings import Settings, load_settings
 from db.seed import UNITS
 from tests.conftest import require
 from tests.support.ami import AmiObserver
@@ -26,6 +31,7 @@ from tests.support.backend import (
     running_backend,
     telephony_settings,
 )
+from tests.support.redis_service import REDIS_URL, redis_reachable
 from tests.support.sipp import Sipp
 
 
@@ -84,3 +90,24 @@ async def operator_phones(sipp: Sipp) -> AsyncIterator[asyncio.subprocess.Proces
     yield process
     process.kill()
     await process.wait()
+
+
+@pytest.fixture
+async def redis_namespace() -> AsyncIterator[str]:
+    """A Redis key prefix of this test's own on the real Redis; its keys are deleted afterwards."""
+    require(redis_reachable(), f"Redis at {REDIS_URL}")
+    name = f"pasokh-test-{uuid.uuid4().hex[:10]}"
+    yield name
+    admin = Redis.from_url(REDIS_URL)
+    keys = [key async for key in admin.scan_iter(f"{name}:*")]
+    if keys:
+        await admin.delete(*keys)
+    await admin.aclose()
+
+
+@pytest.fixture
+def web_client(engine: sa.Engine, database_url: str) -> Iterator[TestClient]:
+    """The app without telephony (no FastAGI, no AMI) on the test's seeded database, through HTTP."""
+    settings = load_settings(environ={}, environment="test", database_url=database_url)
+    with TestClient(create_app(settings, telephony=False), base_url="http://127.0.0.1") as test_client:
+        yield test_client

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from callcenter.agent_states import AgentStateLog
 from callcenter.bus import DomainEvent, InProcessBus, Subscription
 from callcenter.call_records import CallRecords
 from callcenter.call_tracker import CallTracker, channel_variables, menu_choices
@@ -21,6 +23,7 @@ from db.models import Call, CallOutcome, Category, FeedbackKind, Role, TicketCre
 CALL = "1700000000.1"
 OTHER_CALL = "1700000000.9"
 CALLER = "09121111111"
+WRAP_UP_SECONDS = 0.2
 
 
 @dataclass
@@ -55,7 +58,8 @@ class Tracking:
 def tracking(engine: sa.Engine) -> Tracking:
     bus = InProcessBus()
     metrics = Metrics()
-    tracker = CallTracker(records=CallRecords(engine=engine), notifier=Notifier(bus=bus), metrics=metrics)
+    tracker = CallTracker(records=CallRecords(engine=engine), agent_log=AgentStateLog(engine=engine),
+                          notifier=Notifier(bus=bus), metrics=metrics, wrapup_seconds=WRAP_UP_SECONDS)
     return Tracking(tracker=tracker, engine=engine, events=bus.subscribe(), metrics=metrics)
 
 
@@ -282,3 +286,109 @@ def test_given_1888_choices_on_the_channel_then_the_call_record_gets_them_and_fo
     assert choices == {"feedback_kind": FeedbackKind.SUGGESTION, "personnel_code": "4711", "anonymous": True,
                        "caller_number": ""}
     assert menu_choices({"PASOKH_FEEDBACK_KIND": "bribe", "PASOKH_PERSONNEL_CODE": "12;DROP"}) == {}
+
+
+def queue_member(extension: str, *, paused: str = "0", reason: str = "", in_call: str = "0",
+                 last_call: str = "0") -> dict[str, str]:
+    """One row of a QueueStatus answer, as Asterisk 22 lists a member (its phone under ``Location``)."""
+    return {"Event": "QueueMember", "Queue": "line137", "Name": extension, "Location": f"PJSIP/{extension}",
+            "StateInterface": f"PJSIP/{extension}", "Membership": "dynamic", "Penalty": "0", "CallsTaken": "0",
+            "LastCall": last_call, "LastPause": "0", "LoginTime": "1700000000", "InCall": in_call,
+            "Status": "1", "Paused": paused, "PausedReason": reason, "Wrapuptime": "0"}
+
+
+async def test_given_a_call_completes_when_the_wrap_up_time_passes_then_the_operator_is_ready_again(
+    tracking: Tracking,
+) -> None:
+    add_operator(tracking.engine)
+    await tracking.feed(*answered_call_events())
+    assert tracking.tracker.agents[("1001", "line137")].state == "wrap_up"
+
+    await asyncio.sleep(WRAP_UP_SECONDS + 0.3)
+
+    assert tracking.tracker.agents[("1001", "line137")].state == "ready"
+    states = [e.data["state"] for e in tracking.published() if e.name == "agent_state"]
+    assert states == ["ringing", "talking", "wrap_up", "ready"]
+
+
+async def test_given_a_new_call_rings_during_wrap_up_timer_then_the_timer_does_not_undo_it(
+    tracking: Tracking,
+) -> None:
+    await tracking.feed(*answered_call_events())
+    await tracking.feed(agent_event("AgentCalled", OTHER_CALL))  # Asterisk's wrap-up ended before ours
+
+    await asyncio.sleep(WRAP_UP_SECONDS + 0.3)
+
+    assert tracking.tracker.agents[("1001", "line137")].state == "ringing"
+
+
+async def test_given_a_backend_restart_when_asterisk_lists_the_members_then_time_in_state_is_kept(
+    tracking: Tracking, engine: sa.Engine,
+) -> None:
+    await tracking.feed({**queue_member("1002", paused="1", reason="training"), "Event": "QueueMemberPause",
+                         "Interface": "PJSIP/1002"})
+    paused_since = tracking.tracker.agents[("1002", "line137")].since
+    await tracking.feed({**queue_member("1003"), "Event": "QueueMemberAdded", "Interface": "PJSIP/1003"})
+
+    restarted = CallTracker(records=CallRecords(engine=engine), agent_log=AgentStateLog(engine=engine),
+                            notifier=Notifier(bus=InProcessBus()), metrics=Metrics(),
+                            wrapup_seconds=WRAP_UP_SECONDS)
+    # 1003 left the queue while the backend was down; 1001 is on a call Asterisk knows about.
+    await restarted.resync_agents([queue_member("1002", paused="1", reason="training"),
+                                   queue_member("1001", in_call="1")], time.monotonic())
+
+    assert restarted.agents[("1002", "line137")].since == paused_since
+    assert restarted.agents[("1002", "line137")].reason == "training"
+    assert restarted.agents[("1001", "line137")].state == "talking"
+    assert ("1003", "line137") not in restarted.agents
+    assert {(s.extension, s.state) for s in AgentStateLog(engine=engine).current()} == {
+        ("1001", "talking"), ("1002", "paused")}
+
+
+async def test_given_a_member_listed_soon_after_its_last_call_when_resyncing_then_it_is_in_wrap_up(
+    engine: sa.Engine,
+) -> None:
+    # LastCall has a one-second resolution: a wrap-up of two seconds is still running when listed.
+    tracker = CallTracker(records=CallRecords(engine=engine), agent_log=AgentStateLog(engine=engine),
+                          notifier=Notifier(bus=InProcessBus()), metrics=Metrics(), wrapup_seconds=2)
+    await tracker.resync_agents([queue_member("1001", last_call=str(int(time.time())))], time.monotonic())
+    assert tracker.agents[("1001", "line137")].state == "wrap_up"
+    await asyncio.sleep(2.2)
+    assert tracker.agents[("1001", "line137")].state == "ready"
+
+
+async def test_given_agent_states_when_published_then_each_says_since_when(tracking: Tracking) -> None:
+    await tracking.feed({**queue_member("1002"), "Event": "QueueMemberAdded", "Interface": "PJSIP/1002"})
+    event = tracking.published()[-1]
+    assert event.data["since"] == tracking.tracker.agents[("1002", "line137")].since.isoformat()
+
+
+async def test_given_a_talking_operator_when_the_phone_goes_idle_without_agent_complete_then_wrap_up(
+    tracking: Tracking,
+) -> None:
+    """What Asterisk sends when our transfer (AMI Redirect) takes the citizen away: no AgentComplete."""
+    await tracking.feed(*answered_call_events()[:6])
+    assert tracking.tracker.agents[("1001", "line137")].state == "talking"
+    await tracking.feed({**queue_member("1001"), "Event": "QueueMemberStatus", "Status": "2",
+                         "Interface": "PJSIP/1001"})  # still in use
+    assert tracking.tracker.agents[("1001", "line137")].state == "talking"
+    await tracking.feed({**queue_member("1001"), "Event": "QueueMemberStatus", "Status": "1",
+                         "Interface": "PJSIP/1001"})
+    assert tracking.tracker.agents[("1001", "line137")].state == "wrap_up"
+
+
+async def test_given_a_call_transferred_to_the_other_queue_when_answered_again_then_the_first_wait_and_answer_stay(
+    tracking: Tracking,
+) -> None:
+    await tracking.feed(*answered_call_events()[:6])
+    first = tracking.call()
+    second_operator = {"Queue": "line1888", "Interface": "PJSIP/1002", "DestChannel": "PJSIP/1002-00000005"}
+    await tracking.feed(
+        caller_event("QueueCallerJoin", Queue="line1888", Position="1", Count="1"),
+        {**agent_event("AgentConnect", HoldTime="4", RingTime="1"), **second_operator},
+    )
+    again = tracking.call()
+    assert (again.queue_name, again.queued_at, again.answered_at, again.operator_extension) == (
+        "line137", first.queued_at, first.answered_at, "1001")
+    pops = [e for e in tracking.published() if e.name == "call_connected"]
+    assert [p.data["extension"] for p in pops] == ["1001", "1002"]  # the second operator still gets the pop

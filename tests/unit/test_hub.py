@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from agent_console.hub import WebsocketHub
-from callcenter.bus import InProcessBus
+import pytest
+
+from agent_console.hub import WebsocketHub, is_for
+from callcenter.bus import DomainEvent, InProcessBus
 from callcenter.metrics import Metrics
 from db.models import Role, User
 
@@ -65,3 +67,20 @@ async def test_given_a_console_too_slow_for_a_burst_when_events_were_dropped_the
     sent = await serving
     assert [(m["seq"], m["name"]) for m in sent] == [(0, "hello"), (1, "resync"), (2, "agent_state"),
                                                        (3, "agent_state")]
+
+
+@pytest.mark.parametrize("role", [Role.UNIT_LIAISON, Role.FIELD_SUPERVISOR, Role.INSPECTOR])
+def test_given_staff_outside_the_call_center_when_events_flow_then_they_get_tickets_but_never_calls(
+    role: Role,
+) -> None:
+    call = DomainEvent(seq=1, name="call_started", data={"call": {"caller_number": "09121111111"}})
+    ringing = DomainEvent(seq=2, name="agent_state", data={"extension": "1001", "state": "ringing"})
+    changed = DomainEvent(seq=3, name="ticket_changed", data={"ticket": {}})
+    assert [is_for(e, role=role, extension=None) for e in (call, ringing, changed)] == [False, False, True]
+
+
+def test_given_an_operator_when_events_flow_then_untargeted_and_own_phone_events_only() -> None:
+    mine = DomainEvent(seq=1, name="call_connected", data={"extension": "1001"})
+    theirs = DomainEvent(seq=2, name="call_connected", data={"extension": "1002"})
+    queued = DomainEvent(seq=3, name="call_queued", data={"call": {}})
+    assert [is_for(e, role=Role.OPERATOR, extension="1001") for e in (mine, theirs, queued)] == [True, False, True]

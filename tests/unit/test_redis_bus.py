@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -15,26 +14,14 @@ from redis.asyncio import Redis
 
 from callcenter.bus import DomainEvent, RedisBus, Subscription
 from tests.conftest import require
-
-REDIS_URL = os.environ.get("PASOKH_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+from tests.support.redis_service import REDIS_URL, redis_reachable
 
 MakeBus = Callable[..., Awaitable[RedisBus]]
 
 
-def _redis_reachable() -> bool:
-    try:
-        client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
-        try:
-            return bool(client.ping())
-        finally:
-            client.close()
-    except redis.RedisError:
-        return False
-
-
 @pytest.fixture
 async def admin() -> AsyncIterator[Redis]:
-    require(_redis_reachable(), f"Redis at {REDIS_URL}")
+    require(redis_reachable(), f"Redis at {REDIS_URL}")
     client = Redis.from_url(REDIS_URL)
     yield client
     await client.aclose()

@@ -12,6 +12,7 @@ from asterisk_config.render import OperatorPhone, operator_phones, render_config
 from callcenter.asterisk_sandbox import AsteriskRuntime
 from callcenter.errors import ConfigurationError
 from callcenter.lines import LINES
+from callcenter.recordings import RecordingStore
 from callcenter.settings import Settings
 from db.models import Role, User
 
@@ -81,13 +82,30 @@ def test_given_the_public_lines_when_rendering_then_each_runs_agi_with_a_queue_f
         block = lines[start : lines.index("", start)]
         agi = block.index(f"same => n,AGI(agi://{settings.agi_host}:{settings.agi_port}/{public.agi_route})")
         assert block[agi + 1] == 'same => n,GotoIf($["${AGISTATUS}" != "SUCCESS"]?queue)'
-        assert f"same => n(queue),Queue({public.queue},,,,)" in block[agi + 1 :]
+        assert f"same => n,Queue({public.queue},,,,)" in block[agi + 1 :]
         joined = block.index("same => n,Set(GROUP(pasokh)=inbound)")
         counted = next(i for i, line in enumerate(block) if "${GROUP_COUNT(inbound@pasokh)}" in line)
         capped = next(i for i, line in enumerate(block)
                       if re.fullmatch(r"same => n,GotoIf\(\$\[.+ > \$\{PASOKH_MAX_INBOUND\}\]\?pasokh-lines-busy,s,1\)",
                                       line))
         assert joined < counted <= capped < block.index("same => n,Answer()") < agi
+
+
+def test_given_the_public_lines_when_rendering_then_every_way_into_the_queue_first_starts_recording_the_call(
+    etc: Path,
+) -> None:
+    lines = [line.strip() for line in (etc / "extensions.conf").read_text().splitlines()]
+    for public in LINES:
+        start = lines.index(f"exten => {public.number},1,NoOp(Pasokh: citizen call to {public.number})")
+        block = lines[start : lines.index("", start)]
+        named = block.index(f"same => n(queue),Set(PASOKH_RECORDING=call-{public.number}-${{CHANNEL(linkedid)}}.wav)")
+        # The AGI's fallback jumps to the label: a caller our code failed is recorded too.
+        assert block[named + 1] == "same => n,MixMonitor(/opt/pasokh/x/recordings/${PASOKH_RECORDING},b)"
+        assert block[named + 2] == f"same => n,Queue({public.queue},,,,)"
+        # The dialplan's name for a call is one the store accepts (and serves) for that line.
+        example = block[named].split("=", 2)[2].rstrip(")").replace("${CHANNEL(linkedid)}", "1700000000.42")
+        assert example == RecordingStore.call_name(line=public.number, linkedid="1700000000.42")
+        assert RecordingStore.is_call_recording(example)
 
 
 def test_given_the_busy_context_when_rendering_then_it_leaves_the_inbound_group_and_tells_the_bridge(
@@ -120,7 +138,9 @@ def test_given_the_bridge_user_when_rendering_manager_conf_then_it_has_least_pri
         assert privileges and "all" not in privileges
     assert "agent" in bridge["read"].split(",") and "call" in bridge["read"].split(",")
     assert bridge["permit"] == "127.0.0.1/255.255.255.255"
-    assert manager["general"]["channelvars"] == "PASOKH_FEEDBACK_KIND,PASOKH_PERSONNEL_CODE,PASOKH_ANONYMOUS"
+    assert manager["general"]["channelvars"] == (
+        "PASOKH_FEEDBACK_KIND,PASOKH_PERSONNEL_CODE,PASOKH_ANONYMOUS,PASOKH_RECORDING"
+    )
 
 
 def test_given_the_instance_when_rendering_then_asterisk_conf_points_into_the_instance_dir(etc: Path) -> None:

@@ -54,6 +54,19 @@ def test_given_an_explicit_override_when_loading_settings_then_it_wins_over_the_
     assert settings.web_port == 9100
 
 
+@pytest.mark.parametrize("environ", [{"PASOKH_ROLE": "web"}, {"PASOKH_WEB_WORKERS": "4"}])
+def test_given_several_web_workers_without_redis_when_loading_settings_then_configuration_error(
+    environ: dict[str, str],
+) -> None:
+    with pytest.raises(ConfigurationError, match="REDIS_URL"):
+        load_settings(environ=environ)
+
+
+def test_given_several_web_workers_with_redis_when_loading_settings_then_accepted() -> None:
+    settings = load_settings(environ={"PASOKH_WEB_WORKERS": "4", "REDIS_URL": "redis://127.0.0.1:6379/0"})
+    assert (settings.web_workers, settings.role) == (4, "all")
+
+
 def test_given_an_unknown_user_without_hash_when_verifying_a_password_then_it_fails() -> None:
     assert verify_password("anything", None) is False
 

@@ -8,9 +8,9 @@ import pytest
 from sqlmodel import Session, func, select
 
 from callcenter.errors import NotFound, ValidationFailed
-from callcenter.tickets import create_ticket, find_by_tracking_code, tickets_for_caller
+from callcenter.tickets import create_ticket, find_by_tracking_code, tickets_for_caller, to_public
 from callcenter.tracking_code import format_for_reading, is_valid, verhoeff_check_digit
-from db.models import Call, Category, Line, Ticket, TicketCreate, Unit
+from db.models import Call, Category, Line, Ticket, TicketCreate, TicketPriority, Unit, UnitKind
 
 
 def a_category(session: Session, line: Line = Line.SERVICES) -> Category:
@@ -153,3 +153,24 @@ def test_given_an_unknown_but_valid_tracking_code_when_looking_it_up_then_not_fo
     code = "12345678" + verhoeff_check_digit("12345678")
     with pytest.raises(NotFound):
         find_by_tracking_code(session, code)
+
+
+def test_given_a_district_and_urgent_priority_when_creating_then_both_are_kept_and_named(session: Session) -> None:
+    district = session.exec(select(Unit).where(Unit.kind == UnitKind.DISTRICT)).first()
+    assert district is not None
+    ticket = create_ticket(session, data=request(session, district_id=district.id, priority="urgent"),
+                           created_by=None)
+    public = to_public(session, ticket)
+    assert (public.district_id, public.district_name, public.priority) == (district.id, district.name,
+                                                                          TicketPriority.URGENT)
+
+
+def test_given_a_unit_that_is_not_a_district_when_creating_then_a_persian_error_and_no_ticket(
+    session: Session,
+) -> None:
+    not_a_district = session.exec(select(Unit).where(Unit.kind != UnitKind.DISTRICT)).first()
+    assert not_a_district is not None
+    with pytest.raises(ValidationFailed) as refused:
+        create_ticket(session, data=request(session, district_id=not_a_district.id), created_by=None)
+    assert refused.value.message == "منطقه انتخاب‌شده از مناطق شهرداری نیست."
+    assert ticket_count(session) == 0

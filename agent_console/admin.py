@@ -1,0 +1,178 @@
+"""The administrator's pages: staff accounts (with their phones), units and categories, as plain HTML forms."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+from fastapi import APIRouter, Form, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel
+from pydantic import ValidationError as PydanticValidationError
+from sqlmodel import Session, col, select
+from starlette.concurrency import run_in_threadpool
+
+from agent_console.deps import Admin, ServicesDep, SessionDep
+from callcenter.errors import AsteriskUnavailable, PasokhError, ValidationFailed
+from callcenter.lines import LINES
+from callcenter.persian import persian_digits
+from callcenter.provisioning import apply_phone_changes, render_unit_name_prompt
+from callcenter.services import Services
+from callcenter.staff import (
+    CategoryCreate,
+    NewStaff,
+    StaffCreate,
+    UnitCreate,
+    add_category,
+    add_unit,
+    create_staff,
+    list_staff,
+    set_active,
+)
+from db.models import Category, Role, Unit, UnitKind, User, UserPublic
+
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+TEMPLATES.env.filters["fa_digits"] = persian_digits
+
+router = APIRouter(prefix="/admin", include_in_schema=False)
+log = logging.getLogger(__name__)
+
+FLASH_KEY = "admin_flash"
+ROLE_TITLES = {
+    Role.OPERATOR: "کارشناس", Role.SUPERVISOR: "ناظر", Role.ADMIN: "مدیر سامانه", Role.UNIT_LIAISON: "رابط واحد",
+    Role.FIELD_SUPERVISOR: "ناظر میدانی", Role.INSPECTOR: "بازرس", Role.VIEWER: "بیننده (دفتر شهردار)",
+}
+UNIT_KIND_TITLES = {
+    UnitKind.DEPUTY: "معاونت", UnitKind.DISTRICT: "منطقه", UnitKind.ORGANISATION: "سازمان",
+    UnitKind.DEPARTMENT: "اداره",
+}
+FIELD_LABELS = {
+    "username": "نام کاربری", "full_name": "نام و نام خانوادگی", "role": "نقش", "password": "گذرواژه",
+    "extension": "داخلی", "name": "نام", "kind": "نوع", "parent_id": "واحد بالادست", "line": "خط",
+    "default_unit_id": "واحد مسئول", "sla_hours": "مهلت رسیدگی", "unit_id": "واحد رابط",
+}
+PHONE_PENDING = "Asterisk اکنون در دسترس نیست؛ گوشی پس از بارگذاری دوبارهٔ Asterisk کار خواهد کرد."
+UNIT_PROMPT_PENDING = "نام این واحد پس از راه‌اندازی دوبارهٔ Asterisk در پیام‌های صوتی خوانده می‌شود."
+
+Schema = TypeVar("Schema", bound=BaseModel)
+
+
+@router.get("", response_class=HTMLResponse)
+def admin_page(request: Request, admin: Admin, session: SessionDep) -> Response:
+    return _page(request, session, admin, flash=request.session.pop(FLASH_KEY, None))
+
+
+@router.post("/staff", response_class=HTMLResponse)
+async def add_staff(
+    request: Request, admin: Admin, session: SessionDep, services: ServicesDep,
+    username: Annotated[str, Form()], full_name: Annotated[str, Form()], role: Annotated[Role, Form()],
+    password: Annotated[str, Form()], extension: Annotated[str, Form()] = "", unit_id: Annotated[str, Form()] = "",
+) -> Response:
+    """Shown on the answer page itself, not through a redirect: the SIP password must not sit in the session
+    cookie (signed, not encrypted), and a reload cannot show it again (the username is taken by then)."""
+    values = {"username": username, "full_name": full_name, "role": role.value, "extension": extension,
+              "unit_id": unit_id}
+    try:
+        data = _form(StaffCreate, password=password, **{**values, "unit_id": unit_id or None})
+        created = await run_in_threadpool(create_staff, session, data=data)
+    except PasokhError as error:
+        return await run_in_threadpool(_page, request, session, admin, errors={"staff": error.message},
+                                       values={"staff": values}, status_code=error.status_code)
+    log.info("Admin %s created account %s (%s)", admin.username, created.account.username, created.account.role)
+    applied = await _apply_phones(services) if created.account.extension else True
+    return await run_in_threadpool(_page, request, session, admin, created=created, phone_applied=applied)
+
+
+@router.post("/staff/{user_id}/active")
+async def change_active(
+    request: Request, user_id: int, active: Annotated[bool, Form()], admin: Admin, session: SessionDep,
+    services: ServicesDep,
+) -> Response:
+    try:
+        account = await run_in_threadpool(set_active, session, user_id=user_id, active=active, by=admin)
+    except PasokhError as error:
+        return await run_in_threadpool(_page, request, session, admin, errors={"staff": error.message},
+                                       status_code=error.status_code)
+    log.info("Admin %s set account %s active=%s", admin.username, account.username, active)
+    message = f"حساب «{account.username}» {'فعال' if active else 'غیرفعال'} شد."
+    if account.extension:
+        if not active:
+            await _leave_queues(services, account)
+        if not await _apply_phones(services):
+            message += " " + PHONE_PENDING
+    return _back(request, message)
+
+
+@router.post("/units")
+def add_unit_form(
+    request: Request, admin: Admin, session: SessionDep, services: ServicesDep, name: Annotated[str, Form()],
+    kind: Annotated[str, Form()], parent_id: Annotated[str, Form()] = "",
+) -> Response:
+    values = {"name": name, "kind": kind, "parent_id": parent_id}
+    try:
+        unit = add_unit(session, data=_form(UnitCreate, name=name, kind=kind, parent_id=parent_id or None))
+    except PasokhError as error:
+        return _page(request, session, admin, errors={"unit": error.message}, values={"unit": values},
+                     status_code=error.status_code)
+    message = f"واحد «{unit.name}» افزوده شد."
+    if not render_unit_name_prompt(services.settings, unit.name):
+        message += " " + UNIT_PROMPT_PENDING
+    return _back(request, message)
+
+
+@router.post("/categories")
+def add_category_form(
+    request: Request, admin: Admin, session: SessionDep, name: Annotated[str, Form()],
+    line: Annotated[str, Form()], default_unit_id: Annotated[str, Form()], sla_hours: Annotated[str, Form()],
+) -> Response:
+    values = {"name": name, "line": line, "default_unit_id": default_unit_id, "sla_hours": sla_hours}
+    try:
+        category = add_category(session, data=_form(CategoryCreate, **values))
+    except PasokhError as error:
+        return _page(request, session, admin, errors={"category": error.message}, values={"category": values},
+                     status_code=error.status_code)
+    return _back(request, f"موضوع «{category.name}» افزوده شد.")
+
+
+def _form(schema: type[Schema], **values: Any) -> Schema:
+    """A form's fields as the domain's schema; what does not parse is named in Persian."""
+    try:
+        return schema.model_validate(values)
+    except PydanticValidationError as exc:
+        names = dict.fromkeys(FIELD_LABELS.get(str(error["loc"][0]), str(error["loc"][0])) for error in exc.errors())
+        raise ValidationFailed("این خانه‌ها کامل یا درست نیستند: " + "، ".join(names)) from exc
+
+
+async def _apply_phones(services: Services) -> bool:
+    return await apply_phone_changes(services.settings, engine=services.engine, ami=services.ami)
+
+
+async def _leave_queues(services: Services, account: UserPublic) -> None:
+    """A deactivated operator must not stay a queue member whose phone no longer exists."""
+    for line in LINES:
+        with contextlib.suppress(AsteriskUnavailable):  # not a member of that queue, or Asterisk away
+            await services.ami.queue_remove(queue=line.queue, extension=account.extension or "")
+
+
+def _back(request: Request, message: str) -> RedirectResponse:
+    request.session[FLASH_KEY] = message
+    return RedirectResponse("/admin", status_code=303)
+
+
+def _page(
+    request: Request, session: Session, admin: User, *, flash: str | None = None,
+    errors: dict[str, str] | None = None, values: dict[str, dict[str, str]] | None = None,
+    created: NewStaff | None = None, phone_applied: bool = True, status_code: int = 200,
+) -> HTMLResponse:
+    units = session.exec(select(Unit).order_by(col(Unit.name))).all()
+    categories = session.exec(select(Category).order_by(col(Category.line), col(Category.name))).all()
+    context = {
+        "admin": UserPublic.model_validate(admin), "staff": list_staff(session), "units": units,
+        "unit_names": {unit.id: unit.name for unit in units}, "categories": categories, "lines": LINES,
+        "roles": ROLE_TITLES, "unit_kinds": UNIT_KIND_TITLES, "flash": flash, "errors": errors or {},
+        "values": values or {}, "created": created, "phone_pending": None if phone_applied else PHONE_PENDING,
+    }
+    return TEMPLATES.TemplateResponse(request, "admin.html", context, status_code=status_code)

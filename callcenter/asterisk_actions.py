@@ -1,0 +1,110 @@
+"""What the backend asks of Asterisk (queue membership, call controls, ChanSpy), over any AMI action sender."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from callcenter.errors import NoActiveCall
+
+
+class AsteriskActions(ABC):
+    """The actions in one place; subclasses only send: the AMI bridge itself, or a web-only worker's relay
+    to the process that owns the AMI connection (callcenter.ami_relay)."""
+
+    @property
+    @abstractmethod
+    def connected(self) -> bool: ...
+
+    @property
+    @abstractmethod
+    def asterisk_version(self) -> str | None: ...
+
+    @abstractmethod
+    async def start(self) -> None: ...
+
+    @abstractmethod
+    async def stop(self) -> None: ...
+
+    @abstractmethod
+    async def wait_connected(self, timeout: float) -> bool:
+        """True once Asterisk can be asked (at most ``timeout`` seconds)."""
+
+    @abstractmethod
+    async def action(self, action: dict[str, str]) -> Mapping[str, Any]:
+        """Send one action; raise :class:`AsteriskUnavailable` when not connected, refused or unanswered."""
+
+    @abstractmethod
+    async def action_list(self, action: dict[str, str]) -> list[Mapping[str, Any]]:
+        """Send an action whose answer is an event list (QueueStatus, CoreShowChannels...)."""
+
+    async def queue_add(self, *, queue: str, extension: str, member_name: str) -> None:
+        await self.action({
+            "Action": "QueueAdd", "Queue": queue, "Interface": f"PJSIP/{extension}",
+            "MemberName": member_name, "StateInterface": f"PJSIP/{extension}", "Paused": "false",
+        })
+
+    async def queue_pause(self, *, queue: str, extension: str, reason: str | None) -> None:
+        """Pause with a reason (``reason=None`` resumes); Asterisk answers with QueueMemberPause."""
+        action = {"Action": "QueuePause", "Queue": queue, "Interface": f"PJSIP/{extension}",
+                  "Paused": "true" if reason else "false"}
+        if reason:
+            action["Reason"] = reason
+        await self.action(action)
+
+    async def queue_remove(self, *, queue: str, extension: str) -> None:
+        await self.action({"Action": "QueueRemove", "Queue": queue, "Interface": f"PJSIP/{extension}"})
+
+    async def operator_call(self, extension: str) -> CallLegs:
+        """The operator's phone channel and the citizen bridged to it, asked of Asterisk itself (so it holds
+        after a backend restart); :class:`NoActiveCall` when the operator is on no call."""
+        channels = await self.action_list({"Action": "CoreShowChannels"})
+        legs = call_legs([c for c in channels if c.get("Event") == "CoreShowChannel"], extension)
+        if legs is None:
+            raise NoActiveCall("در حال حاضر تماسی برقرار نیست.", extension=extension)
+        return legs
+
+    async def hang_up(self, channel: str) -> None:
+        await self.action({"Action": "Hangup", "Channel": channel, "Cause": "16"})
+
+    async def redirect(self, *, channel: str, context: str, exten: str) -> None:
+        """Blind transfer: the channel leaves its bridge (the operator's leg ends) and runs ``exten``."""
+        await self.action({"Action": "Redirect", "Channel": channel, "Context": context, "Exten": exten,
+                           "Priority": "1"})
+
+    async def mute(self, *, channel: str, muted: bool) -> None:
+        """Both directions of one channel: on hold, the citizen neither hears nor is heard."""
+        await self.action({"Action": "MuteAudio", "Channel": channel, "Direction": "all",
+                           "State": "on" if muted else "off"})
+
+    async def spy(self, *, supervisor_extension: str, operator_extension: str, options: str) -> None:
+        """Ring the supervisor's phone; once answered, ChanSpy on the operator's channel (``options``: q quiet,
+        E end with the operator's call, w whisper, B barge)."""
+        await self.action({
+            "Action": "Originate", "Channel": f"PJSIP/{supervisor_extension}", "Application": "ChanSpy",
+            "Data": f"PJSIP/{operator_extension}-,{options}", "CallerID": f"Pasokh <{operator_extension}>",
+            "Timeout": "30000", "Async": "true",
+        })
+
+
+@dataclass(frozen=True)
+class CallLegs:
+    operator_channel: str
+    citizen_channel: str
+    linkedid: str
+
+
+def call_legs(channels: list[Mapping[str, Any]], extension: str) -> CallLegs | None:
+    """In a CoreShowChannels answer: the operator's channel (``PJSIP/<ext>-…``) and the other channel in its
+    bridge."""
+    prefix = f"PJSIP/{extension}-"
+    mine = next((c for c in channels if str(c.get("Channel", "")).startswith(prefix) and c.get("BridgeId")), None)
+    if mine is None:
+        return None
+    other = next((c for c in channels if c.get("BridgeId") == mine["BridgeId"] and c is not mine), None)
+    if other is None:
+        return None
+    return CallLegs(operator_channel=str(mine["Channel"]), citizen_channel=str(other["Channel"]),
+                    linkedid=str(other.get("Linkedid", "")))

@@ -1,0 +1,136 @@
+"""What waits on a unit liaison or a field supervisor: their open tickets, each with its deadline and last words."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+from pydantic import BaseModel
+from sqlmodel import Session, col, select
+
+from callcenter.lifecycle import STATUS_NAMES
+from callcenter.tickets import to_public
+from db.models import (
+    Category,
+    FieldVerdict,
+    Role,
+    Ticket,
+    TicketAction,
+    TicketPriority,
+    TicketPublic,
+    TicketStatus,
+    TicketTransition,
+    Unit,
+    User,
+)
+
+S, A = TicketStatus, TicketAction
+
+# A liaison's unit has to accept what was referred or reopened, and report done what it accepted.
+LIAISON_STATUSES = (S.REFERRED, S.REOPENED, S.ACCEPTED)
+FIELD_SUPERVISOR_STATUSES = (S.DISPUTED,)
+_PRIORITY_ORDER = {TicketPriority.URGENT: 0, TicketPriority.HIGH: 1, TicketPriority.NORMAL: 2}
+_REFERRALS = (A.REFER, A.RE_REFER)
+
+
+class InboxItem(BaseModel):
+    """One ticket as the inbox shows it; notes are the ones said since it was last referred to its unit."""
+
+    ticket: TicketPublic
+    status_name: str  # in Persian, as lifecycle.STATUS_NAMES has it
+    referred_at: datetime
+    deadline: datetime
+    seconds_left: int  # negative once the deadline has passed
+    overdue: bool
+    citizen_words: str = ""  # why the citizen says it is not resolved (the reopening's note)
+    dispute_note: str = ""  # why the unit objects, while a field supervisor has to decide
+    verdict: FieldVerdict | None = None  # the field supervisor's ruling that sent it back, if that is why
+    verdict_note: str = ""
+
+
+class Inbox(BaseModel):
+    role: Role
+    unit_name: str | None  # a liaison's unit; None when the administrator has not given them one yet
+    now: datetime
+    items: list[InboxItem]
+
+
+def inbox_for(session: Session, user: User, *, now: datetime | None = None) -> Inbox:
+    """A liaison's unit's tickets, or every disputed ticket for a field supervisor; urgent and late ones first."""
+    moment = now or datetime.now(UTC)
+    if user.role == Role.FIELD_SUPERVISOR:
+        return Inbox(role=user.role, unit_name=None, now=moment,
+                     items=_items(session, _tickets(session, FIELD_SUPERVISOR_STATUSES), moment))
+    unit = session.get(Unit, user.unit_id) if user.unit_id is not None else None
+    if unit is None:
+        return Inbox(role=user.role, unit_name=None, now=moment, items=[])
+    tickets = _tickets(session, LIAISON_STATUSES, unit_id=unit.id)
+    return Inbox(role=user.role, unit_name=unit.name, now=moment, items=_items(session, tickets, moment))
+
+
+def units_that_held(session: Session, ticket: Ticket) -> set[int]:
+    """The ticket's unit now and every unit it was referred to or taken from before."""
+    steps = session.exec(select(TicketTransition).where(TicketTransition.ticket_id == ticket.id)).all()
+    units = {unit for step in steps for unit in (step.from_unit_id, step.to_unit_id)} | {ticket.unit_id}
+    return {unit for unit in units if unit is not None}
+
+
+def _tickets(session: Session, statuses: Sequence[TicketStatus], *, unit_id: int | None = None) -> list[Ticket]:
+    query = select(Ticket).where(col(Ticket.status).in_(statuses))
+    if unit_id is not None:
+        query = query.where(Ticket.unit_id == unit_id)
+    return list(session.exec(query).all())
+
+
+def _items(session: Session, tickets: list[Ticket], now: datetime) -> list[InboxItem]:
+    steps = _steps_by_ticket(session, [ticket.id for ticket in tickets if ticket.id is not None])
+    items = [_item(session, ticket, steps[ticket.id or 0], now) for ticket in tickets]
+    return sorted(items, key=lambda item: (_PRIORITY_ORDER[item.ticket.priority], item.deadline))
+
+
+def _steps_by_ticket(session: Session, ticket_ids: list[int]) -> dict[int, list[TicketTransition]]:
+    """Every step of these tickets in one query, oldest first."""
+    grouped: dict[int, list[TicketTransition]] = defaultdict(list)
+    if not ticket_ids:
+        return grouped
+    rows = session.exec(
+        select(TicketTransition).where(col(TicketTransition.ticket_id).in_(ticket_ids))
+        .order_by(col(TicketTransition.at), col(TicketTransition.id))
+    ).all()
+    for row in rows:
+        grouped[row.ticket_id].append(row)
+    return grouped
+
+
+def _item(session: Session, ticket: Ticket, steps: list[TicketTransition], now: datetime) -> InboxItem:
+    referral = _last_referral(steps)
+    # The unit's clock starts when the ticket reached it; a reopening does not restart it.
+    referred_at = referral.at if referral is not None else ticket.created_at
+    since = steps[steps.index(referral):] if referral is not None else steps
+    deadline = referred_at + timedelta(hours=_sla_hours(session, ticket))
+    left = int((deadline - now).total_seconds())
+    reopening = _last(since, A.VERIFY_NOT_RESOLVED)
+    verdict = _last(since, A.FIELD_VERDICT) if ticket.status in (S.REOPENED, S.ACCEPTED) else None
+    if verdict is not None and reopening is not None and since.index(verdict) < since.index(reopening):
+        verdict = None  # a ruling from an earlier round; the citizen has spoken again since
+    dispute = _last(since, A.DISPUTE) if ticket.status == S.DISPUTED else None
+    return InboxItem(
+        ticket=to_public(session, ticket), status_name=STATUS_NAMES[ticket.status], referred_at=referred_at,
+        deadline=deadline, seconds_left=left, overdue=left < 0, citizen_words=reopening.note if reopening else "",
+        dispute_note=dispute.note if dispute else "", verdict=verdict.verdict if verdict else None,
+        verdict_note=verdict.note if verdict else "",
+    )
+
+
+def _last_referral(steps: list[TicketTransition]) -> TicketTransition | None:
+    return next((step for step in reversed(steps) if step.action in _REFERRALS), None)
+
+
+def _last(steps: list[TicketTransition], action: TicketAction) -> TicketTransition | None:
+    return next((step for step in reversed(steps) if step.action == action), None)
+
+
+def _sla_hours(session: Session, ticket: Ticket) -> int:
+    category = session.get(Category, ticket.category_id) if ticket.category_id is not None else None
+    return category.sla_hours if category is not None else int(Category.model_fields["sla_hours"].default)

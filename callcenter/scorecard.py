@@ -1,0 +1,263 @@
+"""The evaluation scorecard (کارنامه ارزیابی): how each unit handled the tickets referred to it in a period.
+
+Everything is read from the append-only ``ticket_transition`` history, so the figures can be recomputed for any
+past period. Definitions (also in docs/decisions.md, "Scorecard definitions"); rates are fractions 0..1 (the page
+shows them as percentages), times are hours, and a ratio whose denominator is 0 is None ("no data"):
+
+- A receipt is one referral (refer or re_refer) to a unit whose time is in [start, end); tickets referred before
+  the period are not counted, not even their later steps. A receipt lasts until the ticket leaves the unit
+  (re-referred to another unit, declined back to the call centre, cancelled) or until ``now``; steps after
+  ``now`` are ignored. A re-referral is a receipt of the new unit; the old unit keeps its own receipt, which
+  counts in ``left_before_done`` if it had not reported the work done. A ticket referred to the same unit twice
+  (declined, then referred back) is two receipts: the unit had two deadlines.
+- Deadline = referral time + the ticket's category ``sla_hours``. On time = the first report_done of the receipt
+  at or before the deadline; late = reported after it, or not reported while the deadline passed with the ticket
+  still at the unit (open at ``now``, or left the unit after its deadline). A receipt neither reported nor past
+  its deadline is not judged yet; nor is one that left the unit before its deadline.
+  on_time_rate = on time ÷ (on time + late).
+- Time to done: hours from the referral to the first report_done of the receipt; median and p90 by linear
+  interpolation between the closest ranks (the "inclusive" method: rank p·(n−1) of the sorted values).
+- verification_pass_rate = verify_resolved ÷ (verify_resolved + verify_not_resolved), every verification call
+  during the unit's receipts. reopen_rate = receipts reopened at least once (verify_not_resolved) ÷ receipts
+  reported done.
+- Field-supervisor verdicts during the unit's receipts: against the unit = citizen_right + partly; for it =
+  unit_right.
+- citizen_satisfaction = receipts whose last verification answer was "resolved" ÷ receipts with at least one
+  verification answer. It differs from the pass rate on purpose: a ticket reopened and then fixed lowers the pass
+  rate (the first report was premature) but ends with a satisfied citizen; a ticket closed on a unit_right
+  verdict ends with a citizen who said it was not resolved.
+- score = mean of the available ones of on_time_rate, verification_pass_rate and 1 − reopen_rate, rounded to
+  4 decimals so that equal performances tie exactly; rank 1 is the highest score, units without a score come
+  last, and ties (of score, or of having none) are broken by unit name, then id.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import jdatetime
+from pydantic import BaseModel
+from sqlmodel import Session, col, select
+
+from db.models import Category, FieldVerdict, Ticket, TicketAction, TicketTransition, Unit
+
+TEHRAN = ZoneInfo("Asia/Tehran")
+
+_REFERRALS = frozenset({TicketAction.REFER, TicketAction.RE_REFER})
+# Steps after which the ticket is no longer the unit's to do (a re-referral also starts the next receipt).
+_LEAVING = frozenset({TicketAction.DECLINE, TicketAction.CANCEL})
+_VERDICTS_AGAINST = frozenset({FieldVerdict.CITIZEN_RIGHT, FieldVerdict.PARTLY})
+SCORE_DECIMALS = 4
+
+
+class UnitScore(BaseModel):
+    """One unit's line of the scorecard; counts are receipts (referrals to the unit) in the period."""
+
+    unit_id: int
+    unit_name: str
+    rank: int
+    score: float | None
+    received: int
+    left_before_done: int
+    reported_done: int
+    on_time: int
+    late: int
+    on_time_rate: float | None
+    median_hours_to_done: float | None
+    p90_hours_to_done: float | None
+    verified_resolved: int
+    verified_not_resolved: int
+    verification_pass_rate: float | None
+    reopened: int
+    reopen_rate: float | None
+    verdicts_against: int
+    verdicts_for: int
+    citizens_asked: int
+    citizens_satisfied: int
+    citizen_satisfaction: float | None
+
+
+class Scorecard(BaseModel):
+    """Every unit that received a referral in [start, end), best first, with outcomes as of ``generated_at``."""
+
+    start: datetime
+    end: datetime
+    generated_at: datetime
+    units: list[UnitScore]
+
+
+@dataclass
+class _Receipt:
+    """One referral of a ticket to a unit and what happened while the ticket was there."""
+
+    unit_id: int
+    referred_at: datetime
+    deadline: datetime | None  # None only if the ticket has no category, which the lifecycle does not allow
+    done_at: datetime | None = None
+    left_at: datetime | None = None
+    resolved: int = 0
+    not_resolved: int = 0
+    last_answer_resolved: bool | None = None
+    verdicts: list[FieldVerdict] = field(default_factory=list)
+
+    def punctuality(self, now: datetime) -> bool | None:
+        """True on time, False late, None not judged (still within its deadline, or left the unit in time)."""
+        if self.deadline is None:
+            return None
+        if self.done_at is not None:
+            return self.done_at <= self.deadline
+        held_until = self.left_at or now
+        return False if held_until > self.deadline else None
+
+    def hours_to_done(self) -> float | None:
+        return None if self.done_at is None else (self.done_at - self.referred_at).total_seconds() / 3600
+
+
+def jalali_month_window(year: int, month: int) -> tuple[datetime, datetime]:
+    """The Jalali month (1 Farvardin = 1) in Tehran, as aware UTC [start, end).
+
+    From local midnights through zoneinfo, so months that held a clock change (Iran kept DST until 2022) are
+    an hour shorter or longer rather than shifted; jdatetime knows which Esfand has 30 days.
+    """
+    if not 1 <= month <= 12:
+        raise ValueError(f"a Jalali month is 1..12, got {month}")
+    first = jdatetime.date(year, month, 1).togregorian()
+    following = jdatetime.date(year + 1, 1, 1) if month == 12 else jdatetime.date(year, month + 1, 1)
+    return _tehran_midnight(first), _tehran_midnight(following.togregorian())
+
+
+def _tehran_midnight(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=TEHRAN).astimezone(UTC)
+
+
+def compute_scorecard(session: Session, *, start: datetime, end: datetime, now: datetime) -> Scorecard:
+    """The scorecard of every unit that received a referral in [start, end), as of ``now``."""
+    for moment in (start, end, now):
+        if moment.tzinfo is None or moment.utcoffset() is None:
+            raise ValueError("naive datetimes are ambiguous; pass an aware datetime")
+    receipts = [receipt for receipt in _receipts(session, start=start, end=end, now=now)
+                if start <= receipt.referred_at < end]
+    by_unit: defaultdict[int, list[_Receipt]] = defaultdict(list)
+    for receipt in receipts:
+        by_unit[receipt.unit_id].append(receipt)
+    names = _unit_names(session, by_unit)
+    scores = [_unit_score(unit_id, names.get(unit_id, ""), unit_receipts, now)
+              for unit_id, unit_receipts in by_unit.items()]
+    return Scorecard(start=start, end=end, generated_at=now, units=_ranked(scores))
+
+
+def _receipts(session: Session, *, start: datetime, end: datetime, now: datetime) -> list[_Receipt]:
+    """Every receipt of the tickets referred in [start, end), from their history up to ``now``.
+
+    The whole history of each such ticket is walked, because a receipt ends where the next one begins; the
+    caller keeps only the receipts that began in the period.
+    """
+    referred = select(TicketTransition.ticket_id).where(
+        col(TicketTransition.action).in_(_REFERRALS), col(TicketTransition.at) >= start, col(TicketTransition.at) < end,
+    )
+    rows = session.exec(
+        select(TicketTransition, Category.sla_hours)
+        .join(Ticket, col(Ticket.id) == col(TicketTransition.ticket_id))
+        .outerjoin(Category, col(Category.id) == col(Ticket.category_id))
+        .where(col(TicketTransition.ticket_id).in_(referred), col(TicketTransition.at) <= now)
+        .order_by(col(TicketTransition.ticket_id), col(TicketTransition.at), col(TicketTransition.id))
+    ).all()
+    receipts: list[_Receipt] = []
+    current: _Receipt | None = None
+    current_ticket: int | None = None
+    for step, sla_hours in rows:
+        if step.ticket_id != current_ticket:
+            current, current_ticket = None, step.ticket_id
+        if step.action in _REFERRALS and step.to_unit_id is not None:
+            if current is not None:
+                current.left_at = step.at
+            current = _Receipt(unit_id=step.to_unit_id, referred_at=step.at,
+                               deadline=None if sla_hours is None else step.at + timedelta(hours=sla_hours))
+            receipts.append(current)
+        elif current is not None:
+            _record(current, step)
+            if step.action in _LEAVING:
+                current = None
+    return receipts
+
+
+def _record(receipt: _Receipt, step: TicketTransition) -> None:
+    """What one step, taken while the ticket was at the unit, adds to the receipt."""
+    if step.action == TicketAction.REPORT_DONE and receipt.done_at is None:
+        receipt.done_at = step.at
+    elif step.action == TicketAction.VERIFY_RESOLVED:
+        receipt.resolved += 1
+        receipt.last_answer_resolved = True
+    elif step.action == TicketAction.VERIFY_NOT_RESOLVED:
+        receipt.not_resolved += 1
+        receipt.last_answer_resolved = False
+    elif step.action == TicketAction.FIELD_VERDICT and step.verdict is not None:
+        receipt.verdicts.append(step.verdict)
+    elif step.action in _LEAVING:
+        receipt.left_at = step.at
+
+
+def _unit_names(session: Session, unit_ids: Iterable[int]) -> dict[int, str]:
+    ids = list(unit_ids)
+    if not ids:
+        return {}
+    rows = session.exec(select(Unit.id, Unit.name).where(col(Unit.id).in_(ids))).all()
+    return {unit_id: name for unit_id, name in rows if unit_id is not None}
+
+
+def _unit_score(unit_id: int, unit_name: str, receipts: Sequence[_Receipt], now: datetime) -> UnitScore:
+    punctuality = [receipt.punctuality(now) for receipt in receipts]
+    on_time, late = punctuality.count(True), punctuality.count(False)
+    hours = sorted(value for receipt in receipts if (value := receipt.hours_to_done()) is not None)
+    resolved = sum(receipt.resolved for receipt in receipts)
+    not_resolved = sum(receipt.not_resolved for receipt in receipts)
+    reopened = sum(1 for receipt in receipts if receipt.not_resolved > 0)
+    answers = [receipt.last_answer_resolved for receipt in receipts if receipt.last_answer_resolved is not None]
+    verdicts = [verdict for receipt in receipts for verdict in receipt.verdicts]
+    on_time_rate = _ratio(on_time, on_time + late)
+    pass_rate = _ratio(resolved, resolved + not_resolved)
+    reopen_rate = _ratio(reopened, len(hours))
+    return UnitScore(
+        unit_id=unit_id, unit_name=unit_name, rank=0,
+        score=_score(on_time_rate, pass_rate, reopen_rate),
+        received=len(receipts),
+        left_before_done=sum(1 for receipt in receipts if receipt.done_at is None and receipt.left_at is not None),
+        reported_done=len(hours), on_time=on_time, late=late, on_time_rate=on_time_rate,
+        median_hours_to_done=_quantile(hours, 0.5), p90_hours_to_done=_quantile(hours, 0.9),
+        verified_resolved=resolved, verified_not_resolved=not_resolved, verification_pass_rate=pass_rate,
+        reopened=reopened, reopen_rate=reopen_rate,
+        verdicts_against=sum(1 for verdict in verdicts if verdict in _VERDICTS_AGAINST),
+        verdicts_for=verdicts.count(FieldVerdict.UNIT_RIGHT),
+        citizens_asked=len(answers), citizens_satisfied=answers.count(True),
+        citizen_satisfaction=_ratio(answers.count(True), len(answers)),
+    )
+
+
+def _ratio(part: int, whole: int) -> float | None:
+    return None if whole == 0 else part / whole
+
+
+def _quantile(ordered: Sequence[float], fraction: float) -> float | None:
+    """Linear interpolation between the closest ranks of sorted values (rank fraction·(n−1), counted from 0)."""
+    if not ordered:
+        return None
+    position = fraction * (len(ordered) - 1)
+    below = int(position)
+    above = min(below + 1, len(ordered) - 1)
+    return ordered[below] + (ordered[above] - ordered[below]) * (position - below)
+
+
+def _score(on_time_rate: float | None, pass_rate: float | None, reopen_rate: float | None) -> float | None:
+    """Equal weights for keeping deadlines, reports the citizen confirms, and work that stays done."""
+    parts = [part for part in (on_time_rate, pass_rate, None if reopen_rate is None else 1 - reopen_rate)
+             if part is not None]
+    return None if not parts else round(sum(parts) / len(parts), SCORE_DECIMALS)
+
+
+def _ranked(scores: Iterable[UnitScore]) -> list[UnitScore]:
+    ordered = sorted(scores, key=lambda unit: (unit.score is None, -(unit.score or 0.0), unit.unit_name, unit.unit_id))
+    return [unit.model_copy(update={"rank": position}) for position, unit in enumerate(ordered, start=1)]

@@ -1,0 +1,165 @@
+"""The unit liaison's inbox in a real browser on a web-only backend: a referred ticket appears, the liaison accepts
+it and reports it done by clicking (the note is required), the database follows; an overdue ticket stands out."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+import uvicorn
+from playwright.async_api import Page, expect
+from sqlmodel import Session
+
+from callcenter.app import create_app
+from callcenter.lifecycle import apply_action
+from callcenter.settings import load_settings
+from db.models import Role, TicketAction, TicketPriority, TicketStatus, User
+from tests.support.backend import InProcessServer, free_port
+from tests.support.ticket_flow import (
+    PASSWORD,
+    WASTE,
+    Filed,
+    add_staff,
+    referred_long_ago,
+    referred_ticket,
+    status_of,
+    steps_of,
+)
+
+pytestmark = [pytest.mark.browser]
+
+S, A = TicketStatus, TicketAction
+SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "inbox.png"
+
+
+@pytest.fixture
+async def web(engine: sa.Engine, database_url: str, tmp_path: Path) -> AsyncIterator[str]:
+    """The backend without telephony (the inbox needs none), served in this event loop; yields its URL."""
+    settings = load_settings(environ={}, environment="test", database_url=database_url, web_port=free_port(),
+                             state_dir=tmp_path / "state")
+    server = InProcessServer(uvicorn.Config(create_app(settings, telephony=False), host="127.0.0.1",
+                                            port=settings.web_port, log_level="warning", lifespan="on",
+                                            ws="websockets-sansio"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{settings.web_port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+async def log_in_to_inbox(page: Page, url: str, username: str) -> None:
+    await page.goto(url + "/login")
+    await page.get_by_label("نام کاربری", exact=True).fill(username)
+    await page.get_by_label("گذرواژه", exact=True).fill(PASSWORD)
+    await page.get_by_role("button", name="ورود", exact=True).click()
+    await expect(page).to_have_url(url + "/inbox")
+    await expect(page.locator("#connection")).to_have_text("متصل")
+
+
+def a_liaison_and_tickets(engine: sa.Engine) -> tuple[User, Filed, Filed]:
+    operator = add_staff(engine, "inbox.operator", Role.OPERATOR)
+    liaison = add_staff(engine, "waste.liaison", Role.UNIT_LIAISON, unit=WASTE)
+    fresh = referred_ticket(engine, by=operator, unit=WASTE, description="سطل زباله سر کوچه پر است",
+                            priority=TicketPriority.URGENT)
+    late = referred_ticket(engine, by=operator, unit=WASTE, description="زباله‌ها دو روز است جمع نشده",
+                           address="بلوار نوروزیان، پلاک ۸")
+    referred_long_ago(engine, late, by=timedelta(hours=30))  # garbage has 24 hours
+    return liaison, fresh, late
+
+
+async def test_given_a_ticket_referred_to_a_unit_when_its_liaison_accepts_and_reports_done_then_the_database_follows(
+    engine: sa.Engine, web: str, console_page: Page, database_url: str,
+) -> None:
+    page = console_page
+    _liaison, fresh, late = a_liaison_and_tickets(engine)
+    await log_in_to_inbox(page, web, "waste.liaison")
+
+    await expect(page.locator("#unit-name")).to_have_text(WASTE)
+    fresh_row, late_row = (page.locator(f'#inbox tr[data-code="{t.tracking_code}"]') for t in (fresh, late))
+    await expect(fresh_row).to_contain_text("سطل زباله سر کوچه پر است")
+    await expect(fresh_row).to_contain_text("جمع‌آوری زباله")
+    await expect(fresh_row).to_contain_text("منطقه دو")
+    await expect(fresh_row).to_contain_text("فوری")
+    await expect(fresh_row).to_contain_text("ارجاع‌شده به واحد")
+    await expect(fresh_row.locator("td").nth(6)).to_contain_text("مانده")
+    await expect(fresh_row).to_have_attribute("data-overdue", "no")
+    await expect(late_row).to_have_attribute("data-overdue", "yes")
+    await expect(late_row).to_have_class("overdue")
+    await expect(late_row.locator(".late")).to_have_text("۶ ساعت و ۰ دقیقه گذشته")
+    assert await late_row.evaluate("r => getComputedStyle(r).backgroundColor") != "rgba(0, 0, 0, 0)"
+    if database_url.startswith("sqlite"):
+        SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+        await page.evaluate("document.fonts.ready.then(() => true)")
+        await page.screenshot(path=str(SCREENSHOT), full_page=True)
+
+    await fresh_row.get_by_role("button", name="پذیرش").click()
+    await expect(fresh_row).to_have_attribute("data-status", "accepted")
+    await expect(fresh_row).to_contain_text("در دست اقدام واحد")
+
+    await fresh_row.get_by_role("button", name="اعلام انجام کار").click()  # without saying what was done
+    await expect(fresh_row.locator(".error")).to_have_text("بنویسید چه کاری انجام شد.")
+    assert status_of(engine, fresh) == S.ACCEPTED
+    await fresh_row.get_by_label("توضیح").fill("سطل خالی و محل شسته شد")
+    await fresh_row.get_by_role("button", name="اعلام انجام کار").click()
+
+    await expect(fresh_row).to_have_count(0)  # done: no longer the unit's to act on
+    await expect(page.locator("#inbox-count")).to_have_text("۱")
+    assert status_of(engine, fresh) == S.DONE
+    assert steps_of(engine, fresh) == [
+        (A.REFER, S.REGISTERED, S.REFERRED, ""), (A.ACCEPT, S.REFERRED, S.ACCEPTED, ""),
+        (A.REPORT_DONE, S.ACCEPTED, S.DONE, "سطل خالی و محل شسته شد"),
+    ]
+
+
+async def test_given_a_ticket_moved_on_elsewhere_when_the_liaison_clicks_then_the_persian_conflict_shows(
+    engine: sa.Engine, web: str, console_page: Page,
+) -> None:
+    page = console_page
+    _liaison, fresh, _late = a_liaison_and_tickets(engine)
+    await log_in_to_inbox(page, web, "waste.liaison")
+    row = page.locator(f'#inbox tr[data-code="{fresh.tracking_code}"]')
+    await expect(row).to_be_visible()
+    supervisor = add_staff(engine, "inbox.supervisor", Role.SUPERVISOR)
+    with Session(engine) as session:  # a supervisor withdraws it while the liaison's page still shows it
+        apply_action(session, ticket_id=fresh.id, action=A.CANCEL, actor=supervisor, note="تکراری")
+    await row.get_by_role("button", name="پذیرش").click()
+    await expect(row.locator(".error")).to_contain_text("وضعیت این درخواست در این فاصله تغییر کرده")
+    assert status_of(engine, fresh) == S.CANCELLED
+
+
+async def test_given_a_disputed_ticket_when_the_field_supervisor_rules_partly_then_it_goes_back_to_the_unit(
+    engine: sa.Engine, web: str, console_page: Page,
+) -> None:
+    page = console_page
+    liaison, fresh, _late = a_liaison_and_tickets(engine)
+    operator = add_staff(engine, "verifying.operator", Role.OPERATOR)
+    add_staff(engine, "field.supervisor", Role.FIELD_SUPERVISOR)
+    with Session(engine) as session:
+        for action, actor, note in ((A.ACCEPT, liaison, ""), (A.REPORT_DONE, liaison, "جمع شد"),
+                                    (A.REQUEST_VERIFICATION, operator, ""),
+                                    (A.VERIFY_NOT_RESOLVED, operator, "کیسه‌های زباله هنوز کنار جوی است"),
+                                    (A.DISPUTE, liaison, "عکس محل پاکیزه را داریم")):
+            apply_action(session, ticket_id=fresh.id, action=action, actor=actor, note=note)
+    await log_in_to_inbox(page, web, "field.supervisor")
+
+    row = page.locator(f'#inbox tr[data-code="{fresh.tracking_code}"]')
+    await expect(page.locator("#inbox tbody tr")).to_have_count(1)  # only the disputed one
+    await expect(row).to_contain_text("سخن شهروند: کیسه‌های زباله هنوز کنار جوی است")
+    await expect(row).to_contain_text("دلیل اعتراض واحد: عکس محل پاکیزه را داریم")
+    await row.get_by_role("button", name="تا حدی").click()
+    await expect(row.locator(".error")).to_have_text("بنویسید کدام بخش از کار هنوز مانده است.")
+    await row.get_by_label("توضیح").fill("دو کیسه کنار جوی مانده است")
+    await row.get_by_role("button", name="تا حدی").click()
+
+    await expect(page.locator("#inbox-empty")).to_be_visible()
+    assert status_of(engine, fresh) == S.REOPENED
+    assert steps_of(engine, fresh)[-1] == (A.FIELD_VERDICT, S.DISPUTED, S.REOPENED, "دو کیسه کنار جوی مانده است")
