@@ -145,9 +145,8 @@ def me(user: CurrentUser, services: ServicesDep) -> Me:
     # From the durable log, not this process's memory: the same answer from any web worker, and after a restart.
     queues = [
         AgentStatePublic(queue=status.queue, state=status.state, reason=status.reason, since=status.since)
-        for status in services.agent_log.current()
-        if status.extension == user.extension
-    ]
+        for status in services.agent_log.current(extension=user.extension)
+    ] if user.extension else []
     return Me(user=UserPublic.model_validate(user), queues=queues)
 
 

@@ -90,8 +90,8 @@ async def supervise(body: Supervise, user: Supervisor, services: ServicesDep) ->
     """Rings the supervisor's own phone; answering it joins the operator's call in the chosen mode."""
     if not user.extension:
         raise PermissionDenied("برای شما داخلی تلفن تعریف نشده است.", username=user.username)
-    agents = await asyncio.to_thread(services.agent_log.current)
-    if not any(a.extension == body.extension and a.state == AgentState.TALKING for a in agents):
+    agents = await asyncio.to_thread(services.agent_log.current, extension=body.extension)
+    if not any(a.state == AgentState.TALKING for a in agents):
         raise NoActiveCall("این کارشناس اکنون در مکالمه نیست.", extension=body.extension)
     await services.ami.spy(supervisor_extension=user.extension, operator_extension=body.extension,
                            options=SPY_OPTIONS[body.mode])

@@ -44,14 +44,18 @@ class AgentStateLog:
             session.commit()
             return at
 
-    def current(self) -> list[AgentStatus]:
-        """Every operator still in a queue (their latest state is not logged out), by extension."""
+    def current(self, *, extension: str | None = None) -> list[AgentStatus]:
+        """Every operator still in a queue (their latest state is not logged out), by extension; only
+        ``extension``'s queues when given."""
         with Session(self._engine) as session:
-            names = {u.extension: u.full_name for u in session.exec(select(User)).all() if u.extension}
+            users = select(User).where(col(User.extension).is_not(None))
+            if extension is not None:
+                users = users.where(User.extension == extension)
+            names = {u.extension: u.full_name for u in session.exec(users).all() if u.extension}
             return [
                 AgentStatus(extension=row.extension, queue=row.queue_name, state=row.state, reason=row.reason,
                             since=row.at, name=names.get(row.extension, row.extension))
-                for row in _latest_rows(session)
+                for row in _latest_rows(session, extension=extension)
                 if row.state != AgentState.LOGGED_OUT
             ]
 
@@ -65,11 +69,11 @@ def _latest(session: Session, *, extension: str, queue: str) -> AgentStateChange
     ).first()
 
 
-def _latest_rows(session: Session) -> list[AgentStateChange]:
+def _latest_rows(session: Session, *, extension: str | None) -> list[AgentStateChange]:
     """The newest row of each (extension, queue): one query for the ids, one for the rows."""
-    newest = (
-        select(func.max(AgentStateChange.id))
-        .group_by(col(AgentStateChange.extension), col(AgentStateChange.queue_name))
-    )
+    newest = select(func.max(AgentStateChange.id))
+    if extension is not None:
+        newest = newest.where(AgentStateChange.extension == extension)
+    newest = newest.group_by(col(AgentStateChange.extension), col(AgentStateChange.queue_name))
     rows = session.exec(select(AgentStateChange).where(col(AgentStateChange.id).in_(newest))).all()
     return sorted(rows, key=lambda row: (row.extension, row.queue_name))

@@ -75,25 +75,43 @@ function clock(seconds) {
   return toPersianDigits(`${h ? `${h}:` : ""}${mm}:${String(sec).padStart(2, "0")}`);
 }
 
-// The websocket: ``onOpen`` loads a snapshot over REST on every (re)connect, then deltas arrive in order.
-// Messages are numbered per connection (hello = 0); a gap means something was missed: a "resync" event
-// tells the page to load its snapshot again.
-function openEvents(onOpen, onEvent) {
+// The websocket: ``loadSnapshot`` (returning a promise) loads the page's state over REST on every (re)connect,
+// then deltas arrive in order. Messages are numbered per connection (hello = 0); a gap, or a "resync" from the
+// server, means something was missed and the snapshot is loaded again.
+// A snapshot read before a delta can land after it and undo it (an operator presses "ready" right after the
+// page connects: the answer to /api/me, read before the queue event, arrives after the event). So a delta that
+// arrives while a snapshot is loading marks that snapshot stale, and it is loaded once more.
+function openEvents(loadSnapshot, onEvent) {
   let lastSeq = -1;
+  let loading = false;
+  let stale = false;
+  const refresh = async () => {
+    if (loading) { stale = true; return; }
+    loading = true;
+    try {
+      do { stale = false; await loadSnapshot(); } while (stale);
+    } finally {
+      loading = false;
+    }
+  };
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   const socket = new WebSocket(`${scheme}://${location.host}/ws`);
   socket.onopen = () => {
     $("connection").textContent = "متصل"; $("connection").className = "badge on";
-    onOpen();
+    refresh();
   };
   socket.onmessage = (e) => {
     const message = JSON.parse(e.data);
-    if (message.seq !== 0 && message.seq !== lastSeq + 1) onEvent({ name: "resync", data: {} });
+    const gap = message.seq !== 0 && message.seq !== lastSeq + 1;
     lastSeq = message.seq;
+    if (message.seq === 0) return;  // hello
+    if (gap || message.name === "resync") refresh();
+    if (message.name === "resync") return;
+    if (loading) stale = true;
     onEvent(message);
   };
   socket.onclose = () => {
     $("connection").textContent = "قطع"; $("connection").className = "badge off";
-    setTimeout(() => openEvents(onOpen, onEvent), 1000);
+    setTimeout(() => openEvents(loadSnapshot, onEvent), 1000);
   };
 }

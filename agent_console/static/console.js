@@ -153,8 +153,6 @@ function onEvent(message) {
     showCallControls(false);
   } else if (name === "agent_state" && data.queue === "line137") {
     setQueueState(data.state, data.reason, data.since);
-  } else if (name === "resync") {  // the bus lost Redis for a moment: reload what may have been missed
-    loadMe(); loadCallbacks(); loadVoiceMessages();
   } else if (name === "callback_requested" || name === "callback_closed") {
     loadCallbacks();
   } else if (name === "ticket_created" && data.ticket.source === "voice_message") {
@@ -270,5 +268,5 @@ document.addEventListener("DOMContentLoaded", () => {
   setInterval(tickStateTime, 1000);
   loadReference().catch((e) => showError($("ticket-error"), e.message));
   // A fresh snapshot on every (re)connect, then deltas: nothing missed.
-  openEvents(() => { loadMe(); loadCallbacks(); loadVoiceMessages(); }, onEvent);
+  openEvents(() => Promise.all([loadMe(), loadCallbacks(), loadVoiceMessages()]), onEvent);
 });

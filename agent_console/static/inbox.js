@@ -149,5 +149,5 @@ function refreshSoon() {
 }
 
 openEvents(loadInbox, (message) => {
-  if (["ticket_changed", "ticket_created", "resync"].includes(message.name)) refreshSoon();
+  if (["ticket_changed", "ticket_created"].includes(message.name)) refreshSoon();
 });

@@ -188,7 +188,7 @@ function onEvent(message) {
     }
     renderAgents();
     if (data.state === "wrap_up" || data.state === "talking") scheduleReload();  // KPIs moved
-  } else if (name === "resync" || name.startsWith("call_")) {
+  } else if (name.startsWith("call_")) {
     scheduleReload();
   }
 }

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
+import uvicorn
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
+from callcenter.app import create_app
+from callcenter.services import Services
+from callcenter.settings import load_settings
 from tests.conftest import require
+from tests.support.backend import InProcessServer, free_port, seed_staff
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -42,3 +50,32 @@ async def console_page(browser_context: BrowserContext) -> AsyncIterator[Page]:
     page.on("pageerror", lambda error: errors.append(str(error)))
     yield page
     assert errors == [], f"uncaught JavaScript errors in the console page: {errors}"
+
+
+@dataclass(frozen=True)
+class WebBackend:
+    url: str
+    services: Services
+    engine: sa.Engine
+
+
+@pytest.fixture
+async def web_backend(engine: sa.Engine, database_url: str, tmp_path: Path) -> AsyncIterator[WebBackend]:
+    """The backend without telephony (for pages that need no call), with the test staff, served in this
+    event loop."""
+    seed_staff(engine)
+    settings = load_settings(environ={}, environment="test", database_url=database_url, web_port=free_port(),
+                             state_dir=tmp_path / "state")
+    app = create_app(settings, telephony=False)
+    server = InProcessServer(uvicorn.Config(app, host="127.0.0.1", port=settings.web_port, log_level="warning",
+                                            lifespan="on", ws="websockets-sansio"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.05)
+    try:
+        yield WebBackend(url=f"http://127.0.0.1:{settings.web_port}", services=app.state.services, engine=engine)
+    finally:
+        server.should_exit = True
+        await task

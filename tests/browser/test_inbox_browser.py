@@ -3,22 +3,17 @@ it and reports it done by clicking (the note is required), the database follows;
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-import uvicorn
 from playwright.async_api import Page, expect
 from sqlmodel import Session
 
-from callcenter.app import create_app
 from callcenter.lifecycle import apply_action
-from callcenter.settings import load_settings
 from db.models import Role, TicketAction, TicketPriority, TicketStatus, User
-from tests.support.backend import InProcessServer, free_port
+from tests.browser.conftest import WebBackend
 from tests.support.ticket_flow import (
     PASSWORD,
     WASTE,
@@ -34,26 +29,6 @@ pytestmark = [pytest.mark.browser]
 
 S, A = TicketStatus, TicketAction
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "inbox.png"
-
-
-@pytest.fixture
-async def web(engine: sa.Engine, database_url: str, tmp_path: Path) -> AsyncIterator[str]:
-    """The backend without telephony (the inbox needs none), served in this event loop; yields its URL."""
-    settings = load_settings(environ={}, environment="test", database_url=database_url, web_port=free_port(),
-                             state_dir=tmp_path / "state")
-    server = InProcessServer(uvicorn.Config(create_app(settings, telephony=False), host="127.0.0.1",
-                                            port=settings.web_port, log_level="warning", lifespan="on",
-                                            ws="websockets-sansio"))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{settings.web_port}"
-    finally:
-        server.should_exit = True
-        await task
 
 
 async def log_in_to_inbox(page: Page, url: str, username: str) -> None:
@@ -77,11 +52,11 @@ def a_liaison_and_tickets(engine: sa.Engine) -> tuple[User, Filed, Filed]:
 
 
 async def test_given_a_ticket_referred_to_a_unit_when_its_liaison_accepts_and_reports_done_then_the_database_follows(
-    engine: sa.Engine, web: str, console_page: Page, database_url: str,
+    engine: sa.Engine, web_backend: WebBackend, console_page: Page, database_url: str,
 ) -> None:
     page = console_page
     _liaison, fresh, late = a_liaison_and_tickets(engine)
-    await log_in_to_inbox(page, web, "waste.liaison")
+    await log_in_to_inbox(page, web_backend.url, "waste.liaison")
 
     await expect(page.locator("#unit-name")).to_have_text(WASTE)
     fresh_row, late_row = (page.locator(f'#inbox tr[data-code="{t.tracking_code}"]') for t in (fresh, late))
@@ -121,11 +96,11 @@ async def test_given_a_ticket_referred_to_a_unit_when_its_liaison_accepts_and_re
 
 
 async def test_given_a_ticket_moved_on_elsewhere_when_the_liaison_clicks_then_the_persian_conflict_shows(
-    engine: sa.Engine, web: str, console_page: Page,
+    engine: sa.Engine, web_backend: WebBackend, console_page: Page,
 ) -> None:
     page = console_page
     _liaison, fresh, _late = a_liaison_and_tickets(engine)
-    await log_in_to_inbox(page, web, "waste.liaison")
+    await log_in_to_inbox(page, web_backend.url, "waste.liaison")
     row = page.locator(f'#inbox tr[data-code="{fresh.tracking_code}"]')
     await expect(row).to_be_visible()
     supervisor = add_staff(engine, "inbox.supervisor", Role.SUPERVISOR)
@@ -137,7 +112,7 @@ async def test_given_a_ticket_moved_on_elsewhere_when_the_liaison_clicks_then_th
 
 
 async def test_given_a_disputed_ticket_when_the_field_supervisor_rules_partly_then_it_goes_back_to_the_unit(
-    engine: sa.Engine, web: str, console_page: Page,
+    engine: sa.Engine, web_backend: WebBackend, console_page: Page,
 ) -> None:
     page = console_page
     liaison, fresh, _late = a_liaison_and_tickets(engine)
@@ -149,7 +124,7 @@ async def test_given_a_disputed_ticket_when_the_field_supervisor_rules_partly_th
                                     (A.VERIFY_NOT_RESOLVED, operator, "کیسه‌های زباله هنوز کنار جوی است"),
                                     (A.DISPUTE, liaison, "عکس محل پاکیزه را داریم")):
             apply_action(session, ticket_id=fresh.id, action=action, actor=actor, note=note)
-    await log_in_to_inbox(page, web, "field.supervisor")
+    await log_in_to_inbox(page, web_backend.url, "field.supervisor")
 
     row = page.locator(f'#inbox tr[data-code="{fresh.tracking_code}"]')
     await expect(page.locator("#inbox tbody tr")).to_have_count(1)  # only the disputed one

@@ -11,17 +11,17 @@ from sqlmodel import Session
 from callcenter.lifecycle import apply_action
 from callcenter.scorecard import jalali_month_window
 from db.models import Role, TicketAction
-from tests.support.backend import RunningBackend
+from tests.browser.conftest import WebBackend
 from tests.support.ticket_flow import GREENERY, PASSWORD, WASTE, add_staff, referred_long_ago, referred_ticket
 
-pytestmark = [pytest.mark.browser, pytest.mark.asterisk]
+pytestmark = [pytest.mark.browser]
 MEHR = 7
 
 
 async def test_given_two_units_when_the_mayors_office_opens_the_scorecard_then_the_punctual_one_ranks_first(
-    backend: RunningBackend, console_page: Page,
+    web_backend: WebBackend, console_page: Page,
 ) -> None:
-    page, engine = console_page, backend.engine
+    page, engine, backend = console_page, web_backend.engine, web_backend
     operator = add_staff(engine, "sc-operator", Role.OPERATOR)
     waste = add_staff(engine, "sc-waste", Role.UNIT_LIAISON, unit=WASTE)
     add_staff(engine, "sc-mayor", Role.VIEWER)

@@ -343,6 +343,8 @@ async def test_given_a_backend_restart_when_asterisk_lists_the_members_then_time
     assert ("1003", "line137") not in restarted.agents
     assert {(s.extension, s.state) for s in AgentStateLog(engine=engine).current()} == {
         ("1001", "talking"), ("1002", "paused")}
+    assert [(s.extension, s.state) for s in AgentStateLog(engine=engine).current(extension="1002")] == [
+        ("1002", "paused")]
 
 
 async def test_given_a_member_listed_soon_after_its_last_call_when_resyncing_then_it_is_in_wrap_up(
