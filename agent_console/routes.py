@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime
 from pathlib import Path
@@ -228,11 +229,7 @@ async def transfer_call(body: CallTransfer, user: CallHandler, session: SessionD
         raise ValidationFailed("مقصد انتقال باید صف یکی از خط‌ها یا داخلی یک ناظر باشد.", target=body.target)
     legs = await services.ami.operator_call(_phone_of(user))
     await services.ami.redirect(channel=legs.citizen_channel, context=TRANSFER_CONTEXT, exten=body.target)
-    call = session.exec(select(Call).where(Call.linkedid == legs.linkedid)).first()
-    if call is not None:
-        call.transferred_to = body.target
-        session.add(call)
-        session.commit()
+    await asyncio.to_thread(services.call_records.update, legs.linkedid, transferred_to=body.target)
     log.info("%s transferred call %s to %s", user.username, legs.linkedid, body.target)
     return Response(status_code=204)
 

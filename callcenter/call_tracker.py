@@ -223,8 +223,12 @@ class CallTracker:
         async with self._agent_lock:
             if only_if is not None and not only_if(self.agents.get((extension, queue))):
                 return None
-            since = await asyncio.to_thread(self._agent_log.record, extension=extension, queue=queue,
-                                            state=state, reason=reason, at=_now())
+            known = self.agents.get((extension, queue))
+            if known is not None and (known.state, known.reason) == (state, reason):
+                since = known.since  # already logged by this process: no database round trip per event
+            else:
+                since = await asyncio.to_thread(self._agent_log.record, extension=extension, queue=queue,
+                                                state=state, reason=reason, at=_now())
             agent = LiveAgent(extension=extension, queue=queue, state=state, since=since, reason=reason)
             if state == AgentState.LOGGED_OUT:
                 self.agents.pop((extension, queue), None)

@@ -48,6 +48,7 @@ class Services:
     notifier: Notifier
     tracker: CallTracker
     agent_log: AgentStateLog
+    call_records: CallRecords  # the one writer of call records
     ami: AsteriskActions  # the AMI bridge, or in a web-only worker its relay
     agi: AgiServer
     flows: Flows
@@ -122,7 +123,8 @@ def build_services(settings: Settings) -> Services:
                 else InProcessBus())
     notifier = Notifier(bus=bus)
     agent_log = AgentStateLog(engine=engine)
-    tracker = CallTracker(records=CallRecords(engine=engine), agent_log=agent_log,
+    call_records = CallRecords(engine=engine)
+    tracker = CallTracker(records=call_records, agent_log=agent_log,
                           notifier=notifier, metrics=metrics, wrapup_seconds=settings.queue_wrapup_seconds)
     agi = AgiServer(metrics=metrics)
     flows = build_flows(settings, engine=engine, notifier=notifier)
@@ -131,7 +133,7 @@ def build_services(settings: Settings) -> Services:
     ami, relay_server = build_asterisk_actions(settings, tracker=tracker, metrics=metrics)
     return Services(
         settings=settings, engine=engine, metrics=metrics, bus=bus, notifier=notifier, tracker=tracker,
-        agent_log=agent_log, ami=ami, relay_server=relay_server, agi=agi, flows=flows,
+        agent_log=agent_log, call_records=call_records, ami=ami, relay_server=relay_server, agi=agi, flows=flows,
         recordings=recording_store(settings), sms_gateway=gateway,
         recording_purger=recording_purger(settings, engine=engine),
         lockout_policy=LockoutPolicy(max_failures=settings.login_max_failures,

@@ -6,6 +6,8 @@ import asyncio
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -394,3 +396,32 @@ async def test_given_a_call_transferred_to_the_other_queue_when_answered_again_t
         "line137", first.queued_at, first.answered_at, "1001")
     pops = [e for e in tracking.published() if e.name == "call_connected"]
     assert [p.data["extension"] for p in pops] == ["1001", "1002"]  # the second operator still gets the pop
+
+
+class CountingAgentLog(AgentStateLog):
+    """The real log, counting how often the tracker goes to the database."""
+
+    def __init__(self, *, engine: sa.Engine) -> None:
+        super().__init__(engine=engine)
+        self.records = 0
+
+    def record(self, **change: Any) -> datetime:
+        self.records += 1
+        return super().record(**change)
+
+
+async def test_given_an_operator_already_ready_when_asterisk_reports_ready_again_then_the_database_is_not_asked(
+    engine: sa.Engine,
+) -> None:
+    log = CountingAgentLog(engine=engine)
+    tracker = CallTracker(records=CallRecords(engine=engine), agent_log=log, notifier=Notifier(bus=InProcessBus()),
+                          metrics=Metrics(), wrapup_seconds=WRAP_UP_SECONDS)
+    added = {**queue_member("1002"), "Event": "QueueMemberAdded", "Interface": "PJSIP/1002"}
+    await tracker.handle(added, time.monotonic())
+    since = tracker.agents[("1002", "line137")].since
+    await tracker.resync_agents([queue_member("1002"), queue_member("1002")], time.monotonic())
+
+    assert log.records == 1
+    assert tracker.agents[("1002", "line137")].since == since
+    await tracker.resync_agents([queue_member("1002", paused="1", reason="break")], time.monotonic())
+    assert log.records == 2
