@@ -29,6 +29,10 @@ shows them as percentages), times are hours, and a ratio whose denominator is 0 
 - score = mean of the available ones of on_time_rate, verification_pass_rate and 1 − reopen_rate, rounded to
   4 decimals so that equal performances tie exactly; rank 1 is the highest score, units without a score come
   last, and ties (of score, or of having none) are broken by unit name, then id.
+
+The trend (``compute_trend``) is the same scorecard for the chosen Jalali month and the months before it, each
+computed by ``compute_scorecard`` on its own month window with the same ``now``, so a month's point on the trend
+is exactly that month's scorecard.
 """
 
 from __future__ import annotations
@@ -261,3 +265,82 @@ def _score(on_time_rate: float | None, pass_rate: float | None, reopen_rate: flo
 def _ranked(scores: Iterable[UnitScore]) -> list[UnitScore]:
     ordered = sorted(scores, key=lambda unit: (unit.score is None, -(unit.score or 0.0), unit.unit_name, unit.unit_id))
     return [unit.model_copy(update={"rank": position}) for position, unit in enumerate(ordered, start=1)]
+
+
+TREND_MONTHS = 6
+
+
+class TrendMonth(BaseModel):
+    """One Jalali month of the trend and its window, aware UTC [start, end)."""
+
+    year: int
+    month: int
+    start: datetime
+    end: datetime
+
+
+class TrendPoint(BaseModel):
+    """A unit's figures in one month of the trend, as that month's scorecard has them."""
+
+    rank: int
+    score: float | None
+    received: int
+    on_time_rate: float | None
+    verification_pass_rate: float | None
+    reopen_rate: float | None
+
+
+class UnitTrend(BaseModel):
+    """One unit across the trend's months; ``points`` follow ``ScorecardTrend.months``, None where the unit received
+    nothing that month."""
+
+    unit_id: int
+    unit_name: str
+    points: list[TrendPoint | None]
+
+
+class ScorecardTrend(BaseModel):
+    """The scorecard month by month, oldest first, ending with the chosen month; outcomes as of ``generated_at``.
+
+    Units: every unit with a receipt in any of the months, in the chosen month's rank order, then the others by
+    name and id.
+    """
+
+    generated_at: datetime
+    months: list[TrendMonth]
+    units: list[UnitTrend]
+
+
+def previous_jalali_months(year: int, month: int, count: int) -> list[tuple[int, int]]:
+    """The ``count`` Jalali months ending with (year, month), oldest first."""
+    if not 1 <= month <= 12:
+        raise ValueError(f"a Jalali month is 1..12, got {month}")
+    if count < 1:
+        raise ValueError(f"a trend needs at least one month, got {count}")
+    index = year * 12 + month - 1
+    return [(i // 12, i % 12 + 1) for i in range(index - count + 1, index + 1)]
+
+
+def compute_trend(session: Session, *, year: int, month: int, months: int = TREND_MONTHS,
+                  now: datetime) -> ScorecardTrend:
+    """The scorecards of the ``months`` Jalali months ending with (year, month), unit by unit, as of ``now``."""
+    periods = previous_jalali_months(year, month, months)
+    cards: list[tuple[TrendMonth, Scorecard]] = []
+    for period_year, period_month in periods:
+        start, end = jalali_month_window(period_year, period_month)
+        cards.append((TrendMonth(year=period_year, month=period_month, start=start, end=end),
+                      compute_scorecard(session, start=start, end=end, now=now)))
+    names: dict[int, str] = {}
+    points: defaultdict[int, list[TrendPoint | None]] = defaultdict(lambda: [None] * len(cards))
+    for index, (_period, card) in enumerate(cards):
+        for unit in card.units:
+            names[unit.unit_id] = unit.unit_name
+            points[unit.unit_id][index] = TrendPoint(
+                rank=unit.rank, score=unit.score, received=unit.received, on_time_rate=unit.on_time_rate,
+                verification_pass_rate=unit.verification_pass_rate, reopen_rate=unit.reopen_rate)
+    latest = {unit.unit_id: unit.rank for unit in cards[-1][1].units}
+    order = sorted(points, key=lambda unit_id: (unit_id not in latest, latest.get(unit_id, 0), names[unit_id],
+                                                unit_id))
+    return ScorecardTrend(
+        generated_at=now, months=[period for period, _card in cards],
+        units=[UnitTrend(unit_id=unit_id, unit_name=names[unit_id], points=points[unit_id]) for unit_id in order])

@@ -5,10 +5,20 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from callcenter.lifecycle import next_status
-from callcenter.scorecard import Scorecard, UnitScore, compute_scorecard, jalali_month_window
+from callcenter.scorecard import (
+    TREND_MONTHS,
+    Scorecard,
+    ScorecardTrend,
+    TrendPoint,
+    UnitScore,
+    compute_scorecard,
+    compute_trend,
+    jalali_month_window,
+    previous_jalali_months,
+)
 from db.models import (
     Category,
     FieldVerdict,
@@ -276,3 +286,91 @@ def test_given_esfand_of_a_leap_year_when_windowing_then_it_has_thirty_days_and_
 def test_given_a_month_outside_1_to_12_when_windowing_then_it_is_refused() -> None:
     with pytest.raises(ValueError):
         jalali_month_window(1405, 13)
+
+
+# --- The trend: the same scorecard month by month -------------------------------------------------------------------
+
+DEY = 10
+TREND_NOW = t(900)  # 9 Dey 1405 (Azar has 30 days: Dey begins at t720)
+
+
+def dey_histories(session: Session, units: dict[str, Unit]) -> None:
+    """Two tickets in Dey 1405 on top of Azar's ten (and T9, which Aban received)."""
+    actor = session.exec(select(User).where(User.username == "actor")).one()
+    day, three_days = a_category(session, "آزمون دی ۲۴ ساعته", 24), a_category(session, "آزمون دی ۷۲ ساعته", 72)
+    # T11 B (24 h): done after 10 h, verified: on time, passed, not reopened.
+    a_ticket(session, "T11", day, actor, step(730, A.REFER, units["B"]), step(731, A.ACCEPT),
+             step(740, A.REPORT_DONE), step(741, A.REQUEST_VERIFICATION), step(742, A.VERIFY_RESOLVED))
+    # T12 D (72 h): done after 80 h, late; never verified.
+    a_ticket(session, "T12", three_days, actor, step(750, A.REFER, units["D"]), step(751, A.ACCEPT),
+             step(830, A.REPORT_DONE))
+
+
+Point = tuple[int, float | None, int, float | None, float | None, float | None]
+
+
+def as_tuple(point: TrendPoint | None) -> Point | None:
+    if point is None:
+        return None
+    return (point.rank, point.score, point.received, point.on_time_rate, point.verification_pass_rate,
+            point.reopen_rate)
+
+
+def test_given_three_months_of_histories_when_computing_the_trend_then_each_month_is_its_own_scorecard(
+        session: Session) -> None:
+    units = azar_histories(session)
+    dey_histories(session, units)
+
+    trend = compute_trend(session, year=1405, month=DEY, months=3, now=TREND_NOW)
+
+    assert [(m.year, m.month) for m in trend.months] == [(1405, 8), (1405, 9), (1405, 10)]
+    assert (trend.months[1].start, trend.months[1].end) == (START, END)
+    assert trend.generated_at == TREND_NOW
+    # Units in Dey's rank order (B 1.0, D 0.5), then the others by name: A «واحد الف» before C «واحد پ».
+    assert [unit.unit_id for unit in trend.units] == [units[key].id for key in "BDAC"]
+    points = {unit.unit_id: [as_tuple(point) for point in unit.points] for unit in trend.units}
+    # (rank, score, received, on time, pass rate, reopen rate) per month, Aban, Azar, Dey.
+    # Aban: only T9, referred to A at 23:30 on 30 Aban: done 5.5 h later (on time), the citizen said no (pass 0/1,
+    #   reopened 1/1): score (1 + 0 + 0) / 3 = 0.3333.
+    # Azar as of t900 is the Azar fixture above, except that T5's report at t210 now counts: D on time 1/1, no
+    #   verification, reopen 0/1: (1 + 1) / 2 = 1.0, first; A 0.6667, B 0.5556, C 0.2222 follow.
+    # Dey: B's T11 on time, passed, not reopened: 1.0. D's T12 late (80 h > 72), reopen 0/1: (0 + 1) / 2 = 0.5.
+    assert points[units["A"].id] == [(1, 0.3333, 1, 1.0, 0.0, 1.0),
+                                     (2, 0.6667, 4, pytest.approx(2 / 3), pytest.approx(2 / 3), pytest.approx(1 / 3)),
+                                     None]
+    assert points[units["B"].id] == [None, (3, 0.5556, 3, pytest.approx(2 / 3), 0.5, 0.5), (1, 1.0, 1, 1.0, 1.0, 0.0)]
+    assert points[units["C"].id] == [None, (4, 0.2222, 3, pytest.approx(1 / 3), pytest.approx(1 / 3), 1.0), None]
+    assert points[units["D"].id] == [None, (1, 1.0, 1, 1.0, None, 0.0), (2, 0.5, 1, 0.0, None, 0.0)]
+    assert {unit.unit_name for unit in trend.units} == {"واحد الف", "واحد ب", "واحد پ", "واحد ت"}
+
+
+def test_given_a_trend_when_compared_with_the_months_scorecards_then_every_point_is_the_same_figure(
+        session: Session) -> None:
+    units = azar_histories(session)
+    dey_histories(session, units)
+    trend = compute_trend(session, year=1405, month=DEY, now=TREND_NOW)
+
+    assert len(trend.months) == TREND_MONTHS
+    for index, period in enumerate(trend.months):
+        card = compute_scorecard(session, start=period.start, end=period.end, now=TREND_NOW)
+        expected = {unit.unit_id: (unit.rank, unit.score, unit.received, unit.on_time_rate,
+                                   unit.verification_pass_rate, unit.reopen_rate) for unit in card.units}
+        plotted = {unit.unit_id: as_tuple(unit.points[index]) for unit in trend.units
+                   if unit.points[index] is not None}
+        assert plotted == expected
+
+
+def test_given_a_month_early_in_the_year_when_listing_the_trend_months_then_they_reach_into_the_previous_year() -> None:
+    assert previous_jalali_months(1405, 2, 6) == [(1404, 9), (1404, 10), (1404, 11), (1404, 12), (1405, 1), (1405, 2)]
+    assert previous_jalali_months(1405, 12, 1) == [(1405, 12)]
+    with pytest.raises(ValueError):
+        previous_jalali_months(1405, 0, 6)
+    with pytest.raises(ValueError):
+        previous_jalali_months(1405, 5, 0)
+
+
+def test_given_no_referrals_when_computing_the_trend_then_the_months_are_listed_and_no_unit(session: Session) -> None:
+    trend = compute_trend(session, year=1405, month=DEY, now=TREND_NOW)
+    assert [m.month for m in trend.months] == [5, 6, 7, 8, 9, 10]
+    assert trend.units == []
+    assert ScorecardTrend.model_validate_json(trend.model_dump_json()) == trend
