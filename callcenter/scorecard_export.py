@@ -5,19 +5,21 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from io import BytesIO
+from itertools import pairwise
 from pathlib import Path
+from typing import TypeVar
 
 import jdatetime
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 from openpyxl import Workbook
-from openpyxl.chart import BarChart, Reference
+from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from callcenter.persian import persian_digits
-from callcenter.scorecard import TEHRAN, Scorecard, UnitScore
+from callcenter.scorecard import TEHRAN, Scorecard, ScorecardTrend, TrendPoint, UnitScore, UnitTrend
 
 JALALI_MONTHS = ("فروردین", "اردیبهشت", "خرداد", "تیر", "مرداد", "شهریور", "مهر", "آبان", "آذر", "دی", "بهمن", "اسفند")
 # The TTFs are copied from the vazirmatn npm package by `make vendor`, like the page's web fonts; nothing is
@@ -30,6 +32,8 @@ UNITS_PER_PAGE = 10
 GREEN = (11, 110, 79)
 PALE_GREEN = (225, 240, 233)
 GREY = (120, 120, 120)
+
+Chunked = TypeVar("Chunked")
 
 PERCENT = "pct"
 HOURS = "hours"
@@ -88,6 +92,42 @@ PDF_COLUMNS: tuple[Column, ...] = (
 )
 
 
+@dataclass(frozen=True)
+class TrendMeasure:
+    """One figure the trend follows month by month: its Persian name and where a month's point keeps it."""
+
+    header: str
+    value: Callable[[TrendPoint], int | float | None]
+    kind: str
+
+
+# The score and the three rates it is made of, then the receipts they are rates of.
+TREND_MEASURES: tuple[TrendMeasure, ...] = (
+    TrendMeasure("امتیاز", lambda p: p.score, PERCENT),
+    TrendMeasure("پاسخ به‌موقع", lambda p: p.on_time_rate, PERCENT),
+    TrendMeasure("تأیید در تماس", lambda p: p.verification_pass_rate, PERCENT),
+    TrendMeasure("نرخ بازگشایی", lambda p: p.reopen_rate, PERCENT),
+    TrendMeasure("دریافتی", lambda p: p.received, COUNT),
+)
+# One colour per unit line, the same order as the page's (scorecard.js): the rank-1 unit is always blue.
+PALETTE: tuple[tuple[int, int, int], ...] = (
+    (31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189),
+    (140, 86, 75), (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207),
+)
+
+
+def jalali_month_label(year: int, month: int) -> str:
+    """A month as the trend's axis names it: «مهر ۱۴۰۵»."""
+    return f"{JALALI_MONTHS[month - 1]} {persian_digits(year)}"
+
+
+def trend_title(trend: ScorecardTrend) -> str:
+    """«روند کارنامه ارزیابی — تیر ۱۴۰۵ تا آذر ۱۴۰۵»."""
+    first, last = trend.months[0], trend.months[-1]
+    return (f"روند کارنامه ارزیابی — {jalali_month_label(first.year, first.month)} تا "
+            f"{jalali_month_label(last.year, last.month)}")
+
+
 def scorecard_title(year: int, month: int) -> str:
     """The heading both files carry, e.g. «کارنامه ارزیابی واحدها — آذر ۱۴۰۵»."""
     return f"کارنامه ارزیابی واحدها — {JALALI_MONTHS[month - 1]} {persian_digits(year)}"
@@ -109,7 +149,7 @@ def display(value: str | int | float | None, kind: str) -> str:
     return persian_digits(value)
 
 
-def generated_note(card: Scorecard) -> str:
+def generated_note(card: Scorecard | ScorecardTrend) -> str:
     """When the figures were taken, in Tehran's Jalali calendar: outcomes keep changing after the month ends."""
     moment = jdatetime.datetime.fromgregorian(datetime=card.generated_at.astimezone(TEHRAN))
     return persian_digits(f"ارقام تا {moment.strftime('%Y/%m/%d')} ساعت {moment.strftime('%H:%M')}")
@@ -121,8 +161,9 @@ XLSX_NUMBER_FORMATS = {PERCENT: "0%", HOURS: "0.0", COUNT: "0"}
 TITLE_ROW, HEADER_ROW = 1, 3
 
 
-def scorecard_xlsx(card: Scorecard, *, title: str) -> bytes:
-    """One right-to-left sheet: title, Persian headers, a row per unit in rank order, and a bar chart of the scores."""
+def scorecard_xlsx(card: Scorecard, *, title: str, trend: ScorecardTrend | None = None) -> bytes:
+    """A right-to-left sheet: title, Persian headers, a row per unit in rank order, and a bar chart of the scores;
+    with a trend, a second sheet «روند» with it month by month and a line chart of the scores."""
     book = Workbook()
     sheet = book.active
     assert sheet is not None  # a new workbook always has its first sheet
@@ -136,6 +177,8 @@ def scorecard_xlsx(card: Scorecard, *, title: str) -> bytes:
     sheet.freeze_panes = sheet.cell(HEADER_ROW + 1, 3)  # header and the rank / unit columns stay in view
     if card.units:
         _add_score_chart(sheet, len(card.units))
+    if trend is not None:
+        _trend_sheet(book.create_sheet("روند"), trend)
     out = BytesIO()
     book.save(out)
     return out.getvalue()
@@ -177,6 +220,73 @@ def _add_score_chart(sheet: Worksheet, unit_count: int) -> None:
     sheet.add_chart(chart, f"B{last + 3}")
 
 
+def _trend_sheet(sheet: Worksheet, trend: ScorecardTrend) -> None:
+    """A block per measure (score, the three rates, receipts): a row per unit, a column per month, oldest first;
+    empty where the unit received nothing that month. The line chart plots the score block, a line per unit."""
+    sheet.sheet_view.rightToLeft = True
+    sheet.cell(TITLE_ROW, 1, trend_title(trend)).font = Font(bold=True, size=14)
+    sheet.cell(TITLE_ROW + 1, 1, generated_note(trend)).font = Font(color="777777")
+    sheet.column_dimensions["A"].width = 28
+    for index in range(len(trend.months)):
+        sheet.column_dimensions[get_column_letter(index + 2)].width = 13
+    row = HEADER_ROW
+    score_rows: tuple[int, int] | None = None
+    for measure in TREND_MEASURES:
+        sheet.cell(row, 1, measure.header).font = Font(bold=True, size=12)
+        _write_trend_header(sheet, row + 1, trend)
+        first = row + 2
+        for offset, unit in enumerate(trend.units):
+            sheet.cell(first + offset, 1, unit.unit_name)
+            for index, point in enumerate(unit.points, start=2):
+                cell = sheet.cell(first + offset, index, None if point is None else measure.value(point))
+                cell.number_format = XLSX_NUMBER_FORMATS[measure.kind]
+        if score_rows is None:
+            score_rows = (first, first + len(trend.units) - 1)
+        row = first + len(trend.units) + 1
+    sheet.freeze_panes = sheet.cell(1, 2)  # the unit names stay in view
+    if trend.units and score_rows is not None:
+        _add_trend_chart(sheet, trend, *score_rows)
+
+
+def _write_trend_header(sheet: Worksheet, row: int, trend: ScorecardTrend) -> None:
+    fill = PatternFill("solid", fgColor="0B6E4F")
+    labels = ["واحد", *(jalali_month_label(m.year, m.month) for m in trend.months)]
+    for index, label in enumerate(labels, start=1):
+        cell = sheet.cell(row, index, label)
+        cell.font = Font(bold=True, color="FFFFFF")
+        cell.fill = fill
+        cell.alignment = Alignment(horizontal="center", vertical="center")
+
+
+def _add_trend_chart(sheet: Worksheet, trend: ScorecardTrend, first: int, last: int) -> None:
+    months = len(trend.months)
+    chart = LineChart()
+    chart.title = "روند امتیاز واحدها"
+    chart.y_axis.title = "امتیاز"
+    chart.y_axis.scaling.min = 0
+    chart.y_axis.scaling.max = 1
+    chart.y_axis.number_format = "0%"
+    chart.x_axis.scaling.orientation = "maxMin"  # right to left: the oldest month on the right, as on the page
+    chart.y_axis.crosses = "max"  # and the value axis on the right, where the months begin
+    chart.x_axis.delete = False  # openpyxl 3.1 hides both axes unless told otherwise
+    chart.y_axis.delete = False
+    chart.display_blanks = "gap"  # a month without receipts breaks the line rather than reading as 0 %
+    chart.add_data(Reference(sheet, min_col=1, max_col=1 + months, min_row=first, max_row=last), from_rows=True,
+                   titles_from_data=True)
+    chart.set_categories(Reference(sheet, min_col=2, max_col=1 + months, min_row=first - 1, max_row=first - 1))
+    for series, colour in zip(chart.series, _cycle(PALETTE, len(chart.series)), strict=True):
+        series.graphicalProperties.line.solidFill = "".join(f"{channel:02X}" for channel in colour)
+        series.graphicalProperties.line.width = 28_575  # EMU: 2.25 pt
+        series.smooth = False
+    chart.height = 10
+    chart.width = 22
+    sheet.add_chart(chart, f"{get_column_letter(months + 3)}{HEADER_ROW}")
+
+
+def _cycle(colours: Sequence[tuple[int, int, int]], count: int) -> list[tuple[int, int, int]]:
+    return [colours[index % len(colours)] for index in range(count)]
+
+
 # --- PDF ----------------------------------------------------------------------------------------------------------
 
 ROW_HEIGHT = 7.0
@@ -185,20 +295,37 @@ BAR_GAP = 1.6
 CHART_LABEL_WIDTH = 55.0
 
 
-def scorecard_pdf(card: Scorecard, *, title: str) -> bytes:
-    """A4 landscape, right to left: per page the table of up to UNITS_PER_PAGE units and their score bars."""
+def scorecard_pdf(card: Scorecard, *, title: str, trend: ScorecardTrend | None = None) -> bytes:
+    """A4 landscape, right to left: per page the table of up to UNITS_PER_PAGE units and their score bars; with a
+    trend, then per UNITS_PER_PAGE units of it a page with their scores' line chart over the months."""
     pdf = _new_document(title)
     units = sorted(card.units, key=lambda u: u.rank)
-    pages = [units[i:i + UNITS_PER_PAGE] for i in range(0, len(units), UNITS_PER_PAGE)] or [[]]
+    pages = _chunks(units)
+    trend_pages = [] if trend is None else _chunks(trend.units)
+    total = len(pages) + len(trend_pages)
     for number, page_units in enumerate(pages, start=1):
         pdf.add_page()
-        _page_heading(pdf, title, generated_note(card), number, len(pages))
+        _page_heading(pdf, title, generated_note(card), number, total)
         if not page_units:
             pdf.cell(0, 10, "در این ماه درخواستی به واحدها ارجاع نشده است.", align="R")
             continue
         _table(pdf, page_units)
         _score_chart(pdf, page_units)
+    if trend is not None:
+        for number, trend_units in enumerate(trend_pages, start=len(pages) + 1):
+            pdf.add_page()
+            _page_heading(pdf, trend_title(trend), generated_note(trend), number, total)
+            if not trend_units:
+                pdf.cell(0, 10, "در این شش ماه درخواستی به واحدها ارجاع نشده است.", align="R")
+                continue
+            _trend_chart(pdf, trend, trend_units)
+            _trend_table(pdf, trend, trend_units)
     return bytes(pdf.output())
+
+
+def _chunks(items: Sequence[Chunked]) -> list[list[Chunked]]:
+    """UNITS_PER_PAGE at a time; one empty page when there is nothing, so the reader sees that said."""
+    return [list(items[i:i + UNITS_PER_PAGE]) for i in range(0, len(items), UNITS_PER_PAGE)] or [[]]
 
 
 def _new_document(title: str) -> FPDF:
@@ -283,3 +410,101 @@ def _chart_grid(pdf: FPDF, right: float, span: float, top: float, height: float)
         pdf.cell(12, 5, persian_digits(tick), align="C")
     pdf.set_text_color(0, 0, 0)
     pdf.set_draw_color(0, 0, 0)
+
+
+# The trend page: the plot on the left, its value axis on its right, the legend of unit names on the right edge;
+# the table of the same units' monthly scores beneath. Millimetres from the page's top-left corner.
+TREND_PLOT_TOP = 38.0
+TREND_PLOT_HEIGHT = 80.0
+TREND_LEGEND_WIDTH = 62.0
+TREND_AXIS_WIDTH = 12.0
+TREND_LINE_WIDTH = 0.7
+TREND_MONTH_WIDTH = 24.0
+
+
+def trend_plot_box(pdf_width: float = 297.0, margin: float = 12.0) -> tuple[float, float, float, float]:
+    """The plot area (left, top, right, bottom) in mm, where the lines are drawn."""
+    right = pdf_width - margin - TREND_LEGEND_WIDTH - TREND_AXIS_WIDTH
+    return margin + 4, TREND_PLOT_TOP, right, TREND_PLOT_TOP + TREND_PLOT_HEIGHT
+
+
+def _trend_chart(pdf: FPDF, trend: ScorecardTrend, units: Sequence[UnitTrend]) -> None:
+    """A line per unit of its monthly score on a 0–100 scale, months running right to left (oldest on the right);
+    a month without receipts leaves a gap, a lone month shows as a dot."""
+    left, top, right, bottom = trend_plot_box(pdf.w, pdf.r_margin)
+    pdf.set_font(FONT, "B", 11)
+    pdf.set_xy(pdf.l_margin, top - 9)
+    pdf.cell(0, 7, "روند امتیاز واحدها (از ۱۰۰)", align="R")
+    slot = (right - left) / len(trend.months)
+
+    def x_of(index: int) -> float:
+        return right - (index + 0.5) * slot
+
+    def y_of(value: float) -> float:
+        return bottom - (bottom - top) * value
+
+    pdf.set_draw_color(200, 200, 200)
+    pdf.set_font(FONT, "", 8)
+    pdf.set_text_color(*GREY)
+    for tick in range(0, 101, 25):
+        y = y_of(tick / 100)
+        pdf.line(left, y, right, y)
+        pdf.set_xy(right + 1, y - 2.5)
+        pdf.cell(TREND_AXIS_WIDTH - 2, 5, persian_digits(tick), align="R")
+    pdf.set_font(FONT, "", 9)
+    for index, period in enumerate(trend.months):
+        pdf.set_xy(x_of(index) - slot / 2, bottom + 1)
+        pdf.cell(slot, 6, jalali_month_label(period.year, period.month), align="C")
+    pdf.set_text_color(0, 0, 0)
+    pdf.set_line_width(TREND_LINE_WIDTH)
+    for unit, colour in zip(units, _cycle(PALETTE, len(units)), strict=True):
+        pdf.set_draw_color(*colour)
+        pdf.set_fill_color(*colour)
+        points = [None if point is None or point.score is None else (x_of(index), y_of(point.score))
+                  for index, point in enumerate(unit.points)]
+        for here, there in pairwise(points):
+            if here is not None and there is not None:
+                pdf.line(*here, *there)
+        for point in points:
+            if point is not None:
+                pdf.circle(x=point[0], y=point[1], radius=1.1, style="F")
+    pdf.set_line_width(0.2)
+    pdf.set_draw_color(0, 0, 0)
+    _trend_legend(pdf, units, top)
+    pdf.set_xy(pdf.l_margin, bottom + 9)
+
+
+def _trend_legend(pdf: FPDF, units: Sequence[UnitTrend], top: float) -> None:
+    """Unit names shaped by HarfBuzz, each right of a swatch of its line's colour."""
+    edge = pdf.w - pdf.r_margin
+    pdf.set_font(FONT, "", 9)
+    for index, (unit, colour) in enumerate(zip(units, _cycle(PALETTE, len(units)), strict=True)):
+        y = top + index * 6.4
+        pdf.set_fill_color(*colour)
+        pdf.rect(edge - 7, y + 1.8, 7, 2.4, style="F")
+        pdf.set_xy(edge - TREND_LEGEND_WIDTH, y)
+        pdf.cell(TREND_LEGEND_WIDTH - 9, 6, persian_digits(unit.unit_name), align="R")
+    pdf.set_fill_color(255, 255, 255)
+
+
+def _trend_table(pdf: FPDF, trend: ScorecardTrend, units: Sequence[UnitTrend]) -> None:
+    """The plotted scores as figures: a row per unit, a column per month (the oldest on the right)."""
+    months = [jalali_month_label(m.year, m.month) for m in trend.months]
+    widths = [TREND_MONTH_WIDTH] * len(months) + [CHART_LABEL_WIDTH]
+    pdf.set_font(FONT, "", 9)
+    pdf.set_fill_color(255, 255, 255)
+    heading = FontFace(emphasis="BOLD", color=(255, 255, 255), fill_color=GREEN)
+    # fpdf2 lays columns out left to right: the unit's name is given last to sit on the right, the months newest
+    # first so the oldest is next to it.
+    with pdf.table(col_widths=widths, text_align="CENTER", line_height=ROW_HEIGHT / 1.6, min_row_height=6.4,
+                   headings_style=heading, cell_fill_color=PALE_GREEN, cell_fill_mode="ROWS",
+                   width=sum(widths)) as table:
+        header = table.row()
+        for label in reversed(months):
+            header.cell(label)
+        header.cell("امتیاز واحد")
+        for unit in units:
+            row = table.row()
+            for point in reversed(unit.points):
+                row.cell(display(None if point is None else point.score, PERCENT))
+            row.cell(unit.unit_name)

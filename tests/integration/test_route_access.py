@@ -51,6 +51,7 @@ ACCESS: dict[tuple[str, str], frozenset[Role] | None] = {
     ("GET", "/wallboard"): WALLBOARD_VIEWERS,
     ("GET", "/scorecard"): REPORT_READERS,
     ("GET", "/api/scorecard"): REPORT_READERS,
+    ("GET", "/api/scorecard/trend"): REPORT_READERS,
     ("GET", "/api/scorecard.xlsx"): REPORT_READERS,
     ("GET", "/api/scorecard.pdf"): REPORT_READERS,
     ("GET", "/api/wallboard"): WALLBOARD_VIEWERS,
@@ -72,8 +73,13 @@ ACCESS: dict[tuple[str, str], frozenset[Role] | None] = {
     ("GET", "/api/tickets/{tracking_code}/history"): HISTORY_READERS,
     ("GET", "/api/inbox"): INBOX_OWNERS,
     ("GET", "/inbox"): INBOX_OWNERS,
+    ("GET", "/verifications"): SUPERVISORS,
+    ("GET", "/api/verifications"): SUPERVISORS,
+    ("POST", "/api/verifications/{task_id}/call"): SUPERVISORS,
+    ("POST", "/api/verifications/automatic"): SUPERVISORS,
+    ("POST", "/api/verifications/{task_id}/outcome"): CALL_HANDLERS,
 }
-EXAMPLE_PATHS = {"{tracking_code}": "123456784", "{callback_id}": "1", "{user_id}": "1", "{call_id}": "1"}
+EXAMPLE_PATHS = {"{tracking_code}": "123456784", "{callback_id}": "1", "{user_id}": "1", "{call_id}": "1", "{task_id}": "1"}
 PASSWORD = "role-walk-password"
 
 

@@ -32,12 +32,18 @@ def test_given_a_referred_ticket_when_the_mayor_downloads_the_xlsx_then_an_attac
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     assert response.headers["content-disposition"] == f'attachment; filename="scorecard-{year}-{month:02d}.xlsx"'
-    sheet = openpyxl.load_workbook(BytesIO(response.content)).active
+    book = openpyxl.load_workbook(BytesIO(response.content))
+    sheet = book.active
     assert sheet is not None and sheet.sheet_view.rightToLeft
     assert (sheet["A4"].value, sheet["B4"].value, sheet["D4"].value) == (1, WASTE, 1)
+    # The trend sheet ends with this month, the last of six: no score yet (nothing judged), one receipt.
+    trend = book["روند"]
+    assert (trend["A5"].value, trend["G5"].value) == (WASTE, None)
+    assert (trend["A19"].value, trend["A21"].value, trend["G21"].value) == ("دریافتی", WASTE, 1)
+    assert len(trend._charts) == 1
 
 
-def test_given_an_inspector_when_downloading_the_pdf_of_a_past_month_then_one_page_named_after_it(
+def test_given_an_inspector_when_downloading_the_pdf_of_a_past_month_then_its_page_and_the_trend_page(
     web_client: TestClient, engine: sa.Engine,
 ) -> None:
     add_staff(engine, "x-inspector", Role.INSPECTOR)
@@ -50,12 +56,14 @@ def test_given_an_inspector_when_downloading_the_pdf_of_a_past_month_then_one_pa
     assert response.headers["content-disposition"] == 'attachment; filename="scorecard-1404-09.pdf"'
     document = pdfium.PdfDocument(response.content)
     try:
-        assert len(document) == 1
+        assert len(document) == 2  # the month (no units), then its trend (none either)
         text = document[0].get_textpage().get_text_range()
+        trend_text = document[1].get_textpage().get_text_range()
     finally:
         document.close()
     # Shaped Persian is extracted in visual-order fragments, so the letters of the month are checked, not the word.
     assert Counter("آذر۱۴۰۴") <= Counter(text)
+    assert Counter("روندخرداد۱۴۰۴آذر۱۴۰۴") <= Counter(trend_text)  # six months: Khordad to Azar
 
 
 @pytest.mark.parametrize("path", ["/api/scorecard.xlsx", "/api/scorecard.pdf"])

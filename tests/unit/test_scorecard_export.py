@@ -11,14 +11,26 @@ import pypdfium2 as pdfium
 import pytest
 from openpyxl.worksheet.worksheet import Worksheet
 
-from callcenter.scorecard import Scorecard, UnitScore
+from callcenter.scorecard import (
+    Scorecard,
+    ScorecardTrend,
+    TrendMonth,
+    TrendPoint,
+    UnitScore,
+    UnitTrend,
+    jalali_month_window,
+    previous_jalali_months,
+)
 from callcenter.scorecard_export import (
+    PALETTE,
     UNITS_PER_PAGE,
     XLSX_COLUMNS,
     export_filename,
+    jalali_month_label,
     scorecard_pdf,
     scorecard_title,
     scorecard_xlsx,
+    trend_plot_box,
 )
 
 TITLE = scorecard_title(1405, 9)
@@ -145,3 +157,108 @@ def test_given_units_when_the_pdf_text_is_extracted_then_their_letters_and_persi
     assert names <= letters
     assert {"۱", "۲", "۹", "۰", "٪"} <= set(text)
     assert not set("0123456789") & set(text)
+
+
+# --- The trend --------------------------------------------------------------------------------------------------------
+
+MONTH_LABELS = ["تیر ۱۴۰۵", "مرداد ۱۴۰۵", "شهریور ۱۴۰۵", "مهر ۱۴۰۵", "آبان ۱۴۰۵", "آذر ۱۴۰۵"]
+
+
+def point(score: float | None) -> TrendPoint | None:
+    if score is None:
+        return None
+    return TrendPoint(rank=1, score=score, received=4, on_time_rate=0.75, verification_pass_rate=0.5, reopen_rate=0.25)
+
+
+def trend(*lines: tuple[str, list[float | None]]) -> ScorecardTrend:
+    months = [TrendMonth(year=year, month=month, start=jalali_month_window(year, month)[0],
+                         end=jalali_month_window(year, month)[1]) for year, month in previous_jalali_months(1405, 9, 6)]
+    return ScorecardTrend(generated_at=datetime(2026, 12, 25, 8, 0, tzinfo=UTC), months=months, units=[
+        UnitTrend(unit_id=index, unit_name=name, points=[point(score) for score in scores])
+        for index, (name, scores) in enumerate(lines, start=1)])
+
+
+TWO_LINES = trend((WASTE, [0.5, 0.6, None, 0.8, 0.7, 0.9]), (GREEN_SPACE, [0.2, 0.3, 0.4, 0.35, None, 0.6]))
+
+
+def test_months_are_named_in_persian_with_persian_digits() -> None:
+    assert jalali_month_label(1405, 7) == "مهر ۱۴۰۵"
+    assert [jalali_month_label(m.year, m.month) for m in TWO_LINES.months] == MONTH_LABELS
+
+
+def test_given_a_trend_when_exported_to_xlsx_then_a_second_rtl_sheet_holds_its_table_and_a_line_chart() -> None:
+    book = openpyxl.load_workbook(BytesIO(scorecard_xlsx(card([unit(1, WASTE, 0.9)]), title=TITLE, trend=TWO_LINES)))
+
+    assert book.sheetnames == ["کارنامه", "روند"]
+    sheet = book["روند"]
+    assert sheet.sheet_view.rightToLeft is True
+    assert sheet["A1"].value == "روند کارنامه ارزیابی — تیر ۱۴۰۵ تا آذر ۱۴۰۵"
+    # The score block first: its name, a header of months oldest first, a row per unit, empty for no receipts.
+    assert sheet["A3"].value == "امتیاز"
+    assert [sheet.cell(4, column).value for column in range(1, 8)] == ["واحد", *MONTH_LABELS]
+    assert [sheet.cell(5, column).value for column in range(1, 8)] == [WASTE, 0.5, 0.6, None, 0.8, 0.7, 0.9]
+    assert sheet["B5"].number_format == "0%"
+    assert [sheet.cell(6, column).value for column in range(1, 8)] == [GREEN_SPACE, 0.2, 0.3, 0.4, 0.35, None, 0.6]
+    # Then the rates the score is made of, and the receipts: name, header, two units and a blank row each.
+    blocks = [sheet.cell(row, 1).value for row in range(3, sheet.max_row + 1, 5)]
+    assert blocks == ["امتیاز", "پاسخ به‌موقع", "تأیید در تماس", "نرخ بازگشایی", "دریافتی"]
+    assert sheet["B10"].value == 0.75 and sheet["B25"].value == 4 and sheet["B25"].number_format == "0"
+
+    charts = sheet._charts  # openpyxl reads charts back but exposes them only here
+    assert len(charts) == 1
+    assert charts[0].tagname == "lineChart"
+    assert len(charts[0].series) == 2
+    assert charts[0].series[0].val.numRef.f == "'روند'!$B$5:$G$5"
+    assert charts[0].series[1].tx.strRef.f == "'روند'!A6"  # the unit's name titles its line
+
+
+def test_given_no_trend_or_an_empty_one_when_exported_to_xlsx_then_no_line_chart() -> None:
+    assert openpyxl.load_workbook(BytesIO(scorecard_xlsx(card([]), title=TITLE))).sheetnames == ["کارنامه"]
+    book = openpyxl.load_workbook(BytesIO(scorecard_xlsx(card([]), title=TITLE, trend=trend())))
+    assert book["روند"]._charts == []
+
+
+@pytest.mark.parametrize(("count", "pages"), [(0, 2), (3, 2), (UNITS_PER_PAGE + 1, 4)])
+def test_given_a_trend_when_exported_to_pdf_then_a_trend_page_per_ten_units_follows_the_scorecard(
+        count: int, pages: int) -> None:
+    lines = [(f"{WASTE} {index}", [0.1 * index % 1, None, 0.5, 0.6, 0.7, 0.8]) for index in range(count)]
+    document = pdfium.PdfDocument(scorecard_pdf(card(units_for(count)), title=TITLE, trend=trend(*lines)))
+    try:
+        assert len(document) == pages
+    finally:
+        document.close()
+
+
+def test_given_a_trend_when_its_pdf_page_is_rendered_then_the_chart_area_holds_the_coloured_lines() -> None:
+    content = scorecard_pdf(card([unit(1, WASTE, 0.9), unit(2, GREEN_SPACE, 0.5)]), title=TITLE, trend=TWO_LINES)
+    document = pdfium.PdfDocument(content)
+    try:
+        assert len(document) == 2
+        page = document[1]
+        image = page.render(scale=2).to_pil().convert("RGB")
+        text = page.get_textpage().get_text_range()
+    finally:
+        document.close()
+
+    px_per_mm = image.width / 297
+    left, top, right, bottom = (round(edge * px_per_mm) for edge in trend_plot_box())
+    plot = image.crop((left, top, right, bottom))
+    pixels = Counter({colour: n for n, colour in plot.getcolors(maxcolors=1 << 24) or []})
+    blue = sum(n for colour, n in pixels.items() if colour == PALETTE[0])
+    orange = sum(n for colour, n in pixels.items() if colour == PALETTE[1])
+    assert blue > 500 and orange > 500  # each unit's line and dots, in its own colour
+    assert sum(n for colour, n in pixels.items() if colour != (255, 255, 255)) > 2_000
+    # The legend names both units (shaped Persian comes back as glyph clusters: letters as a multiset), the axis the
+    # months, in Persian digits only.
+    assert Counter((WASTE + GREEN_SPACE).replace(" ", "")) <= Counter(text)
+    assert Counter("".join(MONTH_LABELS).replace(" ", "")) <= Counter(text)
+    assert not set("0123456789") & set(text)
+
+
+def test_given_a_trend_without_units_when_exported_to_pdf_then_its_page_says_so() -> None:
+    document = pdfium.PdfDocument(scorecard_pdf(card([]), title=TITLE, trend=trend()))
+    try:
+        text = document[1].get_textpage().get_text_range()
+    finally:
+        document.close()
+    assert Counter("ارجاع‌نشده".replace("\u200c", "")) <= Counter(text)
