@@ -73,13 +73,8 @@ ACCESS: dict[tuple[str, str], frozenset[Role] | None] = {
     ("GET", "/api/tickets/{tracking_code}/history"): HISTORY_READERS,
     ("GET", "/api/inbox"): INBOX_OWNERS,
     ("GET", "/inbox"): INBOX_OWNERS,
-    ("GET", "/verifications"): SUPERVISORS,
-    ("GET", "/api/verifications"): SUPERVISORS,
-    ("POST", "/api/verifications/{task_id}/call"): SUPERVISORS,
-    ("POST", "/api/verifications/automatic"): SUPERVISORS,
-    ("POST", "/api/verifications/{task_id}/outcome"): CALL_HANDLERS,
 }
-EXAMPLE_PATHS = {"{tracking_code}": "123456784", "{callback_id}": "1", "{user_id}": "1", "{call_id}": "1", "{task_id}": "1"}
+EXAMPLE_PATHS = {"{tracking_code}": "123456784", "{callback_id}": "1", "{user_id}": "1", "{call_id}": "1"}
 PASSWORD = "role-walk-password"
 
 
