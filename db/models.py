@@ -428,3 +428,54 @@ class SmsMessage(SQLModel, table=True):
     provider_message_id: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     sent_at: datetime | None = _when()
+
+# --- photos and district units ---
+
+
+class TicketAttachmentBase(SQLModel):
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    # The report-done step the photos were sent with: they are evidence of that report, not of the ticket at large.
+    transition_id: int = Field(foreign_key="ticket_transition.id", index=True)
+    content_type: str = Field(max_length=32)
+    size: int
+    sha256: str = Field(max_length=64)
+    uploaded_by_id: int = Field(foreign_key="staff_user.id")
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class TicketAttachment(TicketAttachmentBase, table=True):
+    """A photo a unit sent with its report that the work is done; the file lives under the state dir."""
+
+    __tablename__ = "ticket_attachment"
+
+    id: int | None = Field(default=None, primary_key=True)
+    # Our own name for the file (random hex and the extension of the type its bytes showed), never the uploader's.
+    stored_name: str = Field(unique=True, max_length=64)
+
+
+class TicketAttachmentPublic(SQLModel):
+    id: int
+    content_type: str
+    size: int
+    sha256: str
+    at: datetime
+    url: str
+
+
+class TicketTransitionWithPhotos(TicketTransitionPublic):
+    """A history step with the photos sent with it (only report-done steps have any)."""
+
+    photos: list[TicketAttachmentPublic] = []
+
+
+class CategoryDistrictUnit(SQLModel, table=True):
+    """Where a category's tickets go in one district, instead of the category's default unit."""
+
+    __tablename__ = "category_district_unit"
+    __table_args__ = (sa.UniqueConstraint("category_id", "district_id", name="uq_category_district_unit"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    category_id: int = Field(foreign_key="category.id")
+    district_id: int = Field(foreign_key="unit.id")  # a unit of kind "district"
+    unit_id: int = Field(foreign_key="unit.id")
+

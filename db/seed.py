@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlmodel import Session, select
 
 from callcenter.security import hash_password, new_sip_password
-from db.models import Category, Line, Role, Unit, UnitKind, User
+from db.models import Category, CategoryDistrictUnit, Line, Role, Unit, UnitKind, User
 
 # (name, kind, parent name)
 UNITS: tuple[tuple[str, UnitKind, str | None], ...] = (
@@ -43,6 +43,13 @@ CATEGORIES: tuple[tuple[str, Line, str, int], ...] = (
     ("انتقاد از کارکنان", Line.FEEDBACK, "مدیریت بازرسی", 168),
     ("پیشنهاد", Line.FEEDBACK, "مدیریت بازرسی", 336),
     ("قدردانی از کارکنان", Line.FEEDBACK, "مدیریت منابع انسانی", 336),
+)
+
+# (category, district, unit): flooding goes to district one by default; districts two and three clear their own
+# gutters (decision 29).
+DISTRICT_UNITS: tuple[tuple[str, str, str], ...] = (
+    ("آب‌گرفتگی معابر و جوی‌ها", "منطقه دو", "منطقه دو"),
+    ("آب‌گرفتگی معابر و جوی‌ها", "منطقه سه", "منطقه سه"),
 )
 
 
@@ -81,6 +88,14 @@ def seed_reference_data(session: Session) -> None:
     for name, line, unit_name, sla in CATEGORIES:
         if (name, line) not in existing:
             session.add(Category(name=name, line=line, default_unit_id=units[unit_name].id, sla_hours=sla))
+    session.flush()
+    categories = {c.name: c.id for c in session.exec(select(Category).where(Category.line == Line.SERVICES)).all()}
+    overridden = {(o.category_id, o.district_id) for o in session.exec(select(CategoryDistrictUnit)).all()}
+    for category_name, district_name, unit_name in DISTRICT_UNITS:
+        category_id, district_id, unit_id = categories[category_name], units[district_name].id, units[unit_name].id
+        assert category_id is not None and district_id is not None and unit_id is not None  # flushed rows
+        if (category_id, district_id) not in overridden:
+            session.add(CategoryDistrictUnit(category_id=category_id, district_id=district_id, unit_id=unit_id))
     session.commit()
 
 
