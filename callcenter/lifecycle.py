@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
 
 import sqlalchemy as sa
@@ -70,8 +70,10 @@ ACTION_ROLES: Mapping[TicketAction, frozenset[Role]] = MappingProxyType({
 _UNIT_ACTIONS = frozenset({A.ACCEPT, A.DECLINE, A.REPORT_DONE, A.DISPUTE})
 _REFERRALS = frozenset({A.REFER, A.RE_REFER})
 
-# Actions that mean nothing without words: what the citizen said, why the unit objects, why it is withdrawn.
+# Actions that mean nothing without words: what the citizen said, why the unit objects, why it is withdrawn, and
+# what the unit did (the operator reads it to the citizen when asking whether the problem is really solved).
 _NOTE_REQUIRED: Mapping[TicketAction, str] = MappingProxyType({
+    A.REPORT_DONE: "بنویسید چه کاری انجام شد.",
     A.VERIFY_NOT_RESOLVED: "سخن شهروند درباره رفع‌نشدن مشکل را بنویسید.",
     A.DISPUTE: "دلیل اعتراض واحد را بنویسید.",
     A.DECLINE: "بنویسید چرا این درخواست به این واحد مربوط نیست.",
@@ -132,11 +134,13 @@ def apply_action(
     unit_id: int | None = None,
     verdict: FieldVerdict | None = None,
     expected_status: TicketStatus | None = None,
+    with_step: Callable[[Session, TicketTransition], None] | None = None,
 ) -> TicketTransition:
     """Move the ticket one step and record it, in one transaction; refuses a stale, invalid or unauthorised step.
 
     ``expected_status`` is the status the caller saw on screen: if someone else has moved the ticket since,
-    the step is refused instead of being applied to a ticket the caller has not seen.
+    the step is refused instead of being applied to a ticket the caller has not seen. ``with_step`` adds rows
+    that belong to the step (its photos) once the step has an id, so they commit or roll back with it.
     """
     ticket = session.get(Ticket, ticket_id)
     if ticket is None:
@@ -156,6 +160,13 @@ def apply_action(
         from_unit_id=from_unit_id, to_unit_id=to_unit_id, verdict=verdict,
     )
     session.add(transition)
+    if with_step is not None:
+        try:
+            session.flush()
+            with_step(session, transition)
+        except BaseException:
+            session.rollback()
+            raise
     session.commit()
     session.refresh(transition)
     return transition

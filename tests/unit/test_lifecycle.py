@@ -272,7 +272,7 @@ def test_given_the_whole_road_with_a_reopen_and_a_partial_verdict_when_walked_th
         (A.DISPUTE, staff.liaison, {"note": "بازدید کردیم، روشن بود"}),
         (A.FIELD_VERDICT, staff.field_supervisor, {"verdict": V.PARTLY, "note": "یکی از دو چراغ خراب است"}),
         (A.ACCEPT, staff.liaison, {}),
-        (A.REPORT_DONE, staff.liaison, {}),
+        (A.REPORT_DONE, staff.liaison, {"note": "چراغ دوم هم عوض شد"}),
         (A.REQUEST_VERIFICATION, staff.operator, {}),
         (A.VERIFY_RESOLVED, staff.supervisor, {}),
     ]
@@ -320,7 +320,7 @@ def test_given_a_deactivated_supervisor_when_cancelling_then_refused(session: Se
 def walk_to(session: Session, staff: Staff, target: TicketStatus) -> int:
     """A referred ticket taken along the main road until it is in ``target``."""
     ticket_id = referred(session, staff)
-    road = [(A.ACCEPT, staff.liaison, ""), (A.REPORT_DONE, staff.liaison, ""),
+    road = [(A.ACCEPT, staff.liaison, ""), (A.REPORT_DONE, staff.liaison, "لامپ عوض شد"),
             (A.REQUEST_VERIFICATION, staff.operator, ""), (A.VERIFY_NOT_RESOLVED, staff.operator, "درست نشده"),
             (A.DISPUTE, staff.liaison, "انجام شده")]
     for action, actor, note in road:
@@ -337,6 +337,7 @@ def walk_to(session: Session, staff: Staff, target: TicketStatus) -> int:
     (S.DISPUTED, A.FIELD_VERDICT, "field_supervisor", V.PARTLY),
     (S.REFERRED, A.DECLINE, "liaison", None),
     (S.ACCEPTED, A.CANCEL, "supervisor", None),
+    (S.ACCEPTED, A.REPORT_DONE, "liaison", None),
 ])
 def test_given_an_action_that_needs_words_when_the_note_is_blank_then_the_note_is_asked_for_and_nothing_changes(
     session: Session, staff: Staff, at: TicketStatus, action: TicketAction, who: str, verdict: FieldVerdict | None,
