@@ -89,6 +89,8 @@ class Unit(SQLModel, table=True):
     name: str = Field(unique=True, max_length=200)
     kind: UnitKind = Field(sa_type=EnumAsString(UnitKind, 20))
     parent_id: int | None = Field(default=None, foreign_key="unit.id")
+    # The unit manager's mobile (ASCII digits, 09…): overdue tickets are escalated to it by SMS.
+    manager_phone: str | None = Field(default=None, max_length=16)
 
 
 class Category(SQLModel, table=True):
@@ -479,3 +481,37 @@ class CategoryDistrictUnit(SQLModel, table=True):
     district_id: int = Field(foreign_key="unit.id")  # a unit of kind "district"
     unit_id: int = Field(foreign_key="unit.id")
 
+
+# --- scheduled jobs and escalation ---
+
+
+class ScheduledJob(SQLModel, table=True):
+    """A job of the backend's scheduler: its state lives here so that a restart neither loses nor repeats a run."""
+
+    __tablename__ = "scheduled_job"
+
+    name: str = Field(primary_key=True, max_length=64)
+    interval_seconds: float
+    next_run_at: datetime = Field(sa_type=UTCDateTime)
+    last_started_at: datetime | None = _when()
+    last_finished_at: datetime | None = _when()
+    last_error: str | None = Field(default=None, max_length=1000)  # of the last run; None when it succeeded
+    # The process running it now and until when its claim holds (renewed while it runs): a compare-and-set on
+    # these two is what keeps two backend processes from running the same job at once.
+    lease_owner: str | None = Field(default=None, max_length=128)
+    lease_until: datetime | None = _when()
+
+
+class TicketEscalation(SQLModel, table=True):
+    """An overdue ticket reported to its unit's manager and the supervisors, once per round at the unit."""
+
+    __tablename__ = "ticket_escalation"
+    __table_args__ = (sa.UniqueConstraint("ticket_id", "round_step_id", name="uq_ticket_escalation_round"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    unit_id: int = Field(foreign_key="unit.id")
+    # The step that handed the ticket to the unit (a referral or a reopening): a new round may escalate again.
+    round_step_id: int = Field(foreign_key="ticket_transition.id")
+    deadline: datetime = Field(sa_type=UTCDateTime)
+    escalated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
