@@ -21,7 +21,7 @@ SEES_EVERYTHING = frozenset({Role.SUPERVISOR, Role.ADMIN, Role.VIEWER})
 
 # Staff outside the call center (unit liaisons, field supervisors, inspectors) hear about tickets only, never
 # about calls: those carry citizens' numbers.
-TICKET_EVENTS = frozenset({"ticket_created", "ticket_changed"})
+TICKET_EVENTS = frozenset({"ticket_created", "ticket_changed", "ticket_escalated"})
 
 
 def is_for(event: DomainEvent, *, role: Role, extension: str | None) -> bool:

@@ -17,6 +17,7 @@ from db.models import (
     Role,
     Ticket,
     TicketAction,
+    TicketEscalation,
     TicketPriority,
     TicketPublic,
     TicketStatus,
@@ -32,6 +33,9 @@ LIAISON_STATUSES = (S.REFERRED, S.REOPENED, S.ACCEPTED)
 FIELD_SUPERVISOR_STATUSES = (S.DISPUTED,)
 _PRIORITY_ORDER = {TicketPriority.URGENT: 0, TicketPriority.HIGH: 1, TicketPriority.NORMAL: 2}
 _REFERRALS = (A.REFER, A.RE_REFER)
+# The statuses a step leaves a ticket in when it hands it (back) to its unit: a referral, or a reopening by the
+# citizen or a field ruling. Each such round may be escalated once (callcenter/escalation.py).
+_HANDED_TO_UNIT = (S.REFERRED, S.REOPENED)
 
 
 class InboxItem(BaseModel):
@@ -47,6 +51,7 @@ class InboxItem(BaseModel):
     dispute_note: str = ""  # why the unit objects, while a field supervisor has to decide
     verdict: FieldVerdict | None = None  # the field supervisor's ruling that sent it back, if that is why
     verdict_note: str = ""
+    escalated: bool = False  # overdue and reported to the unit's manager and the supervisors in this round
 
 
 class Inbox(BaseModel):
@@ -84,12 +89,14 @@ def _tickets(session: Session, statuses: Sequence[TicketStatus], *, unit_id: int
 
 
 def _items(session: Session, tickets: list[Ticket], now: datetime) -> list[InboxItem]:
-    steps = _steps_by_ticket(session, [ticket.id for ticket in tickets if ticket.id is not None])
-    items = [_item(session, ticket, steps[ticket.id or 0], now) for ticket in tickets]
+    ids = [ticket.id for ticket in tickets if ticket.id is not None]
+    steps = steps_by_ticket(session, ids)
+    escalated = escalated_rounds(session, ids)
+    items = [_item(session, ticket, steps[ticket.id or 0], now, escalated) for ticket in tickets]
     return sorted(items, key=lambda item: (_PRIORITY_ORDER[item.ticket.priority], item.deadline))
 
 
-def _steps_by_ticket(session: Session, ticket_ids: list[int]) -> dict[int, list[TicketTransition]]:
+def steps_by_ticket(session: Session, ticket_ids: list[int]) -> dict[int, list[TicketTransition]]:
     """Every step of these tickets in one query, oldest first."""
     grouped: dict[int, list[TicketTransition]] = defaultdict(list)
     if not ticket_ids:
@@ -103,12 +110,12 @@ def _steps_by_ticket(session: Session, ticket_ids: list[int]) -> dict[int, list[
     return grouped
 
 
-def _item(session: Session, ticket: Ticket, steps: list[TicketTransition], now: datetime) -> InboxItem:
+def _item(session: Session, ticket: Ticket, steps: list[TicketTransition], now: datetime,
+          escalated: set[tuple[int, int]]) -> InboxItem:
     referral = _last_referral(steps)
-    # The unit's clock starts when the ticket reached it; a reopening does not restart it.
-    referred_at = referral.at if referral is not None else ticket.created_at
     since = steps[steps.index(referral):] if referral is not None else steps
-    deadline = referred_at + timedelta(hours=_sla_hours(session, ticket))
+    referred_at, deadline = unit_deadline(session, ticket, steps)
+    start = round_start(steps)
     left = int((deadline - now).total_seconds())
     reopening = _last(since, A.VERIFY_NOT_RESOLVED)
     verdict = _last(since, A.FIELD_VERDICT) if ticket.status in (S.REOPENED, S.ACCEPTED) else None
@@ -120,7 +127,31 @@ def _item(session: Session, ticket: Ticket, steps: list[TicketTransition], now: 
         deadline=deadline, seconds_left=left, overdue=left < 0, citizen_words=reopening.note if reopening else "",
         dispute_note=dispute.note if dispute else "", verdict=verdict.verdict if verdict else None,
         verdict_note=verdict.note if verdict else "",
+        escalated=start is not None and (ticket.id, start.id) in escalated,
     )
+
+
+def unit_deadline(session: Session, ticket: Ticket, steps: list[TicketTransition]) -> tuple[datetime, datetime]:
+    """When the ticket reached its unit (its latest referral, else its filing) and the unit's deadline: that plus
+    the category's ``sla_hours``. ``steps`` are the ticket's transitions, oldest first."""
+    referral = _last_referral(steps)
+    # The unit's clock starts when the ticket reached it; a reopening does not restart it.
+    referred_at = referral.at if referral is not None else ticket.created_at
+    return referred_at, referred_at + timedelta(hours=_sla_hours(session, ticket))
+
+
+def round_start(steps: list[TicketTransition]) -> TicketTransition | None:
+    """The step that last handed the ticket to its unit (a referral or a reopening): one round at the unit."""
+    return next((step for step in reversed(steps) if step.to_status in _HANDED_TO_UNIT), None)
+
+
+def escalated_rounds(session: Session, ticket_ids: list[int]) -> set[tuple[int, int]]:
+    """(ticket id, round step id) of every escalation of these tickets."""
+    if not ticket_ids:
+        return set()
+    rows = session.exec(select(TicketEscalation.ticket_id, TicketEscalation.round_step_id)
+                        .where(col(TicketEscalation.ticket_id).in_(ticket_ids))).all()
+    return {(ticket_id, step_id) for ticket_id, step_id in rows}
 
 
 def _last_referral(steps: list[TicketTransition]) -> TicketTransition | None:

@@ -57,6 +57,11 @@ class Notifier:
         """A lifecycle step: consoles and inboxes showing the ticket refresh it."""
         self._publish("ticket_changed", {"ticket": ticket.model_dump(mode="json"), "action": action.value}, None)
 
+    def ticket_escalated(self, ticket: TicketPublic, *, deadline: datetime, escalated_at: datetime) -> None:
+        """An overdue ticket reported to its unit's manager: supervisors and the unit's inbox mark it."""
+        self._publish("ticket_escalated", {"ticket": ticket.model_dump(mode="json"), "deadline": deadline.isoformat(),
+                                           "escalated_at": escalated_at.isoformat()}, None)
+
     def callback_requested(self, callback: CallbackPublic) -> None:
         self._publish("callback_requested", {"callback": callback.model_dump(mode="json")}, None)
 

@@ -33,11 +33,21 @@ function span(seconds) {
 
 function deadlineCell(item) {
   const text = item.overdue ? `${span(item.seconds_left)} گذشته` : `${span(item.seconds_left)} مانده`;
+  const box = document.createElement("div");
   const cell = document.createElement("span");
   cell.className = item.overdue ? "late" : "";
   cell.textContent = text;
   cell.title = jalaliDateTime(item.deadline);
-  return cell;
+  box.append(cell);
+  // Past the deadline and reported to the unit's manager and the call center's supervisors (this round).
+  if (item.escalated) {
+    const badge = document.createElement("span");
+    badge.className = "badge off escalated";
+    badge.textContent = "ارجاع به مدیر واحد";
+    badge.title = "مهلت گذشته و به مدیر واحد و سرپرستان مرکز تماس اطلاع داده شده است";
+    box.append(document.createElement("br"), badge);
+  }
+  return box;
 }
 
 function noteLine(label, text) {
@@ -123,6 +133,7 @@ function inboxRow(item) {
   tr.dataset.code = t.tracking_code;
   tr.dataset.status = t.status;
   tr.dataset.overdue = item.overdue ? "yes" : "no";
+  tr.dataset.escalated = item.escalated ? "yes" : "no";
   if (item.overdue) tr.classList.add("overdue");
   if (t.priority === "urgent") tr.classList.add("urgent");
   return tr;
@@ -149,5 +160,5 @@ function refreshSoon() {
 }
 
 openEvents(loadInbox, (message) => {
-  if (["ticket_changed", "ticket_created"].includes(message.name)) refreshSoon();
+  if (["ticket_changed", "ticket_created", "ticket_escalated"].includes(message.name)) refreshSoon();
 });
