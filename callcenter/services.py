@@ -20,12 +20,14 @@ from callcenter.asterisk_sandbox import runtime_for
 from callcenter.bus import Bus, InProcessBus, RedisBus
 from callcenter.call_records import CallRecords
 from callcenter.call_tracker import CallTracker
+from callcenter.escalation import Escalator
 from callcenter.intake import DatabaseIntake
 from callcenter.metrics import Metrics
 from callcenter.notifier import Notifier
 from callcenter.recording_retention import RecordingPurger
 from callcenter.recordings import RecordingStore
 from callcenter.routing import RoutingPolicy
+from callcenter.scheduler import Scheduler
 from callcenter.service_hours import load_holidays, parse_service_hours
 from callcenter.settings import Settings
 from callcenter.sms import KavenegarGateway, OutboxOnlyGateway, SmsDispatcher, SmsGateway
@@ -57,9 +59,12 @@ class Services:
     lockout_policy: LockoutPolicy
     sms_gateway: SmsGateway
     sms_dispatcher: SmsDispatcher
+    # Periodic jobs with their state in the database; started only with telephony. Register more jobs with
+    # scheduler.register(...) at any time (decision 28).
+    scheduler: Scheduler
+    escalator: Escalator
     relay_server: AmiRelayServer | None = None  # with REDIS_URL, the "all" process answers web-only workers
     _sms_task: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
-    _purge_task: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
 
     @property
     def web_only(self) -> bool:
@@ -82,13 +87,16 @@ class Services:
         if telephony:
             await self.agi.start(self.settings.agi_host, self.settings.agi_port)
             await self.ami.start()
-            self._start_recording_purge()
+            # Only with telephony: the process that drives Asterisk owns its recordings folder, and one
+            # process (not every web worker) is enough to run the jobs; the lease guards against more.
+            await self.scheduler.start()
             if self.relay_server is not None:
                 await self.relay_server.start()
             log.info("FastAGI on %s:%d, AMI to %s:%d", self.settings.agi_host, self.settings.agi_port,
                      self.settings.ami_host, self.settings.ami_port)
 
     async def stop(self) -> None:
+        await self.scheduler.stop()  # first: its jobs use the bus and the database
         if self.relay_server is not None:
             await self.relay_server.stop()
         await self.ami.stop()
@@ -99,21 +107,9 @@ class Services:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sms_task
             self._sms_task = None
-        if self._purge_task is not None:
-            self._purge_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._purge_task
-            self._purge_task = None
         await self.sms_gateway.aclose()
         await self.bus.stop()
         self.engine.dispose()
-
-    def _start_recording_purge(self) -> None:
-        """Only with telephony: the process that drives Asterisk owns its recordings folder (web-only ones don't)."""
-        if self._purge_task is None:
-            self._purge_task = asyncio.create_task(
-                self.recording_purger.run(self.settings.recording_purge_interval_seconds), name="recording-purge"
-            )
 
 
 def build_services(settings: Settings) -> Services:
@@ -131,11 +127,18 @@ def build_services(settings: Settings) -> Services:
     flows.register(agi)
     gateway = build_sms_gateway(settings)
     ami, relay_server = build_asterisk_actions(settings, tracker=tracker, metrics=metrics)
+    purger = recording_purger(settings, engine=engine)
+    escalator = Escalator(engine=engine, notifier=notifier)
+    scheduler = Scheduler(engine=engine, tick_seconds=settings.scheduler_tick_seconds)
+    scheduler.register(name="recording-purge", every=timedelta(seconds=settings.recording_purge_interval_seconds),
+                       run=purger.purge_now)
+    scheduler.register(name="ticket-escalation", every=timedelta(seconds=settings.escalation_interval_seconds),
+                       run=escalator.run)
     return Services(
         settings=settings, engine=engine, metrics=metrics, bus=bus, notifier=notifier, tracker=tracker,
         agent_log=agent_log, call_records=call_records, ami=ami, relay_server=relay_server, agi=agi, flows=flows,
         recordings=recording_store(settings), sms_gateway=gateway,
-        recording_purger=recording_purger(settings, engine=engine),
+        recording_purger=purger, scheduler=scheduler, escalator=escalator,
         lockout_policy=LockoutPolicy(max_failures=settings.login_max_failures,
                                      lockout=timedelta(seconds=settings.login_lockout_seconds)),
         sms_dispatcher=SmsDispatcher(engine=engine, gateway=gateway, max_attempts=settings.sms_max_attempts,

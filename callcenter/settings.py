@@ -69,6 +69,11 @@ class Settings(BaseModel):
     call_recording_retention_days: int = Field(default=90, ge=1)
     recording_purge_interval_seconds: float = Field(default=3600, gt=0)
 
+    # Periodic jobs (callcenter/scheduler.py, decision 28): how often the telephony process looks for due jobs,
+    # and how often it looks for tickets past their unit's deadline to escalate.
+    scheduler_tick_seconds: float = Field(default=5, gt=0)
+    escalation_interval_seconds: float = Field(default=300, gt=0)
+
     # Tracking-code SMS. "outbox" (no provider): messages are written to sms_outbox and stay queued.
     sms_provider: Literal["outbox", "kavenegar"] = "outbox"
     kavenegar_api_key: str | None = None
