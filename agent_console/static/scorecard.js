@@ -1,10 +1,16 @@
-// The units' evaluation scorecard for a Jalali month: a ranked table and a chart (helpers: common.js).
+// The units' evaluation scorecard for a Jalali month: a ranked table, a chart, and the six months' trend as a line
+// chart (helpers: common.js).
 "use strict";
 
 const MONTHS = ["فروردین", "اردیبهشت", "خرداد", "تیر", "مرداد", "شهریور", "مهر", "آبان", "آذر", "دی", "بهمن", "اسفند"];
 const pct = (value) => (value === null || value === undefined ? "—" : `${toPersianDigits(Math.round(value * 100))}٪`);
 const hours = (value) => (value === null || value === undefined ? "—" : toPersianDigits(value.toFixed(1)));
 let chart = null;
+let trendChart = null;
+let trend = null;
+// One colour per unit line, in the trend's order; the PDF uses the same (scorecard_export.PALETTE).
+const PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
+const monthLabel = (m) => `${MONTHS[m.month - 1]} ${toPersianDigits(m.year)}`;
 
 function currentJalaliMonth() {
   const parts = new Intl.DateTimeFormat("en-u-ca-persian-nu-latn", { year: "numeric", month: "numeric", timeZone: "Asia/Tehran" })
@@ -31,6 +37,57 @@ async function loadScorecard(year, month) {
   } catch (error) {
     showError($("scorecard-error"), error.message);
   }
+  loadTrend(year, month);
+}
+
+async function loadTrend(year, month) {
+  showError($("trend-error"), "");
+  try {
+    trend = await api("GET", `/api/scorecard/trend?year=${year}&month=${month}`);
+    const months = trend.months;
+    $("trend-period").textContent = `${monthLabel(months[0])} تا ${monthLabel(months[months.length - 1])}`;
+    drawTrend();
+  } catch (error) {
+    showError($("trend-error"), error.message);
+  }
+}
+
+// A line per unit of the chosen measure, as percentages; a month the unit received nothing is a gap, not 0 %.
+// Right to left: the oldest month on the right, the value axis beside it.
+function drawTrend() {
+  if (typeof Chart === "undefined" || trend === null) return;
+  const measure = $("trend-measure").value;
+  const data = {
+    labels: trend.months.map(monthLabel),
+    datasets: trend.units.map((unit, index) => ({
+      label: unit.unit_name,
+      data: unit.points.map((p) => (p === null || p[measure] === null ? null : Math.round(p[measure] * 100))),
+      borderColor: PALETTE[index % PALETTE.length],
+      backgroundColor: PALETTE[index % PALETTE.length],
+      spanGaps: false,
+      tension: 0,
+      pointRadius: 4,
+      clip: false, // a unit at 100 % or 0 % keeps its whole dot
+    })),
+  };
+  if (trendChart) { trendChart.data = data; trendChart.update("none"); return; }
+  Chart.defaults.font.family = "Vazirmatn, Tahoma, sans-serif";
+  trendChart = new Chart($("trend-chart"), {
+    type: "line",
+    data,
+    options: {
+      animation: false,
+      layout: { padding: { top: 6 } },
+      scales: {
+        x: { reverse: true, offset: true },
+        y: { min: 0, max: 100, position: "right", ticks: { callback: (value) => `${toPersianDigits(value)}٪` } },
+      },
+      plugins: {
+        legend: { rtl: true, textDirection: "rtl" },
+        tooltip: { rtl: true, textDirection: "rtl", callbacks: { label: (item) => `${item.dataset.label}: ${toPersianDigits(item.raw)}٪` } },
+      },
+    },
+  });
 }
 
 function drawScores(units) {
@@ -49,6 +106,7 @@ document.addEventListener("DOMContentLoaded", () => {
   MONTHS.forEach((name, index) => $("month").add(new Option(name, index + 1)));
   $("year").value = year;
   $("month").value = String(month);
+  $("trend-measure").addEventListener("change", drawTrend);
   $("period-form").addEventListener("submit", (event) => {
     event.preventDefault();
     loadScorecard(Number($("year").value), Number($("month").value));

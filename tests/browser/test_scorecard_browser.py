@@ -1,21 +1,35 @@
-"""The mayor's office reads the units' scorecard in the browser: a unit that did its work on time ranks first."""
+"""The mayor's office reads the units' scorecard in the browser: a unit that did its work on time ranks first, and
+the six months' trend draws a line per unit."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from playwright.async_api import Page, expect
 from sqlmodel import Session
 
 from callcenter.lifecycle import apply_action
 from callcenter.scorecard import jalali_month_window
-from db.models import Role, TicketAction
+from db.models import Role, TicketAction, User
 from tests.browser.conftest import WebBackend
-from tests.support.ticket_flow import GREENERY, PASSWORD, WASTE, add_staff, referred_long_ago, referred_ticket
+from tests.support.ticket_flow import (
+    GREENERY,
+    PASSWORD,
+    WASTE,
+    Filed,
+    add_staff,
+    referred_long_ago,
+    referred_ticket,
+)
 
 pytestmark = [pytest.mark.browser]
 MEHR = 7
+TIR, MORDAD, SHAHRIVAR = 4, 5, 6
+SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "scorecard.png"
+TREND_LABELS = ["اردیبهشت ۱۴۰۵", "خرداد ۱۴۰۵", "تیر ۱۴۰۵", "مرداد ۱۴۰۵", "شهریور ۱۴۰۵", "مهر ۱۴۰۵"]
 
 
 async def test_given_two_units_when_the_mayors_office_opens_the_scorecard_then_the_punctual_one_ranks_first(
@@ -55,3 +69,67 @@ async def test_given_two_units_when_the_mayors_office_opens_the_scorecard_then_t
     await expect(rows.nth(1).locator("td").nth(1)).to_have_text(GREENERY)
     await expect(rows.nth(1).locator("td").nth(3)).to_have_text("۰٪")  # open past its deadline: late
     assert await page.evaluate("Chart.getChart('score-chart').data.labels.length") == 2
+
+
+
+def moved_to(engine: sa.Engine, ticket: Filed, month: int) -> None:
+    """The ticket's whole history moved to the 10th day of a month of 1405."""
+    referred_long_ago(engine, ticket, by=datetime.now(UTC) - (jalali_month_window(1405, month)[0] + timedelta(days=10)))
+
+
+def reported_done(engine: sa.Engine, ticket: Filed, liaison: User) -> None:
+    with Session(engine) as session:
+        apply_action(session, ticket_id=ticket.id, action=TicketAction.ACCEPT, actor=liaison)
+        apply_action(session, ticket_id=ticket.id, action=TicketAction.REPORT_DONE, actor=liaison, note="انجام شد")
+
+
+async def test_given_four_months_of_work_when_the_mayors_office_reads_the_trend_then_a_line_per_unit_over_six_months(
+    web_backend: WebBackend, console_page: Page, database_url: str,
+) -> None:
+    page, engine, backend = console_page, web_backend.engine, web_backend
+    operator = add_staff(engine, "tr-operator", Role.OPERATOR)
+    liaisons = {unit: add_staff(engine, f"tr-{index}", Role.UNIT_LIAISON, unit=unit)
+                for index, unit in enumerate((WASTE, GREENERY))}
+    add_staff(engine, "tr-mayor", Role.VIEWER)
+    # (unit, month, reported done within minutes, else left open past its 24-hour deadline)
+    for unit, month, done in ((WASTE, TIR, True), (WASTE, MORDAD, True), (WASTE, MORDAD, False), (WASTE, MEHR, True),
+                              (GREENERY, MORDAD, True), (GREENERY, SHAHRIVAR, False), (GREENERY, MEHR, False)):
+        ticket = referred_ticket(engine, by=operator, unit=unit)
+        if done:
+            reported_done(engine, ticket, liaisons[unit])
+        moved_to(engine, ticket, month)
+
+    await page.goto(backend.url + "/login")
+    await page.get_by_label("نام کاربری", exact=True).fill("tr-mayor")
+    await page.get_by_label("گذرواژه", exact=True).fill(PASSWORD)
+    await page.get_by_role("button", name="ورود", exact=True).click()
+    await expect(page).to_have_url(backend.url + "/wallboard")
+    await page.goto(backend.url + "/scorecard")
+    await page.locator("#year").fill("1405")
+    await page.locator("#month").select_option(str(MEHR))
+    await page.get_by_role("button", name="نمایش").click()
+
+    # Six months ending with Mehr, named in Persian with Persian digits, the oldest on the right.
+    await expect(page.locator("#trend-period")).to_have_text("اردیبهشت ۱۴۰۵ تا مهر ۱۴۰۵")
+    await page.wait_for_function("Chart.getChart('trend-chart')?.data.labels.at(-1) === 'مهر ۱۴۰۵'")
+    trend = await page.evaluate("""() => {
+        const chart = Chart.getChart('trend-chart');
+        return { type: chart.config.type, labels: chart.data.labels, reversed: chart.options.scales.x.reverse,
+                 lines: chart.data.datasets.map((d) => [d.label, d.data]) };
+    }""")
+    assert trend["type"] == "line" and trend["reversed"] is True
+    assert trend["labels"] == TREND_LABELS
+    # Scores in percent, a gap where the unit received nothing. Waste: Tir on time (100); Mordad one on time, one
+    # late (on time 1/2, reopen 0/1: (50 + 100) / 2 = 75); nothing in Shahrivar; Mehr on time. Greenery: Mordad on
+    # time; Shahrivar and Mehr left open past the deadline (on time 0/1, nothing reported: 0).
+    assert trend["lines"] == [[WASTE, [None, None, 100, 75, None, 100]], [GREENERY, [None, None, None, 100, 0, 0]]]
+
+    await page.locator("#trend-measure").select_option("on_time_rate")
+    on_time = await page.evaluate("Chart.getChart('trend-chart').data.datasets.map((d) => d.data)")
+    assert on_time == [[None, None, 100, 50, None, 100], [None, None, None, 100, 0, 0]]
+    await page.locator("#trend-measure").select_option("score")
+
+    if database_url.startswith("sqlite"):  # one screenshot per run, not one per database kind
+        SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+        await page.evaluate("document.fonts.ready.then(() => true)")
+        await page.screenshot(path=str(SCREENSHOT))
