@@ -1,0 +1,58 @@
+"""The supervisors' verification list: click-to-call, automatic calls, and recording what the citizen said."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel, Field
+
+from agent_console.deps import CallHandler, ServicesDep, Supervisor
+from db.models import VerificationOutcome, VerificationTaskPublic
+
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+
+router = APIRouter()
+
+
+@router.get("/verifications", response_class=HTMLResponse, include_in_schema=False)
+def verifications_page(request: Request, user: Supervisor) -> Response:
+    return TEMPLATES.TemplateResponse(request, "verifications.html", {"user": user})
+
+
+@router.get("/api/verifications")
+async def verification_list(_user: Supervisor, services: ServicesDep) -> list[VerificationTaskPublic]:
+    """Every open verification task, the soonest due first."""
+    return await services.verification.open_tasks()
+
+
+@router.post("/api/verifications/{task_id}/call")
+async def call_citizen(task_id: int, user: Supervisor, services: ServicesDep) -> VerificationTaskPublic:
+    """Click-to-call: the supervisor's phone rings first, then the citizen's (refused while inbound waits)."""
+    return await services.verification.call_with_supervisor(task_id=task_id, supervisor=user)
+
+
+class AutomaticRequest(BaseModel):
+    task_ids: list[int] = Field(min_length=1, max_length=500)
+
+
+@router.post("/api/verifications/automatic")
+async def ask_automatic(body: AutomaticRequest, user: Supervisor,
+                        services: ServicesDep) -> list[VerificationTaskPublic]:
+    """The automatic dialer takes these tasks; results are recorded in this supervisor's name."""
+    return await services.verification.ask_automatic(task_ids=body.task_ids, by=user)
+
+
+class OutcomeRequest(BaseModel):
+    outcome: VerificationOutcome
+    note: str = Field(default="", max_length=4000)
+
+
+@router.post("/api/verifications/{task_id}/outcome")
+async def record_outcome(task_id: int, body: OutcomeRequest, user: CallHandler,
+                         services: ServicesDep) -> VerificationTaskPublic:
+    """What the citizen said (a note is required when the problem is not solved)."""
+    return await services.verification.record_outcome(task_id=task_id, outcome=body.outcome, by=user,
+                                                      note=body.note)

@@ -1,0 +1,209 @@
+"""Placing verification calls: supervisors' click-to-call, the automatic dialer, and what Asterisk reports back."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import TypeVar
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from callcenter.asterisk_actions import VERIFICATION_EVENT, AsteriskActions
+from callcenter.errors import AsteriskUnavailable, Conflict, LinesNeededForInbound, PermissionDenied
+from callcenter.notifier import Notifier
+from callcenter.persian import persian_digits
+from callcenter.verification import (
+    CallingPolicy,
+    ask_automatic,
+    begin_attempt,
+    due_automatic,
+    get_task,
+    open_tasks,
+    record_dial_result,
+    record_key,
+    record_outcome,
+    task_public,
+)
+from db.models import (
+    Ticket,
+    User,
+    VerificationAttempt,
+    VerificationMode,
+    VerificationOutcome,
+    VerificationTaskPublic,
+    utcnow,
+)
+
+log = logging.getLogger(__name__)
+R = TypeVar("R")
+
+
+class VerificationDialer:
+    """The one place verification calls are placed and their results land; every change is announced."""
+
+    def __init__(self, *, engine: Engine, ami: AsteriskActions, notifier: Notifier, policy: CallingPolicy,
+                 max_outbound: int, ring_seconds: int) -> None:
+        self._engine = engine
+        self._ami = ami
+        self._notifier = notifier
+        self.policy = policy
+        self._max_outbound = max_outbound
+        self._ring_seconds = ring_seconds
+        self._dialing = asyncio.Lock()
+
+    # -- the supervisors' list --------------------------------------------------------------------------------
+
+    async def open_tasks(self) -> list[VerificationTaskPublic]:
+        return await self._in_session(lambda session: open_tasks(session, policy=self.policy))
+
+    async def call_with_supervisor(self, *, task_id: int, supervisor: User) -> VerificationTaskPublic:
+        """Click-to-call: the supervisor's phone rings; once answered, the citizen's phone rings showing 137."""
+        extension = supervisor.extension
+        if not extension:
+            raise PermissionDenied("برای تماس تأیید، باید برای شما داخلی تلفن تعریف شده باشد.",
+                                   username=supervisor.username)
+        await self._require_free_line()
+        attempt, ticket = await self._in_session(lambda session: begin_attempt(
+            session, task_id=task_id, by=supervisor, mode=VerificationMode.MANUAL, policy=self.policy,
+            now=utcnow()))
+        log.info("%s calls the citizen of ticket %s (attempt %s)", supervisor.username, ticket.tracking_code,
+                 attempt.id)
+        try:
+            await self._ami.call_citizen_for_supervisor(
+                supervisor_extension=extension, citizen_number=ticket.caller_number or "",
+                attempt_id=attempt.id or 0, tracking_code=ticket.tracking_code, ring_seconds=self._ring_seconds)
+        except AsteriskUnavailable:
+            await self._not_placed(attempt)
+            raise
+        return await self._announce(task_id)
+
+    async def record_outcome(self, *, task_id: int, outcome: VerificationOutcome, by: User,
+                             note: str) -> VerificationTaskPublic:
+        """The supervisor's result of a call (or of a call made from a desk phone)."""
+        await self._in_session(lambda session: record_outcome(
+            session, task_id=task_id, outcome=outcome, by=by, note=note, policy=self.policy, now=utcnow()))
+        return await self._announce(task_id)
+
+    async def ask_automatic(self, *, task_ids: list[int], by: User) -> list[VerificationTaskPublic]:
+        """Hand tasks to the automatic dialer (its next round calls them, in calling hours)."""
+        tasks = await self._in_session(lambda session: ask_automatic(session, task_ids=task_ids, by=by,
+                                                                     now=utcnow()))
+        return [await self._announce(task.id or 0) for task in tasks]
+
+    # -- the automatic dialer ---------------------------------------------------------------------------------
+
+    async def run(self, interval_seconds: float) -> None:
+        """Dial due automatic tasks every ``interval_seconds`` until cancelled; their state is in the database,
+        so a restart picks up where the last process stopped."""
+        while True:
+            try:
+                await self.dial_due()
+            except Exception:
+                log.exception("verification dialer round failed; trying again in %s s", interval_seconds)
+            await asyncio.sleep(interval_seconds)
+
+    async def dial_due(self, now: datetime | None = None) -> int:
+        """One round: as many due tasks as free outbound lines allow, none while inbound callers wait."""
+        async with self._dialing:
+            moment = now or utcnow()
+            if not self.policy.may_call(moment):
+                return 0
+            try:
+                use = await self._ami.lines_in_use()
+            except AsteriskUnavailable:
+                return 0
+            free = self._max_outbound - use.outbound
+            if use.inbound_waiting > 0 or free <= 0:
+                return 0
+            due = await self._in_session(lambda session: due_automatic(session, now=moment, limit=free))
+            placed = 0
+            for task in due:
+                placed += await self._dial_automatically(task.id or 0, task.requested_by_id, moment)
+            return placed
+
+    async def _dial_automatically(self, task_id: int, requested_by_id: int | None, now: datetime) -> int:
+        def begin(session: Session) -> tuple[VerificationAttempt, Ticket]:
+            by = session.get(User, requested_by_id) if requested_by_id else None
+            if by is None:
+                raise Conflict("automatic task without the supervisor who asked for it", task_id=task_id)
+            return begin_attempt(session, task_id=task_id, by=by, mode=VerificationMode.AUTOMATIC,
+                                 policy=self.policy, now=now)
+
+        try:
+            attempt, ticket = await self._in_session(begin)
+        except Conflict as refused:  # taken by another round, settled meanwhile, or a call still live
+            log.info("automatic verification of task %s skipped: %s", task_id, refused.details or refused.message)
+            return 0
+        try:
+            await self._ami.call_citizen_automatically(citizen_number=ticket.caller_number or "",
+                                                       attempt_id=attempt.id or 0, ring_seconds=self._ring_seconds)
+        except AsteriskUnavailable:
+            await self._not_placed(attempt)
+            return 0
+        await self._announce(task_id)
+        return 1
+
+    # -- what the call reports ----------------------------------------------------------------------------------
+
+    async def on_user_event(self, event: Mapping[str, str]) -> None:
+        """The dialplan's word once the citizen's leg is over (ANSWER, NOANSWER, BUSY..., REFUSED)."""
+        if event.get("UserEvent") != VERIFICATION_EVENT:
+            return
+        attempt_text = str(event.get("Attempt", "")).strip()
+        if not attempt_text.isdigit():
+            log.warning("verification call event without an attempt: %s", dict(event))
+            return
+        status = str(event.get("DialStatus", "")).strip() or "UNKNOWN"
+        task = await self._in_session(lambda session: record_dial_result(
+            session, attempt_id=int(attempt_text), dial_status=status, policy=self.policy, now=utcnow()))
+        if task is not None:
+            await self._announce(task.id or 0)
+
+    async def tracking_code_for(self, attempt_id: int) -> str | None:
+        """For the automatic call's greeting: the code of the ticket the attempt asks about."""
+        def code(session: Session) -> str | None:
+            attempt = session.get(VerificationAttempt, attempt_id)
+            task = get_task(session, attempt.task_id) if attempt else None
+            ticket = session.get(Ticket, task.ticket_id) if task else None
+            return ticket.tracking_code if ticket else None
+        return await self._in_session(code)
+
+    async def key_pressed(self, attempt_id: int, key: str) -> None:
+        task = await self._in_session(lambda session: record_key(session, attempt_id=attempt_id, key=key,
+                                                                 policy=self.policy, now=utcnow()))
+        await self._announce(task.id or 0)
+
+    # -- helpers --------------------------------------------------------------------------------------------------
+
+    async def _require_free_line(self) -> None:
+        use = await self._ami.lines_in_use()
+        if use.inbound_waiting > 0:
+            raise LinesNeededForInbound(
+                "شهروندانی پشت خط منتظر پاسخ‌اند؛ تماس تأیید پس از پاسخ به آنها ممکن است.",
+                inbound_waiting=use.inbound_waiting)
+        if use.outbound >= self._max_outbound:
+            raise LinesNeededForInbound(
+                f"سهم تماس‌های خروجی ({persian_digits(str(self._max_outbound))} خط) پر است؛ کمی بعد دوباره بزنید.",
+                outbound=use.outbound)
+
+    async def _not_placed(self, attempt: VerificationAttempt) -> None:
+        task_id = attempt.task_id
+        await self._in_session(lambda session: record_dial_result(
+            session, attempt_id=attempt.id or 0, dial_status="REFUSED", policy=self.policy, now=utcnow()))
+        await self._announce(task_id)
+
+    async def _announce(self, task_id: int) -> VerificationTaskPublic:
+        public = await self._in_session(lambda session: task_public(session, get_task(session, task_id),
+                                                                    policy=self.policy))
+        self._notifier.verification_changed(public)
+        return public
+
+    async def _in_session(self, work: Callable[[Session], R]) -> R:
+        def run() -> R:
+            with Session(self._engine) as session:
+                return work(session)
+        return await asyncio.to_thread(run)
+

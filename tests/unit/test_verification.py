@@ -1,0 +1,226 @@
+"""Verification tasks on a real database (SQLite and PostgreSQL): opened by report-done, closed by the citizen's
+answer, retried inside calling hours (holidays skipped) up to a maximum, claimed by one caller at a time."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import jdatetime
+import pytest
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from callcenter.errors import Conflict, OutsideCallingHours, ValidationFailed
+from callcenter.lifecycle import apply_action
+from callcenter.service_hours import TEHRAN, parse_service_hours
+from callcenter.verification import (
+    AUTOMATIC_NOT_RESOLVED_NOTE,
+    CallingPolicy,
+    ask_automatic,
+    begin_attempt,
+    due_automatic,
+    open_tasks,
+    record_dial_result,
+    record_key,
+    record_outcome,
+)
+from db.models import (
+    Role,
+    TicketAction,
+    TicketStatus,
+    User,
+    VerificationAttempt,
+    VerificationMode,
+    VerificationOutcome,
+    VerificationTask,
+    VerificationTaskStatus,
+)
+from tests.support.ticket_flow import WASTE, Filed, add_staff, referred_ticket, status_of, steps_of
+
+A, S, O, TS = TicketAction, TicketStatus, VerificationOutcome, VerificationTaskStatus
+# A Monday at 10:00 in Qazvin (Tehran time): inside the default calling hours.
+MONDAY_10 = datetime(2026, 11, 23, 10, 0, tzinfo=TEHRAN).astimezone(UTC)
+ALWAYS = CallingPolicy(hours=parse_service_hours("24/7"), max_attempts=3, retry_after=timedelta(hours=2))
+
+
+@pytest.fixture
+def people(engine: sa.Engine) -> tuple[User, User, User]:
+    return (add_staff(engine, "v-operator", Role.OPERATOR), add_staff(engine, "v-liaison", Role.UNIT_LIAISON, unit=WASTE),
+            add_staff(engine, "v-supervisor", Role.SUPERVISOR))
+
+
+def reported_done(engine: sa.Engine, people: tuple[User, User, User]) -> Filed:
+    operator, liaison, _ = people
+    ticket = referred_ticket(engine, by=operator, unit=WASTE)
+    with Session(engine) as session:
+        apply_action(session, ticket_id=ticket.id, action=A.ACCEPT, actor=liaison)
+        apply_action(session, ticket_id=ticket.id, action=A.REPORT_DONE, actor=liaison, note="سطل‌ها تخلیه شد")
+    return ticket
+
+
+def task_of(engine: sa.Engine, ticket: Filed) -> VerificationTask:
+    with Session(engine) as session:
+        return session.exec(select(VerificationTask).where(VerificationTask.ticket_id == ticket.id)).one()
+
+
+def test_given_a_unit_reports_done_then_one_verification_task_waits_for_a_call(
+    engine: sa.Engine, people: tuple[User, User, User],
+) -> None:
+    ticket = reported_done(engine, people)
+    task = task_of(engine, ticket)
+    assert (task.status, task.attempts, task.mode) == (TS.PENDING, 0, VerificationMode.MANUAL)
+    with Session(engine) as session:
+        [listed] = open_tasks(session, policy=ALWAYS)
+    assert (listed.tracking_code, listed.done_note, listed.caller_number) == (
+        ticket.tracking_code, "سطل‌ها تخلیه شد", "09121234567")
+
+
+def test_given_a_supervisor_calls_and_the_citizen_says_not_solved_then_the_ticket_reopens_with_their_words(
+    engine: sa.Engine, people: tuple[User, User, User],
+) -> None:
+    supervisor = people[2]
+    ticket = reported_done(engine, people)
+    task = task_of(engine, ticket)
+    with Session(engine) as session:
+        attempt, _ = begin_attempt(session, task_id=task.id or 0, by=supervisor, mode=VerificationMode.MANUAL,
+                                   policy=ALWAYS, now=MONDAY_10)
+    assert status_of(engine, ticket) == S.AWAITING_VERIFICATION
+    with Session(engine) as session:
+        record_dial_result(session, attempt_id=attempt.id or 0, dial_status="ANSWER", policy=ALWAYS, now=MONDAY_10)
+        assert task_of(engine, ticket).status == TS.CALLING  # answered: the supervisor gives the result
+        with pytest.raises(ValidationFailed):  # the citizen's words are required
+            record_outcome(session, task_id=task.id or 0, outcome=O.NOT_RESOLVED, by=supervisor, policy=ALWAYS,
+                           now=MONDAY_10)
+    with Session(engine) as session:
+        record_outcome(session, task_id=task.id or 0, outcome=O.NOT_RESOLVED, by=supervisor, policy=ALWAYS,
+                       now=MONDAY_10, note="سطل‌ها هنوز پر است")
+    assert status_of(engine, ticket) == S.REOPENED
+    assert steps_of(engine, ticket)[-1] == (A.VERIFY_NOT_RESOLVED, S.AWAITING_VERIFICATION, S.REOPENED,
+                                            "سطل‌ها هنوز پر است")
+    done = task_of(engine, ticket)
+    assert (done.status, done.outcome) == (TS.DONE, O.NOT_RESOLVED)
+    with Session(engine) as session:
+        [stored] = session.exec(select(VerificationAttempt)).all()
+        assert (stored.outcome, stored.dial_status) == (O.NOT_RESOLVED, "ANSWER")
+
+
+def test_given_a_citizen_who_never_answers_then_retries_in_calling_hours_and_a_holiday_is_skipped(
+    engine: sa.Engine, people: tuple[User, User, User],
+) -> None:
+    # Calling hours end at 20:00; the next day (Tuesday 24 Nov 2026 = 3 Azar 1405) is made a holiday.
+    holiday = jdatetime.date.fromgregorian(date=datetime(2026, 11, 24).date())
+    policy = CallingPolicy(hours=parse_service_hours("sat-thu 09:00-20:00", [holiday]), max_attempts=3,
+                           retry_after=timedelta(hours=2))
+    supervisor = people[2]
+    ticket = reported_done(engine, people)
+    task_id = task_of(engine, ticket).id or 0
+    evening = datetime(2026, 11, 23, 19, 0, tzinfo=TEHRAN).astimezone(UTC)
+    nexts = []
+    for now in (evening, None, None):
+        moment = now or nexts[-1]
+        with Session(engine) as session:
+            attempt, _ = begin_attempt(session, task_id=task_id, by=supervisor, mode=VerificationMode.MANUAL,
+                                       policy=policy, now=moment)
+            task = record_dial_result(session, attempt_id=attempt.id or 0, dial_status="NOANSWER", policy=policy,
+                                      now=moment)
+            assert task is not None
+            nexts.append(task.next_attempt_at)
+    wednesday_9 = datetime(2026, 11, 25, 9, 0, tzinfo=TEHRAN).astimezone(UTC)
+    assert nexts[0] == wednesday_9  # 21:00 is after hours, Tuesday a holiday
+    assert nexts[1] == wednesday_9 + timedelta(hours=2)
+    final = task_of(engine, ticket)
+    assert (final.status, final.attempts, final.outcome) == (TS.GAVE_UP, 3, O.UNREACHABLE)
+    assert status_of(engine, ticket) == S.AWAITING_VERIFICATION  # a supervisor decides what happens now
+
+
+def test_given_night_when_a_supervisor_tries_to_call_then_refused_in_persian(
+    engine: sa.Engine, people: tuple[User, User, User],
+) -> None:
+    policy = CallingPolicy(hours=parse_service_hours("sat-thu 09:00-20:00"), max_attempts=3,
+                           retry_after=timedelta(hours=2))
+    ticket = reported_done(engine, people)
+    night = datetime(2026, 11, 23, 23, 30, tzinfo=TEHRAN).astimezone(UTC)
+    with Session(engine) as session, pytest.raises(OutsideCallingHours, match="خارج از ساعات"):
+        begin_attempt(session, task_id=task_of(engine, ticket).id or 0, by=people[2], mode=VerificationMode.MANUAL,
+                      policy=policy, now=night)
+    assert status_of(engine, ticket) == S.DONE
+
+
+def test_given_a_call_in_progress_when_a_second_supervisor_clicks_call_then_refused(
+    engine: sa.Engine, people: tuple[User, User, User],
+) -> None:
+    ticket = reported_done(engine, people)
+    task_id = task_of(engine, ticket).id or 0
+    with Session(engine) as session:
+        begin_attempt(session, task_id=task_id, by=people[2], mode=VerificationMode.MANUAL, policy=ALWAYS,
+                      now=MONDAY_10)
+    with Session(engine) as session, pytest.raises(Conflict):
+        begin_attempt(session, task_id=task_id, by=people[2], mode=VerificationMode.MANUAL, policy=ALWAYS,
+                      now=MONDAY_10 + timedelta(seconds=20))
+
+
+def test_given_automatic_verification_when_the_citizen_presses_2_then_reopened_in_the_supervisors_name(
+    engine: sa.Engine, people: tuple[User, User, User],
+) -> None:
+    supervisor = people[2]
+    ticket = reported_done(engine, people)
+    task_id = task_of(engine, ticket).id or 0
+    soon = datetime.now(UTC) + timedelta(seconds=1)
+    with Session(engine) as session:
+        ask_automatic(session, task_ids=[task_id], by=supervisor, now=soon)
+        [due] = due_automatic(session, now=soon, limit=5)
+        attempt, _ = begin_attempt(session, task_id=due.id or 0, by=supervisor, mode=VerificationMode.AUTOMATIC,
+                                   policy=ALWAYS, now=soon)
+        assert due_automatic(session, now=soon, limit=5) == []  # being called: not due twice
+        attempt_id = attempt.id or 0
+        record_key(session, attempt_id=attempt_id, key="2", policy=ALWAYS, now=soon)
+    assert status_of(engine, ticket) == S.REOPENED
+    assert steps_of(engine, ticket)[-1][3] == AUTOMATIC_NOT_RESOLVED_NOTE
+    with Session(engine) as session:
+        stored = session.get(VerificationAttempt, attempt_id)
+        assert stored is not None and (stored.key_pressed, stored.outcome) == ("2", O.NOT_RESOLVED)
+        # The dialplan's report after the call changes nothing more.
+        assert record_dial_result(session, attempt_id=attempt_id, dial_status="ANSWER", policy=ALWAYS,
+                                  now=soon) is None
+
+
+def test_given_an_automatic_call_answered_without_a_key_then_it_counts_as_unreachable(
+    engine: sa.Engine, people: tuple[User, User, User],
+) -> None:
+    ticket = reported_done(engine, people)
+    task_id = task_of(engine, ticket).id or 0
+    soon = datetime.now(UTC) + timedelta(seconds=1)
+    with Session(engine) as session:
+        ask_automatic(session, task_ids=[task_id], by=people[2], now=soon)
+        attempt, _ = begin_attempt(session, task_id=task_id, by=people[2], mode=VerificationMode.AUTOMATIC,
+                                   policy=ALWAYS, now=soon)
+        task = record_dial_result(session, attempt_id=attempt.id or 0, dial_status="ANSWER", policy=ALWAYS,
+                                  now=soon)
+    assert task is not None and (task.status, task.attempts) == (TS.PENDING, 1)
+    assert task.next_attempt_at == soon + timedelta(hours=2)
+
+
+def test_given_the_lines_kept_for_inbound_when_the_call_is_refused_then_no_attempt_is_counted(
+    engine: sa.Engine, people: tuple[User, User, User],
+) -> None:
+    ticket = reported_done(engine, people)
+    task_id = task_of(engine, ticket).id or 0
+    with Session(engine) as session:
+        attempt, _ = begin_attempt(session, task_id=task_id, by=people[2], mode=VerificationMode.MANUAL,
+                                   policy=ALWAYS, now=MONDAY_10)
+        task = record_dial_result(session, attempt_id=attempt.id or 0, dial_status="REFUSED", policy=ALWAYS,
+                                  now=MONDAY_10)
+    assert task is not None and (task.status, task.attempts, task.outcome) == (TS.PENDING, 0, O.NOT_PLACED)
+    assert task.next_attempt_at == MONDAY_10 + timedelta(minutes=1)
+
+
+def test_given_an_anonymous_ticket_when_reported_done_then_no_task_since_nobody_can_be_called(
+    engine: sa.Engine, people: tuple[User, User, User],
+) -> None:
+    ticket = referred_ticket(engine, by=people[0], unit=WASTE)
+    with Session(engine) as session:
+        session.exec(sa.text("UPDATE ticket SET caller_number = NULL WHERE id = :id").bindparams(id=ticket.id))
+        session.commit()
+        apply_action(session, ticket_id=ticket.id, action=A.ACCEPT, actor=people[1])
+        apply_action(session, ticket_id=ticket.id, action=A.REPORT_DONE, actor=people[1], note="انجام شد")
+        assert session.exec(select(VerificationTask)).all() == []
