@@ -266,8 +266,9 @@ def _add_trend_chart(sheet: Worksheet, trend: ScorecardTrend, first: int, last: 
     chart.y_axis.scaling.min = 0
     chart.y_axis.scaling.max = 1
     chart.y_axis.number_format = "0%"
-    chart.x_axis.scaling.orientation = "maxMin"  # right to left: the oldest month on the right, as on the page
-    chart.y_axis.crosses = "max"  # and the value axis on the right, where the months begin
+    # Right to left: the oldest month on the right, as on the page; the value axis keeps crossing at the first
+    # month, so it moves to the right with it.
+    chart.x_axis.scaling.orientation = "maxMin"
     chart.x_axis.delete = False  # openpyxl 3.1 hides both axes unless told otherwise
     chart.y_axis.delete = False
     chart.display_blanks = "gap"  # a month without receipts breaks the line rather than reading as 0 %
