@@ -10,9 +10,10 @@ from pathlib import Path
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from sqlmodel import Session, col, select
 
+from callcenter.asterisk_actions import VERIFICATION_AGI_ROUTE
 from callcenter.asterisk_sandbox import AsteriskRuntime
 from callcenter.errors import ConfigurationError
-from callcenter.lines import IVR_CHANNEL_VARIABLES, LINES
+from callcenter.lines import IVR_CHANNEL_VARIABLES, LINE_137, LINES
 from callcenter.recordings import RecordingStore
 from callcenter.settings import Settings
 from db.models import User
@@ -92,6 +93,8 @@ def render_config(
             line.number: RecordingStore.call_name(line=line.number, linkedid="${CHANNEL(linkedid)}") for line in LINES
         },
         "lines": LINES,
+        "verification_caller_id": LINE_137.number,
+        "verification_agi_route": VERIFICATION_AGI_ROUTE,
         "channel_variables": IVR_CHANNEL_VARIABLES,
         "phones": phones,
         "ami_users": ami_users,

@@ -7,7 +7,7 @@ import codecs
 import contextlib
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from panoramisk import Manager
@@ -20,6 +20,8 @@ from callcenter.metrics import Metrics
 from callcenter.settings import Settings
 
 log = logging.getLogger(__name__)
+
+EventListener = Callable[[Mapping[str, str]], Awaitable[None]]
 
 ACTION_TIMEOUT_SECONDS = 5.0
 WATCHDOG_INTERVAL_SECONDS = 10.0
@@ -83,6 +85,7 @@ class AmiBridge(AsteriskActions):
         self._tasks: list[asyncio.Task[None]] = []
         self._booted = asyncio.Event()
         self._asterisk_version: str | None = None
+        self._listeners: dict[str, list[EventListener]] = {}
 
     @property
     def asterisk_version(self) -> str | None:
@@ -120,6 +123,11 @@ class AmiBridge(AsteriskActions):
             await asyncio.wait_for(self._booted.wait(), timeout)
         return self.connected
 
+    def on(self, event_name: str, listener: EventListener) -> None:
+        """Another feature consumes events by name, after the tracker and in the same order (the verification
+        dialer hears how its calls ended)."""
+        self._listeners.setdefault(event_name, []).append(listener)
+
     def _enqueue(self, _manager: Manager, event: Mapping[str, str]) -> None:
         """Synchronous on purpose: panoramisk would schedule a coroutine as a task and lose the order."""
         self._inbox.put_nowait((event, time.monotonic()))
@@ -131,6 +139,8 @@ class AmiBridge(AsteriskActions):
                 if event.get("Event") == "FullyBooted":
                     await self._after_boot()
                 await self._tracker.handle(event, received_at)
+                for listener in self._listeners.get(str(event.get("Event", "")), ()):
+                    await listener(event)
             except Exception:
                 log.exception("AMI event %s could not be handled", event.get("Event"))
 

@@ -20,13 +20,14 @@ from agent_console.hub import WebsocketHub
 from agent_console.reports import router as reports_router
 from agent_console.routes import router
 from agent_console.ticket_flow import router as ticket_flow_router
+from agent_console.verifications import router as verifications_router
 from agent_console.wallboard import router as wallboard_router
 from callcenter.errors import NotAuthenticated, PasokhError, ValidationFailed
 from callcenter.services import Services, build_services
 from callcenter.settings import Settings, load_settings
 
 # Every router of the app, in one place (the route × role test walks these).
-ROUTERS = (router, admin_router, wallboard_router, ticket_flow_router, reports_router)
+ROUTERS = (router, admin_router, wallboard_router, ticket_flow_router, reports_router, verifications_router)
 STATIC_DIR = Path(__file__).resolve().parent.parent / "agent_console" / "static"
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from callcenter.errors import NoActiveCall
+from callcenter.lines import LINES
 
 
 class AsteriskActions(ABC):
@@ -87,6 +88,56 @@ class AsteriskActions(ABC):
             "Data": f"PJSIP/{operator_extension}-,{options}", "CallerID": f"Pasokh <{operator_extension}>",
             "Timeout": "30000", "Async": "true",
         })
+
+    # -- outbound verification calls (decision 31) ------------------------------------------------------------
+
+    async def lines_in_use(self) -> LineUse:
+        """Outbound lines busy now and inbound callers waiting in the queues, as Asterisk counts them."""
+        outbound = await self._number(f"GROUP_COUNT({OUTBOUND_GROUP})")
+        waiting = [await self._number(f"QUEUE_WAITING_COUNT({queue})") for queue in QUEUES]
+        return LineUse(outbound=outbound, inbound_waiting=sum(waiting))
+
+    async def call_citizen_for_supervisor(
+        self, *, supervisor_extension: str, citizen_number: str, attempt_id: int, tracking_code: str,
+        ring_seconds: int,
+    ) -> None:
+        """Ring the supervisor's phone; once answered, the dialplan calls the citizen on the outbound trunk."""
+        await self.action({
+            "Action": "Originate", "Channel": f"PJSIP/{supervisor_extension}", "Context": VERIFY_CONTEXT,
+            "Exten": citizen_number, "Priority": "1", "CallerID": f"{tracking_code} <{citizen_number}>",
+            "Timeout": str(ring_seconds * 1000), "Variable": f"{ATTEMPT_VARIABLE}={attempt_id}", "Async": "true",
+        })
+
+    async def call_citizen_automatically(self, *, citizen_number: str, attempt_id: int, ring_seconds: int) -> None:
+        """The citizen's leg runs through the same dialplan (line cap, caller ID) as a supervisor's call; once
+        answered, the other end of the local channel asks the question (FastAGI)."""
+        await self.action({
+            "Action": "Originate", "Channel": f"Local/{citizen_number}@{VERIFY_CONTEXT}",
+            "Context": VERIFY_AUTOMATIC_CONTEXT, "Exten": "s", "Priority": "1",
+            "Timeout": str((ring_seconds + 5) * 1000), "Variable": f"{ATTEMPT_VARIABLE}={attempt_id}",
+            "Async": "true",
+        })
+
+    async def _number(self, expression: str) -> int:
+        response = await self.action({"Action": "Getvar", "Variable": expression})
+        value = str(response.get("Value", "") or "0").strip()
+        return int(value) if value.isdigit() else 0
+
+
+# Names shared with asterisk_config/templates/extensions.conf.j2.
+OUTBOUND_GROUP = "outbound@pasokh"
+VERIFY_CONTEXT = "pasokh-verify"
+VERIFY_AUTOMATIC_CONTEXT = "pasokh-verify-automatic"
+ATTEMPT_VARIABLE = "PASOKH_VERIFY_ATTEMPT"
+VERIFICATION_EVENT = "PasokhVerificationCall"
+VERIFICATION_AGI_ROUTE = "verification"
+QUEUES = tuple(line.queue for line in LINES)
+
+
+@dataclass(frozen=True)
+class LineUse:
+    outbound: int
+    inbound_waiting: int
 
 
 @dataclass(frozen=True)

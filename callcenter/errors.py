@@ -112,3 +112,15 @@ class InvalidTransition(Conflict):
     """The action is not an edge of the ticket lifecycle from the ticket's current status."""
 
     error_id = "invalid-transition"
+
+
+class LinesNeededForInbound(Conflict):
+    """An outbound call would take a line inbound callers need (some are waiting, or the outbound share is full)."""
+
+    error_id = "lines-needed-for-inbound"
+
+
+class OutsideCallingHours(Conflict):
+    """Citizens are not called at night or on holidays."""
+
+    error_id = "outside-calling-hours"

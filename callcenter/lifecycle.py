@@ -20,6 +20,8 @@ from db.models import (
     TicketTransitionPublic,
     Unit,
     User,
+    VerificationTask,
+    VerificationTaskStatus,
 )
 
 S, A, V = TicketStatus, TicketAction, FieldVerdict
@@ -167,9 +169,28 @@ def apply_action(
         except BaseException:
             session.rollback()
             raise
+    if action == TicketAction.REPORT_DONE:
+        _open_verification_task(session, ticket)
     session.commit()
     session.refresh(transition)
     return transition
+
+
+OPEN_VERIFICATION_STATUSES = (VerificationTaskStatus.PENDING, VerificationTaskStatus.CALLING,
+                              VerificationTaskStatus.GAVE_UP)
+
+
+def _open_verification_task(session: Session, ticket: Ticket) -> None:
+    """Work reported done is asked about: a verification task in the same transaction (callcenter.verification
+    works it). None without a number to call (an anonymous message), or when one is already open."""
+    if not ticket.caller_number or ticket.id is None:
+        return
+    already = session.exec(
+        select(VerificationTask).where(VerificationTask.ticket_id == ticket.id,
+                                       col(VerificationTask.status).in_(OPEN_VERIFICATION_STATUSES))
+    ).first()
+    if already is None:
+        session.add(VerificationTask(ticket_id=ticket.id))
 
 
 def _moved_on(ticket_id: int, status: TicketStatus) -> Conflict:

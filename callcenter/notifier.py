@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from callcenter.bus import Bus
-from db.models import CallbackPublic, CallPublic, TicketAction, TicketPublic
+from db.models import CallbackPublic, CallPublic, TicketAction, TicketPublic, VerificationTaskPublic
 
 
 class Notifier:
@@ -67,3 +67,8 @@ class Notifier:
 
     def callback_closed(self, callback: CallbackPublic) -> None:
         self._publish("callback_closed", {"callback": callback.model_dump(mode="json")}, None)
+
+    def verification_changed(self, task: VerificationTaskPublic) -> None:
+        """A verification task moved (a call placed, a result recorded, a retry scheduled): the supervisors'
+        verification list follows."""
+        self._publish("verification_changed", {"task": task.model_dump(mode="json")}, None)

@@ -32,11 +32,14 @@ from callcenter.service_hours import load_holidays, parse_service_hours
 from callcenter.settings import Settings
 from callcenter.sms import KavenegarGateway, OutboxOnlyGateway, SmsDispatcher, SmsGateway
 from callcenter.tickets import DatabaseTicketDirectory
+from callcenter.verification import CallingPolicy
+from callcenter.verification_dialer import VerificationDialer
 from db.engine import make_engine, upgrade_database
 from ivr.agi_server import AgiServer
 from ivr.flows import Flows
 from ivr.menu import Menu, Prompts
 from ivr.operator_access import AsteriskQueueState, OperatorAccess, VoiceMessageLimits
+from ivr.verification_call import VerificationCall
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +66,7 @@ class Services:
     # scheduler.register(...) at any time (decision 28).
     scheduler: Scheduler
     escalator: Escalator
+    verification: VerificationDialer
     relay_server: AmiRelayServer | None = None  # with REDIS_URL, the "all" process answers web-only workers
     _sms_task: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
 
@@ -134,11 +138,17 @@ def build_services(settings: Settings) -> Services:
                        run=purger.purge_now)
     scheduler.register(name="ticket-escalation", every=timedelta(seconds=settings.escalation_interval_seconds),
                        run=escalator.run)
+    verification = build_verification(settings, engine=engine, ami=ami, notifier=notifier, menu=flows.menu)
+    VerificationCall(menu=flows.menu, answers=verification).register(agi)
+    if isinstance(ami, AmiBridge):  # the process that hears Asterisk's events (not a web-only worker)
+        ami.on("UserEvent", verification.on_user_event)
+    scheduler.register(name="verification-dialer", run=verification.dial_due,
+                       every=timedelta(seconds=settings.verification_dial_interval_seconds))
     return Services(
         settings=settings, engine=engine, metrics=metrics, bus=bus, notifier=notifier, tracker=tracker,
         agent_log=agent_log, call_records=call_records, ami=ami, relay_server=relay_server, agi=agi, flows=flows,
         recordings=recording_store(settings), sms_gateway=gateway,
-        recording_purger=purger, scheduler=scheduler, escalator=escalator,
+        recording_purger=purger, scheduler=scheduler, escalator=escalator, verification=verification,
         lockout_policy=LockoutPolicy(max_failures=settings.login_max_failures,
                                      lockout=timedelta(seconds=settings.login_lockout_seconds)),
         sms_dispatcher=SmsDispatcher(engine=engine, gateway=gateway, max_attempts=settings.sms_max_attempts,
@@ -182,6 +192,18 @@ def build_flows(settings: Settings, *, engine: Engine, notifier: Notifier) -> Fl
                                   silence_seconds=settings.voice_message_silence_seconds),
     )
     return Flows(menu=menu, tickets=DatabaseTicketDirectory(engine=engine), operators=operators)
+
+
+def build_verification(settings: Settings, *, engine: Engine, ami: AsteriskActions, notifier: Notifier,
+                       menu: Menu) -> VerificationDialer:
+    policy = CallingPolicy(
+        hours=parse_service_hours(settings.verification_calling_hours, load_holidays(settings.holidays_file)),
+        max_attempts=settings.verification_max_attempts,
+        retry_after=timedelta(minutes=settings.verification_retry_minutes),
+    )
+    return VerificationDialer(engine=engine, ami=ami, notifier=notifier, policy=policy,
+                              max_outbound=settings.max_outbound_calls,
+                              ring_seconds=settings.verification_ring_seconds)
 
 
 def build_sms_gateway(settings: Settings) -> SmsGateway:

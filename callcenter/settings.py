@@ -82,12 +82,27 @@ class Settings(BaseModel):
     sms_max_attempts: int = Field(default=5, ge=1)
     sms_dispatch_interval_seconds: float = Field(default=10, gt=0)
 
+    # Verification calls to citizens (decision 31). The outbound trunk is the provider's SIP address; at most
+    # max_outbound_calls of the lines are outbound at once, and none while an inbound caller waits.
+    outbound_trunk_host: str = "127.0.0.1"
+    outbound_trunk_port: int = 5060
+    max_outbound_calls: int = Field(default=5, ge=0)
+    verification_ring_seconds: int = Field(default=40, ge=5)
+    # When citizens may be called (same syntax as service_hours; holidays are skipped).
+    verification_calling_hours: str = "sat-thu 09:00-20:00"
+    verification_max_attempts: int = Field(default=3, ge=1)
+    verification_retry_minutes: int = Field(default=120, ge=1)
+    verification_dial_interval_seconds: float = Field(default=30, gt=0)
+
     @model_validator(mode="after")
     def _fill_defaults_and_refuse_unsafe(self) -> Settings:
         if not self.database_url:
             self.database_url = f"sqlite:///{self.state_dir / 'pasokh.sqlite3'}"
         if (self.role == "web" or self.web_workers > 1) and not self.redis_url:
             raise ConfigurationError("several web workers (PASOKH_WEB_WORKERS > 1, PASOKH_ROLE=web) need REDIS_URL")
+        if self.max_outbound_calls >= self.max_inbound_calls:
+            raise ConfigurationError("PASOKH_MAX_OUTBOUND_CALLS must leave lines for inbound calls "
+                                     "(fewer than PASOKH_MAX_INBOUND_CALLS)")
         if self.sms_provider == "kavenegar" and not self.kavenegar_api_key:
             raise ConfigurationError("PASOKH_KAVENEGAR_API_KEY must be set when PASOKH_SMS_PROVIDER=kavenegar")
         if self.environment == "production":

@@ -431,6 +431,7 @@ class SmsMessage(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     sent_at: datetime | None = _when()
 
+
 # --- photos and district units ---
 
 
@@ -480,6 +481,84 @@ class CategoryDistrictUnit(SQLModel, table=True):
     category_id: int = Field(foreign_key="category.id")
     district_id: int = Field(foreign_key="unit.id")  # a unit of kind "district"
     unit_id: int = Field(foreign_key="unit.id")
+
+
+# --- verification calls ---
+
+
+class VerificationMode(enum.StrEnum):
+    MANUAL = "manual"          # a supervisor's phone rings first, then the citizen (click-to-call)
+    AUTOMATIC = "automatic"    # the citizen hears a recorded question and answers with a key
+
+
+class VerificationTaskStatus(enum.StrEnum):
+    PENDING = "pending"        # waiting for its (next) call
+    CALLING = "calling"        # a call is being placed or is in progress
+    DONE = "done"              # the citizen said resolved or not resolved
+    GAVE_UP = "gave_up"        # unreachable after the last allowed attempt: a supervisor decides
+
+
+class VerificationOutcome(enum.StrEnum):
+    RESOLVED = "resolved"
+    NOT_RESOLVED = "not_resolved"
+    UNREACHABLE = "unreachable"    # no answer, busy, or answered without giving an answer
+    NOT_PLACED = "not_placed"      # Asterisk kept the line for inbound calls: not counted as an attempt
+
+
+class VerificationTask(SQLModel, table=True):
+    """Asking the citizen whether a ticket reported done was really done; one open task per ticket."""
+
+    __tablename__ = "verification_task"
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    status: VerificationTaskStatus = Field(default=VerificationTaskStatus.PENDING,
+                                           sa_type=EnumAsString(VerificationTaskStatus, 12), index=True)
+    mode: VerificationMode = Field(default=VerificationMode.MANUAL, sa_type=EnumAsString(VerificationMode, 12))
+    # Who asked for automatic calls: the transitions those calls record are theirs.
+    requested_by_id: int | None = Field(default=None, foreign_key="staff_user.id")
+    attempts: int = 0
+    next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    outcome: VerificationOutcome | None = Field(default=None, sa_type=EnumAsString(VerificationOutcome, 16))
+
+
+class VerificationAttempt(SQLModel, table=True):
+    """One call to the citizen for a verification task, whatever came of it."""
+
+    __tablename__ = "verification_attempt"
+
+    id: int | None = Field(default=None, primary_key=True)
+    task_id: int = Field(foreign_key="verification_task.id", index=True)
+    mode: VerificationMode = Field(sa_type=EnumAsString(VerificationMode, 12))
+    placed_by_id: int = Field(foreign_key="staff_user.id")
+    started_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    outcome: VerificationOutcome | None = Field(default=None, sa_type=EnumAsString(VerificationOutcome, 16))
+    dial_status: str | None = Field(default=None, max_length=16)  # Asterisk's DIALSTATUS for the citizen's leg
+    key_pressed: str | None = Field(default=None, max_length=1)   # the automatic call's answer
+    note: str = Field(default="", max_length=4000)
+
+
+class VerificationTaskPublic(SQLModel):
+    """A row of the supervisors' verification list."""
+
+    id: int
+    ticket_id: int
+    tracking_code: str
+    ticket_status: str
+    category_name: str
+    unit_name: str
+    caller_number: str
+    done_note: str
+    status: VerificationTaskStatus
+    mode: VerificationMode
+    attempts: int
+    max_attempts: int
+    next_attempt_at: datetime
+    outcome: VerificationOutcome | None
+    calling: bool
 
 
 # --- scheduled jobs and escalation ---

@@ -48,6 +48,14 @@ PROMPTS: dict[str, str] = {
     "message_too_short": "پیامی ضبط نشد.",
     "message_recorded": "پیام شما ثبت شد. کد رهگیری شما",
     "all_lines_busy": "در حال حاضر همه خطوط سامانه مشغول است. لطفاً چند دقیقه دیگر دوباره تماس بگیرید.",
+    # The automatic verification call (callcenter/verification_dialer.py, ivr/verification_call.py)
+    "verify_greeting": "سلام. از سامانه ۱۳۷ شهرداری قزوین تماس می‌گیریم، درباره درخواست شما با کد رهگیری",
+    "verify_question": "واحد مسئول اعلام کرده است که کار انجام شده است. اگر مشکل برطرف شده است، عدد یک، "
+                       "و اگر برطرف نشده است، عدد دو را فشار دهید.",
+    "verify_thanks_resolved": "از پاسخ شما سپاسگزاریم. درخواست شما با تأیید شما بسته شد. خدانگهدار.",
+    "verify_thanks_not_resolved": "پاسخ شما ثبت شد و درخواست برای پیگیری دوباره به واحد مسئول بازگردانده شد. "
+                                  "خدانگهدار.",
+    "verify_no_answer": "پاسخی دریافت نشد. بعداً دوباره با شما تماس می‌گیریم. خدانگهدار.",
 }
 
 # Fragments the IVR strings together where Asterisk's Say* applications have no Persian: numbers, digits,

@@ -31,6 +31,8 @@ TEST_BASE_PORT = int(os.environ.get("PASOKH_TEST_BASE_PORT", "15000"))
 TEST_INSTANCE = os.environ.get("PASOKH_TEST_INSTANCE", "test")
 PHONES_PORT = TEST_BASE_PORT + 71
 CITIZENS_PORT = TEST_BASE_PORT + 70
+CITIZEN_PHONE_PORT = TEST_BASE_PORT + 77  # a citizen's phone that the municipality calls (verification)
+OUTBOUND_LINES = 2
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,13 @@ def telephony_settings(state_dir: Path, *, instance: str = TEST_INSTANCE, base_p
         rtp_port_start=base_port + 200,
         rtp_port_end=base_port + 999,
         queue_wrapup_seconds=1,
+        # Verification calls reach the "citizen" sipp at CITIZEN_PHONE_PORT, at any hour, checked every second.
+        outbound_trunk_port=CITIZEN_PHONE_PORT,
+        max_outbound_calls=OUTBOUND_LINES,
+        verification_calling_hours="24/7",
+        verification_ring_seconds=15,
+        verification_dial_interval_seconds=1,
+        scheduler_tick_seconds=0.5,
     )
 
 

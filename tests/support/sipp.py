@@ -114,6 +114,23 @@ class Sipp:
             outputs.append(result.output)
         return SippResult(0 if failed == 0 else 1, successful, failed, "\n".join(outputs))
 
+    async def citizen_answers(
+        self, *, local_port: int, ring_ms: int = 500, script: Sequence[Step] = (), timeout: float = 90,
+    ) -> SippResult:
+        """One citizen's phone at ``local_port`` (the outbound trunk's contact in tests) answers one call, plays
+        ``script`` (keys, silences) and waits for the municipality to hang up; the output logs the caller ID
+        shown ("caller-id <number>")."""
+        base = self._next("citizen-answers")
+        scenario = _render("citizen_answers.xml", base.with_suffix(".xml"), ring_ms=ring_ms,
+                           media_actions=media_actions(script, base.with_suffix(".media.pcap")))
+        log = base.with_suffix(".log")
+        args = ["-sf", str(scenario), "-i", self.host, "-p", str(local_port), "-mi", self.host,
+                "-mp", str(local_port + 50), "-m", "1", "-timeout", f"{int(timeout)}s", "-timeout_error",
+                "-trace_logs", "-log_file", str(log)]
+        result = await self._run(args, base.with_suffix(".csv"), timeout + 10)
+        result.output += log.read_text(errors="replace") if log.exists() else ""
+        return result
+
     async def start_phones(self, *, local_port: int, ring_ms: int = 300) -> asyncio.subprocess.Process:
         """Operator phones answering at ``local_port`` until stopped (kill the returned process)."""
         base = self._next("phones")
