@@ -9,12 +9,13 @@ from datetime import datetime
 from typing import TypeVar
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from callcenter.asterisk_actions import VERIFICATION_EVENT, AsteriskActions
 from callcenter.errors import AsteriskUnavailable, Conflict, LinesNeededForInbound, PermissionDenied
 from callcenter.notifier import Notifier
 from callcenter.persian import persian_digits
+from callcenter.tickets import to_public
 from callcenter.verification import (
     CallingPolicy,
     ask_automatic,
@@ -29,6 +30,9 @@ from callcenter.verification import (
 )
 from db.models import (
     Ticket,
+    TicketAction,
+    TicketPublic,
+    TicketTransition,
     User,
     VerificationAttempt,
     VerificationMode,
@@ -39,6 +43,7 @@ from db.models import (
 
 log = logging.getLogger(__name__)
 R = TypeVar("R")
+SETTLING = frozenset({VerificationOutcome.RESOLVED, VerificationOutcome.NOT_RESOLVED})
 
 
 class VerificationDialer:
@@ -78,14 +83,14 @@ class VerificationDialer:
         except AsteriskUnavailable:
             await self._not_placed(attempt)
             raise
-        return await self._announce(task_id)
+        return await self._announce(task_id, ticket_moved=True)
 
     async def record_outcome(self, *, task_id: int, outcome: VerificationOutcome, by: User,
                              note: str) -> VerificationTaskPublic:
         """The supervisor's result of a call (or of a call made from a desk phone)."""
         await self._in_session(lambda session: record_outcome(
             session, task_id=task_id, outcome=outcome, by=by, note=note, policy=self.policy, now=utcnow()))
-        return await self._announce(task_id)
+        return await self._announce(task_id, ticket_moved=outcome in SETTLING)
 
     async def ask_automatic(self, *, task_ids: list[int], by: User) -> list[VerificationTaskPublic]:
         """Hand tasks to the automatic dialer (its next round calls them, in calling hours)."""
@@ -143,7 +148,7 @@ class VerificationDialer:
         except AsteriskUnavailable:
             await self._not_placed(attempt)
             return 0
-        await self._announce(task_id)
+        await self._announce(task_id, ticket_moved=True)
         return 1
 
     # -- what the call reports ----------------------------------------------------------------------------------
@@ -174,7 +179,7 @@ class VerificationDialer:
     async def key_pressed(self, attempt_id: int, key: str) -> None:
         task = await self._in_session(lambda session: record_key(session, attempt_id=attempt_id, key=key,
                                                                  policy=self.policy, now=utcnow()))
-        await self._announce(task.id or 0)
+        await self._announce(task.id or 0, ticket_moved=True)
 
     # -- helpers --------------------------------------------------------------------------------------------------
 
@@ -195,10 +200,22 @@ class VerificationDialer:
             session, attempt_id=attempt.id or 0, dial_status="REFUSED", policy=self.policy, now=utcnow()))
         await self._announce(task_id)
 
-    async def _announce(self, task_id: int) -> VerificationTaskPublic:
-        public = await self._in_session(lambda session: task_public(session, get_task(session, task_id),
-                                                                    policy=self.policy))
+    async def _announce(self, task_id: int, *, ticket_moved: bool = False) -> VerificationTaskPublic:
+        """The task to the supervisors' lists; with ``ticket_moved``, the ticket's step to everyone following
+        tickets (the unit's inbox sees a reopened ticket come back)."""
+        def read(session: Session) -> tuple[VerificationTaskPublic, TicketPublic, TicketAction | None]:
+            task = get_task(session, task_id)
+            ticket = session.get(Ticket, task.ticket_id)
+            assert ticket is not None
+            last = session.exec(select(TicketTransition).where(TicketTransition.ticket_id == ticket.id)
+                                .order_by(col(TicketTransition.id).desc())).first()
+            return task_public(session, task, policy=self.policy), to_public(session, ticket), (
+                last.action if last else None)
+
+        public, ticket, action = await self._in_session(read)
         self._notifier.verification_changed(public)
+        if ticket_moved and action is not None:
+            self._notifier.ticket_changed(ticket, action=action)
         return public
 
     async def _in_session(self, work: Callable[[Session], R]) -> R:

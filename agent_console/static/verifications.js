@@ -83,6 +83,7 @@ function refreshSoon() {
 }
 
 document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("[data-digits]").forEach((el) => { el.textContent = toPersianDigits(el.textContent); });
   openEvents(() => loadTasks().catch((failure) => showError($("verifications-error"), failure.message)), (message) => {
     if (message.name === "verification_changed" || message.name === "ticket_changed") refreshSoon();
   });
