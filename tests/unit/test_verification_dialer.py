@@ -1,0 +1,148 @@
+"""The verification dialer against a scripted Asterisk: it places no more calls than free outbound lines, none
+while inbound callers wait, and turns the dialplan's report into a retry."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from callcenter.asterisk_actions import AsteriskActions, LineUse
+from callcenter.bus import InProcessBus
+from callcenter.errors import LinesNeededForInbound
+from callcenter.lifecycle import apply_action
+from callcenter.notifier import Notifier
+from callcenter.service_hours import parse_service_hours
+from callcenter.verification import CallingPolicy
+from callcenter.verification_dialer import VerificationDialer
+from db.models import Role, TicketAction, User, VerificationTask, VerificationTaskStatus
+from tests.support.ticket_flow import WASTE, add_staff, referred_ticket
+
+MAX_OUTBOUND = 2
+
+
+class ScriptedAsterisk(AsteriskActions):
+    """Answers Getvar with the line use the test sets, and keeps every Originate it is asked for."""
+
+    def __init__(self) -> None:
+        self.use = LineUse(outbound=0, inbound_waiting=0)
+        self.originated: list[dict[str, str]] = []
+
+    @property
+    def connected(self) -> bool:
+        return True
+
+    @property
+    def asterisk_version(self) -> str | None:
+        return "22"
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def wait_connected(self, timeout: float) -> bool:
+        return True
+
+    async def action(self, action: dict[str, str]) -> Mapping[str, Any]:
+        if action["Action"] == "Getvar":
+            value = self.use.outbound if action["Variable"].startswith("GROUP_COUNT") else 0
+            if action["Variable"].startswith("QUEUE_WAITING_COUNT(line137)"):
+                value = self.use.inbound_waiting
+            return {"Response": "Success", "Value": str(value)}
+        self.originated.append(action)
+        return {"Response": "Success"}
+
+    async def action_list(self, action: dict[str, str]) -> list[Mapping[str, Any]]:
+        return []
+
+
+@pytest.fixture
+def asterisk() -> ScriptedAsterisk:
+    return ScriptedAsterisk()
+
+
+@pytest.fixture
+def bus() -> InProcessBus:
+    return InProcessBus()
+
+
+@pytest.fixture
+def dialer(engine: sa.Engine, asterisk: ScriptedAsterisk, bus: InProcessBus) -> VerificationDialer:
+    policy = CallingPolicy(hours=parse_service_hours("24/7"), max_attempts=3, retry_after=timedelta(hours=1))
+    return VerificationDialer(engine=engine, ami=asterisk, notifier=Notifier(bus=bus), policy=policy,
+                              max_outbound=MAX_OUTBOUND, ring_seconds=20)
+
+
+def tasks_reported_done(engine: sa.Engine, count: int) -> tuple[User, list[int]]:
+    operator = add_staff(engine, "d-operator", Role.OPERATOR)
+    liaison = add_staff(engine, "d-liaison", Role.UNIT_LIAISON, unit=WASTE)
+    supervisor = add_staff(engine, "d-supervisor", Role.SUPERVISOR)
+    for _ in range(count):
+        ticket = referred_ticket(engine, by=operator, unit=WASTE)
+        with Session(engine) as session:
+            apply_action(session, ticket_id=ticket.id, action=TicketAction.ACCEPT, actor=liaison)
+            apply_action(session, ticket_id=ticket.id, action=TicketAction.REPORT_DONE, actor=liaison, note="شد")
+    with Session(engine) as session:
+        return supervisor, [t.id or 0 for t in session.exec(select(VerificationTask)).all()]
+
+
+def statuses(engine: sa.Engine) -> list[VerificationTaskStatus]:
+    with Session(engine) as session:
+        return sorted(t.status for t in session.exec(select(VerificationTask)).all())
+
+
+async def test_given_one_outbound_line_busy_when_three_automatic_tasks_are_due_then_only_one_is_dialed(
+    engine: sa.Engine, asterisk: ScriptedAsterisk, dialer: VerificationDialer,
+) -> None:
+    supervisor, task_ids = tasks_reported_done(engine, 3)
+    await dialer.ask_automatic(task_ids=task_ids, by=supervisor)
+    asterisk.use = LineUse(outbound=MAX_OUTBOUND - 1, inbound_waiting=0)
+
+    assert await dialer.dial_due(datetime.now(UTC) + timedelta(seconds=1)) == 1
+    [call] = asterisk.originated
+    assert call["Channel"] == "Local/09121234567@pasokh-verify" and call["Context"] == "pasokh-verify-automatic"
+    assert statuses(engine).count(VerificationTaskStatus.CALLING) == 1
+
+    asterisk.use = LineUse(outbound=MAX_OUTBOUND, inbound_waiting=0)  # the share is full
+    assert await dialer.dial_due(datetime.now(UTC) + timedelta(seconds=1)) == 0
+    assert len(asterisk.originated) == 1
+
+
+async def test_given_inbound_callers_waiting_when_tasks_are_due_then_nothing_is_dialed(
+    engine: sa.Engine, asterisk: ScriptedAsterisk, dialer: VerificationDialer,
+) -> None:
+    supervisor, task_ids = tasks_reported_done(engine, 2)
+    await dialer.ask_automatic(task_ids=task_ids, by=supervisor)
+    asterisk.use = LineUse(outbound=0, inbound_waiting=1)
+
+    assert await dialer.dial_due(datetime.now(UTC) + timedelta(seconds=1)) == 0
+    with pytest.raises(LinesNeededForInbound, match="منتظر"):
+        await dialer.call_with_supervisor(task_id=task_ids[0], supervisor=supervisor.model_copy(
+            update={"extension": "1900"}))
+    assert asterisk.originated == []
+    assert statuses(engine) == [VerificationTaskStatus.PENDING] * 2
+
+
+async def test_given_the_dialplan_reports_no_answer_then_the_task_waits_for_its_retry_and_the_list_is_told(
+    engine: sa.Engine, asterisk: ScriptedAsterisk, dialer: VerificationDialer, bus: InProcessBus,
+) -> None:
+    supervisor, [task_id] = tasks_reported_done(engine, 1)
+    events = bus.subscribe()
+    await dialer.ask_automatic(task_ids=[task_id], by=supervisor)
+    await dialer.dial_due(datetime.now(UTC) + timedelta(seconds=1))
+    attempt_id = asterisk.originated[0]["Variable"].split("=")[1]
+
+    await dialer.on_user_event({"Event": "UserEvent", "UserEvent": "PasokhVerificationCall", "Attempt": attempt_id,
+                                "DialStatus": "NOANSWER"})
+    with Session(engine) as session:
+        task = session.get(VerificationTask, task_id)
+        assert task is not None and (task.status, task.attempts) == (VerificationTaskStatus.PENDING, 1)
+    names = []
+    while not events._queue.empty():
+        names.append(events._queue.get_nowait().name)
+    assert names.count("verification_changed") == 3  # handed over, called, no answer
+    assert "ticket_changed" in names  # the first call moved the ticket to "awaiting verification"
