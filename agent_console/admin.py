@@ -1,4 +1,4 @@
-"""The administrator's pages: staff accounts (with their phones), units and categories, as plain HTML forms."""
+"""The administrator's pages: staff (with their phones), units, categories and their district units, as HTML forms."""
 
 from __future__ import annotations
 
@@ -20,6 +20,12 @@ from callcenter.errors import AsteriskUnavailable, PasokhError, ValidationFailed
 from callcenter.lines import LINES
 from callcenter.persian import persian_digits
 from callcenter.provisioning import apply_phone_changes, render_unit_name_prompt
+from callcenter.referral_units import (
+    DistrictUnitCreate,
+    add_district_unit,
+    list_district_units,
+    remove_district_unit,
+)
 from callcenter.services import Services
 from callcenter.staff import (
     CategoryCreate,
@@ -53,6 +59,7 @@ FIELD_LABELS = {
     "username": "نام کاربری", "full_name": "نام و نام خانوادگی", "role": "نقش", "password": "گذرواژه",
     "extension": "داخلی", "name": "نام", "kind": "نوع", "parent_id": "واحد بالادست", "line": "خط",
     "default_unit_id": "واحد مسئول", "sla_hours": "مهلت رسیدگی", "unit_id": "واحد رابط",
+    "category_id": "موضوع", "district_id": "منطقه",
 }
 PHONE_PENDING = "Asterisk اکنون در دسترس نیست؛ گوشی پس از بارگذاری دوبارهٔ Asterisk کار خواهد کرد."
 UNIT_PROMPT_PENDING = "نام این واحد پس از راه‌اندازی دوبارهٔ Asterisk در پیام‌های صوتی خوانده می‌شود."
@@ -137,6 +144,37 @@ def add_category_form(
     return _back(request, f"موضوع «{category.name}» افزوده شد.")
 
 
+@router.post("/district-units")
+def add_district_unit_form(
+    request: Request, admin: Admin, session: SessionDep, category_id: Annotated[str, Form()],
+    district_id: Annotated[str, Form()], unit_id: Annotated[str, Form()],
+) -> Response:
+    """A category's tickets in one district go to another unit than the category's default."""
+    values = {"category_id": category_id, "district_id": district_id, "unit_id": unit_id}
+    try:
+        data = _form(DistrictUnitCreate, **values)
+        add_district_unit(session, category_id=data.category_id, district_id=data.district_id, unit_id=data.unit_id)
+    except PasokhError as error:
+        return _page(request, session, admin, errors={"district_unit": error.message},
+                     values={"district_unit": values}, status_code=error.status_code)
+    log.info("Admin %s: category %s in district %s goes to unit %s", admin.username, data.category_id,
+             data.district_id, data.unit_id)
+    return _back(request, "واحد این موضوع در این منطقه ثبت شد.")
+
+
+@router.post("/district-units/{override_id}/delete")
+def remove_district_unit_form(request: Request, override_id: int, admin: Admin, session: SessionDep) -> Response:
+    """Back to the category's default unit in that district."""
+    try:
+        removed = remove_district_unit(session, override_id=override_id)
+    except PasokhError as error:
+        return _page(request, session, admin, errors={"district_unit": error.message},
+                     status_code=error.status_code)
+    log.info("Admin %s: category %s in district %s goes to the default unit again", admin.username,
+             removed.category_id, removed.district_id)
+    return _back(request, "این موضوع در آن منطقه دوباره به واحد مسئول پیش‌فرض می‌رود.")
+
+
 def _form(schema: type[Schema], **values: Any) -> Schema:
     """A form's fields as the domain's schema; what does not parse is named in Persian."""
     try:
@@ -174,5 +212,8 @@ def _page(
         "unit_names": {unit.id: unit.name for unit in units}, "categories": categories, "lines": LINES,
         "roles": ROLE_TITLES, "unit_kinds": UNIT_KIND_TITLES, "flash": flash, "errors": errors or {},
         "values": values or {}, "created": created, "phone_pending": None if phone_applied else PHONE_PENDING,
+        "districts": [unit for unit in units if unit.kind == UnitKind.DISTRICT],
+        "district_units": list_district_units(session),
+        "default_units": {category.id: category.default_unit_id for category in categories},
     }
     return TEMPLATES.TemplateResponse(request, "admin.html", context, status_code=status_code)

@@ -1,21 +1,48 @@
-"""The ticket lifecycle over HTTP: taking an action, reading the history, and the liaison's inbox page."""
+"""The ticket lifecycle over HTTP: taking an action (with photos), the history, the inbox, the unit to refer to."""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
-from fastapi import APIRouter, Request, Response
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel
+from pydantic import ValidationError as PydanticValidationError
+from sqlmodel import Session
+from starlette.datastructures import UploadFile
 
-from agent_console.deps import HistoryReader, InboxOwner, ServicesDep, SessionDep, TicketActor
-from callcenter.errors import PermissionDenied
+from agent_console.deps import CallHandler, HistoryReader, InboxOwner, ServicesDep, SessionDep, TicketActor
+from callcenter.attachments import (
+    MAX_PHOTO_BYTES,
+    MAX_PHOTOS,
+    MAX_REQUEST_BYTES,
+    TOO_MANY,
+    PhotoStore,
+    Upload,
+    apply_action_with_photos,
+    history_with_photos,
+    photo_of,
+)
+from callcenter.errors import PermissionDenied, ValidationFailed
 from callcenter.inbox import Inbox, inbox_for, units_that_held
-from callcenter.lifecycle import apply_action, history
+from callcenter.persian import persian_digits
+from callcenter.referral_units import ReferralUnit, referral_unit
 from callcenter.tickets import find_by_tracking_code, to_public
-from db.models import FieldVerdict, Role, TicketAction, TicketPublic, TicketStatus, TicketTransitionPublic
+from db.models import (
+    FieldVerdict,
+    Role,
+    Ticket,
+    TicketAction,
+    TicketPublic,
+    TicketStatus,
+    TicketTransitionWithPhotos,
+    User,
+)
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
@@ -32,31 +59,110 @@ class ActionRequest(BaseModel):
     expected_status: TicketStatus | None = None
 
 
+@dataclass(frozen=True)
+class ActionUpload:
+    """The step asked for and the photos sent with it (none in a JSON request)."""
+
+    body: ActionRequest
+    photos: list[Upload]
+
+
+# Form fields beside the photos; starlette's own limits answer in English, so ours are wide and checked below.
+_FORM_LIMITS = {"max_files": 50, "max_fields": 20}
+_UNREADABLE_FORM = (f"فایل‌های فرستاده‌شده خوانده نشد؛ حداکثر {persian_digits(MAX_PHOTOS)} عکس "
+                    f"و هر کدام تا {persian_digits(MAX_PHOTO_BYTES // (1024 * 1024))} مگابایت بفرستید.")
+
+
+async def action_upload(request: Request) -> ActionUpload:
+    """JSON as before, or multipart/form-data (the same fields, plus ``photos`` files) for a report with photos."""
+    content_type = request.headers.get("content-type", "")
+    if not content_type.startswith("multipart/form-data"):
+        try:
+            return ActionUpload(body=ActionRequest.model_validate_json(await request.body() or b"{}"), photos=[])
+        except PydanticValidationError as exc:
+            raise RequestValidationError(exc.errors(include_url=False)) from exc
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_REQUEST_BYTES:
+        log.info("Refused a %s-byte action form: larger than %d", declared, MAX_REQUEST_BYTES)
+        raise ValidationFailed(_UNREADABLE_FORM, field="photos")
+    try:
+        async with request.form(**_FORM_LIMITS) as form:
+            fields = {key: value for key, value in form.multi_items()
+                      if key != "photos" and isinstance(value, str) and value != ""}
+            files = [value for key, value in form.multi_items() if key == "photos" and isinstance(value, UploadFile)]
+            if len(files) > MAX_PHOTOS:  # before reading any of them
+                raise ValidationFailed(TOO_MANY, field="photos", count=len(files), limit=MAX_PHOTOS)
+            # Read one byte past the limit: enough to refuse a big file without holding all of it.
+            photos = [Upload(filename=upload.filename or "", data=await upload.read(MAX_PHOTO_BYTES + 1))
+                      for upload in files if upload.filename or upload.size]
+    except HTTPException as exc:  # a malformed body or starlette's own limits
+        log.info("Refused an action form: %s", exc.detail)
+        raise ValidationFailed(_UNREADABLE_FORM, field="photos") from exc
+    try:
+        return ActionUpload(body=ActionRequest.model_validate(fields), photos=photos)
+    except PydanticValidationError as exc:
+        raise RequestValidationError(exc.errors(include_url=False)) from exc
+
+
 @router.post("/api/tickets/{tracking_code}/actions")
 def take_action(
-    tracking_code: str, body: ActionRequest, user: TicketActor, session: SessionDep, services: ServicesDep
+    tracking_code: str, user: TicketActor, upload: Annotated[ActionUpload, Depends(action_upload)],
+    session: SessionDep, services: ServicesDep,
 ) -> TicketPublic:
-    """One step of the lifecycle as the logged-in user; apply_action enforces the role and the unit."""
+    """One step of the lifecycle as the logged-in user; apply_action enforces the role and the unit.
+
+    A report that the work is done may carry up to five photos (multipart ``photos``)."""
+    body = upload.body
     ticket = find_by_tracking_code(session, tracking_code)
     assert ticket.id is not None  # a stored row
-    transition = apply_action(session, ticket_id=ticket.id, action=body.action, actor=user, note=body.note,
-                              unit_id=body.unit_id, verdict=body.verdict, expected_status=body.expected_status)
+    transition = apply_action_with_photos(
+        session, PhotoStore.for_settings(services.settings), ticket_id=ticket.id, action=body.action, actor=user,
+        uploads=upload.photos, note=body.note, unit_id=body.unit_id, verdict=body.verdict,
+        expected_status=body.expected_status)
     session.refresh(ticket)
     public = to_public(session, ticket)
-    log.info("Ticket %s: %s by %s (%s → %s)", ticket.tracking_code, transition.action, user.username,
-             transition.from_status, transition.to_status)
+    log.info("Ticket %s: %s by %s (%s → %s)%s", ticket.tracking_code, transition.action, user.username,
+             transition.from_status, transition.to_status,
+             f" with {len(upload.photos)} photo(s)" if upload.photos else "")
     services.notifier.ticket_changed(public, action=transition.action)
     return public
 
 
-@router.get("/api/tickets/{tracking_code}/history")
-def ticket_history(tracking_code: str, user: HistoryReader, session: SessionDep) -> list[TicketTransitionPublic]:
-    """Every step; a liaison sees it only for tickets their unit holds or once held."""
+def _readable_ticket(session: Session, user: User, tracking_code: str) -> Ticket:
+    """The ticket, if this reader may see its history; a liaison only for tickets their unit holds or once held."""
     ticket = find_by_tracking_code(session, tracking_code)
     assert ticket.id is not None
     if user.role == Role.UNIT_LIAISON and user.unit_id not in units_that_held(session, ticket):
         raise PermissionDenied("این درخواست هرگز به واحد شما ارجاع نشده است.", tracking_code=ticket.tracking_code)
-    return history(session, ticket.id)
+    return ticket
+
+
+@router.get("/api/tickets/{tracking_code}/history")
+def ticket_history(tracking_code: str, user: HistoryReader, session: SessionDep) -> list[TicketTransitionWithPhotos]:
+    """Every step, with the photos sent with it; a liaison sees it only for tickets their unit holds or once held."""
+    return history_with_photos(session, _readable_ticket(session, user, tracking_code))
+
+
+@router.get("/api/tickets/{tracking_code}/photos/{photo_id}", response_class=FileResponse)
+def ticket_photo(
+    tracking_code: str, photo_id: int, user: HistoryReader, session: SessionDep, services: ServicesDep,
+) -> FileResponse:
+    """One photo of a report-done step, for whoever may read the ticket's history."""
+    ticket = _readable_ticket(session, user, tracking_code)
+    photo = photo_of(session, ticket, photo_id)
+    path = PhotoStore.for_settings(services.settings).path(photo.stored_name)
+    # nosniff: the browser shows it as the image type we checked, never guesses; private: staff-only evidence.
+    return FileResponse(path, media_type=photo.content_type, content_disposition_type="inline",
+                        filename=f"{ticket.tracking_code}-{photo_id}.{photo.stored_name.rsplit('.', 1)[1]}",
+                        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=3600"})
+
+
+@router.get("/api/referral-unit")
+def suggested_unit(
+    _user: CallHandler, session: SessionDep, category_id: int, district_id: int | None = None,
+) -> ReferralUnit:
+    """The unit the filing form proposes for a category in a district (the operator may pick another)."""
+    return referral_unit(session, category_id=category_id, district_id=district_id)
 
 
 @router.get("/api/inbox")

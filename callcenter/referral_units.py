@@ -17,6 +17,14 @@ class ReferralUnit(BaseModel):
     by_district: bool  # True when a district override decided it, not the category's default
 
 
+class DistrictUnitCreate(BaseModel):
+    """The admin form's override: this category's tickets in this district go to this unit."""
+
+    category_id: int
+    district_id: int
+    unit_id: int
+
+
 class DistrictUnitRow(BaseModel):
     """One override as the admin page lists it."""
 

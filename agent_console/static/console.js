@@ -97,13 +97,32 @@ async function loadReference() {
   for (const u of state.reference.units) unit.add(new Option(u.name, u.id));
   for (const d of state.reference.units.filter((u) => u.kind === "district")) $("district").add(new Option(d.name, d.id));
   category.addEventListener("change", selectDefaultUnit);
+  $("district").addEventListener("change", selectDefaultUnit);
   selectDefaultUnit();
   fillTransferTargets();
 }
 
-function selectDefaultUnit() {
-  const chosen = state.reference.categories.find((c) => String(c.id) === $("category").value);
+// The category's default unit at once, then the server's answer for the chosen district (an override the
+// administrator set, decision 29). Only a suggestion: the operator may pick another unit. An answer for an earlier
+// choice that arrives late is ignored, and a failed request leaves the default in place.
+async function selectDefaultUnit() {
+  const categoryId = $("category").value, districtId = $("district").value;
+  const chosen = state.reference.categories.find((c) => String(c.id) === categoryId);
   if (chosen && chosen.default_unit_id) $("unit").value = String(chosen.default_unit_id);
+  $("unit").dataset.byDistrict = "no";
+  if (!chosen) return;
+  const asked = (state.unitQuestion = (state.unitQuestion || 0) + 1);
+  const before = $("unit").value;
+  const query = new URLSearchParams({ category_id: categoryId, ...(districtId ? { district_id: districtId } : {}) });
+  try {
+    const answer = await api("GET", `/api/referral-unit?${query}`);
+    // Not over a unit the operator picked by hand meanwhile, nor for a choice made before the latest one.
+    if (asked !== state.unitQuestion || $("unit").value !== before || !answer.unit_id) return;
+    $("unit").value = String(answer.unit_id);
+    $("unit").dataset.byDistrict = answer.by_district ? "yes" : "no";
+  } catch (error) {
+    // The category's default stays selected; filing does not depend on the suggestion.
+  }
 }
 
 async function loadMe() {

@@ -22,6 +22,64 @@ const NOTE_MISSING = {
   report_done: "بنویسید چه کاری انجام شد.",
   field_verdict: "بنویسید کدام بخش از کار هنوز مانده است.",
 };
+// Photos with "report done" (decision 29): the server checks them again by their bytes; these checks only spare
+// the liaison an upload that would be refused.
+const MAX_PHOTOS = 5;
+const MAX_PHOTO_BYTES = 5 * 1024 * 1024;
+const PHOTO_TYPES = ["image/jpeg", "image/png", "image/webp"];
+
+// Like common.js's api(), for a multipart body (the browser sets the boundary, so no Content-Type here).
+async function apiForm(url, form) {
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { Accept: "application/json", "X-CSRF-Token": document.querySelector('meta[name="csrf-token"]').content },
+    body: form,
+    credentials: "same-origin",
+  });
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Error(data.message || "خطا در ارتباط با سامانه.");
+  return data;
+}
+
+function photoProblem(files) {
+  if (files.length > MAX_PHOTOS) return `حداکثر ${toPersianDigits(MAX_PHOTOS)} عکس می‌توانید بفرستید.`;
+  for (const file of files) {
+    if (file.size > MAX_PHOTO_BYTES) return `عکس «${file.name}» بزرگ‌تر از ${toPersianDigits(5)} مگابایت است.`;
+    if (file.type && !PHOTO_TYPES.includes(file.type)) return `فایل «${file.name}» عکس JPEG، PNG یا WebP نیست.`;
+  }
+  return "";
+}
+
+// The photos the unit sent with its reports of this ticket, as thumbnails linking to the full image.
+async function showPhotos(ticket, box) {
+  try {
+    const steps = await api("GET", `/api/tickets/${ticket.tracking_code}/history`);
+    const photos = steps.flatMap((step) => step.photos || []);
+    if (!photos.length) return;
+    const strip = document.createElement("div");
+    strip.className = "photos";
+    strip.append(noteLine("عکس‌های گزارش انجام کار", ""));
+    photos.forEach((photo, index) => {
+      const link = document.createElement("a");
+      link.href = photo.url;
+      link.target = "_blank";
+      link.rel = "noopener";
+      const image = document.createElement("img");
+      image.src = photo.url;
+      image.alt = `عکس ${toPersianDigits(index + 1)} گزارش انجام کار`;
+      image.width = 96;
+      image.height = 72;
+      image.loading = "lazy";
+      image.style.objectFit = "cover";
+      image.style.margin = "2px";
+      link.append(image);
+      strip.append(link);
+    });
+    box.append(strip);
+  } catch (failure) {
+    box.append(noteLine("عکس‌ها", failure.message));
+  }
+}
 
 // "۵ ساعت و ۱۰ دقیقه" / "۲ روز و ۳ ساعت": how long until the deadline, or how long past it.
 function span(seconds) {
@@ -72,6 +130,7 @@ function whatCell(item) {
   if (item.verdict) {
     box.append(noteLine(`رأی ناظر میدانی (${VERDICT_NAMES[item.verdict]})`, item.verdict_note || "—"));
   }
+  if (ROLE === "field_supervisor") showPhotos(t, box);
   return box;
 }
 
@@ -89,32 +148,59 @@ function actionsCell(item) {
   error.setAttribute("role", "alert");
   error.hidden = true;
   box.append(note);
+  let photos = null;
+  if (item.ticket.status === "accepted") {
+    photos = document.createElement("input");
+    photos.type = "file";
+    photos.multiple = true;
+    photos.accept = PHOTO_TYPES.join(",");
+    photos.className = "photos-input";
+    const label = document.createElement("label");
+    label.append(`عکس کار انجام‌شده (اختیاری، تا ${toPersianDigits(MAX_PHOTOS)} عکس) `, photos);
+    box.append(label);
+  }
   for (const [action, label, needsNote, verdict] of BUTTONS[item.ticket.status] || []) {
     const button = document.createElement("button");
     button.type = "button";
     button.textContent = label;
     button.dataset.action = action;
     if (verdict) button.dataset.verdict = verdict;
-    button.addEventListener("click", () => act(item.ticket, { action, verdict, needsNote }, note, error, box));
+    button.addEventListener("click", () => act(item.ticket, { action, verdict, needsNote }, note, error, box, photos));
     box.append(button);
   }
   box.append(error);
   return box;
 }
 
-async function act(ticket, step, note, error, box) {
+async function act(ticket, step, note, error, box, photos) {
   const text = note.value.trim();
   if (step.needsNote && !text) {
     showError(error, NOTE_MISSING[step.action]);
     note.focus();
     return;
   }
+  const files = step.action === "report_done" && photos ? [...photos.files] : [];
+  const problem = photoProblem(files);
+  if (problem) {
+    showError(error, problem);
+    return;
+  }
   showError(error, "");
   for (const button of box.querySelectorAll("button")) button.disabled = true;
+  const url = `/api/tickets/${ticket.tracking_code}/actions`;
   try {
-    await api("POST", `/api/tickets/${ticket.tracking_code}/actions`, {
-      action: step.action, note: text, verdict: step.verdict || null, expected_status: ticket.status,
-    });
+    if (files.length) {
+      const form = new FormData();
+      form.append("action", step.action);
+      form.append("note", text);
+      form.append("expected_status", ticket.status);
+      for (const file of files) form.append("photos", file);
+      await apiForm(url, form);
+    } else {
+      await api("POST", url, {
+        action: step.action, note: text, verdict: step.verdict || null, expected_status: ticket.status,
+      });
+    }
     await loadInbox();
   } catch (failure) {
     showError(error, failure.message);
@@ -156,6 +242,7 @@ async function loadInbox() {
 // A note being typed must survive: refresh on others' changes only when nobody is typing in this page.
 function refreshSoon() {
   if (document.activeElement && document.activeElement.classList.contains("note") && document.activeElement.value) return;
+  if ([...document.querySelectorAll(".photos-input")].some((input) => input.files.length)) return;
   loadInbox();
 }
 

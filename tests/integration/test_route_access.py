@@ -71,10 +71,15 @@ ACCESS: dict[tuple[str, str], frozenset[Role] | None] = {
     ("POST", "/admin/categories"): ADMINS,
     ("POST", "/api/tickets/{tracking_code}/actions"): TICKET_ACTORS,
     ("GET", "/api/tickets/{tracking_code}/history"): HISTORY_READERS,
+    ("GET", "/api/tickets/{tracking_code}/photos/{photo_id}"): HISTORY_READERS,
+    ("GET", "/api/referral-unit"): CALL_HANDLERS,
+    ("POST", "/admin/district-units"): ADMINS,
+    ("POST", "/admin/district-units/{override_id}/delete"): ADMINS,
     ("GET", "/api/inbox"): INBOX_OWNERS,
     ("GET", "/inbox"): INBOX_OWNERS,
 }
 EXAMPLE_PATHS = {"{tracking_code}": "123456784", "{callback_id}": "1", "{user_id}": "1", "{call_id}": "1"}
+EXAMPLE_PATHS.update({"{photo_id}": "1", "{override_id}": "1"})  # report-done photos, district units
 PASSWORD = "role-walk-password"
 
 
