@@ -65,8 +65,11 @@ lint:
 typecheck:
 	$(PY) -m mypy
 
+# Two workers (pytest-xdist), each with its own Asterisk instance and ports: most of the time is real-time calls
+# waiting on prompts, not CPU. A module stays on one worker (its fixtures and call order are as written).
+TEST_WORKERS ?= 2
 pytest:
-	$(PY) -m pytest -q --durations=15
+	$(PY) -m pytest -q --durations=15 -n $(TEST_WORKERS) --dist loadfile
 
 clean:
 	rm -rf var node_modules $(VENDOR) .pytest_cache .mypy_cache .ruff_cache

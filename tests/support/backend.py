@@ -26,9 +26,12 @@ from db.models import Category, Role, Ticket, TicketCreate, User
 from db.seed import seed_reference_data
 
 TEST_AMI_USER = AmiUser(username="pasokh-test", secret="pasokh-test-secret", read="all", write="all")
-# Parallel runs on one machine (two checkouts, a helper) pick another base port and instance name.
-TEST_BASE_PORT = int(os.environ.get("PASOKH_TEST_BASE_PORT", "15000"))
-TEST_INSTANCE = os.environ.get("PASOKH_TEST_INSTANCE", "test")
+# Parallel runs on one machine (two checkouts, a helper) pick another base port and instance name; so does each
+# pytest-xdist worker (gw0, gw1...): its own Asterisk instance and ports, 1000 apart.
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+_WORKER_INDEX = int(_WORKER[2:]) if _WORKER[2:].isdigit() else 0
+TEST_BASE_PORT = int(os.environ.get("PASOKH_TEST_BASE_PORT", "15000")) + 1000 * _WORKER_INDEX
+TEST_INSTANCE = os.environ.get("PASOKH_TEST_INSTANCE", "test") + (f"-w{_WORKER_INDEX}" if _WORKER_INDEX else "")
 PHONES_PORT = TEST_BASE_PORT + 71
 CITIZENS_PORT = TEST_BASE_PORT + 70
 CITIZEN_PHONE_PORT = TEST_BASE_PORT + 77  # a citizen's phone that the municipality calls (verification)
