@@ -100,18 +100,9 @@ class VerificationDialer:
 
     # -- the automatic dialer ---------------------------------------------------------------------------------
 
-    async def run(self, interval_seconds: float) -> None:
-        """Dial due automatic tasks every ``interval_seconds`` until cancelled; their state is in the database,
-        so a restart picks up where the last process stopped."""
-        while True:
-            try:
-                await self.dial_due()
-            except Exception:
-                log.exception("verification dialer round failed; trying again in %s s", interval_seconds)
-            await asyncio.sleep(interval_seconds)
-
     async def dial_due(self, now: datetime | None = None) -> int:
-        """One round: as many due tasks as free outbound lines allow, none while inbound callers wait."""
+        """One round (the scheduler's job "verification-dialer"): as many due tasks as free outbound lines allow,
+        none while inbound callers wait. Tasks live in the database, so a restart picks up where it stopped."""
         async with self._dialing:
             moment = now or utcnow()
             if not self.policy.may_call(moment):
