@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-import uvicorn
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
 from callcenter.app import create_app
 from callcenter.services import Services
 from callcenter.settings import load_settings
 from tests.conftest import require
-from tests.support.backend import InProcessServer, free_port, seed_staff
+from tests.support.backend import free_port, seed_staff, start_serving
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -67,13 +65,7 @@ async def web_backend(engine: sa.Engine, database_url: str, tmp_path: Path) -> A
     settings = load_settings(environ={}, environment="test", database_url=database_url, web_port=free_port(),
                              state_dir=tmp_path / "state")
     app = create_app(settings, telephony=False)
-    server = InProcessServer(uvicorn.Config(app, host="127.0.0.1", port=settings.web_port, log_level="warning",
-                                            lifespan="on", ws="websockets-sansio"))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.05)
+    server, task = await start_serving(app, settings.web_port)
     try:
         yield WebBackend(url=f"http://127.0.0.1:{settings.web_port}", services=app.state.services, engine=engine)
     finally:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import uvicorn
+from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -124,6 +125,19 @@ class RunningBackend:
         return f"ws://127.0.0.1:{self.settings.web_port}/ws"
 
 
+async def start_serving(app: FastAPI, port: int) -> tuple[InProcessServer, asyncio.Task[None]]:
+    """Serve ``app`` on 127.0.0.1:``port`` in this event loop; returns once it listens (stop it with
+    ``server.should_exit = True`` and awaiting the task)."""
+    server = InProcessServer(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                           lifespan="on", ws="websockets-sansio"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.05)
+    return server, task
+
+
 @contextlib.asynccontextmanager
 async def running_backend(
     settings: Settings, *, ami_timeout: float = 15, leave_queues: bool = True
@@ -134,13 +148,7 @@ async def running_backend(
     engine = make_engine(settings.database_url)
     seed_staff(engine)
     app = create_app(settings)
-    server = InProcessServer(uvicorn.Config(app, host="127.0.0.1", port=settings.web_port, log_level="warning",
-                                           lifespan="on", ws="websockets-sansio"))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.05)
+    server, task = await start_serving(app, settings.web_port)
     services: Services = app.state.services
     if not await services.ami.wait_connected(ami_timeout):
         raise RuntimeError("the backend did not connect to Asterisk's AMI")
