@@ -77,9 +77,14 @@ ACCESS: dict[tuple[str, str], frozenset[Role] | None] = {
     ("POST", "/admin/district-units/{override_id}/delete"): ADMINS,
     ("GET", "/api/inbox"): INBOX_OWNERS,
     ("GET", "/inbox"): INBOX_OWNERS,
+    ("GET", "/verifications"): SUPERVISORS,
+    ("GET", "/api/verifications"): SUPERVISORS,
+    ("POST", "/api/verifications/{task_id}/call"): SUPERVISORS,
+    ("POST", "/api/verifications/automatic"): SUPERVISORS,
+    ("POST", "/api/verifications/{task_id}/outcome"): CALL_HANDLERS,
 }
 EXAMPLE_PATHS = {"{tracking_code}": "123456784", "{callback_id}": "1", "{user_id}": "1", "{call_id}": "1"}
-EXAMPLE_PATHS.update({"{photo_id}": "1", "{override_id}": "1"})  # report-done photos, district units
+EXAMPLE_PATHS.update({"{photo_id}": "1", "{override_id}": "1", "{task_id}": "1"})  # photos, district units, tasks
 PASSWORD = "role-walk-password"
 
 

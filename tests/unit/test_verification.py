@@ -37,7 +37,7 @@ from db.models import (
 )
 from tests.support.ticket_flow import WASTE, Filed, add_staff, referred_ticket, status_of, steps_of
 
-A, S, O, TS = TicketAction, TicketStatus, VerificationOutcome, VerificationTaskStatus
+A, S, Out, TS = TicketAction, TicketStatus, VerificationOutcome, VerificationTaskStatus
 # A Monday at 10:00 in Qazvin (Tehran time): inside the default calling hours.
 MONDAY_10 = datetime(2026, 11, 23, 10, 0, tzinfo=TEHRAN).astimezone(UTC)
 ALWAYS = CallingPolicy(hours=parse_service_hours("24/7"), max_attempts=3, retry_after=timedelta(hours=2))
@@ -45,7 +45,8 @@ ALWAYS = CallingPolicy(hours=parse_service_hours("24/7"), max_attempts=3, retry_
 
 @pytest.fixture
 def people(engine: sa.Engine) -> tuple[User, User, User]:
-    return (add_staff(engine, "v-operator", Role.OPERATOR), add_staff(engine, "v-liaison", Role.UNIT_LIAISON, unit=WASTE),
+    return (add_staff(engine, "v-operator", Role.OPERATOR),
+            add_staff(engine, "v-liaison", Role.UNIT_LIAISON, unit=WASTE),
             add_staff(engine, "v-supervisor", Role.SUPERVISOR))
 
 
@@ -89,19 +90,19 @@ def test_given_a_supervisor_calls_and_the_citizen_says_not_solved_then_the_ticke
         record_dial_result(session, attempt_id=attempt.id or 0, dial_status="ANSWER", policy=ALWAYS, now=MONDAY_10)
         assert task_of(engine, ticket).status == TS.CALLING  # answered: the supervisor gives the result
         with pytest.raises(ValidationFailed):  # the citizen's words are required
-            record_outcome(session, task_id=task.id or 0, outcome=O.NOT_RESOLVED, by=supervisor, policy=ALWAYS,
+            record_outcome(session, task_id=task.id or 0, outcome=Out.NOT_RESOLVED, by=supervisor, policy=ALWAYS,
                            now=MONDAY_10)
     with Session(engine) as session:
-        record_outcome(session, task_id=task.id or 0, outcome=O.NOT_RESOLVED, by=supervisor, policy=ALWAYS,
+        record_outcome(session, task_id=task.id or 0, outcome=Out.NOT_RESOLVED, by=supervisor, policy=ALWAYS,
                        now=MONDAY_10, note="سطل‌ها هنوز پر است")
     assert status_of(engine, ticket) == S.REOPENED
     assert steps_of(engine, ticket)[-1] == (A.VERIFY_NOT_RESOLVED, S.AWAITING_VERIFICATION, S.REOPENED,
                                             "سطل‌ها هنوز پر است")
     done = task_of(engine, ticket)
-    assert (done.status, done.outcome) == (TS.DONE, O.NOT_RESOLVED)
+    assert (done.status, done.outcome) == (TS.DONE, Out.NOT_RESOLVED)
     with Session(engine) as session:
         [stored] = session.exec(select(VerificationAttempt)).all()
-        assert (stored.outcome, stored.dial_status) == (O.NOT_RESOLVED, "ANSWER")
+        assert (stored.outcome, stored.dial_status) == (Out.NOT_RESOLVED, "ANSWER")
 
 
 def test_given_a_citizen_who_never_answers_then_retries_in_calling_hours_and_a_holiday_is_skipped(
@@ -129,7 +130,7 @@ def test_given_a_citizen_who_never_answers_then_retries_in_calling_hours_and_a_h
     assert nexts[0] == wednesday_9  # 21:00 is after hours, Tuesday a holiday
     assert nexts[1] == wednesday_9 + timedelta(hours=2)
     final = task_of(engine, ticket)
-    assert (final.status, final.attempts, final.outcome) == (TS.GAVE_UP, 3, O.UNREACHABLE)
+    assert (final.status, final.attempts, final.outcome) == (TS.GAVE_UP, 3, Out.UNREACHABLE)
     assert status_of(engine, ticket) == S.AWAITING_VERIFICATION  # a supervisor decides what happens now
 
 
@@ -178,7 +179,7 @@ def test_given_automatic_verification_when_the_citizen_presses_2_then_reopened_i
     assert steps_of(engine, ticket)[-1][3] == AUTOMATIC_NOT_RESOLVED_NOTE
     with Session(engine) as session:
         stored = session.get(VerificationAttempt, attempt_id)
-        assert stored is not None and (stored.key_pressed, stored.outcome) == ("2", O.NOT_RESOLVED)
+        assert stored is not None and (stored.key_pressed, stored.outcome) == ("2", Out.NOT_RESOLVED)
         # The dialplan's report after the call changes nothing more.
         assert record_dial_result(session, attempt_id=attempt_id, dial_status="ANSWER", policy=ALWAYS,
                                   now=soon) is None
@@ -210,7 +211,7 @@ def test_given_the_lines_kept_for_inbound_when_the_call_is_refused_then_no_attem
                                    policy=ALWAYS, now=MONDAY_10)
         task = record_dial_result(session, attempt_id=attempt.id or 0, dial_status="REFUSED", policy=ALWAYS,
                                   now=MONDAY_10)
-    assert task is not None and (task.status, task.attempts, task.outcome) == (TS.PENDING, 0, O.NOT_PLACED)
+    assert task is not None and (task.status, task.attempts, task.outcome) == (TS.PENDING, 0, Out.NOT_PLACED)
     assert task.next_attempt_at == MONDAY_10 + timedelta(minutes=1)
 
 
