@@ -37,6 +37,7 @@ from callcenter.staff import (
     create_staff,
     list_staff,
     set_active,
+    set_unit_manager_phone,
 )
 from db.models import Category, Role, Unit, UnitKind, User, UserPublic
 
@@ -142,6 +143,19 @@ def add_category_form(
         return _page(request, session, admin, errors={"category": error.message}, values={"category": values},
                      status_code=error.status_code)
     return _back(request, f"موضوع «{category.name}» افزوده شد.")
+
+
+@router.post("/units/{unit_id}/manager-phone")
+def set_manager_phone_form(
+    request: Request, unit_id: int, admin: Admin, session: SessionDep, manager_phone: Annotated[str, Form()] = "",
+) -> Response:
+    try:
+        unit = set_unit_manager_phone(session, unit_id=unit_id, phone=manager_phone)
+    except PasokhError as error:
+        return _page(request, session, admin, errors={"unit": error.message}, status_code=error.status_code)
+    if unit.manager_phone:
+        return _back(request, f"تأخیرهای «{unit.name}» به شماره {persian_digits(unit.manager_phone)} پیامک می‌شود.")
+    return _back(request, f"شماره مدیر «{unit.name}» پاک شد.")
 
 
 @router.post("/district-units")

@@ -23,6 +23,7 @@ from callcenter.errors import (
 from callcenter.lines import LINES
 from callcenter.persian import ascii_digits, normalize_text, persian_digits
 from callcenter.security import hash_password, new_sip_password
+from callcenter.sms import sms_number
 from db.models import Category, Line, Role, Unit, UnitKind, User, UserPublic
 
 # Only call handlers with a desk phone get an extension; the ranges keep an extension's role readable at a glance.
@@ -126,6 +127,21 @@ def set_active(session: Session, *, user_id: int, active: bool, by: User) -> Use
     session.commit()
     session.refresh(user)
     return UserPublic.model_validate(user)
+
+
+def set_unit_manager_phone(session: Session, *, unit_id: int, phone: str) -> Unit:
+    """The mobile escalations of the unit's overdue tickets are texted to (decision 28); empty clears it."""
+    unit = session.get(Unit, unit_id)
+    if unit is None:
+        raise NotFound("واحد پیدا نشد.", unit_id=unit_id)
+    number = sms_number(phone) if phone.strip() else None
+    if phone.strip() and number is None:
+        raise ValidationFailed("شماره همراه مدیر واحد باید با ۰۹ آغاز شود و یازده رقم باشد.", field="manager_phone")
+    unit.manager_phone = number
+    session.add(unit)
+    session.commit()
+    session.refresh(unit)
+    return unit
 
 
 def add_unit(session: Session, *, data: UnitCreate) -> Unit:

@@ -183,3 +183,22 @@ def test_given_a_bad_sla_when_adding_a_category_then_the_field_is_named_in_persi
     form = {"name": "موضوع تازه", "line": "1888", "default_unit_id": "1", "sla_hours": "سه"}
     response = site.client.post("/admin/categories", data=form)
     assert response.status_code == 422 and "مهلت رسیدگی" in response.text and 'value="موضوع تازه"' in response.text
+
+
+def test_given_a_unit_when_the_admin_gives_its_manager_a_mobile_in_persian_digits_then_escalations_will_text_it(
+    site: AdminSite,
+) -> None:
+    engine = make_engine(site.database_url)
+    with Session(engine) as session:
+        unit_id = session.exec(select(Unit).where(Unit.name == "منطقه دو")).one().id
+    url = f"/admin/units/{unit_id}/manager-phone"
+    page = site.client.post(url, data={"manager_phone": "۰۹۱۲ ۳۴۵ ۶۷۸۹"}).text  # redirected with the flash
+    assert "تأخیرهای «منطقه دو» به شماره ۰۹۱۲۳۴۵۶۷۸۹ پیامک می‌شود." in page
+    refused = site.client.post(url, data={"manager_phone": "02833334444"})  # a landline gets no SMS
+    assert refused.status_code == 422 and "باید با ۰۹ آغاز شود" in refused.text
+    with Session(engine) as session:
+        assert session.get(Unit, unit_id).manager_phone == "09123456789"  # type: ignore[union-attr]
+    site.client.post(url, data={"manager_phone": ""})
+    with Session(engine) as session:
+        assert session.get(Unit, unit_id).manager_phone is None  # type: ignore[union-attr]
+    engine.dispose()

@@ -68,6 +68,7 @@ ACCESS: dict[tuple[str, str], frozenset[Role] | None] = {
     ("POST", "/admin/staff"): ADMINS,
     ("POST", "/admin/staff/{user_id}/active"): ADMINS,
     ("POST", "/admin/units"): ADMINS,
+    ("POST", "/admin/units/{unit_id}/manager-phone"): ADMINS,
     ("POST", "/admin/categories"): ADMINS,
     ("POST", "/api/tickets/{tracking_code}/actions"): TICKET_ACTORS,
     ("GET", "/api/tickets/{tracking_code}/history"): HISTORY_READERS,
@@ -84,7 +85,7 @@ ACCESS: dict[tuple[str, str], frozenset[Role] | None] = {
     ("POST", "/api/verifications/{task_id}/outcome"): CALL_HANDLERS,
 }
 EXAMPLE_PATHS = {"{tracking_code}": "123456784", "{callback_id}": "1", "{user_id}": "1", "{call_id}": "1"}
-EXAMPLE_PATHS.update({"{photo_id}": "1", "{override_id}": "1", "{task_id}": "1"})  # photos, district units, tasks
+EXAMPLE_PATHS.update({"{photo_id}": "1", "{override_id}": "1", "{task_id}": "1", "{unit_id}": "1"})
 PASSWORD = "role-walk-password"
 
 
