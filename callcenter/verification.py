@@ -211,6 +211,23 @@ def ask_automatic(session: Session, *, task_ids: list[int], by: User, now: datet
     return changed
 
 
+def release_lost_calls(session: Session, *, policy: CallingPolicy, now: datetime) -> list[VerificationTask]:
+    """Calls that never reported back (Asterisk restarted mid-call, a supervisor who never picked up) count as
+    unreachable once they are older than any call can be, so their tasks are called again instead of waiting
+    forever in "calling"."""
+    lost = session.exec(
+        select(VerificationAttempt).join(VerificationTask, col(VerificationTask.id) == VerificationAttempt.task_id)
+        .where(VerificationTask.status == Status.CALLING, col(VerificationAttempt.ended_at).is_(None),
+               col(VerificationAttempt.outcome).is_(None), col(VerificationAttempt.started_at) < now - CALL_IN_PROGRESS)
+    ).all()
+    released = []
+    for attempt in lost:
+        task = record_dial_result(session, attempt_id=attempt.id or 0, dial_status="LOST", policy=policy, now=now)
+        if task is not None:
+            released.append(task)
+    return released
+
+
 def due_automatic(session: Session, *, now: datetime, limit: int) -> list[VerificationTask]:
     """Automatic tasks whose next call is due, the longest waiting first."""
     return list(session.exec(

@@ -26,6 +26,7 @@ from callcenter.verification import (
     record_dial_result,
     record_key,
     record_outcome,
+    release_lost_calls,
     task_public,
 )
 from db.models import (
@@ -105,6 +106,10 @@ class VerificationDialer:
         none while inbound callers wait. Tasks live in the database, so a restart picks up where it stopped."""
         async with self._dialing:
             moment = now or utcnow()
+            for task in await self._in_session(lambda session: release_lost_calls(session, policy=self.policy,
+                                                                                  now=moment)):
+                log.warning("verification call of task %s never reported back; counted as unanswered", task.id)
+                await self._announce(task.id or 0)
             if not self.policy.may_call(moment):
                 return 0
             try:

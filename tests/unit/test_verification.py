@@ -23,6 +23,7 @@ from callcenter.verification import (
     record_dial_result,
     record_key,
     record_outcome,
+    release_lost_calls,
 )
 from db.models import (
     Role,
@@ -225,3 +226,19 @@ def test_given_an_anonymous_ticket_when_reported_done_then_no_task_since_nobody_
         apply_action(session, ticket_id=ticket.id, action=A.ACCEPT, actor=people[1])
         apply_action(session, ticket_id=ticket.id, action=A.REPORT_DONE, actor=people[1], note="انجام شد")
         assert session.exec(select(VerificationTask)).all() == []
+
+
+def test_given_a_call_that_never_reported_back_when_it_is_older_than_any_call_then_it_counts_as_unanswered(
+    engine: sa.Engine, people: tuple[User, User, User],
+) -> None:
+    ticket = reported_done(engine, people)
+    task_id = task_of(engine, ticket).id or 0
+    with Session(engine) as session:
+        begin_attempt(session, task_id=task_id, by=people[2], mode=VerificationMode.MANUAL, policy=ALWAYS,
+                      now=MONDAY_10)
+        assert release_lost_calls(session, policy=ALWAYS, now=MONDAY_10 + timedelta(minutes=1)) == []
+        [released] = release_lost_calls(session, policy=ALWAYS, now=MONDAY_10 + timedelta(minutes=4))
+    assert (released.status, released.attempts, released.outcome) == (TS.PENDING, 1, Out.UNREACHABLE)
+    with Session(engine) as session:
+        [attempt] = session.exec(select(VerificationAttempt)).all()
+        assert (attempt.dial_status, attempt.outcome) == ("LOST", Out.UNREACHABLE)
