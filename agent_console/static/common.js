@@ -49,6 +49,25 @@ function fillTable(table, empty, rows) {
   empty.hidden = rows.length !== 0;
 }
 
+// Rows are rebuilt on every refresh; what someone is typing in a row's note must survive it, even a refresh that
+// was asked for before they started typing and lands after. Notes are matched by their row's data-code.
+function keepingTypedNotes(table, rebuild) {
+  const typed = new Map();
+  let focused = null;
+  for (const note of table.querySelectorAll("tr[data-code] .note")) {
+    const code = note.closest("tr").dataset.code;
+    if (note.value) typed.set(code, note.value);
+    if (note === document.activeElement) focused = code;
+  }
+  rebuild();
+  const noteOf = (code) => table.querySelector(`tr[data-code="${CSS.escape(code)}"] .note`);
+  for (const [code, value] of typed) {
+    const note = noteOf(code);
+    if (note) note.value = value;
+  }
+  if (focused && noteOf(focused)) noteOf(focused).focus();
+}
+
 // Codes and numbers read left to right even inside Persian text ("۱۲۳-۴۵۶-۷۸۹", not its groups reversed).
 function ltr(text) {
   const element = document.createElement("bdi");

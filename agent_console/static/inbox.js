@@ -233,7 +233,7 @@ async function loadInbox() {
       if (!inbox.unit_name) showError($("inbox-error"), "برای شما واحدی تعیین نشده است؛ از مدیر سامانه بخواهید واحدتان را ثبت کند.");
     }
     $("inbox-count").textContent = toPersianDigits(inbox.items.length);
-    fillTable($("inbox"), $("inbox-empty"), inbox.items.map(inboxRow));
+    keepingTypedNotes($("inbox"), () => fillTable($("inbox"), $("inbox-empty"), inbox.items.map(inboxRow)));
   } catch (failure) {
     showError($("inbox-error"), failure.message);
   }

@@ -73,7 +73,8 @@ function taskRow(task) {
 async function loadTasks() {
   const tasks = await api("GET", "/api/verifications");
   $("verification-count").textContent = toPersianDigits(tasks.length);
-  fillTable($("verifications"), $("verifications-empty"), tasks.map(taskRow));
+  keepingTypedNotes($("verifications"),
+    () => fillTable($("verifications"), $("verifications-empty"), tasks.map(taskRow)));
 }
 
 // A note being typed must survive: reload on others' changes only when nobody types here.

@@ -3,16 +3,18 @@ it and reports it done by clicking (the note is required), the database follows;
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from playwright.async_api import Page, expect
+from playwright.async_api import Page, Route, expect
 from sqlmodel import Session
 
 from callcenter.lifecycle import apply_action
-from db.models import Role, TicketAction, TicketPriority, TicketStatus, User
+from callcenter.tickets import to_public
+from db.models import Role, Ticket, TicketAction, TicketPriority, TicketStatus, User
 from tests.browser.conftest import WebBackend
 from tests.support.ticket_flow import (
     PASSWORD,
@@ -138,3 +140,33 @@ async def test_given_a_disputed_ticket_when_the_field_supervisor_rules_partly_th
     await expect(page.locator("#inbox-empty")).to_be_visible()
     assert status_of(engine, fresh) == S.REOPENED
     assert steps_of(engine, fresh)[-1] == (A.FIELD_VERDICT, S.DISPUTED, S.REOPENED, "دو کیسه کنار جوی مانده است")
+
+
+async def test_given_a_refresh_already_on_its_way_when_the_liaison_types_a_note_then_the_note_survives_it(
+    engine: sa.Engine, web_backend: WebBackend, console_page: Page,
+) -> None:
+    page = console_page
+    _liaison, fresh, late = a_liaison_and_tickets(engine)
+    await log_in_to_inbox(page, web_backend.url, "waste.liaison")
+    row = page.locator(f'#inbox tr[data-code="{fresh.tracking_code}"]')
+    await expect(row).to_be_visible()
+    asked, release = asyncio.Event(), asyncio.Event()
+
+    async def hold(route: Route) -> None:
+        response = await route.fetch()
+        asked.set()
+        await release.wait()
+        await route.fulfill(response=response)
+
+    await page.route("**/api/inbox", hold)
+    with Session(engine) as session:  # someone else's change: the page refreshes (nobody is typing yet)
+        other = session.get(Ticket, late.id)
+        assert other is not None
+        web_backend.services.notifier.ticket_changed(to_public(session, other), action=A.REFER)
+    await asyncio.wait_for(asked.wait(), 10)
+    await row.get_by_label("توضیح").fill("این سطل مربوط به پیمانکار منطقه سه است")
+    release.set()
+    await page.wait_for_load_state("networkidle")
+
+    await expect(row.get_by_label("توضیح")).to_have_value("این سطل مربوط به پیمانکار منطقه سه است")
+    await expect(row.get_by_label("توضیح")).to_be_focused()

@@ -59,7 +59,7 @@ def etc(settings: Settings, runtime: AsteriskRuntime, tmp_path: Path) -> Path:
 def test_given_two_phones_when_rendering_then_pjsip_has_one_endpoint_each_with_its_password(etc: Path) -> None:
     conf = sections((etc / "pjsip.conf").read_text())
     endpoints = {name: opts for name, opts in conf if opts.get("type") == "endpoint"}
-    assert sorted(endpoints) == ["1001", "1002", "citizen-trunk"]
+    assert sorted(endpoints) == ["1001", "1002", "citizen-trunk", "outbound-trunk"]
     auths = {name: opts for name, opts in conf if opts.get("type") == "auth"}
     assert {name: (opts["username"], opts["password"]) for name, opts in auths.items()} == {
         "1001-auth": ("1001", "Sip1001secret"),
@@ -69,6 +69,23 @@ def test_given_two_phones_when_rendering_then_pjsip_has_one_endpoint_each_with_i
     assert endpoints["1001"]["context"] == "pasokh-staff"
     assert endpoints["citizen-trunk"]["context"] == "pasokh-inbound"
     assert "auth" not in endpoints["citizen-trunk"]
+    aors = {name: opts for name, opts in conf if opts.get("type") == "aor"}
+    assert aors["outbound-trunk"]["contact"] == "sip:127.0.0.1:5060"  # verification calls to citizens
+
+
+def test_given_verification_calls_when_rendering_then_outbound_lines_are_capped_and_137_is_shown(
+    etc: Path, settings: Settings
+) -> None:
+    text = (etc / "extensions.conf").read_text()
+    assert re.search(rf"^PASOKH_MAX_OUTBOUND = {settings.max_outbound_calls}$", text, re.MULTILINE)
+    verify = text[text.index("[pasokh-verify]"):text.index("[pasokh-verify-automatic]")]
+    assert "GotoIf($[${PASOKH_OUTBOUND} > ${PASOKH_MAX_OUTBOUND} | ${PASOKH_WAITING} > 0]?refused)" in verify
+    assert "QUEUE_WAITING_COUNT(line137)" in verify and "QUEUE_WAITING_COUNT(line1888)" in verify
+    assert "Set(CALLERID(all)=137 <137>)" in verify
+    assert verify.index("Set(CALLERID(all)") < verify.index("Dial(PJSIP/${EXTEN}@outbound-trunk,40)")
+    assert "exten => h,1,UserEvent(PasokhVerificationCall," in verify
+    # Inbound admission counts the outbound group too.
+    assert "Set(PASOKH_ACTIVE=$[${GROUP_COUNT(inbound@pasokh)} + ${GROUP_COUNT(outbound@pasokh)}])" in text
 
 
 def test_given_the_public_lines_when_rendering_then_each_runs_agi_with_a_queue_fallback_and_a_line_cap(
