@@ -61,7 +61,9 @@ class CsrfMiddleware:
                 token = session_token(session)  # the route may have cleared the session (login, logout)
                 if token != sent_cookie:
                     headers = MutableHeaders(scope=message)
-                    headers.append("set-cookie", f"{COOKIE}={token}; Path=/; SameSite=Strict")
+                    # Secure over HTTPS (behind a TLS proxy the scheme comes from uvicorn's --proxy-headers).
+                    secure = "; Secure" if scope.get("scheme") == "https" else ""
+                    headers.append("set-cookie", f"{COOKIE}={token}; Path=/; SameSite=Strict{secure}")
             await send(message)
 
         await self.app(scope, receive, send_with_cookie)

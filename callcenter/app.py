@@ -49,7 +49,10 @@ def create_app(settings: Settings, *, services: Services | None = None, telephon
         finally:
             await services.stop()
 
-    app = FastAPI(title="Pasokh", lifespan=lifespan)
+    # The API explorer lists every route and schema: handy in development, not something to publish.
+    explorer = settings.environment != "production"
+    app = FastAPI(title="Pasokh", lifespan=lifespan, docs_url="/docs" if explorer else None, redoc_url=None,
+                  openapi_url="/openapi.json" if explorer else None)
     app.state.services = services
     app.state.hub = WebsocketHub(bus=services.bus, metrics=services.metrics)
     app.add_middleware(CsrfMiddleware)  # added first, so it runs inside the session middleware

@@ -185,3 +185,24 @@ def test_given_open_tickets_when_filing_a_similar_one_then_the_same_caller_and_t
     assert elsewhere not in {t["tracking_code"] for t in found}
     nothing = client.get("/api/duplicates", params={"category_id": category["category_id"], "address": "میدان آزادی"})
     assert nothing.json() == []
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_given_https_when_the_login_page_is_served_then_the_csrf_cookie_is_secure_and_plain_http_not(
+    database_url: str,
+) -> None:
+    settings = load_settings(environ={}, environment="test", database_url=database_url)
+    app = create_app(settings, telephony=False)
+    secure_site, plain_site = TestClient(app, base_url="https://pasokh.example"), TestClient(app, base_url="http://x")
+    with secure_site as secure, plain_site as plain:
+        assert "; Secure" in secure.get("/login").headers["set-cookie"].split("pasokh_csrf=")[1]
+        assert "Secure" not in plain.get("/login").headers["set-cookie"].split("pasokh_csrf=")[1]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_given_production_when_asking_for_the_api_explorer_then_it_is_not_published(database_url: str) -> None:
+    production = load_settings(environ={}, environment="production", database_url=database_url,
+                               secret_key="a-real-secret-for-the-test", ami_secret="a-real-ami-secret")
+    with TestClient(create_app(production, telephony=False), base_url="http://127.0.0.1") as client:
+        assert client.get("/docs").status_code == 404
+        assert client.get("/openapi.json").status_code == 404
