@@ -49,23 +49,30 @@ function fillTable(table, empty, rows) {
   empty.hidden = rows.length !== 0;
 }
 
-// Rows are rebuilt on every refresh; what someone is typing in a row's note must survive it, even a refresh that
-// was asked for before they started typing and lands after. Notes are matched by their row's data-code.
+// Rows are rebuilt on every refresh; what someone is typing in a row's note (or the photos they chose) must
+// survive it, even a refresh asked for before they started that lands after. Matched by the row's data-code.
 function keepingTypedNotes(table, rebuild) {
   const typed = new Map();
+  const chosen = new Map();
   let focused = null;
-  for (const note of table.querySelectorAll("tr[data-code] .note")) {
-    const code = note.closest("tr").dataset.code;
-    if (note.value) typed.set(code, note.value);
-    if (note === document.activeElement) focused = code;
+  for (const row of table.querySelectorAll("tr[data-code]")) {
+    const note = row.querySelector(".note");
+    const photos = row.querySelector(".photos-input");
+    if (note && note.value) typed.set(row.dataset.code, note.value);
+    if (note && note === document.activeElement) focused = row.dataset.code;
+    if (photos && photos.files.length) chosen.set(row.dataset.code, photos.files);
   }
   rebuild();
-  const noteOf = (code) => table.querySelector(`tr[data-code="${CSS.escape(code)}"] .note`);
+  const inRow = (code, selector) => table.querySelector(`tr[data-code="${CSS.escape(code)}"] ${selector}`);
   for (const [code, value] of typed) {
-    const note = noteOf(code);
+    const note = inRow(code, ".note");
     if (note) note.value = value;
   }
-  if (focused && noteOf(focused)) noteOf(focused).focus();
+  for (const [code, files] of chosen) {
+    const photos = inRow(code, ".photos-input");
+    if (photos) photos.files = files;
+  }
+  if (focused && inRow(focused, ".note")) inRow(focused, ".note").focus();
 }
 
 // Codes and numbers read left to right even inside Persian text ("۱۲۳-۴۵۶-۷۸۹", not its groups reversed).

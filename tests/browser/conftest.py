@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 
 from callcenter.app import create_app
 from callcenter.services import Services
@@ -71,3 +71,13 @@ async def web_backend(engine: sa.Engine, database_url: str, tmp_path: Path) -> A
     finally:
         server.should_exit = True
         await task
+
+
+async def log_in(page: Page, url: str, username: str, password: str, *, landing: str | None = None) -> None:
+    """Through the login form, as a person would; ``landing``: the page the role is sent to."""
+    await page.goto(url + "/login")
+    await page.get_by_label("نام کاربری", exact=True).fill(username)
+    await page.get_by_label("گذرواژه", exact=True).fill(password)
+    await page.get_by_role("button", name="ورود", exact=True).click()
+    if landing is not None:
+        await expect(page).to_have_url(url + landing)

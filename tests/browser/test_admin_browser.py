@@ -10,7 +10,7 @@ from sqlmodel import Session
 from callcenter.persian import ascii_digits
 from callcenter.security import hash_password
 from db.models import Role, User
-from tests.browser.test_console_browser import log_in
+from tests.browser.conftest import log_in
 from tests.support.backend import TEST_BASE_PORT, TEST_STAFF, RunningBackend
 from tests.support.sipp import Sipp
 
@@ -48,7 +48,7 @@ async def test_given_an_admin_when_adding_an_operator_on_the_page_then_the_shown
 ) -> None:
     page = console_page
     an_admin_in_the_database(backend)
-    await log_in(page, backend, ADMIN, ADMIN_PASSWORD)
+    await log_in(page, backend.url, ADMIN, ADMIN_PASSWORD)
     await page.get_by_role("link", name="مدیریت").click()
     await expect(page).to_have_url(backend.url + "/admin")
 
@@ -64,7 +64,7 @@ async def test_given_an_admin_when_adding_an_operator_on_the_page_then_the_shown
     assert registered.successful == 1 and registered.failed == 0, registered.output[-3000:]
 
     await page.get_by_role("button", name="خروج").click()
-    await log_in(page, backend, "narges.hosseini", "narges-password")
+    await log_in(page, backend.url, "narges.hosseini", "narges-password")
     await expect(page).to_have_url(backend.url + "/console")
     await expect(page.locator(".who")).to_contain_text("نرگس حسینی")
 
@@ -74,7 +74,7 @@ async def test_given_an_operator_added_on_the_page_when_the_admin_deactivates_th
 ) -> None:
     page = console_page
     an_admin_in_the_database(backend)
-    await log_in(page, backend, ADMIN, ADMIN_PASSWORD)
+    await log_in(page, backend.url, ADMIN, ADMIN_PASSWORD)
     await page.goto(backend.url + "/admin")
     extension, sip_password = await add_operator_on_the_page(page, username="leaving.operator",
                                                              full_name="کارمند رفتنی", password="leaving-password")

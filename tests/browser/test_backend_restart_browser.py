@@ -11,7 +11,7 @@ from playwright.async_api import Browser, Page, expect
 from sqlmodel import Session, select
 
 from db.models import Call, CallOutcome
-from tests.browser.conftest import VIEWPORT
+from tests.browser.conftest import VIEWPORT, log_in
 from tests.support.backend import (
     CITIZENS_PORT,
     OPERATOR_1,
@@ -27,14 +27,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.asterisk]
 CITIZEN = "09124440137"
 OPERATOR_ROW = f'#agents tr[data-extension="{OPERATOR_1.extension}"][data-queue="line137"]'
 BACK_WITHIN_MS = 10_000  # "within seconds": the consoles retry every second
-
-
-async def log_in(page: Page, url: str, username: str, password: str) -> None:
-    await page.goto(url + "/login")
-    await page.get_by_label("نام کاربری", exact=True).fill(username)
-    await page.get_by_label("گذرواژه", exact=True).fill(password)
-    await page.get_by_role("button", name="ورود", exact=True).click()
-    await expect(page).to_have_url(url + "/console")
 
 
 def seconds_shown(text: str) -> int:
@@ -57,8 +49,8 @@ async def test_given_a_call_in_progress_when_the_backend_restarts_then_console_a
     citizen: asyncio.Task[SippResult] | None = None
     try:
         async with running_backend(settings, leave_queues=False) as first:
-            await log_in(operator, first.url, OPERATOR_1.username, OPERATOR_1.password)
-            await log_in(wallboard, first.url, SUPERVISOR.username, SUPERVISOR.password)
+            await log_in(operator, first.url, OPERATOR_1.username, OPERATOR_1.password, landing="/console")
+            await log_in(wallboard, first.url, SUPERVISOR.username, SUPERVISOR.password, landing="/console")
             await wallboard.goto(first.url + "/wallboard")
             await operator.locator("#join-queue").click()
             await expect(operator.locator("#queue-state")).to_have_attribute("data-state", "ready", timeout=15_000)

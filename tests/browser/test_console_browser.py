@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 
 from callcenter.tracking_code import is_valid
 from db.models import Call, Category, Ticket, Unit
+from tests.browser.conftest import log_in
 from tests.support.backend import CITIZENS_PORT, OPERATOR_1, RunningBackend
 from tests.support.sipp import Sipp, SippResult
 
@@ -28,13 +29,6 @@ SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "con
 POP_TIMEOUT_MS = 40_000
 
 
-async def log_in(page: Page, backend: RunningBackend, username: str, password: str) -> None:
-    await page.goto(backend.url + "/login")
-    await page.get_by_label("نام کاربری", exact=True).fill(username)
-    await page.get_by_label("گذرواژه", exact=True).fill(password)
-    await page.get_by_role("button", name="ورود", exact=True).click()
-
-
 async def test_given_operator_logged_in_when_citizen_calls_then_browser_shows_pop_and_files_ticket(
     backend: RunningBackend, sipp: Sipp, operator_phones: object, console_page: Page, database_url: str
 ) -> None:
@@ -45,7 +39,7 @@ async def test_given_operator_logged_in_when_citizen_calls_then_browser_shows_po
         assert default_unit is not None and default_unit.id is not None
         category_id, default_unit_id, default_unit_name = category.id, str(default_unit.id), default_unit.name
 
-    await log_in(page, backend, OPERATOR_1.username, OPERATOR_1.password)
+    await log_in(page, backend.url, OPERATOR_1.username, OPERATOR_1.password)
     await expect(page).to_have_url(backend.url + "/console")
     await expect(page.locator("#connection")).to_have_text("متصل")
     await page.locator("#join-queue").click()
@@ -100,7 +94,7 @@ async def test_given_wrong_password_when_logging_in_then_persian_error_and_no_co
     backend: RunningBackend, console_page: Page
 ) -> None:
     page = console_page
-    await log_in(page, backend, OPERATOR_1.username, "not-the-password")
+    await log_in(page, backend.url, OPERATOR_1.username, "not-the-password")
 
     await expect(page.get_by_role("alert")).to_have_text("نام کاربری یا گذرواژه نادرست است.")
     await expect(page).to_have_url(backend.url + "/login")

@@ -15,7 +15,8 @@ from sqlmodel import Session
 from callcenter.lifecycle import apply_action
 from callcenter.tickets import to_public
 from db.models import Role, Ticket, TicketAction, TicketPriority, TicketStatus, User
-from tests.browser.conftest import WebBackend
+from tests.browser.conftest import WebBackend, log_in
+from tests.support.photos import image_bytes
 from tests.support.ticket_flow import (
     PASSWORD,
     WASTE,
@@ -34,11 +35,7 @@ SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "inb
 
 
 async def log_in_to_inbox(page: Page, url: str, username: str) -> None:
-    await page.goto(url + "/login")
-    await page.get_by_label("نام کاربری", exact=True).fill(username)
-    await page.get_by_label("گذرواژه", exact=True).fill(PASSWORD)
-    await page.get_by_role("button", name="ورود", exact=True).click()
-    await expect(page).to_have_url(url + "/inbox")
+    await log_in(page, url, username, PASSWORD, landing="/inbox")
     await expect(page.locator("#connection")).to_have_text("متصل")
 
 
@@ -142,11 +139,15 @@ async def test_given_a_disputed_ticket_when_the_field_supervisor_rules_partly_th
     assert steps_of(engine, fresh)[-1] == (A.FIELD_VERDICT, S.DISPUTED, S.REOPENED, "دو کیسه کنار جوی مانده است")
 
 
-async def test_given_a_refresh_already_on_its_way_when_the_liaison_types_a_note_then_the_note_survives_it(
-    engine: sa.Engine, web_backend: WebBackend, console_page: Page,
+async def test_given_a_refresh_already_on_its_way_when_the_liaison_writes_a_note_and_picks_a_photo_then_both_survive(
+    engine: sa.Engine, web_backend: WebBackend, console_page: Page, tmp_path: Path,
 ) -> None:
     page = console_page
-    _liaison, fresh, late = a_liaison_and_tickets(engine)
+    liaison, fresh, late = a_liaison_and_tickets(engine)
+    with Session(engine) as session:  # accepted: its row offers the note and the photos of "report done"
+        apply_action(session, ticket_id=fresh.id, action=A.ACCEPT, actor=liaison)
+    photo = tmp_path / "after.png"
+    photo.write_bytes(image_bytes("PNG", size=(40, 30), colour="teal"))
     await log_in_to_inbox(page, web_backend.url, "waste.liaison")
     row = page.locator(f'#inbox tr[data-code="{fresh.tracking_code}"]')
     await expect(row).to_be_visible()
@@ -164,9 +165,11 @@ async def test_given_a_refresh_already_on_its_way_when_the_liaison_types_a_note_
         assert other is not None
         web_backend.services.notifier.ticket_changed(to_public(session, other), action=A.REFER)
     await asyncio.wait_for(asked.wait(), 10)
-    await row.get_by_label("توضیح").fill("این سطل مربوط به پیمانکار منطقه سه است")
+    await row.locator(".photos-input").set_input_files(photo)
+    await row.get_by_label("توضیح").fill("سطل خالی و محل شسته شد")
     release.set()
     await page.wait_for_load_state("networkidle")
 
-    await expect(row.get_by_label("توضیح")).to_have_value("این سطل مربوط به پیمانکار منطقه سه است")
+    await expect(row.get_by_label("توضیح")).to_have_value("سطل خالی و محل شسته شد")
     await expect(row.get_by_label("توضیح")).to_be_focused()
+    assert await row.locator(".photos-input").evaluate("input => input.files.length") == 1

@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 
 from callcenter.lifecycle import apply_action
 from db.models import Role, TicketAction, TicketAttachment, TicketStatus
-from tests.browser.conftest import WebBackend
+from tests.browser.conftest import WebBackend, log_in
 from tests.support.photos import image_bytes
 from tests.support.ticket_flow import PASSWORD, WASTE, add_staff, referred_ticket, status_of
 
@@ -22,11 +22,7 @@ S, A = TicketStatus, TicketAction
 
 
 async def log_in_to_inbox(page: Page, url: str, username: str) -> None:
-    await page.goto(url + "/login")
-    await page.get_by_label("نام کاربری", exact=True).fill(username)
-    await page.get_by_label("گذرواژه", exact=True).fill(PASSWORD)
-    await page.get_by_role("button", name="ورود", exact=True).click()
-    await expect(page).to_have_url(url + "/inbox")
+    await log_in(page, url, username, PASSWORD, landing="/inbox")
     await expect(page.locator("#connection")).to_have_text("متصل")
 
 
@@ -70,6 +66,7 @@ async def test_given_an_accepted_ticket_when_the_liaison_reports_done_with_a_pho
     disputed = page.locator(f'#inbox tr[data-code="{ticket.tracking_code}"]')
     thumbnail = disputed.get_by_role("img", name="عکس ۱ گزارش انجام کار")
     await expect(thumbnail).to_be_visible()
-    assert await thumbnail.evaluate("image => image.complete && image.naturalWidth") == 120  # decoded, not broken
+    # Visible is not yet loaded: wait for the browser to fetch and decode it, then check it is the real image.
+    assert await thumbnail.evaluate("image => image.decode().then(() => image.naturalWidth)") == 120
     link = disputed.get_by_role("link", name="عکس ۱ گزارش انجام کار")  # named by the image inside it
     await expect(link).to_have_attribute("href", f"/api/tickets/{ticket.tracking_code}/photos/{stored.id}")

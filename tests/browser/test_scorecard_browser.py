@@ -14,7 +14,7 @@ from sqlmodel import Session
 from callcenter.lifecycle import apply_action
 from callcenter.scorecard import jalali_month_window
 from db.models import Role, TicketAction, User
-from tests.browser.conftest import WebBackend
+from tests.browser.conftest import WebBackend, log_in
 from tests.support.ticket_flow import (
     GREENERY,
     PASSWORD,
@@ -51,11 +51,7 @@ async def test_given_two_units_when_the_mayors_office_opens_the_scorecard_then_t
     for ticket in (punctual, late):
         referred_long_ago(engine, ticket, by=datetime.now(UTC) - mid_mehr)
 
-    await page.goto(backend.url + "/login")
-    await page.get_by_label("نام کاربری", exact=True).fill("sc-mayor")
-    await page.get_by_label("گذرواژه", exact=True).fill(PASSWORD)
-    await page.get_by_role("button", name="ورود", exact=True).click()
-    await expect(page).to_have_url(backend.url + "/wallboard")
+    await log_in(page, backend.url, "sc-mayor", PASSWORD, landing="/wallboard")
     await page.goto(backend.url + "/scorecard")
     await page.locator("#year").fill("1405")
     await page.locator("#month").select_option(str(MEHR))
@@ -99,11 +95,7 @@ async def test_given_four_months_of_work_when_the_mayors_office_reads_the_trend_
             reported_done(engine, ticket, liaisons[unit])
         moved_to(engine, ticket, month)
 
-    await page.goto(backend.url + "/login")
-    await page.get_by_label("نام کاربری", exact=True).fill("tr-mayor")
-    await page.get_by_label("گذرواژه", exact=True).fill(PASSWORD)
-    await page.get_by_role("button", name="ورود", exact=True).click()
-    await expect(page).to_have_url(backend.url + "/wallboard")
+    await log_in(page, backend.url, "tr-mayor", PASSWORD, landing="/wallboard")
     await page.goto(backend.url + "/scorecard")
     await page.locator("#year").fill("1405")
     await page.locator("#month").select_option(str(MEHR))

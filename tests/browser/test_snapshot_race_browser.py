@@ -10,7 +10,7 @@ import pytest
 from playwright.async_api import Page, Route, expect
 
 from db.models import AgentState
-from tests.browser.conftest import WebBackend
+from tests.browser.conftest import WebBackend, log_in
 from tests.support.backend import OPERATOR_1
 
 pytestmark = [pytest.mark.browser]
@@ -34,10 +34,7 @@ async def test_given_a_slow_snapshot_when_a_newer_state_arrives_first_then_the_c
         stale_sent.set()
 
     await page.route("**/api/me", hold_the_first_snapshot)
-    await page.goto(web_backend.url + "/login")
-    await page.get_by_label("نام کاربری", exact=True).fill(OPERATOR_1.username)
-    await page.get_by_label("گذرواژه", exact=True).fill(OPERATOR_1.password)
-    await page.get_by_role("button", name="ورود", exact=True).click()
+    await log_in(page, web_backend.url, OPERATOR_1.username, OPERATOR_1.password)
     await expect(page.locator("#connection")).to_have_text("متصل")
     while not snapshots:  # the snapshot is asked for (and held) before the state changes
         await asyncio.sleep(0.05)

@@ -14,7 +14,7 @@ from playwright.async_api import Browser, Page, expect
 from sqlmodel import Session, select
 
 from db.models import Role, TicketAction, TicketStatus, User
-from tests.browser.conftest import VIEWPORT
+from tests.browser.conftest import VIEWPORT, log_in
 from tests.support.ami import AmiObserver
 from tests.support.backend import CITIZEN_PHONE_PORT, OPERATOR_1, SUPERVISOR, RunningBackend
 from tests.support.dtmf_pcap import Keys, Silence
@@ -44,14 +44,6 @@ async def pages(chromium: Browser) -> AsyncIterator[dict[str, Page]]:
     assert errors == [], f"uncaught JavaScript errors: {errors}"
 
 
-async def log_in(page: Page, backend: RunningBackend, username: str, password: str, landing: str) -> None:
-    await page.goto(backend.url + "/login")
-    await page.get_by_label("نام کاربری", exact=True).fill(username)
-    await page.get_by_label("گذرواژه", exact=True).fill(password)
-    await page.get_by_role("button", name="ورود", exact=True).click()
-    await expect(page).to_have_url(backend.url + landing)
-
-
 def referred(backend: RunningBackend) -> Filed:
     add_staff(backend.engine, "loop.liaison", Role.UNIT_LIAISON, unit=WASTE)
     add_staff(backend.engine, "loop.field", Role.FIELD_SUPERVISOR)
@@ -62,7 +54,7 @@ def referred(backend: RunningBackend) -> Filed:
 
 
 async def liaison_reports_done(page: Page, backend: RunningBackend, ticket: Filed) -> None:
-    await log_in(page, backend, "loop.liaison", PASSWORD, "/inbox")
+    await log_in(page, backend.url, "loop.liaison", PASSWORD, landing="/inbox")
     row = page.locator(f'#inbox tr[data-code="{ticket.tracking_code}"]')
     await row.get_by_role("button", name="پذیرش").click()
     await expect(row).to_have_attribute("data-status", "accepted")
@@ -72,7 +64,7 @@ async def liaison_reports_done(page: Page, backend: RunningBackend, ticket: File
 
 
 async def supervisor_opens_verifications(page: Page, backend: RunningBackend, ticket: Filed) -> None:
-    await log_in(page, backend, SUPERVISOR.username, SUPERVISOR.password, "/console")
+    await log_in(page, backend.url, SUPERVISOR.username, SUPERVISOR.password, landing="/console")
     await page.get_by_role("link", name="تأیید با شهروند").click()
     await expect(page.locator("#connection")).to_have_text("متصل")
     row = page.locator(f'#verifications tr[data-code="{ticket.tracking_code}"]')
@@ -124,7 +116,7 @@ async def test_given_a_referred_ticket_when_the_citizen_says_not_solved_and_the_
     await back.get_by_role("button", name="اعتراض").click()
     await expect(back).to_have_count(0)
 
-    await log_in(field, backend, "loop.field", PASSWORD, "/inbox")
+    await log_in(field, backend.url, "loop.field", PASSWORD, landing="/inbox")
     disputed = field.locator(f'#inbox tr[data-code="{ticket.tracking_code}"]')
     await disputed.get_by_role("button", name="حق با واحد").click()
     await expect(field.locator("#inbox-empty")).to_be_visible()

@@ -10,7 +10,7 @@ from playwright.async_api import Page, expect
 from sqlmodel import Session, select
 
 from db.models import CallbackRequest, CallbackStatus, Ticket, TicketSource
-from tests.browser.test_console_browser import log_in
+from tests.browser.conftest import log_in
 from tests.support.backend import CITIZENS_PORT, OPERATOR_1, RunningBackend
 from tests.support.dtmf_pcap import Keys, Silence, Speech, speech_wav
 from tests.support.sipp import Sipp
@@ -31,7 +31,7 @@ async def test_given_the_console_open_when_a_citizen_leaves_a_message_then_it_ap
     backend: RunningBackend, sipp: Sipp, console_page: Page, tmp_path: Path
 ) -> None:
     page = console_page
-    await log_in(page, backend, OPERATOR_1.username, OPERATOR_1.password)
+    await log_in(page, backend.url, OPERATOR_1.username, OPERATOR_1.password)
     await expect(page.locator("#connection")).to_have_text("متصل")
     await expect(page.locator("#no-voice-messages")).to_be_visible()
 

@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 
 from callcenter.tickets import to_public
 from db.models import AgentStateChange, Call, Ticket
-from tests.browser.conftest import VIEWPORT
+from tests.browser.conftest import VIEWPORT, log_in
 from tests.support.ami import AmiObserver
 from tests.support.backend import CITIZENS_PORT, OPERATOR_1, SUPERVISOR, RunningBackend, earlier_ticket
 from tests.support.sipp import Sipp, SippResult
@@ -39,16 +39,8 @@ async def wallboard_page(chromium: Browser) -> AsyncIterator[Page]:
     assert errors == [], f"uncaught JavaScript errors in the wallboard: {errors}"
 
 
-async def log_in(page: Page, backend: RunningBackend, username: str, password: str) -> None:
-    await page.goto(backend.url + "/login")
-    await page.get_by_label("نام کاربری", exact=True).fill(username)
-    await page.get_by_label("گذرواژه", exact=True).fill(password)
-    await page.get_by_role("button", name="ورود", exact=True).click()
-    await expect(page).to_have_url(backend.url + "/console")
-
-
 async def operator_ready_by_keyboard(page: Page, backend: RunningBackend) -> None:
-    await log_in(page, backend, OPERATOR_1.username, OPERATOR_1.password)
+    await log_in(page, backend.url, OPERATOR_1.username, OPERATOR_1.password, landing="/console")
     await expect(page.locator("#connection")).to_have_text("متصل")
     await page.keyboard.press("Alt+KeyR")  # join the queue
     await expect(page.locator("#queue-state")).to_have_attribute("data-state", "ready", timeout=15_000)
@@ -77,7 +69,7 @@ async def test_given_operator_and_wallboard_when_a_citizen_calls_then_both_follo
 ) -> None:
     operator, wallboard = console_page, wallboard_page
     earlier = earlier_ticket(backend.engine, caller=CITIZEN, description="سطل زباله سر کوچه پر است")
-    await log_in(wallboard, backend, SUPERVISOR.username, SUPERVISOR.password)
+    await log_in(wallboard, backend.url, SUPERVISOR.username, SUPERVISOR.password, landing="/console")
     await wallboard.goto(backend.url + "/wallboard")
     await expect(wallboard.locator("#connection")).to_have_text("متصل")
     await expect(wallboard.locator("#kpi-counts")).to_have_text("۰ / ۰")
