@@ -22,6 +22,10 @@ SEES_EVERYTHING = frozenset({Role.SUPERVISOR, Role.ADMIN, Role.VIEWER})
 # Staff outside the call center (unit liaisons, field supervisors, inspectors) hear about tickets only, never
 # about calls: those carry citizens' numbers.
 TICKET_EVENTS = frozenset({"ticket_created", "ticket_changed", "ticket_escalated"})
+# ...and a ticket event reaches them as a doorbell: which ticket moved and where it stands, not the citizen's
+# number, address or words. Their pages then reload over REST, which shows each of them only their own tickets
+# (a liaison's unit's, a field supervisor's disputes).
+DOORBELL_TICKET_FIELDS = ("id", "status", "unit_id")
 
 
 def is_for(event: DomainEvent, *, role: Role, extension: str | None) -> bool:
@@ -63,7 +67,7 @@ class WebsocketHub:
                 if not is_for(event, role=user.role, extension=user.extension):
                     continue
                 seq += 1
-                await websocket.send_json(_message(event, seq))
+                await websocket.send_json(_message(event, seq, role=user.role))
                 if event.name == "call_connected":
                     self._metrics.screen_pop.observe(time.monotonic() - event.origin)
         except (WebSocketDisconnect, RuntimeError, ConnectionError):
@@ -76,10 +80,21 @@ class WebsocketHub:
             self._metrics.websocket_clients.dec()
 
 
-def _message(event: DomainEvent, seq: int) -> dict[str, Any]:
+def _message(event: DomainEvent, seq: int, *, role: Role) -> dict[str, Any]:
     message = event.as_message()
     message["seq"] = seq
+    message["data"] = visible_data(event, role=role)
     return message
+
+
+def visible_data(event: DomainEvent, *, role: Role) -> dict[str, Any]:
+    """What of an event's payload this role may read: all of it inside the call center, a ticket's doorbell
+    fields outside it."""
+    if role in SEES_EVERYTHING or role == Role.OPERATOR or event.name not in TICKET_EVENTS:
+        return event.data
+    ticket = event.data.get("ticket") or {}
+    doorbell = {field: ticket.get(field) for field in DOORBELL_TICKET_FIELDS}
+    return {**{key: value for key, value in event.data.items() if key != "ticket"}, "ticket": doorbell}
 
 
 async def _wait_for_close(websocket: WebSocket) -> None:

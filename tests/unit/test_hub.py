@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from agent_console.hub import WebsocketHub, is_for
+from agent_console.hub import WebsocketHub, is_for, visible_data
 from callcenter.bus import DomainEvent, InProcessBus
 from callcenter.metrics import Metrics
 from db.models import Role, User
@@ -29,9 +29,11 @@ class FakeSocket:
         raise RuntimeError("closed")
 
 
-async def serve_until(hub: WebsocketHub, socket: FakeSocket, count: int) -> list[dict[str, Any]]:
-    supervisor = User(username="s", full_name="s", role=Role.SUPERVISOR, password_hash="-")
-    task = asyncio.create_task(hub.serve(socket, supervisor))  # type: ignore[arg-type]
+async def serve_until(
+    hub: WebsocketHub, socket: FakeSocket, count: int, *, role: Role = Role.SUPERVISOR,
+) -> list[dict[str, Any]]:
+    user = User(username="s", full_name="s", role=role, password_hash="-")
+    task = asyncio.create_task(hub.serve(socket, user))  # type: ignore[arg-type]
     for _ in range(200):
         if len(socket.sent) >= count:
             break
@@ -84,3 +86,35 @@ def test_given_an_operator_when_events_flow_then_untargeted_and_own_phone_events
     theirs = DomainEvent(seq=2, name="call_connected", data={"extension": "1002"})
     queued = DomainEvent(seq=3, name="call_queued", data={"call": {}})
     assert [is_for(e, role=Role.OPERATOR, extension="1001") for e in (mine, theirs, queued)] == [True, False, True]
+
+
+CITIZEN_TICKET = {"id": 7, "status": "referred", "unit_id": 3, "caller_number": "09121111111",
+                  "address": "خیابان فردوسی، کوچه ۱۲", "description": "چراغ خاموش است", "tracking_code": "1370007"}
+
+
+async def test_given_a_liaisons_console_when_a_ticket_changes_then_it_hears_which_ticket_but_not_the_citizen(
+) -> None:
+    bus = InProcessBus()
+    hub = WebsocketHub(bus=bus, metrics=Metrics())
+    socket = FakeSocket()
+    serving = asyncio.create_task(serve_until(hub, socket, 2, role=Role.UNIT_LIAISON))
+    while bus.subscriber_count == 0:
+        await asyncio.sleep(0.01)
+    bus.publish("ticket_changed", {"ticket": CITIZEN_TICKET, "action": "refer"})
+    sent = await serving
+    assert sent[1]["data"] == {"ticket": {"id": 7, "status": "referred", "unit_id": 3}, "action": "refer"}
+    assert "09121111111" not in str(sent)
+
+
+@pytest.mark.parametrize("role", [Role.SUPERVISOR, Role.OPERATOR, Role.ADMIN])
+def test_given_call_center_staff_when_a_ticket_event_flows_then_they_read_the_whole_ticket(role: Role) -> None:
+    event = DomainEvent(seq=1, name="ticket_created", data={"ticket": CITIZEN_TICKET})
+    assert visible_data(event, role=role) == {"ticket": CITIZEN_TICKET}
+
+
+def test_given_an_escalation_when_a_field_supervisor_hears_it_then_the_deadline_stays_and_the_citizen_goes(
+) -> None:
+    event = DomainEvent(seq=1, name="ticket_escalated", data={"ticket": CITIZEN_TICKET, "deadline": "d",
+                                                              "escalated_at": "e"})
+    assert visible_data(event, role=Role.FIELD_SUPERVISOR) == {
+        "ticket": {"id": 7, "status": "referred", "unit_id": 3}, "deadline": "d", "escalated_at": "e"}
