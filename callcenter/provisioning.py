@@ -17,6 +17,7 @@ from callcenter.asterisk_sandbox import AsteriskProcess, ensure_installed, runti
 from callcenter.errors import AsteriskUnavailable, ConfigurationError
 from callcenter.settings import Settings
 from db.models import Unit
+from ivr.hold_music import render_hold_music
 from ivr.prompts import render_prompts, render_unit_prompt, unit_prompts
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,7 @@ def provision_asterisk(
         override_dir=settings.state_dir / "prompts",
         data_prompts=unit_prompts(unit_names),
     )
+    render_hold_music(runtime.host_path(runtime.sounds_dir / "moh"), recorded_dir=settings.state_dir / "hold-music")
     process = AsteriskProcess(runtime)
     if process.is_running():
         process.reload()

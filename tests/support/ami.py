@@ -33,6 +33,12 @@ class AmiObserver:
     def close(self) -> None:
         self._manager.close()
 
+    async def command(self, text: str) -> str:
+        """A CLI command's output, as an administrator would read it at Asterisk's console."""
+        response = await self._manager.send_action({"Action": "Command", "Command": text})
+        output = response.get("Output", "") if hasattr(response, "get") else ""
+        return "\n".join(output) if isinstance(output, list) else str(output)
+
     def matching(self, predicate: Callable[[Event], bool]) -> list[dict[str, str]]:
         return [e for e in self.events if predicate(e)]
 

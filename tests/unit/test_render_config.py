@@ -227,3 +227,9 @@ def test_given_staff_in_the_database_when_listing_operator_phones_then_only_acti
         OperatorPhone(extension="1001", sip_password="PassA", display_name="active-a"),
         OperatorPhone(extension="1003", sip_password="PassB", display_name="active-b"),
     ]
+
+
+def test_given_the_instance_when_rendering_then_queue_music_plays_from_the_instances_own_folder(etc: Path) -> None:
+    conf = dict(sections((etc / "musiconhold.conf").read_text()))
+    assert conf["default"]["mode"] == "files"
+    assert conf["default"]["directory"] == "/opt/pasokh/x/sounds/moh"
