@@ -8,10 +8,12 @@ import os
 import re
 import secrets
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from callcenter.errors import NotFound, ValidationFailed
@@ -40,6 +42,8 @@ FOLDER = "photos"
 # The only names we ever make (random hex + the extension of the type the bytes showed); a request can name a
 # photo only by its row id, so nothing a user sends reaches a path.
 _NAME = re.compile(r"^[0-9a-f]{32}\.(?:jpg|png|webp)$")
+_PARTIAL = re.compile(r"^\.(.+)\.part$")  # PhotoStore.save writes here first, then renames
+_SWEEP_BATCH = 500  # names asked about per query
 _FILENAME_SHOWN = 60  # an uploader's file name is echoed in errors, cut short
 
 TOO_MANY = f"حداکثر {persian_digits(MAX_PHOTOS)} عکس می‌توانید بفرستید."
@@ -132,6 +136,60 @@ class PhotoStore:
     def remove(self, name: str) -> None:
         if _NAME.fullmatch(name):
             (self.directory / name).unlink(missing_ok=True)
+
+    def files_last_written_before(self, moment: datetime) -> list[Path]:
+        """Our photos and half-written ``.part`` files not touched since ``moment``."""
+        if not self.directory.is_dir():
+            return []
+        cutoff = moment.timestamp()
+        return [path for path in self.directory.iterdir()
+                if path.is_file() and _is_ours(path.name) and path.stat().st_mtime < cutoff]
+
+
+def _is_ours(file_name: str) -> bool:
+    partial = _PARTIAL.fullmatch(file_name)
+    return bool(_NAME.fullmatch(partial.group(1) if partial else file_name))
+
+
+# A report-done step in flight takes seconds; an hour spares even a stalled one.
+SWEEP_GRACE = timedelta(hours=1)
+SWEEP_EVERY = timedelta(hours=6)
+
+
+def photo_sweep_job(*, engine: Engine, store: PhotoStore) -> Callable[[], int]:
+    """The scheduler's job: sweep with the cutoff ``SWEEP_GRACE`` before each run."""
+    def sweep() -> int:
+        return sweep_orphan_photos(engine=engine, store=store, older_than=datetime.now(UTC) - SWEEP_GRACE)
+    return sweep
+
+
+def sweep_orphan_photos(*, engine: Engine, store: PhotoStore, older_than: datetime) -> int:
+    """Delete photo files no ticket step points to, last written before ``older_than``; returns how many.
+
+    A report-done step writes its files first and commits their rows with the step; a refused step removes them,
+    but a process killed in between leaves files nobody can reach. The cutoff spares a step still in flight."""
+    candidates = store.files_last_written_before(older_than)
+    if not candidates:
+        return 0
+    linked: set[str] = set()
+    with Session(engine) as session:
+        for start in range(0, len(candidates), _SWEEP_BATCH):
+            names = [path.name for path in candidates[start : start + _SWEEP_BATCH]]
+            linked.update(session.exec(select(TicketAttachment.stored_name)
+                                       .where(col(TicketAttachment.stored_name).in_(names))).all())
+    swept = 0
+    for path in candidates:
+        if path.name in linked:
+            continue
+        try:
+            path.unlink(missing_ok=True)
+        except OSError:
+            log.exception("Could not delete orphan photo %s; retried next run", path.name)
+            continue
+        swept += 1
+    if swept:
+        log.info("Deleted %d orphan photo files last written before %s", swept, older_than.isoformat())
+    return swept
 
 
 def apply_action_with_photos(

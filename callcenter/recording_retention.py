@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -95,7 +94,7 @@ def _is_linked(engine: Engine, name: str) -> bool:
 
 
 class RecordingPurger:
-    """Runs the purge every ``interval`` seconds with the cutoff ``retention`` before now (the backend's task)."""
+    """The purge with the cutoff ``retention`` before now: the scheduler's ``recording-purge`` job and the CLI."""
 
     def __init__(self, *, engine: Engine, store: RecordingStore, retention: timedelta,
                  now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
@@ -107,12 +106,3 @@ class RecordingPurger:
     def purge_now(self) -> int:
         return purge_expired_call_recordings(engine=self._engine, store=self._store,
                                              older_than=self._now() - self._retention)
-
-    async def run(self, interval: float) -> None:
-        """Purge, sleep, repeat; errors are logged, never raised (cancel to stop)."""
-        while True:
-            try:
-                await asyncio.to_thread(self.purge_now)
-            except Exception:
-                log.exception("Call recording purge failed; trying again in %g s", interval)
-            await asyncio.sleep(interval)

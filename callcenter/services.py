@@ -17,6 +17,7 @@ from callcenter.ami_bridge import AmiBridge
 from callcenter.ami_relay import AmiRelayServer, RelayedAmi
 from callcenter.asterisk_actions import AsteriskActions
 from callcenter.asterisk_sandbox import runtime_for
+from callcenter.attachments import SWEEP_EVERY, PhotoStore, photo_sweep_job
 from callcenter.bus import Bus, InProcessBus, RedisBus
 from callcenter.call_records import CallRecords
 from callcenter.call_tracker import CallTracker
@@ -136,6 +137,8 @@ def build_services(settings: Settings) -> Services:
     scheduler = Scheduler(engine=engine, tick_seconds=settings.scheduler_tick_seconds)
     scheduler.register(name="recording-purge", every=timedelta(seconds=settings.recording_purge_interval_seconds),
                        run=purger.purge_now)
+    scheduler.register(name="photo-sweep", every=SWEEP_EVERY,
+                       run=photo_sweep_job(engine=engine, store=PhotoStore.for_settings(settings)))
     scheduler.register(name="ticket-escalation", every=timedelta(seconds=settings.escalation_interval_seconds),
                        run=escalator.run)
     verification = build_verification(settings, engine=engine, ami=ami, notifier=notifier, menu=flows.menu)

@@ -4,6 +4,8 @@ no file and no row while an accepted one keeps both, listed in the history under
 from __future__ import annotations
 
 import hashlib
+import os
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,7 @@ from callcenter.attachments import (
     check_photos,
     history_with_photos,
     sniff_image,
+    sweep_orphan_photos,
 )
 from callcenter.errors import Conflict, InvalidTransition, PermissionDenied, ValidationFailed
 from callcenter.lifecycle import apply_action
@@ -178,3 +181,43 @@ def test_given_a_name_we_did_not_make_when_looked_up_then_not_found(store: Photo
     (store.directory / "x.jpg").write_bytes(image_bytes("JPEG"))
     with pytest.raises(Exception, match="فایل عکس پیدا نشد"):
         store.path(name)
+
+
+def written_at(path: Path, moment: datetime) -> Path:
+    os.utime(path, (moment.timestamp(), moment.timestamp()))
+    return path
+
+
+def test_given_files_a_killed_process_left_behind_when_swept_then_only_old_unlinked_ones_go(
+    engine: sa.Engine, store: PhotoStore,
+) -> None:
+    ticket, liaison = accepted_ticket(engine)
+    with Session(engine) as session:
+        apply_action_with_photos(session, store, ticket_id=ticket.id, action=A.REPORT_DONE, actor=liaison,
+                                 note="سطل‌ها تخلیه شد", uploads=[Upload("a.jpg", image_bytes("JPEG"))])
+    [linked] = files_in(store)
+    now = datetime.now(UTC)
+    day_ago, minute_ago = now - timedelta(days=1), now - timedelta(minutes=1)
+    written_at(linked, day_ago)  # old, but a ticket step shows it: kept
+    orphan = store.directory / f"{'a' * 32}.jpg"
+    orphan.write_bytes(FAKE_JPEG)
+    written_at(orphan, day_ago)
+    partial = store.directory / f".{'b' * 32}.png.part"
+    partial.write_bytes(b"half")
+    written_at(partial, day_ago)
+    in_flight = store.directory / f"{'c' * 32}.webp"  # a step still being applied: written a minute ago
+    in_flight.write_bytes(b"new")
+    written_at(in_flight, minute_ago)
+    not_ours = store.directory / "README.txt"
+    not_ours.write_text("an administrator's note")
+    written_at(not_ours, day_ago)
+
+    assert sweep_orphan_photos(engine=engine, store=store, older_than=now - timedelta(hours=1)) == 2
+
+    assert files_in(store) == sorted([linked, in_flight, not_ours])
+    assert sweep_orphan_photos(engine=engine, store=store, older_than=now - timedelta(hours=1)) == 0
+
+
+def test_given_no_photo_folder_yet_when_swept_then_nothing_happens(engine: sa.Engine, store: PhotoStore) -> None:
+    assert sweep_orphan_photos(engine=engine, store=store, older_than=datetime.now(UTC)) == 0
+    assert not store.directory.exists()
