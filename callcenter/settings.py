@@ -55,6 +55,8 @@ class Settings(BaseModel):
     max_inbound_calls: int = Field(default=30, ge=1)
     queue_wrapup_seconds: int = Field(default=10, ge=0)
     agent_ring_seconds: int = Field(default=15, ge=1)
+    # While a caller waits in a queue, every this many seconds the music stops for "please hold" (0: never).
+    queue_announce_seconds: int = Field(default=45, ge=0)
 
     # When to offer a callback or a recorded message instead of the queue (see callcenter/routing.py).
     max_wait_seconds: int = Field(default=120, ge=0)

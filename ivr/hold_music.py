@@ -30,20 +30,26 @@ def render_hold_music(target_dir: Path, *, recorded_dir: Path | None = None) -> 
     """Leave ``target_dir`` holding exactly the files callers should hear, and return their names.
 
     Playable files in ``recorded_dir`` (the municipality's licensed music) win; without any, our synthesized
-    loop is written, and only when its recipe changed (a ``.sha1`` stamp beside it)."""
+    loop is written, and only when its recipe changed (a ``.sha1`` stamp beside the folder: Asterisk would take a
+    stamp inside it, minus its extension, for one more file to play)."""
     target_dir.mkdir(parents=True, exist_ok=True)
     recorded = _playable(recorded_dir)
     wanted = {path.name for path in recorded} or {GENERATED_NAME}
+    stamp = _stamp_of(target_dir)
     for stale in target_dir.iterdir():
-        if stale.is_file() and stale.name not in wanted and stale.suffix != ".sha1":
+        if stale.is_file() and stale.name not in wanted:
             stale.unlink()
     if recorded:
         for path in recorded:
             shutil.copyfile(path, target_dir / path.name)
-        (target_dir / f"{GENERATED_NAME}.sha1").unlink(missing_ok=True)
+        stamp.unlink(missing_ok=True)
         return sorted(wanted)
-    _synthesize_if_changed(target_dir / GENERATED_NAME)
+    _synthesize_if_changed(target_dir / GENERATED_NAME, stamp)
     return [GENERATED_NAME]
+
+
+def _stamp_of(target_dir: Path) -> Path:
+    return target_dir.with_name(f"{target_dir.name}.sha1")
 
 
 def _playable(folder: Path | None) -> list[Path]:
@@ -52,8 +58,7 @@ def _playable(folder: Path | None) -> list[Path]:
     return sorted(path for path in folder.iterdir() if path.is_file() and path.suffix.lower() in PLAYABLE_SUFFIXES)
 
 
-def _synthesize_if_changed(target: Path) -> None:
-    stamp = target.with_name(f"{target.name}.sha1")
+def _synthesize_if_changed(target: Path, stamp: Path) -> None:
     digest = hashlib.sha1(RENDERING.encode()).hexdigest()
     if target.exists() and stamp.exists() and stamp.read_text() == digest:
         return

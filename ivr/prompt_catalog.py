@@ -29,6 +29,8 @@ PROMPTS: dict[str, str] = {
     "goodbye": "از تماس شما سپاسگزاریم. خدانگهدار.",
     "connecting_to_operator": "لطفاً منتظر بمانید، تماس شما به کارشناس وصل می‌شود.",
     "invalid_choice": "گزینه انتخاب شده معتبر نیست.",
+    # Said by the queue itself (queues.conf periodic-announce) between the music, while a caller waits
+    "queue_please_hold": "همه کارشناسان در حال گفتگو هستند. لطفاً پشت خط بمانید؛ تماس شما به نوبت پاسخ داده می‌شود.",
     # 1888
     "menu_1888": "برای انتقاد، عدد یک. برای پیشنهاد، عدد دو. و برای قدردانی، عدد سه را فشار دهید.",
     "enter_personnel_code": "اگر پیام شما درباره یکی از کارکنان شهرداری است، کد پرسنلی او را وارد کنید و "

@@ -78,6 +78,7 @@ def telephony_settings(state_dir: Path, *, instance: str = TEST_INSTANCE, base_p
         rtp_port_start=base_port + 200,
         rtp_port_end=base_port + 999,
         queue_wrapup_seconds=1,
+        queue_announce_seconds=4,  # a caller waiting in a test hears "please hold" soon
         # Verification calls reach the "citizen" sipp at CITIZEN_PHONE_PORT, at any hour, checked every second.
         outbound_trunk_port=CITIZEN_PHONE_PORT,
         max_outbound_calls=OUTBOUND_LINES,

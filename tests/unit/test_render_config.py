@@ -144,6 +144,22 @@ def test_given_the_public_lines_when_rendering_then_each_queue_autofills_with_th
         assert queues[public.queue]["timeout"] == str(settings.agent_ring_seconds)
 
 
+def test_given_callers_waiting_when_rendering_then_the_queue_says_please_hold_between_the_music(etc: Path) -> None:
+    queues = dict(sections((etc / "queues.conf").read_text()))
+    for public in LINES:
+        assert queues[public.queue]["periodic-announce"] == "/opt/pasokh/x/sounds/fa/queue_please_hold"
+        assert queues[public.queue]["periodic-announce-frequency"] == "45"
+
+
+def test_given_no_announcement_wanted_when_rendering_then_the_queue_only_plays_music(
+    tmp_path: Path, runtime: AsteriskRuntime,
+) -> None:
+    quiet = Settings(state_dir=tmp_path / "state", queue_announce_seconds=0)
+    queues = dict(sections((render_config(settings=quiet, runtime=runtime, phones=PHONES) / "queues.conf")
+                           .read_text()))
+    assert all("periodic-announce" not in queues[public.queue] for public in LINES)
+
+
 def test_given_the_bridge_user_when_rendering_manager_conf_then_it_has_least_privilege(
     etc: Path, settings: Settings
 ) -> None:
