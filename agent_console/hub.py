@@ -12,29 +12,32 @@ from fastapi import WebSocket, WebSocketDisconnect
 
 from callcenter.bus import Bus, DomainEvent
 from callcenter.metrics import Metrics
+from callcenter.privacy import call_for_onlookers, ticket_doorbell
 from db.models import Role, User
 
 log = logging.getLogger(__name__)
 
-SEES_EVERYTHING = frozenset({Role.SUPERVISOR, Role.ADMIN, Role.VIEWER})
+# The call center's own staff: supervisors and admins see everything, operators their own phone's events.
+CALL_CENTER = frozenset({Role.SUPERVISOR, Role.ADMIN})
 
 
-# Staff outside the call center (unit liaisons, field supervisors, inspectors) hear about tickets only, never
-# about calls: those carry citizens' numbers.
+# Staff outside the call center (unit liaisons, field supervisors, inspectors) hear about tickets only, as a
+# doorbell (callcenter/privacy.py); never about calls: those carry citizens' numbers.
 TICKET_EVENTS = frozenset({"ticket_created", "ticket_changed", "ticket_escalated"})
-# ...and a ticket event reaches them as a doorbell: which ticket moved and where it stands, not the citizen's
-# number, address or words. Their pages then reload over REST, which shows each of them only their own tickets
-# (a liaison's unit's, a field supervisor's disputes).
-DOORBELL_TICKET_FIELDS = ("id", "status", "unit_id")
+# The mayor's office watches the wallboard: operators' states and calls, with numbers masked.
+WALLBOARD_EVENT_PREFIXES = ("agent_", "call_")
 
 
 def is_for(event: DomainEvent, *, role: Role, extension: str | None) -> bool:
-    """Supervisors, admins and the wallboard's viewers (the mayor's office) see everything; operators their own
-    phone's events and everyone's untargeted ones; other staff only ticket events (and ``resync``)."""
-    if role in SEES_EVERYTHING:
+    """Supervisors and admins see everything; operators their own phone's events and everyone's untargeted
+    ones; the mayor's office (viewer) what the wallboard shows; other staff only ticket events. ``resync`` goes
+    to everyone."""
+    if role in CALL_CENTER or event.name == "resync":
         return True
+    if role == Role.VIEWER:
+        return event.name.startswith(WALLBOARD_EVENT_PREFIXES)
     if role != Role.OPERATOR:
-        return event.name in TICKET_EVENTS or event.name == "resync"
+        return event.name in TICKET_EVENTS
     target = event.data.get("extension")
     return target is None or target == extension
 
@@ -88,13 +91,16 @@ def _message(event: DomainEvent, seq: int, *, role: Role) -> dict[str, Any]:
 
 
 def visible_data(event: DomainEvent, *, role: Role) -> dict[str, Any]:
-    """What of an event's payload this role may read: all of it inside the call center, a ticket's doorbell
-    fields outside it."""
-    if role in SEES_EVERYTHING or role == Role.OPERATOR or event.name not in TICKET_EVENTS:
+    """What of an event's payload this role may read (``is_for`` already said it may hear the event)."""
+    if role in CALL_CENTER or role == Role.OPERATOR:
         return event.data
-    ticket = event.data.get("ticket") or {}
-    doorbell = {field: ticket.get(field) for field in DOORBELL_TICKET_FIELDS}
-    return {**{key: value for key, value in event.data.items() if key != "ticket"}, "ticket": doorbell}
+    if role == Role.VIEWER:
+        return call_for_onlookers(event.data)
+    if event.name in TICKET_EVENTS:
+        ticket = event.data.get("ticket") or {}
+        return {**{key: value for key, value in event.data.items() if key != "ticket"},
+                "ticket": ticket_doorbell(ticket)}
+    return event.data
 
 
 async def _wait_for_close(websocket: WebSocket) -> None:

@@ -17,7 +17,8 @@ from agent_console.deps import ServicesDep, SessionDep, Supervisor, WallboardVie
 from callcenter.agent_states import AgentStatus
 from callcenter.errors import NoActiveCall, PermissionDenied
 from callcenter.kpis import KpiReport, compute_kpis, today_window
-from db.models import AgentState, Call, CallPublic
+from callcenter.privacy import masked_number
+from db.models import AgentState, Call, CallPublic, Role
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 SERVICE_LEVEL_SECONDS = 20
@@ -43,17 +44,27 @@ class Wallboard(BaseModel):
 
 
 @router.get("/api/wallboard")
-def wallboard(_user: WallboardViewer, session: SessionDep, services: ServicesDep) -> Wallboard:
+def wallboard(user: WallboardViewer, session: SessionDep, services: ServicesDep) -> Wallboard:
+    """The mayor's office (viewer) reads the citizens' numbers masked, as its websocket events carry them."""
     now = datetime.now(UTC)
     start, end = today_window(now)
+    shown = _masked if user.role == Role.VIEWER else _as_is
     return Wallboard(
         now=now,
         agents=services.agent_log.current(),
-        waiting=_open_calls(session, answered=False),
-        talking=_open_calls(session, answered=True),
-        recent=_recent_calls(session, since=start),
+        waiting=shown(_open_calls(session, answered=False)),
+        talking=shown(_open_calls(session, answered=True)),
+        recent=shown(_recent_calls(session, since=start)),
         kpis=compute_kpis(session, start=start, end=end, now=now, service_level_seconds=SERVICE_LEVEL_SECONDS),
     )
+
+
+def _as_is(calls: list[CallPublic]) -> list[CallPublic]:
+    return calls
+
+
+def _masked(calls: list[CallPublic]) -> list[CallPublic]:
+    return [call.model_copy(update={"caller_number": masked_number(call.caller_number) or ""}) for call in calls]
 
 
 def _open_calls(session: Session, *, answered: bool) -> list[CallPublic]:

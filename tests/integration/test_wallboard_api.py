@@ -85,6 +85,20 @@ def test_given_the_mayors_office_viewer_when_loading_the_wallboard_then_it_sees_
     assert refused.status_code == 403 and refused.json()["error_id"] == "permission-denied"
 
 
+def test_given_calls_when_the_mayors_office_loads_the_wallboard_then_citizens_numbers_are_masked(
+    client: TestClient, engine: sa.Engine,
+) -> None:
+    add_calls(engine, datetime.now(UTC))
+    log_in_sync(client, "viewer", PASSWORD)
+    board = client.get("/api/wallboard").json()
+    shown = [c["caller_number"] for part in ("waiting", "talking", "recent") for c in board[part]]
+    assert shown == ["***0001", "***0002", "***0003"]
+    assert board["kpis"]["offered"] == 2  # the figures are the supervisors' figures
+
+    log_in_sync(client, "supervisor", PASSWORD)  # the same browser, now a supervisor
+    assert client.get("/api/wallboard").json()["waiting"][0]["caller_number"] == "09120000001"
+
+
 def test_given_an_operator_when_opening_the_wallboard_then_refused_in_persian(client: TestClient) -> None:
     log_in_sync(client, "operator", PASSWORD)
     response = client.get("/api/wallboard")

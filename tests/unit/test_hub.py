@@ -118,3 +118,21 @@ def test_given_an_escalation_when_a_field_supervisor_hears_it_then_the_deadline_
                                                               "escalated_at": "e"})
     assert visible_data(event, role=Role.FIELD_SUPERVISOR) == {
         "ticket": {"id": 7, "status": "referred", "unit_id": 3}, "deadline": "d", "escalated_at": "e"}
+
+
+def test_given_the_mayors_office_when_events_flow_then_it_hears_the_wallboards_events_only() -> None:
+    names = ["agent_state", "call_queued", "call_connected", "call_ended", "ticket_changed", "callback_requested",
+             "verification_changed", "resync"]
+    heard = [name for name in names
+             if is_for(DomainEvent(seq=1, name=name, data={"extension": "1001"}), role=Role.VIEWER, extension=None)]
+    assert heard == ["agent_state", "call_queued", "call_connected", "call_ended", "resync"]
+
+
+def test_given_the_mayors_office_when_a_call_is_answered_then_the_number_is_masked_and_the_history_withheld(
+) -> None:
+    event = DomainEvent(seq=1, name="call_connected", data={
+        "call": {"id": 3, "caller_number": "09121111111", "line": "137"}, "extension": "1001",
+        "history": [CITIZEN_TICKET]})
+    assert visible_data(event, role=Role.VIEWER) == {
+        "call": {"id": 3, "caller_number": "***1111", "line": "137"}, "extension": "1001"}
+    assert visible_data(event, role=Role.SUPERVISOR) == event.data

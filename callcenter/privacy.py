@@ -1,0 +1,31 @@
+"""What of a citizen's data each kind of staff may read, beyond what their pages fetch: masked numbers, doorbells."""
+
+from __future__ import annotations
+
+from typing import Any
+
+VISIBLE_DIGITS = 4  # enough to tell two waiting callers apart, too few to call anyone back
+# A ticket event as staff outside the call center hear it: which ticket moved and where it stands, not the
+# citizen's number, address or words (their pages then reload over REST, which shows each only their own).
+DOORBELL_TICKET_FIELDS = ("id", "status", "unit_id")
+
+
+def masked_number(number: str | None) -> str | None:
+    """``"09121234567"`` → ``"***4567"``; empty and missing numbers stay as they are."""
+    if not number:
+        return number
+    return "***" + number[-VISIBLE_DIGITS:] if len(number) > VISIBLE_DIGITS else "***"
+
+
+def ticket_doorbell(ticket: dict[str, Any]) -> dict[str, Any]:
+    return {field: ticket.get(field) for field in DOORBELL_TICKET_FIELDS}
+
+
+def call_for_onlookers(data: dict[str, Any]) -> dict[str, Any]:
+    """A call event for the mayor's office (the wallboard's viewers): the citizen's number masked, and no screen
+    pop history (earlier tickets with addresses and words are for the operator who answers)."""
+    shown = {key: value for key, value in data.items() if key != "history"}
+    call = data.get("call")
+    if isinstance(call, dict):
+        shown["call"] = {**call, "caller_number": masked_number(call.get("caller_number"))}
+    return shown
