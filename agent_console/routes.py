@@ -228,7 +228,7 @@ async def transfer_call(body: CallTransfer, user: CallHandler, session: SessionD
     }:
         raise ValidationFailed("مقصد انتقال باید صف یکی از خط‌ها یا داخلی یک ناظر باشد.", target=body.target)
     legs = await services.ami.operator_call(_phone_of(user))
-    await services.ami.redirect(channel=legs.citizen_channel, context=TRANSFER_CONTEXT, exten=body.target)
+    await services.ami.transfer(legs, context=TRANSFER_CONTEXT, exten=body.target)
     await asyncio.to_thread(services.call_records.update, legs.linkedid, transferred_to=body.target)
     log.info("%s transferred call %s to %s", user.username, legs.linkedid, body.target)
     return Response(status_code=204)

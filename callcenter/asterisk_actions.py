@@ -70,10 +70,13 @@ class AsteriskActions(ABC):
     async def hang_up(self, channel: str) -> None:
         await self.action({"Action": "Hangup", "Channel": channel, "Cause": "16"})
 
-    async def redirect(self, *, channel: str, context: str, exten: str) -> None:
-        """Blind transfer: the channel leaves its bridge (the operator's leg ends) and runs ``exten``."""
-        await self.action({"Action": "Redirect", "Channel": channel, "Context": context, "Exten": exten,
-                           "Priority": "1"})
+    async def transfer(self, legs: CallLegs, *, context: str, exten: str) -> None:
+        """Blind transfer: the citizen's channel leaves its bridge (the operator's leg ends) and runs ``exten``.
+        A citizen put on hold first is unmuted: the mute belongs to their channel and would follow them to the
+        supervisor or the other queue, where nobody could hear them."""
+        await self.mute(channel=legs.citizen_channel, muted=False)
+        await self.action({"Action": "Redirect", "Channel": legs.citizen_channel, "Context": context,
+                           "Exten": exten, "Priority": "1"})
 
     async def mute(self, *, channel: str, muted: bool) -> None:
         """Both directions of one channel: on hold, the citizen neither hears nor is heard."""

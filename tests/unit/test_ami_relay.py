@@ -3,49 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
-from typing import Any
 
 import pytest
 
 from callcenter.ami_relay import AmiRelayServer, RelayedAmi
 from callcenter.asterisk_actions import AsteriskActions
 from callcenter.errors import AsteriskUnavailable, NoActiveCall
+from tests.support.asterisk_fakes import RecordingAsterisk
 from tests.support.redis_service import REDIS_URL
-
-
-class RecordingAsterisk(AsteriskActions):
-    """Stands in for the AMI bridge: keeps each action, answers from a script or refuses."""
-
-    def __init__(self, *, channels: list[dict[str, str]] | None = None, refuse: str | None = None) -> None:
-        self.actions: list[dict[str, str]] = []
-        self._channels = channels or []
-        self._refuse = refuse
-
-    @property
-    def connected(self) -> bool:
-        return True
-
-    @property
-    def asterisk_version(self) -> str | None:
-        return "22.5.2"
-
-    async def start(self) -> None: ...
-
-    async def stop(self) -> None: ...
-
-    async def wait_connected(self, timeout: float) -> bool:
-        return True
-
-    async def action(self, action: dict[str, str]) -> Mapping[str, Any]:
-        self.actions.append(action)
-        if self._refuse:
-            raise AsteriskUnavailable("Asterisk refused the action", action=action["Action"], reason=self._refuse)
-        return {"Response": "Success"}
-
-    async def action_list(self, action: dict[str, str]) -> list[Mapping[str, Any]]:
-        self.actions.append(action)
-        return list(self._channels)
 
 
 async def relay_pair(redis_namespace: str, asterisk: AsteriskActions) -> tuple[AmiRelayServer, RelayedAmi]:
