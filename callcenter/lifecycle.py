@@ -137,12 +137,15 @@ def apply_action(
     verdict: FieldVerdict | None = None,
     expected_status: TicketStatus | None = None,
     with_step: Callable[[Session, TicketTransition], None] | None = None,
+    commit: bool = True,
 ) -> TicketTransition:
     """Move the ticket one step and record it, in one transaction; refuses a stale, invalid or unauthorised step.
 
     ``expected_status`` is the status the caller saw on screen: if someone else has moved the ticket since,
     the step is refused instead of being applied to a ticket the caller has not seen. ``with_step`` adds rows
     that belong to the step (its photos) once the step has an id, so they commit or roll back with it.
+    ``commit=False`` leaves the step flushed in the caller's transaction, for a step that only stands together
+    with the next one (the caller commits, or rolls both back).
     """
     ticket = session.get(Ticket, ticket_id)
     if ticket is None:
@@ -171,6 +174,9 @@ def apply_action(
             raise
     if action == TicketAction.REPORT_DONE:
         _open_verification_task(session, ticket)
+    if not commit:
+        session.flush()
+        return transition
     session.commit()
     session.refresh(transition)
     return transition

@@ -244,11 +244,15 @@ def _settle(session: Session, *, task: VerificationTask, outcome: VerificationOu
     assert ticket is not None and ticket.id is not None
     task.status, task.outcome, task.closed_at = Status.DONE, outcome, now
     session.add(task)
-    if ticket.status == TicketStatus.DONE:  # a result recorded without a call placed through us (a desk phone)
-        apply_action(session, ticket_id=ticket.id, action=TicketAction.REQUEST_VERIFICATION, actor=by)
-        session.add(task)
     action = TicketAction.VERIFY_RESOLVED if outcome == Outcome.RESOLVED else TicketAction.VERIFY_NOT_RESOLVED
-    apply_action(session, ticket_id=ticket.id, action=action, actor=by, note=note)  # commits task and attempt too
+    try:
+        if ticket.status == TicketStatus.DONE:  # a result recorded without a call placed through us (a desk phone)
+            apply_action(session, ticket_id=ticket.id, action=TicketAction.REQUEST_VERIFICATION, actor=by,
+                         commit=False)  # stands only with the result: a refused result must not leave it
+        apply_action(session, ticket_id=ticket.id, action=action, actor=by, note=note)  # commits task, attempt
+    except BaseException:
+        session.rollback()
+        raise
 
 
 def _reschedule(task: VerificationTask, *, outcome: VerificationOutcome, policy: CallingPolicy,

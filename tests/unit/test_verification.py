@@ -242,3 +242,24 @@ def test_given_a_call_that_never_reported_back_when_it_is_older_than_any_call_th
     with Session(engine) as session:
         [attempt] = session.exec(select(VerificationAttempt)).all()
         assert (attempt.dial_status, attempt.outcome) == ("LOST", Out.UNREACHABLE)
+
+
+def test_given_no_call_placed_through_us_when_not_resolved_is_recorded_without_the_citizens_words_then_nothing_moves(
+    engine: sa.Engine, people: tuple[User, User, User],
+) -> None:
+    # The supervisor called from a desk phone: the ticket is still "done", its task still pending.
+    ticket = reported_done(engine, people)
+    task = task_of(engine, ticket)
+    supervisor = people[2]
+    with Session(engine) as session, pytest.raises(ValidationFailed):
+        record_outcome(session, task_id=task.id or 0, outcome=Out.NOT_RESOLVED, by=supervisor, note="  ",
+                       policy=ALWAYS, now=MONDAY_10)
+
+    assert (task_of(engine, ticket).status, status_of(engine, ticket)) == (TS.PENDING, S.DONE)
+    assert [step[0] for step in steps_of(engine, ticket)][-1] == A.REPORT_DONE  # no half step left behind
+
+    with Session(engine) as session:  # with the citizen's words it goes through, both steps together
+        record_outcome(session, task_id=task.id or 0, outcome=Out.NOT_RESOLVED, by=supervisor,
+                       note="هنوز زباله‌ها مانده است", policy=ALWAYS, now=MONDAY_10)
+    assert (task_of(engine, ticket).status, status_of(engine, ticket)) == (TS.DONE, S.REOPENED)
+    assert [step[0] for step in steps_of(engine, ticket)][-2:] == [A.REQUEST_VERIFICATION, A.VERIFY_NOT_RESOLVED]
