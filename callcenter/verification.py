@@ -211,6 +211,19 @@ def ask_automatic(session: Session, *, task_ids: list[int], by: User, now: datet
     return changed
 
 
+def hand_back_to_supervisors(session: Session, *, task_id: int) -> VerificationTask:
+    """An automatic task the dialer can never call (the supervisor who asked is no longer active, the number is
+    not one to dial): back on the list as "gave up", to be called by hand, instead of taking a line's turn in
+    every round."""
+    task = get_task(session, task_id)
+    if task.status != Status.DONE:
+        task.status, task.mode = Status.GAVE_UP, VerificationMode.MANUAL
+        session.add(task)
+        session.commit()
+        session.refresh(task)
+    return task
+
+
 def release_lost_calls(session: Session, *, policy: CallingPolicy, now: datetime) -> list[VerificationTask]:
     """Calls that never reported back (Asterisk restarted mid-call, a supervisor who never picked up) count as
     unreachable once they are older than any call can be, so their tasks are called again instead of waiting

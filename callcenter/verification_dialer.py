@@ -12,7 +12,14 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from callcenter.asterisk_actions import VERIFICATION_EVENT, AsteriskActions
-from callcenter.errors import AsteriskUnavailable, Conflict, LinesNeededForInbound, PermissionDenied
+from callcenter.errors import (
+    AsteriskUnavailable,
+    Conflict,
+    LinesNeededForInbound,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
 from callcenter.notifier import Notifier
 from callcenter.persian import persian_digits
 from callcenter.tickets import to_public
@@ -22,6 +29,7 @@ from callcenter.verification import (
     begin_attempt,
     due_automatic,
     get_task,
+    hand_back_to_supervisors,
     open_tasks,
     record_dial_result,
     record_key,
@@ -129,7 +137,7 @@ class VerificationDialer:
         def begin(session: Session) -> tuple[VerificationAttempt, Ticket]:
             by = session.get(User, requested_by_id) if requested_by_id else None
             if by is None:
-                raise Conflict("automatic task without the supervisor who asked for it", task_id=task_id)
+                raise PermissionDenied("automatic task without the supervisor who asked for it", task_id=task_id)
             return begin_attempt(session, task_id=task_id, by=by, mode=VerificationMode.AUTOMATIC,
                                  policy=self.policy, now=now)
 
@@ -137,6 +145,12 @@ class VerificationDialer:
             attempt, ticket = await self._in_session(begin)
         except Conflict as refused:  # taken by another round, settled meanwhile, or a call still live
             log.info("automatic verification of task %s skipped: %s", task_id, refused.details or refused.message)
+            return 0
+        except (PermissionDenied, ValidationFailed, NotFound) as never:  # no later round would do better
+            log.warning("automatic verification of task %s handed back to the supervisors: %s (%s)", task_id,
+                        never.message, never.details)
+            await self._in_session(lambda session: hand_back_to_supervisors(session, task_id=task_id))
+            await self._announce(task_id)
             return 0
         try:
             await self._ami.call_citizen_automatically(citizen_number=ticket.caller_number or "",

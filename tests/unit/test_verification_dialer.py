@@ -19,7 +19,7 @@ from callcenter.notifier import Notifier
 from callcenter.service_hours import parse_service_hours
 from callcenter.verification import CallingPolicy
 from callcenter.verification_dialer import VerificationDialer
-from db.models import Role, TicketAction, User, VerificationTask, VerificationTaskStatus
+from db.models import Role, TicketAction, User, VerificationMode, VerificationTask, VerificationTaskStatus
 from tests.support.ticket_flow import WASTE, add_staff, referred_ticket
 
 MAX_OUTBOUND = 2
@@ -146,3 +146,28 @@ async def test_given_the_dialplan_reports_no_answer_then_the_task_waits_for_its_
         names.append(events._queue.get_nowait().name)
     assert names.count("verification_changed") == 3  # handed over, called, no answer
     assert "ticket_changed" in names  # the first call moved the ticket to "awaiting verification"
+
+
+async def test_given_a_task_its_supervisor_can_no_longer_call_when_due_first_then_handed_back_and_the_next_is_dialed(
+    engine: sa.Engine, asterisk: ScriptedAsterisk, dialer: VerificationDialer,
+) -> None:
+    supervisor, task_ids = tasks_reported_done(engine, 2)
+    await dialer.ask_automatic(task_ids=task_ids[:1], by=supervisor)
+    other = add_staff(engine, "d-supervisor-2", Role.SUPERVISOR)
+    await dialer.ask_automatic(task_ids=task_ids[1:], by=other)
+    with Session(engine) as session:  # the first supervisor leaves; their task is due first
+        leaver = session.get(User, supervisor.id)
+        assert leaver is not None
+        leaver.is_active = False
+        session.add(leaver)
+        session.commit()
+
+    assert await dialer.dial_due(datetime.now(UTC) + timedelta(seconds=1)) == 1
+    assert await dialer.dial_due(datetime.now(UTC) + timedelta(seconds=2)) == 0  # and it stays out of the rounds
+
+    with Session(engine) as session:
+        first, second = (session.get(VerificationTask, task_id) for task_id in task_ids)
+        assert first is not None and second is not None
+        assert (first.status, first.mode) == (VerificationTaskStatus.GAVE_UP, VerificationMode.MANUAL)
+        assert second.status == VerificationTaskStatus.CALLING
+    assert len(asterisk.originated) == 1
