@@ -133,6 +133,14 @@ def record_outcome(
     if task.status == Status.DONE:
         raise Conflict("نتیجه تأیید این درخواست پیش‌تر ثبت شده است.", task_id=task_id)
     attempt = _attempt_of(session, task, attempt_id)
+    if attempt is None and outcome == Outcome.UNREACHABLE:
+        counted = _counted_unanswered(session, task, now)
+        if counted is not None:  # Asterisk already counted this call: the supervisor only confirms it
+            counted.note = note or counted.note
+            session.add(counted)
+            session.commit()
+            session.refresh(task)
+            return task
     if attempt is not None:
         attempt.outcome, attempt.ended_at, attempt.note = outcome, attempt.ended_at or now, note
         session.add(attempt)
@@ -306,6 +314,18 @@ def _attempt_of(session: Session, task: VerificationTask, attempt_id: int | None
                                           col(VerificationAttempt.outcome).is_(None))
         .order_by(col(VerificationAttempt.id).desc())
     ).first()
+
+
+def _counted_unanswered(session: Session, task: VerificationTask, now: datetime) -> VerificationAttempt | None:
+    """The task's latest call, if Asterisk reported it unanswered a moment ago (not a new call from a desk
+    phone, which the supervisor's "unreachable" should count)."""
+    last = session.exec(
+        select(VerificationAttempt).where(VerificationAttempt.task_id == task.id)
+        .order_by(col(VerificationAttempt.id).desc())
+    ).first()
+    if last is None or last.outcome != Outcome.UNREACHABLE or last.ended_at is None:
+        return None
+    return last if now - last.ended_at < CALL_IN_PROGRESS else None
 
 
 def _last_call_is_live(session: Session, task: VerificationTask, now: datetime) -> bool:

@@ -263,3 +263,28 @@ def test_given_no_call_placed_through_us_when_not_resolved_is_recorded_without_t
                        note="هنوز زباله‌ها مانده است", policy=ALWAYS, now=MONDAY_10)
     assert (task_of(engine, ticket).status, status_of(engine, ticket)) == (TS.DONE, S.REOPENED)
     assert [step[0] for step in steps_of(engine, ticket)][-2:] == [A.REQUEST_VERIFICATION, A.VERIFY_NOT_RESOLVED]
+
+
+def test_given_asterisk_reported_no_answer_when_the_supervisor_also_clicks_unreachable_then_one_attempt_counts(
+    engine: sa.Engine, people: tuple[User, User, User],
+) -> None:
+    supervisor = people[2]
+    ticket = reported_done(engine, people)
+    task = task_of(engine, ticket)
+    with Session(engine) as session:
+        attempt, _ = begin_attempt(session, task_id=task.id or 0, by=supervisor, mode=VerificationMode.MANUAL,
+                                   policy=ALWAYS, now=MONDAY_10)
+        record_dial_result(session, attempt_id=attempt.id or 0, dial_status="NOANSWER", policy=ALWAYS,
+                           now=MONDAY_10 + timedelta(seconds=40))
+        record_outcome(session, task_id=task.id or 0, outcome=Out.UNREACHABLE, by=supervisor, note="بوق آزاد",
+                       policy=ALWAYS, now=MONDAY_10 + timedelta(seconds=50))
+    counted = task_of(engine, ticket)
+    assert (counted.status, counted.attempts) == (TS.PENDING, 1)
+    with Session(engine) as session:
+        [stored] = session.exec(select(VerificationAttempt)).all()
+        assert (stored.outcome, stored.note) == (Out.UNREACHABLE, "بوق آزاد")
+
+    with Session(engine) as session:  # later, a call from a desk phone nobody answered counts as a second one
+        record_outcome(session, task_id=task.id or 0, outcome=Out.UNREACHABLE, by=supervisor,
+                       policy=ALWAYS, now=MONDAY_10 + timedelta(hours=3))
+    assert task_of(engine, ticket).attempts == 2
