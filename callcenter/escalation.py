@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from callcenter.inbox import LIAISON_STATUSES, escalated_rounds, round_start, steps_by_ticket, unit_deadline
@@ -77,7 +77,12 @@ class Escalator:
         moment = now or self._now()
         results: list[Escalated] = []
         for overdue in self._overdue(moment):
-            escalated = self._escalate(overdue, moment)
+            try:
+                escalated = self._escalate(overdue, moment)
+            except SQLAlchemyError:  # one ticket's failure (a locked database...) must not silence the others,
+                # whose escalations are committed and would never be announced again; this one is retried
+                log.exception("Could not escalate overdue ticket %d; retried next run", overdue.ticket_id)
+                continue
             if escalated is not None:
                 results.append(escalated)
         return results

@@ -229,3 +229,24 @@ def test_given_an_escalation_event_then_supervisors_and_liaisons_receive_it() ->
     for role in (Role.SUPERVISOR, Role.UNIT_LIAISON, Role.FIELD_SUPERVISOR):
         assert is_for(event, role=role, extension=None), role
     assert not is_for(event, role=Role.VIEWER, extension=None)  # the wallboard shows calls, not tickets
+
+
+async def test_given_one_ticket_failing_to_escalate_when_the_job_runs_then_the_others_are_still_announced(
+    engine: sa.Engine, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    world = World(engine)
+    fine, locked = world.overdue_ticket(), world.overdue_ticket(address="خیابان دیگر")
+    real = Escalator._escalate
+
+    def database_locked_for_one(self: Escalator, overdue: Any, now: datetime) -> Any:
+        if overdue.ticket_id == locked.id:
+            raise sa.exc.OperationalError("INSERT INTO ticket_escalation", {}, Exception("database is locked"))
+        return real(self, overdue, now)
+
+    monkeypatch.setattr(Escalator, "_escalate", database_locked_for_one)
+    await world.escalator.run()
+    assert world.escalated_codes() == [fine.tracking_code]  # committed, so announced now or never
+
+    monkeypatch.setattr(Escalator, "_escalate", real)
+    await world.escalator.run()  # the failed one is simply retried
+    assert world.escalated_codes() == [fine.tracking_code, locked.tracking_code]
