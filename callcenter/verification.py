@@ -109,7 +109,7 @@ def begin_attempt(
     assert ticket is not None and ticket.id is not None and by.id is not None and task.id is not None
     if not ticket.caller_number or not ticket.caller_number.isdigit():
         raise ValidationFailed("برای این درخواست شماره‌ای برای تماس ثبت نشده است.", task_id=task_id)
-    _claim(session, task)
+    _claim(session, task, now)
     attempt = VerificationAttempt(task_id=task.id, mode=mode, placed_by_id=by.id, started_at=now)
     session.add(attempt)
     if ticket.status == TicketStatus.DONE:
@@ -289,17 +289,27 @@ def _reschedule(task: VerificationTask, *, outcome: VerificationOutcome, policy:
     task.status, task.next_attempt_at = Status.PENDING, policy.next_call_time(now + policy.retry_after)
 
 
-def _claim(session: Session, task: VerificationTask) -> None:
-    """Compare-and-set to "calling": of two rounds (or two clicks) reaching the same task, one places the call."""
+def _claim(session: Session, task: VerificationTask, now: datetime) -> None:
+    """Compare-and-set to "calling": of two rounds (or two clicks) reaching the same task, one places the call.
+
+    The status alone would not tell two claims apart when the task is already "calling" (a supervisor's answered
+    call stays so until its result), so each claim also moves ``next_attempt_at`` (unused while calling) and
+    compares it: the second of two claims made from the same reading finds it changed."""
     claimed = session.exec(
         sa.update(VerificationTask)
-        .where(col(VerificationTask.id) == task.id, col(VerificationTask.status) == task.status)
-        .values(status=Status.CALLING)
+        .where(col(VerificationTask.id) == task.id, col(VerificationTask.status) == task.status,
+               col(VerificationTask.next_attempt_at) == task.next_attempt_at)
+        .values(status=Status.CALLING, next_attempt_at=_later_than(task.next_attempt_at, now))
     )
     if claimed.rowcount != 1:
         session.rollback()
         raise Conflict("تماسی برای این درخواست هم‌اکنون گرفته شده است.", task_id=task.id)
     session.expire(task)
+
+
+def _later_than(previous: datetime, now: datetime) -> datetime:
+    """``now``, unless a claim in the same microsecond left exactly that: the claim must change the value."""
+    return now if now > previous else previous + timedelta(microseconds=1)
 
 
 def _attempt_of(session: Session, task: VerificationTask, attempt_id: int | None) -> VerificationAttempt | None:

@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from callcenter import verification
 from callcenter.errors import Conflict, OutsideCallingHours, ValidationFailed
 from callcenter.lifecycle import apply_action
 from callcenter.service_hours import TEHRAN, parse_service_hours
@@ -288,3 +289,34 @@ def test_given_asterisk_reported_no_answer_when_the_supervisor_also_clicks_unrea
         record_outcome(session, task_id=task.id or 0, outcome=Out.UNREACHABLE, by=supervisor,
                        policy=ALWAYS, now=MONDAY_10 + timedelta(hours=3))
     assert task_of(engine, ticket).attempts == 2
+
+
+def test_given_an_answered_call_awaiting_its_result_when_two_supervisors_call_again_at_once_then_one_call_goes_out(
+    engine: sa.Engine, people: tuple[User, User, User], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    supervisor = people[2]
+    task_id = task_of(engine, reported_done(engine, people)).id or 0
+    with Session(engine) as session:  # the first call was answered and is over; no result yet: still "calling"
+        first, _ = begin_attempt(session, task_id=task_id, by=supervisor, mode=VerificationMode.MANUAL,
+                                 policy=ALWAYS, now=MONDAY_10)
+        record_dial_result(session, attempt_id=first.id or 0, dial_status="ANSWER", policy=ALWAYS,
+                           now=MONDAY_10 + timedelta(minutes=1))
+    later = MONDAY_10 + timedelta(minutes=2)
+    real_check = verification._last_call_is_live
+
+    def other_click_lands_between(session: Session, task: VerificationTask, now: datetime) -> bool:
+        """This click read the task before the other click committed its call: no live call, as it saw it."""
+        seen = real_check(session, task, now)
+        monkeypatch.setattr(verification, "_last_call_is_live", real_check)
+        with Session(engine) as other:
+            begin_attempt(other, task_id=task_id, by=supervisor, mode=VerificationMode.MANUAL, policy=ALWAYS,
+                          now=later)
+        return seen
+
+    monkeypatch.setattr(verification, "_last_call_is_live", other_click_lands_between)
+    with Session(engine) as session, pytest.raises(Conflict):
+        begin_attempt(session, task_id=task_id, by=supervisor, mode=VerificationMode.MANUAL, policy=ALWAYS,
+                      now=later)
+
+    with Session(engine) as session:
+        assert len(session.exec(select(VerificationAttempt)).all()) == 2  # the first call, and one more
