@@ -95,10 +95,12 @@ class AsteriskActions(ABC):
     # -- outbound verification calls (decision 31) ------------------------------------------------------------
 
     async def lines_in_use(self) -> LineUse:
-        """Outbound lines busy now and inbound callers waiting in the queues, as Asterisk counts them."""
+        """Lines busy now (outbound, and inbound in menus, queues or conversations) and inbound callers waiting
+        in the queues, as Asterisk counts them."""
         outbound = await self._number(f"GROUP_COUNT({OUTBOUND_GROUP})")
+        inbound = await self._number(f"GROUP_COUNT({INBOUND_GROUP})")
         waiting = [await self._number(f"QUEUE_WAITING_COUNT({queue})") for queue in QUEUES]
-        return LineUse(outbound=outbound, inbound_waiting=sum(waiting))
+        return LineUse(outbound=outbound, inbound=inbound, inbound_waiting=sum(waiting))
 
     async def call_citizen_for_supervisor(
         self, *, supervisor_extension: str, citizen_number: str, attempt_id: int, tracking_code: str,
@@ -129,6 +131,7 @@ class AsteriskActions(ABC):
 
 # Names shared with asterisk_config/templates/extensions.conf.j2.
 OUTBOUND_GROUP = "outbound@pasokh"
+INBOUND_GROUP = "inbound@pasokh"
 VERIFY_CONTEXT = "pasokh-verify"
 VERIFY_AUTOMATIC_CONTEXT = "pasokh-verify-automatic"
 ATTEMPT_VARIABLE = "PASOKH_VERIFY_ATTEMPT"
@@ -141,6 +144,7 @@ QUEUES = tuple(line.queue for line in LINES)
 class LineUse:
     outbound: int
     inbound_waiting: int
+    inbound: int = 0
 
 
 @dataclass(frozen=True)

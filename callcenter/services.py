@@ -205,7 +205,7 @@ def build_verification(settings: Settings, *, engine: Engine, ami: AsteriskActio
         retry_after=timedelta(minutes=settings.verification_retry_minutes),
     )
     return VerificationDialer(engine=engine, ami=ami, notifier=notifier, policy=policy,
-                              max_outbound=settings.max_outbound_calls,
+                              max_outbound=settings.max_outbound_calls, max_lines=settings.max_inbound_calls,
                               ring_seconds=settings.verification_ring_seconds)
 
 

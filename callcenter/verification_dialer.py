@@ -11,7 +11,7 @@ from typing import TypeVar
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from callcenter.asterisk_actions import VERIFICATION_EVENT, AsteriskActions
+from callcenter.asterisk_actions import VERIFICATION_EVENT, AsteriskActions, LineUse
 from callcenter.errors import (
     AsteriskUnavailable,
     Conflict,
@@ -59,12 +59,13 @@ class VerificationDialer:
     """The one place verification calls are placed and their results land; every change is announced."""
 
     def __init__(self, *, engine: Engine, ami: AsteriskActions, notifier: Notifier, policy: CallingPolicy,
-                 max_outbound: int, ring_seconds: int) -> None:
+                 max_outbound: int, max_lines: int, ring_seconds: int) -> None:
         self._engine = engine
         self._ami = ami
         self._notifier = notifier
         self.policy = policy
         self._max_outbound = max_outbound
+        self._max_lines = max_lines  # all the lines, inbound and outbound together (PASOKH_MAX_INBOUND_CALLS)
         self._ring_seconds = ring_seconds
         self._dialing = asyncio.Lock()
 
@@ -124,7 +125,7 @@ class VerificationDialer:
                 use = await self._ami.lines_in_use()
             except AsteriskUnavailable:
                 return 0
-            free = self._max_outbound - use.outbound
+            free = self._free_lines(use)
             if use.inbound_waiting > 0 or free <= 0:
                 return 0
             due = await self._in_session(lambda session: due_automatic(session, now=moment, limit=free))
@@ -203,6 +204,13 @@ class VerificationDialer:
             raise LinesNeededForInbound(
                 f"سهم تماس‌های خروجی ({persian_digits(str(self._max_outbound))} خط) پر است؛ کمی بعد دوباره بزنید.",
                 outbound=use.outbound)
+        if self._free_lines(use) <= 0:
+            raise LinesNeededForInbound("همه خطوط سامانه اکنون مشغول است؛ کمی بعد دوباره بزنید.",
+                                        inbound=use.inbound, outbound=use.outbound)
+
+    def _free_lines(self, use: LineUse) -> int:
+        """Outbound calls that may start now: within the outbound share, and within the lines left over."""
+        return min(self._max_outbound - use.outbound, self._max_lines - use.inbound - use.outbound)
 
     async def _not_placed(self, attempt: VerificationAttempt) -> None:
         task_id = attempt.task_id

@@ -79,7 +79,11 @@ def test_given_verification_calls_when_rendering_then_outbound_lines_are_capped_
     text = (etc / "extensions.conf").read_text()
     assert re.search(rf"^PASOKH_MAX_OUTBOUND = {settings.max_outbound_calls}$", text, re.MULTILINE)
     verify = text[text.index("[pasokh-verify]"):text.index("[pasokh-verify-automatic]")]
-    assert "GotoIf($[${PASOKH_OUTBOUND} > ${PASOKH_MAX_OUTBOUND} | ${PASOKH_WAITING} > 0]?refused)" in verify
+    assert ("GotoIf($[${PASOKH_OUTBOUND} > ${PASOKH_MAX_OUTBOUND} | ${PASOKH_WAITING} > 0"
+            " | ${PASOKH_ACTIVE} > ${PASOKH_MAX_INBOUND}]?refused)") in verify
+    # Never more lines in all than there are: inbound calls count against an outbound one too.
+    assert "Set(PASOKH_ACTIVE=$[${GROUP_COUNT(inbound@pasokh)} + ${PASOKH_OUTBOUND}])" in verify
+    assert verify.index("LOCK(pasokh-lines)") < verify.index("PASOKH_ACTIVE") < verify.index("UNLOCK(pasokh-lines)")
     assert "QUEUE_WAITING_COUNT(line137)" in verify and "QUEUE_WAITING_COUNT(line1888)" in verify
     assert "Set(CALLERID(all)=137 <137>)" in verify
     assert verify.index("Set(CALLERID(all)") < verify.index("Dial(PJSIP/${EXTEN}@outbound-trunk,40)")

@@ -23,6 +23,7 @@ from db.models import Role, TicketAction, User, VerificationMode, VerificationTa
 from tests.support.ticket_flow import WASTE, add_staff, referred_ticket
 
 MAX_OUTBOUND = 2
+MAX_LINES = 30
 
 
 class ScriptedAsterisk(AsteriskActions):
@@ -49,7 +50,11 @@ class ScriptedAsterisk(AsteriskActions):
 
     async def action(self, action: dict[str, str]) -> Mapping[str, Any]:
         if action["Action"] == "Getvar":
-            value = self.use.outbound if action["Variable"].startswith("GROUP_COUNT") else 0
+            value = 0
+            if action["Variable"] == "GROUP_COUNT(outbound@pasokh)":
+                value = self.use.outbound
+            if action["Variable"] == "GROUP_COUNT(inbound@pasokh)":
+                value = self.use.inbound
             if action["Variable"].startswith("QUEUE_WAITING_COUNT(line137)"):
                 value = self.use.inbound_waiting
             return {"Response": "Success", "Value": str(value)}
@@ -74,7 +79,7 @@ def bus() -> InProcessBus:
 def dialer(engine: sa.Engine, asterisk: ScriptedAsterisk, bus: InProcessBus) -> VerificationDialer:
     policy = CallingPolicy(hours=parse_service_hours("24/7"), max_attempts=3, retry_after=timedelta(hours=1))
     return VerificationDialer(engine=engine, ami=asterisk, notifier=Notifier(bus=bus), policy=policy,
-                              max_outbound=MAX_OUTBOUND, ring_seconds=20)
+                              max_outbound=MAX_OUTBOUND, max_lines=MAX_LINES, ring_seconds=20)
 
 
 def tasks_reported_done(engine: sa.Engine, count: int) -> tuple[User, list[int]]:
@@ -170,4 +175,22 @@ async def test_given_a_task_its_supervisor_can_no_longer_call_when_due_first_the
         assert first is not None and second is not None
         assert (first.status, first.mode) == (VerificationTaskStatus.GAVE_UP, VerificationMode.MANUAL)
         assert second.status == VerificationTaskStatus.CALLING
+    assert len(asterisk.originated) == 1
+
+
+async def test_given_29_of_30_lines_busy_with_citizens_when_tasks_are_due_then_one_call_takes_the_last_line(
+    engine: sa.Engine, asterisk: ScriptedAsterisk, dialer: VerificationDialer,
+) -> None:
+    supervisor, task_ids = tasks_reported_done(engine, 3)
+    await dialer.ask_automatic(task_ids=task_ids[:2], by=supervisor)
+    # Citizens in the menus and in conversations (none waiting in a queue) hold 29 lines.
+    asterisk.use = LineUse(outbound=0, inbound=MAX_LINES - 1, inbound_waiting=0)
+
+    assert await dialer.dial_due(datetime.now(UTC) + timedelta(seconds=1)) == 1
+
+    asterisk.use = LineUse(outbound=1, inbound=MAX_LINES - 1, inbound_waiting=0)  # every line taken now
+    with pytest.raises(LinesNeededForInbound, match="همه خطوط"):
+        await dialer.call_with_supervisor(task_id=task_ids[2], supervisor=supervisor.model_copy(
+            update={"extension": "1900"}))
+    assert await dialer.dial_due(datetime.now(UTC) + timedelta(seconds=2)) == 0
     assert len(asterisk.originated) == 1
