@@ -10,7 +10,7 @@ from pathlib import Path
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from sqlmodel import Session, col, select
 
-from callcenter.asterisk_actions import VERIFICATION_AGI_ROUTE
+from callcenter.asterisk_actions import VERIFICATION_AGI_ROUTE, VERIFICATION_ANSWERED_EVENT
 from callcenter.asterisk_sandbox import AsteriskRuntime
 from callcenter.errors import ConfigurationError
 from callcenter.lines import IVR_CHANNEL_VARIABLES, LINE_137, LINES
@@ -95,6 +95,7 @@ def render_config(
         "lines": LINES,
         "verification_caller_id": LINE_137.number,
         "verification_agi_route": VERIFICATION_AGI_ROUTE,
+        "verification_answered_event": VERIFICATION_ANSWERED_EVENT,
         "channel_variables": IVR_CHANNEL_VARIABLES,
         "phones": phones,
         "ami_users": ami_users,

@@ -136,6 +136,7 @@ VERIFY_CONTEXT = "pasokh-verify"
 VERIFY_AUTOMATIC_CONTEXT = "pasokh-verify-automatic"
 ATTEMPT_VARIABLE = "PASOKH_VERIFY_ATTEMPT"
 VERIFICATION_EVENT = "PasokhVerificationCall"
+VERIFICATION_ANSWERED_EVENT = "PasokhVerificationAnswered"
 VERIFICATION_AGI_ROUTE = "verification"
 QUEUES = tuple(line.queue for line in LINES)
 

@@ -33,6 +33,10 @@ Status, Outcome = VerificationTaskStatus, VerificationOutcome
 # citizen twice. Longer than any ring time; after it, a lost result (a supervisor who never picked up) no
 # longer blocks the task.
 CALL_IN_PROGRESS = timedelta(minutes=3)
+# An answered call (the citizen picked up: Asterisk said so) is a conversation, which may be long; only past
+# this is one that never reported its end taken for lost (Asterisk restarted mid-call).
+ANSWERED_CALL_LIMIT = timedelta(hours=2)
+ANSWERED = "ANSWER"
 NOT_PLACED_RETRY = timedelta(minutes=1)
 AUTOMATIC_NOT_RESOLVED_NOTE = "شهروند در تماس خودکار تأیید، کلید 2 (مشکل برطرف نشده) را زد."
 AUTOMATIC_RESOLVED_NOTE = "شهروند در تماس خودکار تأیید، کلید 1 (مشکل برطرف شده) را زد."
@@ -181,6 +185,16 @@ def record_dial_result(
     return task
 
 
+def record_answered(session: Session, *, attempt_id: int) -> None:
+    """The citizen picked up: the call is a conversation until Asterisk reports its end."""
+    attempt = session.get(VerificationAttempt, attempt_id)
+    if attempt is None or attempt.ended_at is not None:
+        return
+    attempt.dial_status = ANSWERED
+    session.add(attempt)
+    session.commit()
+
+
 def record_key(
     session: Session, *, attempt_id: int, key: str, policy: CallingPolicy, now: datetime,
 ) -> VerificationTask:
@@ -236,13 +250,15 @@ def release_lost_calls(session: Session, *, policy: CallingPolicy, now: datetime
     """Calls that never reported back (Asterisk restarted mid-call, a supervisor who never picked up) count as
     unreachable once they are older than any call can be, so their tasks are called again instead of waiting
     forever in "calling"."""
-    lost = session.exec(
+    silent = session.exec(
         select(VerificationAttempt).join(VerificationTask, col(VerificationTask.id) == VerificationAttempt.task_id)
         .where(VerificationTask.status == Status.CALLING, col(VerificationAttempt.ended_at).is_(None),
                col(VerificationAttempt.outcome).is_(None), col(VerificationAttempt.started_at) < now - CALL_IN_PROGRESS)
     ).all()
     released = []
-    for attempt in lost:
+    for attempt in silent:
+        if _may_still_be_on(attempt, now):
+            continue
         task = record_dial_result(session, attempt_id=attempt.id or 0, dial_status="LOST", policy=policy, now=now)
         if task is not None:
             released.append(task)
@@ -343,4 +359,10 @@ def _last_call_is_live(session: Session, task: VerificationTask, now: datetime) 
         select(VerificationAttempt).where(VerificationAttempt.task_id == task.id)
         .order_by(col(VerificationAttempt.id).desc())
     ).first()
-    return last is not None and last.ended_at is None and now - last.started_at < CALL_IN_PROGRESS
+    return last is not None and last.ended_at is None and _may_still_be_on(last, now)
+
+
+def _may_still_be_on(attempt: VerificationAttempt, now: datetime) -> bool:
+    """A call without its end reported: ringing for a few minutes at most, talking for up to two hours."""
+    limit = ANSWERED_CALL_LIMIT if attempt.dial_status == ANSWERED else CALL_IN_PROGRESS
+    return now - attempt.started_at < limit

@@ -11,7 +11,7 @@ from typing import TypeVar
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from callcenter.asterisk_actions import VERIFICATION_EVENT, AsteriskActions, LineUse
+from callcenter.asterisk_actions import VERIFICATION_ANSWERED_EVENT, VERIFICATION_EVENT, AsteriskActions, LineUse
 from callcenter.errors import (
     AsteriskUnavailable,
     Conflict,
@@ -31,6 +31,7 @@ from callcenter.verification import (
     get_task,
     hand_back_to_supervisors,
     open_tasks,
+    record_answered,
     record_dial_result,
     record_key,
     record_outcome,
@@ -165,12 +166,16 @@ class VerificationDialer:
     # -- what the call reports ----------------------------------------------------------------------------------
 
     async def on_user_event(self, event: Mapping[str, str]) -> None:
-        """The dialplan's word once the citizen's leg is over (ANSWER, NOANSWER, BUSY..., REFUSED)."""
-        if event.get("UserEvent") != VERIFICATION_EVENT:
+        """The dialplan's word when the citizen answers, and once their leg is over (ANSWER, NOANSWER, BUSY...,
+        REFUSED)."""
+        if event.get("UserEvent") not in (VERIFICATION_EVENT, VERIFICATION_ANSWERED_EVENT):
             return
         attempt_text = str(event.get("Attempt", "")).strip()
         if not attempt_text.isdigit():
             log.warning("verification call event without an attempt: %s", dict(event))
+            return
+        if event.get("UserEvent") == VERIFICATION_ANSWERED_EVENT:
+            await self._in_session(lambda session: record_answered(session, attempt_id=int(attempt_text)))
             return
         status = str(event.get("DialStatus", "")).strip() or "UNKNOWN"
         task = await self._in_session(lambda session: record_dial_result(

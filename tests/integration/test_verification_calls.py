@@ -85,7 +85,10 @@ async def test_given_a_ticket_reported_done_when_the_supervisor_clicks_call_then
         # The supervisor's own phone rang first and it is the one talking to the citizen.
         assert answered["Channel"].startswith(f"PJSIP/{SUPERVISOR.extension}-")
         assert status_of(backend.engine, ticket) == TicketStatus.AWAITING_VERIFICATION
-        await asyncio.sleep(1)
+        # While they talk, the attempt is known to be a conversation (never released as a lost call).
+        [picked_up] = await ami_observer.wait_for(lambda e: e.get("UserEvent") == "PasokhVerificationAnswered")
+        await eventually(lambda: [(a.dial_status, a.ended_at) for a in attempts(backend)] == [("ANSWER", None)])
+        assert picked_up["Attempt"] == str(attempts(backend)[0].id)
         await backend.services.ami.hang_up(answered["Channel"])  # the supervisor puts the phone down
     finally:
         result = await citizen

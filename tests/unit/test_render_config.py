@@ -86,7 +86,10 @@ def test_given_verification_calls_when_rendering_then_outbound_lines_are_capped_
     assert verify.index("LOCK(pasokh-lines)") < verify.index("PASOKH_ACTIVE") < verify.index("UNLOCK(pasokh-lines)")
     assert "QUEUE_WAITING_COUNT(line137)" in verify and "QUEUE_WAITING_COUNT(line1888)" in verify
     assert "Set(CALLERID(all)=137 <137>)" in verify
-    assert verify.index("Set(CALLERID(all)") < verify.index("Dial(PJSIP/${EXTEN}@outbound-trunk,40)")
+    dial = "Dial(PJSIP/${EXTEN}@outbound-trunk,40,U(pasokh-verify-answered^${PASOKH_VERIFY_ATTEMPT}))"
+    assert verify.index("Set(CALLERID(all)") < verify.index(dial)
+    answered = text[text.index("[pasokh-verify-answered]"):text.index("[pasokh-verify-automatic]")]
+    assert "UserEvent(PasokhVerificationAnswered,Attempt: ${ARG1})" in answered and "Return()" in answered
     assert "exten => h,1,UserEvent(PasokhVerificationCall," in verify
     # Inbound admission counts the outbound group too.
     assert "Set(PASOKH_ACTIVE=$[${GROUP_COUNT(inbound@pasokh)} + ${GROUP_COUNT(outbound@pasokh)}])" in text

@@ -21,6 +21,7 @@ from callcenter.verification import (
     begin_attempt,
     due_automatic,
     open_tasks,
+    record_answered,
     record_dial_result,
     record_key,
     record_outcome,
@@ -320,3 +321,25 @@ def test_given_an_answered_call_awaiting_its_result_when_two_supervisors_call_ag
 
     with Session(engine) as session:
         assert len(session.exec(select(VerificationAttempt)).all()) == 2  # the first call, and one more
+
+
+def test_given_a_supervisor_and_a_citizen_talking_for_long_when_the_dialer_looks_for_lost_calls_then_theirs_is_not(
+    engine: sa.Engine, people: tuple[User, User, User],
+) -> None:
+    supervisor = people[2]
+    ticket = reported_done(engine, people)
+    task_id = task_of(engine, ticket).id or 0
+    with Session(engine) as session:
+        attempt, _ = begin_attempt(session, task_id=task_id, by=supervisor, mode=VerificationMode.MANUAL,
+                                   policy=ALWAYS, now=MONDAY_10)
+        record_answered(session, attempt_id=attempt.id or 0)  # the citizen picked up
+    with Session(engine) as session:  # twenty minutes of conversation: not lost, and not to be called again
+        assert release_lost_calls(session, policy=ALWAYS, now=MONDAY_10 + timedelta(minutes=20)) == []
+    with Session(engine) as session, pytest.raises(Conflict):
+        begin_attempt(session, task_id=task_id, by=supervisor, mode=VerificationMode.MANUAL, policy=ALWAYS,
+                      now=MONDAY_10 + timedelta(minutes=20))
+    assert (task_of(engine, ticket).status, task_of(engine, ticket).attempts) == (TS.CALLING, 0)
+
+    with Session(engine) as session:  # a day later nothing can still be on: Asterisk lost the call
+        [released] = release_lost_calls(session, policy=ALWAYS, now=MONDAY_10 + timedelta(days=1))
+    assert (released.status, released.attempts) == (TS.PENDING, 1)
