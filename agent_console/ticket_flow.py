@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -104,7 +104,23 @@ async def action_upload(request: Request) -> ActionUpload:
         raise RequestValidationError(exc.errors(include_url=False)) from exc
 
 
-@router.post("/api/tickets/{tracking_code}/actions")
+def _action_body_schema() -> dict[str, Any]:
+    """The body ``action_upload`` reads by hand, for the API docs: JSON, or the same fields as a form with up to
+    five ``photos``. Its enums are the ones the responses already put in the components."""
+    fields = ActionRequest.model_json_schema(ref_template="#/components/schemas/{model}")
+    fields.pop("$defs", None)
+    form = {**fields, "properties": {**fields["properties"], "photos": {
+        "type": "array", "maxItems": MAX_PHOTOS,
+        "items": {"type": "string", "format": "binary"},
+        "description": "JPEG, PNG or WebP, each up to 5 MB; only with report_done",
+    }}}
+    return {"requestBody": {"required": True, "content": {
+        "application/json": {"schema": fields},
+        "multipart/form-data": {"schema": form},
+    }}}
+
+
+@router.post("/api/tickets/{tracking_code}/actions", openapi_extra=_action_body_schema())
 def take_action(
     tracking_code: str, user: TicketActor, upload: Annotated[ActionUpload, Depends(action_upload)],
     session: SessionDep, services: ServicesDep,

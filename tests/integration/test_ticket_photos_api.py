@@ -189,3 +189,25 @@ def test_given_a_report_done_without_photos_as_json_then_it_works_as_before(site
     assert response.status_code == 200 and status_of(site.engine, site.ticket) == S.DONE
     history = site.client.get(f"/api/tickets/{site.ticket.tracking_code}/history").json()
     assert history[-1]["photos"] == []
+
+
+def test_given_the_api_docs_when_reading_the_actions_endpoint_then_both_bodies_are_described_and_resolve(
+    web_client: TestClient,
+) -> None:
+    doc = web_client.get("/openapi.json").json()
+    body = doc["paths"]["/api/tickets/{tracking_code}/actions"]["post"]["requestBody"]["content"]
+    assert set(body) == {"application/json", "multipart/form-data"}
+    photos = body["multipart/form-data"]["schema"]["properties"]["photos"]
+    assert photos["items"] == {"type": "string", "format": "binary"} and photos["maxItems"] == 5
+    assert "photos" not in body["application/json"]["schema"]["properties"]
+    refs = {ref.rsplit("/", 1)[1] for ref in _refs(body)}
+    assert {"TicketAction", "FieldVerdict", "TicketStatus"} <= refs <= set(doc["components"]["schemas"])
+
+
+def _refs(node: object) -> list[str]:
+    if isinstance(node, dict):
+        found = [node["$ref"]] if "$ref" in node else []
+        return found + [ref for value in node.values() for ref in _refs(value)]
+    if isinstance(node, list):
+        return [ref for value in node for ref in _refs(value)]
+    return []
