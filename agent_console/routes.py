@@ -262,10 +262,6 @@ def duplicates(
     return possible_duplicates(session, category_id=category_id, address=address, caller_number=caller_number)
 
 
-@router.get("/api/tickets/{tracking_code}")
-def ticket_by_code(tracking_code: str, _user: CurrentUser, session: SessionDep) -> TicketPublic:
-    return to_public(session, find_by_tracking_code(session, tracking_code))
-
 
 @router.get("/api/tickets/{tracking_code}/recording", response_class=FileResponse)
 def ticket_recording(

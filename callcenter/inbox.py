@@ -75,10 +75,11 @@ def inbox_for(session: Session, user: User, *, now: datetime | None = None) -> I
 
 
 def units_that_held(session: Session, ticket: Ticket) -> set[int]:
-    """The ticket's unit now and every unit it was referred to or taken from before."""
-    steps = session.exec(select(TicketTransition).where(TicketTransition.ticket_id == ticket.id)).all()
-    units = {unit for step in steps for unit in (step.from_unit_id, step.to_unit_id)} | {ticket.unit_id}
-    return {unit for unit in units if unit is not None}
+    """Every unit the ticket was referred to: the one holding it now and those that held it before. Not the unit
+    merely proposed when it was filed: a ticket that was never referred there never reached that unit."""
+    steps = session.exec(select(TicketTransition).where(TicketTransition.ticket_id == ticket.id,
+                                                        col(TicketTransition.action).in_(_REFERRALS))).all()
+    return {step.to_unit_id for step in steps if step.to_unit_id is not None}
 
 
 def _tickets(session: Session, statuses: Sequence[TicketStatus], *, unit_id: int | None = None) -> list[Ticket]:

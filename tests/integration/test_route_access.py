@@ -58,7 +58,7 @@ ACCESS: dict[tuple[str, str], frozenset[Role] | None] = {
     ("POST", "/api/supervise"): SUPERVISORS,
     ("POST", "/api/tickets"): CALL_HANDLERS,
     ("GET", "/api/duplicates"): CALL_HANDLERS,
-    ("GET", "/api/tickets/{tracking_code}"): EVERYONE,
+    ("GET", "/api/tickets/{tracking_code}"): HISTORY_READERS,
     ("GET", "/api/tickets/{tracking_code}/recording"): CALL_HANDLERS,
     ("GET", "/api/calls/{call_id}/recording"): SUPERVISORS,
     ("GET", "/api/voice-messages"): CALL_HANDLERS,

@@ -17,7 +17,8 @@ from callcenter.app import create_app
 from callcenter.inbox import inbox_for
 from callcenter.lifecycle import apply_action
 from callcenter.settings import load_settings
-from db.models import Role, TicketAction, TicketStatus, User
+from callcenter.tickets import create_ticket
+from db.models import Category, Role, TicketAction, TicketCreate, TicketStatus, User
 from tests.support.console import log_in_sync
 from tests.support.ticket_flow import (
     GREENERY,
@@ -151,6 +152,36 @@ def test_given_a_ticket_moved_from_one_unit_to_another_when_reading_its_history_
     for username in ("light.liaison", "flow.viewer"):
         response = site.as_user(username).get(f"/api/tickets/{ticket.tracking_code}/history")
         assert (response.status_code, response.json()["error_id"]) == (403, "permission-denied"), username
+
+
+def test_given_a_ticket_when_looked_up_by_code_then_the_citizens_data_reaches_only_those_who_may_read_its_history(
+    site: Site,
+) -> None:
+    ticket = referred_ticket(site.engine, by=site.operator, unit=WASTE)
+    for username in ("flow.operator", "flow.supervisor", "flow.inspector", "waste.liaison"):
+        response = site.as_user(username).get(f"/api/tickets/{ticket.tracking_code}")
+        assert response.status_code == 200, (username, response.text)
+        assert response.json()["caller_number"] == "09121234567"
+    for username in ("light.liaison", "flow.viewer"):  # another unit; the mayor's office
+        response = site.as_user(username).get(f"/api/tickets/{ticket.tracking_code}")
+        assert (response.status_code, response.json()["error_id"]) == (403, "permission-denied"), username
+        assert "09121234567" not in response.text
+
+
+def test_given_a_ticket_filed_for_a_unit_but_never_referred_there_then_that_units_liaison_cannot_read_it(
+    site: Site,
+) -> None:
+    with Session(site.engine) as session:  # an administrator files it with a unit in mind; nobody referred it yet
+        admin = session.exec(select(User).where(User.username == "flow.admin")).one()
+        category = session.exec(select(Category).where(Category.name == "جمع‌آوری زباله")).one()
+        filed = create_ticket(session, data=TicketCreate(
+            category_id=category.id or 0, unit_id=unit_id(site.engine, WASTE), description="سطل زباله پر است",
+            address="خیابان فردوسی", caller_number="09121234567"), created_by=admin)
+        code = filed.tracking_code
+        assert filed.status == TicketStatus.REGISTERED
+    for path in (f"/api/tickets/{code}", f"/api/tickets/{code}/history"):
+        response = site.as_user("waste.liaison").get(path)
+        assert (response.status_code, response.json()["error_id"]) == (403, "permission-denied"), path
 
 
 def test_given_tickets_of_several_kinds_when_the_liaison_opens_the_inbox_then_theirs_with_deadline_and_words(
