@@ -82,8 +82,11 @@ async def action_upload(request: Request) -> ActionUpload:
         except PydanticValidationError as exc:
             raise RequestValidationError(exc.errors(include_url=False)) from exc
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_REQUEST_BYTES:
-        log.info("Refused a %s-byte action form: larger than %d", declared, MAX_REQUEST_BYTES)
+    # Without a declared length (a chunked upload) nothing would bound what starlette spools to disk; a
+    # browser's form always declares it.
+    if not declared.isdigit() or int(declared) > MAX_REQUEST_BYTES:
+        log.info("Refused an action form of %s bytes: undeclared or larger than %d", declared or "undeclared",
+                 MAX_REQUEST_BYTES)
         raise ValidationFailed(_UNREADABLE_FORM, field="photos")
     try:
         async with request.form(**_FORM_LIMITS) as form:
@@ -151,6 +154,12 @@ def _readable_ticket(session: Session, user: User, tracking_code: str) -> Ticket
     if user.role == Role.UNIT_LIAISON and user.unit_id not in units_that_held(session, ticket):
         raise PermissionDenied("این درخواست هرگز به واحد شما ارجاع نشده است.", tracking_code=ticket.tracking_code)
     return ticket
+
+
+@router.get("/api/tickets/{tracking_code}")
+def ticket_by_code(tracking_code: str, user: HistoryReader, session: SessionDep) -> TicketPublic:
+    """The whole ticket, the citizen's number and words included: for whoever may read its history."""
+    return to_public(session, _readable_ticket(session, user, tracking_code))
 
 
 @router.get("/api/tickets/{tracking_code}/history")

@@ -120,6 +120,25 @@ def test_given_photos_that_are_refused_when_reporting_done_then_a_persian_422_an
     assert site.stored() == [] and site.files() == []
 
 
+def test_given_a_form_streamed_without_a_declared_length_when_reporting_done_then_refused_before_reading_it(
+    site: Site,
+) -> None:
+    client = site.as_user("waste.liaison")
+    form = httpx.Request("POST", "http://127.0.0.1/", data={"action": "report_done", "note": "شد"},
+                         files=[("photos", ("a.jpg", image_bytes("JPEG"), "image/jpeg"))])
+    body = form.read()
+
+    def chunks() -> Iterator[bytes]:  # a generator body goes out chunked, with no Content-Length
+        yield body[: len(body) // 2]
+        yield body[len(body) // 2 :]
+
+    response = client.post(f"/api/tickets/{site.ticket.tracking_code}/actions", content=chunks(),
+                           headers={"Content-Type": form.headers["Content-Type"], "Accept": "application/json"})
+    assert response.status_code == 422, response.text
+    assert response.json()["error_id"] == "invalid-data"
+    assert status_of(site.engine, site.ticket) == S.ACCEPTED and site.files() == []
+
+
 def test_given_a_report_done_without_a_note_when_sent_with_a_photo_then_refused_and_the_photo_is_not_kept(
     site: Site,
 ) -> None:
