@@ -24,6 +24,7 @@ from db.models import (
     TicketPublic,
     TicketSource,
     TicketStatus,
+    TicketTransition,
     Unit,
     UnitKind,
     User,
@@ -273,6 +274,8 @@ class DatabaseTicketDirectory:
 
 def _summary(session: Session, ticket: Ticket) -> TicketSummary:
     unit = session.get(Unit, ticket.unit_id) if ticket.unit_id is not None else None
-    # Until tickets have a history (issue 6), the last change is their creation.
+    latest = session.exec(select(TicketTransition.at).where(TicketTransition.ticket_id == ticket.id)
+                          .order_by(col(TicketTransition.at).desc(), col(TicketTransition.id).desc())).first()
+    # The caller hears when their request last moved (a referral, a report, a reopening), else when it was filed.
     return TicketSummary(tracking_code=ticket.tracking_code, status=ticket.status.value,
-                         unit_name=unit.name if unit else "", last_change=ticket.created_at)
+                         unit_name=unit.name if unit else "", last_change=latest or ticket.created_at)

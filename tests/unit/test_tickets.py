@@ -5,12 +5,31 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
 from sqlmodel import Session, func, select
 
 from callcenter.errors import NotFound, ValidationFailed
-from callcenter.tickets import create_ticket, find_by_tracking_code, tickets_for_caller, to_public
+from callcenter.tickets import (
+    DatabaseTicketDirectory,
+    create_ticket,
+    find_by_tracking_code,
+    tickets_for_caller,
+    to_public,
+)
 from callcenter.tracking_code import format_for_reading, is_valid, verhoeff_check_digit
-from db.models import Call, Category, Line, Ticket, TicketCreate, TicketPriority, Unit, UnitKind
+from db.models import (
+    Call,
+    Category,
+    Line,
+    Role,
+    Ticket,
+    TicketCreate,
+    TicketPriority,
+    TicketTransition,
+    Unit,
+    UnitKind,
+)
+from tests.support.ticket_flow import WASTE, add_staff, referred_ticket
 
 
 def a_category(session: Session, line: Line = Line.SERVICES) -> Category:
@@ -174,3 +193,25 @@ def test_given_a_unit_that_is_not_a_district_when_creating_then_a_persian_error_
         create_ticket(session, data=request(session, district_id=not_a_district.id), created_by=None)
     assert refused.value.message == "منطقه انتخاب‌شده از مناطق شهرداری نیست."
     assert ticket_count(session) == 0
+
+
+async def test_given_a_ticket_that_moved_after_it_was_filed_when_the_ivr_reads_it_then_the_last_change_is_that_move(
+    engine: sa.Engine,
+) -> None:
+    operator = add_staff(engine, "ivr.operator", Role.OPERATOR)
+    filed = referred_ticket(engine, by=operator, unit=WASTE)
+    week_ago, yesterday = datetime.now(UTC) - timedelta(days=7), datetime.now(UTC) - timedelta(days=1)
+    with Session(engine) as session:
+        ticket = session.get(Ticket, filed.id)
+        assert ticket is not None
+        ticket.created_at = week_ago
+        session.add(ticket)
+        for step in session.exec(select(TicketTransition).where(TicketTransition.ticket_id == filed.id)).all():
+            step.at = yesterday  # filed a week ago, referred yesterday
+            session.add(step)
+        session.commit()
+
+    summary = await DatabaseTicketDirectory(engine=engine).by_tracking_code(filed.tracking_code)
+
+    assert summary is not None
+    assert abs(summary.last_change - yesterday) < timedelta(seconds=1)
