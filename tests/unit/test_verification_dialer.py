@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from callcenter.asterisk_actions import AsteriskActions, LineUse
+from callcenter.asterisk_actions import LineUse
 from callcenter.bus import InProcessBus
 from callcenter.errors import LinesNeededForInbound
 from callcenter.lifecycle import apply_action
@@ -20,49 +20,28 @@ from callcenter.service_hours import parse_service_hours
 from callcenter.verification import CallingPolicy
 from callcenter.verification_dialer import VerificationDialer
 from db.models import Role, TicketAction, User, VerificationMode, VerificationTask, VerificationTaskStatus
+from tests.support.asterisk_fakes import RecordingAsterisk
 from tests.support.ticket_flow import WASTE, add_staff, referred_ticket
 
 MAX_OUTBOUND = 2
 MAX_LINES = 30
 
 
-class ScriptedAsterisk(AsteriskActions):
+class ScriptedAsterisk(RecordingAsterisk):
     """Answers Getvar with the line use the test sets, and keeps every Originate it is asked for."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.use = LineUse(outbound=0, inbound_waiting=0)
         self.originated: list[dict[str, str]] = []
 
-    @property
-    def connected(self) -> bool:
-        return True
-
-    @property
-    def asterisk_version(self) -> str | None:
-        return "22"
-
-    async def start(self) -> None: ...
-
-    async def stop(self) -> None: ...
-
-    async def wait_connected(self, timeout: float) -> bool:
-        return True
-
     async def action(self, action: dict[str, str]) -> Mapping[str, Any]:
-        if action["Action"] == "Getvar":
-            value = 0
-            if action["Variable"] == "GROUP_COUNT(outbound@pasokh)":
-                value = self.use.outbound
-            if action["Variable"] == "GROUP_COUNT(inbound@pasokh)":
-                value = self.use.inbound
-            if action["Variable"].startswith("QUEUE_WAITING_COUNT(line137)"):
-                value = self.use.inbound_waiting
-            return {"Response": "Success", "Value": str(value)}
-        self.originated.append(action)
-        return {"Response": "Success"}
-
-    async def action_list(self, action: dict[str, str]) -> list[Mapping[str, Any]]:
-        return []
+        if action["Action"] != "Getvar":
+            self.originated.append(action)
+            return await super().action(action)
+        lines = {"GROUP_COUNT(outbound@pasokh)": self.use.outbound, "GROUP_COUNT(inbound@pasokh)": self.use.inbound,
+                 "QUEUE_WAITING_COUNT(line137)": self.use.inbound_waiting}
+        return {"Response": "Success", "Value": str(lines.get(action["Variable"], 0))}
 
 
 @pytest.fixture
