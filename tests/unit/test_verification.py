@@ -67,6 +67,14 @@ def task_of(engine: sa.Engine, ticket: Filed) -> VerificationTask:
         return session.exec(select(VerificationTask).where(VerificationTask.ticket_id == ticket.id)).one()
 
 
+def supervisor_calls(engine: sa.Engine, *, task_id: int, by: User, now: datetime = MONDAY_10) -> VerificationAttempt:
+    """A supervisor's click-to-call as the backend records it (the call itself is Asterisk's)."""
+    with Session(engine) as session:
+        attempt, _ = begin_attempt(session, task_id=task_id, by=by, mode=VerificationMode.MANUAL, policy=ALWAYS,
+                                   now=now)
+    return attempt
+
+
 def test_given_a_unit_reports_done_then_one_verification_task_waits_for_a_call(
     engine: sa.Engine, people: tuple[User, User, User],
 ) -> None:
@@ -85,9 +93,7 @@ def test_given_a_supervisor_calls_and_the_citizen_says_not_solved_then_the_ticke
     supervisor = people[2]
     ticket = reported_done(engine, people)
     task = task_of(engine, ticket)
-    with Session(engine) as session:
-        attempt, _ = begin_attempt(session, task_id=task.id or 0, by=supervisor, mode=VerificationMode.MANUAL,
-                                   policy=ALWAYS, now=MONDAY_10)
+    attempt = supervisor_calls(engine, task_id=task.id or 0, by=supervisor)
     assert status_of(engine, ticket) == S.AWAITING_VERIFICATION
     with Session(engine) as session:
         record_dial_result(session, attempt_id=attempt.id or 0, dial_status="ANSWER", policy=ALWAYS, now=MONDAY_10)
@@ -273,9 +279,8 @@ def test_given_asterisk_reported_no_answer_when_the_supervisor_also_clicks_unrea
     supervisor = people[2]
     ticket = reported_done(engine, people)
     task = task_of(engine, ticket)
+    attempt = supervisor_calls(engine, task_id=task.id or 0, by=supervisor)
     with Session(engine) as session:
-        attempt, _ = begin_attempt(session, task_id=task.id or 0, by=supervisor, mode=VerificationMode.MANUAL,
-                                   policy=ALWAYS, now=MONDAY_10)
         record_dial_result(session, attempt_id=attempt.id or 0, dial_status="NOANSWER", policy=ALWAYS,
                            now=MONDAY_10 + timedelta(seconds=40))
         record_outcome(session, task_id=task.id or 0, outcome=Out.UNREACHABLE, by=supervisor, note="بوق آزاد",
