@@ -262,7 +262,6 @@ def duplicates(
     return possible_duplicates(session, category_id=category_id, address=address, caller_number=caller_number)
 
 
-
 @router.get("/api/tickets/{tracking_code}/recording", response_class=FileResponse)
 def ticket_recording(
     tracking_code: str, _user: CallHandler, session: SessionDep, services: ServicesDep

@@ -342,23 +342,24 @@ def _attempt_of(session: Session, task: VerificationTask, attempt_id: int | None
     ).first()
 
 
-def _counted_unanswered(session: Session, task: VerificationTask, now: datetime) -> VerificationAttempt | None:
-    """The task's latest call, if Asterisk reported it unanswered a moment ago (not a new call from a desk
-    phone, which the supervisor's "unreachable" should count)."""
-    last = session.exec(
+def _latest_attempt(session: Session, task: VerificationTask) -> VerificationAttempt | None:
+    return session.exec(
         select(VerificationAttempt).where(VerificationAttempt.task_id == task.id)
         .order_by(col(VerificationAttempt.id).desc())
     ).first()
+
+
+def _counted_unanswered(session: Session, task: VerificationTask, now: datetime) -> VerificationAttempt | None:
+    """The task's latest call, if Asterisk reported it unanswered a moment ago (not a new call from a desk
+    phone, which the supervisor's "unreachable" should count)."""
+    last = _latest_attempt(session, task)
     if last is None or last.outcome != Outcome.UNREACHABLE or last.ended_at is None:
         return None
     return last if now - last.ended_at < CALL_IN_PROGRESS else None
 
 
 def _last_call_is_live(session: Session, task: VerificationTask, now: datetime) -> bool:
-    last = session.exec(
-        select(VerificationAttempt).where(VerificationAttempt.task_id == task.id)
-        .order_by(col(VerificationAttempt.id).desc())
-    ).first()
+    last = _latest_attempt(session, task)
     return last is not None and last.ended_at is None and _may_still_be_on(last, now)
 
 
