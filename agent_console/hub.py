@@ -12,7 +12,7 @@ from fastapi import WebSocket, WebSocketDisconnect
 
 from callcenter.bus import Bus, DomainEvent
 from callcenter.metrics import Metrics
-from callcenter.privacy import call_for_onlookers, ticket_doorbell
+from callcenter.privacy import call_for_onlookers, ticket_for_outsiders
 from db.models import Role, User
 
 log = logging.getLogger(__name__)
@@ -96,11 +96,7 @@ def visible_data(event: DomainEvent, *, role: Role) -> dict[str, Any]:
         return event.data
     if role == Role.VIEWER:
         return call_for_onlookers(event.data)
-    if event.name in TICKET_EVENTS:
-        ticket = event.data.get("ticket") or {}
-        return {**{key: value for key, value in event.data.items() if key != "ticket"},
-                "ticket": ticket_doorbell(ticket)}
-    return event.data
+    return ticket_for_outsiders(event.data) if event.name in TICKET_EVENTS else event.data
 
 
 async def _wait_for_close(websocket: WebSocket) -> None:

@@ -48,23 +48,22 @@ def wallboard(user: WallboardViewer, session: SessionDep, services: ServicesDep)
     """The mayor's office (viewer) reads the citizens' numbers masked, as its websocket events carry them."""
     now = datetime.now(UTC)
     start, end = today_window(now)
-    shown = _masked if user.role == Role.VIEWER else _as_is
-    return Wallboard(
+    board = Wallboard(
         now=now,
         agents=services.agent_log.current(),
-        waiting=shown(_open_calls(session, answered=False)),
-        talking=shown(_open_calls(session, answered=True)),
-        recent=shown(_recent_calls(session, since=start)),
+        waiting=_open_calls(session, answered=False),
+        talking=_open_calls(session, answered=True),
+        recent=_recent_calls(session, since=start),
         kpis=compute_kpis(session, start=start, end=end, now=now, service_level_seconds=SERVICE_LEVEL_SECONDS),
     )
+    return _for_onlookers(board) if user.role == Role.VIEWER else board
 
 
-def _as_is(calls: list[CallPublic]) -> list[CallPublic]:
-    return calls
-
-
-def _masked(calls: list[CallPublic]) -> list[CallPublic]:
-    return [call.model_copy(update={"caller_number": masked_number(call.caller_number) or ""}) for call in calls]
+def _for_onlookers(board: Wallboard) -> Wallboard:
+    def masked(calls: list[CallPublic]) -> list[CallPublic]:
+        return [call.model_copy(update={"caller_number": masked_number(call.caller_number) or ""}) for call in calls]
+    return board.model_copy(update={"waiting": masked(board.waiting), "talking": masked(board.talking),
+                                    "recent": masked(board.recent)})
 
 
 def _open_calls(session: Session, *, answered: bool) -> list[CallPublic]:

@@ -17,8 +17,12 @@ def masked_number(number: str | None) -> str | None:
     return "***" + number[-VISIBLE_DIGITS:] if len(number) > VISIBLE_DIGITS else "***"
 
 
-def ticket_doorbell(ticket: dict[str, Any]) -> dict[str, Any]:
-    return {field: ticket.get(field) for field in DOORBELL_TICKET_FIELDS}
+def ticket_for_outsiders(data: dict[str, Any]) -> dict[str, Any]:
+    """A ticket event for staff outside the call center: the event's own fields (action, deadline...) and the
+    ticket's doorbell fields only."""
+    ticket = data.get("ticket") or {}
+    return {**{key: value for key, value in data.items() if key != "ticket"},
+            "ticket": {field: ticket.get(field) for field in DOORBELL_TICKET_FIELDS}}
 
 
 def call_for_onlookers(data: dict[str, Any]) -> dict[str, Any]:
