@@ -75,6 +75,13 @@ def supervisor_calls(engine: sa.Engine, *, task_id: int, by: User, now: datetime
     return attempt
 
 
+def called(engine: sa.Engine, people: tuple[User, User, User]) -> tuple[Filed, VerificationTask, VerificationAttempt]:
+    """A ticket reported done whose citizen the supervisor has just called."""
+    ticket = reported_done(engine, people)
+    task = task_of(engine, ticket)
+    return ticket, task, supervisor_calls(engine, task_id=task.id or 0, by=people[2])
+
+
 def test_given_a_unit_reports_done_then_one_verification_task_waits_for_a_call(
     engine: sa.Engine, people: tuple[User, User, User],
 ) -> None:
@@ -91,9 +98,7 @@ def test_given_a_supervisor_calls_and_the_citizen_says_not_solved_then_the_ticke
     engine: sa.Engine, people: tuple[User, User, User],
 ) -> None:
     supervisor = people[2]
-    ticket = reported_done(engine, people)
-    task = task_of(engine, ticket)
-    attempt = supervisor_calls(engine, task_id=task.id or 0, by=supervisor)
+    ticket, task, attempt = called(engine, people)
     assert status_of(engine, ticket) == S.AWAITING_VERIFICATION
     with Session(engine) as session:
         record_dial_result(session, attempt_id=attempt.id or 0, dial_status="ANSWER", policy=ALWAYS, now=MONDAY_10)
@@ -277,9 +282,7 @@ def test_given_asterisk_reported_no_answer_when_the_supervisor_also_clicks_unrea
     engine: sa.Engine, people: tuple[User, User, User],
 ) -> None:
     supervisor = people[2]
-    ticket = reported_done(engine, people)
-    task = task_of(engine, ticket)
-    attempt = supervisor_calls(engine, task_id=task.id or 0, by=supervisor)
+    ticket, task, attempt = called(engine, people)
     with Session(engine) as session:
         record_dial_result(session, attempt_id=attempt.id or 0, dial_status="NOANSWER", policy=ALWAYS,
                            now=MONDAY_10 + timedelta(seconds=40))
@@ -332,11 +335,9 @@ def test_given_a_supervisor_and_a_citizen_talking_for_long_when_the_dialer_looks
     engine: sa.Engine, people: tuple[User, User, User],
 ) -> None:
     supervisor = people[2]
-    ticket = reported_done(engine, people)
-    task_id = task_of(engine, ticket).id or 0
+    ticket, task, attempt = called(engine, people)
+    task_id = task.id or 0
     with Session(engine) as session:
-        attempt, _ = begin_attempt(session, task_id=task_id, by=supervisor, mode=VerificationMode.MANUAL,
-                                   policy=ALWAYS, now=MONDAY_10)
         record_answered(session, attempt_id=attempt.id or 0)  # the citizen picked up
     with Session(engine) as session:  # twenty minutes of conversation: not lost, and not to be called again
         assert release_lost_calls(session, policy=ALWAYS, now=MONDAY_10 + timedelta(minutes=20)) == []
