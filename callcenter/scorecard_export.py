@@ -13,6 +13,7 @@ import jdatetime
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 from openpyxl import Workbook
+from openpyxl.cell.cell import Cell
 from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
@@ -195,9 +196,27 @@ def _write_header(sheet: Worksheet) -> None:
     sheet.row_dimensions[HEADER_ROW].height = 32
 
 
+# A text cell starting with one of these is read by a spreadsheet as a formula (or, after a tab or CR, by a CSV
+# round trip): ``=HYPERLINK("http://evil", "واحد")`` as a unit's name would be a live link in the mayor's file.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _write_value(sheet: Worksheet, row: int, column: int, value: str | int | float | None) -> Cell:
+    """A cell whose text is always text: numbers stay numbers, a string is never a formula. A string that would
+    start one is stored as a string with Excel's own quote prefix (the hidden apostrophe), so even editing the
+    cell keeps it text, and it reads exactly as the name was typed."""
+    cell = sheet.cell(row, column)
+    cell.value = value
+    if isinstance(value, str):
+        cell.data_type = "s"  # openpyxl would otherwise take "=..." for a formula
+        if value.startswith(FORMULA_TRIGGERS):
+            cell.quotePrefix = True
+    return cell
+
+
 def _write_unit(sheet: Worksheet, row: int, unit: UnitScore) -> None:
     for index, column in enumerate(XLSX_COLUMNS, start=1):
-        cell = sheet.cell(row, index, column.value(unit))
+        cell = _write_value(sheet, row, index, column.value(unit))
         if column.kind in XLSX_NUMBER_FORMATS:
             cell.number_format = XLSX_NUMBER_FORMATS[column.kind]
 
@@ -236,7 +255,7 @@ def _trend_sheet(sheet: Worksheet, trend: ScorecardTrend) -> None:
         _write_trend_header(sheet, row + 1, trend)
         first = row + 2
         for offset, unit in enumerate(trend.units):
-            sheet.cell(first + offset, 1, unit.unit_name)
+            _write_value(sheet, first + offset, 1, unit.unit_name)
             for index, point in enumerate(unit.points, start=2):
                 cell = sheet.cell(first + offset, index, None if point is None else measure.value(point))
                 cell.number_format = XLSX_NUMBER_FORMATS[measure.kind]

@@ -79,5 +79,5 @@ def synthesize_phrase(target: Path) -> None:
         phrase = Path(tmp) / "phrase.wav"
         subprocess.run(["sox", "-n", "-r", "8000", "-c", "1", "-b", "16", str(phrase), *notes[1:]], check=True,
                        capture_output=True)
-        subprocess.run(["sox", str(phrase), str(target), "echo", "0.8", "0.6", "90", "0.25", "norm", "-10",
+        subprocess.run(["sox", str(phrase), str(target.resolve()), "echo", "0.8", "0.6", "90", "0.25", "norm", "-10",
                         "pad", "0", f"{REST_SECONDS}"], check=True, capture_output=True)

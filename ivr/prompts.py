@@ -75,6 +75,9 @@ def synthesize(text: str, target: Path, *, trim_trailing_silence: bool = True) -
     effects = trim if trim_trailing_silence else []
     with tempfile.TemporaryDirectory() as tmp:
         raw = Path(tmp) / "raw.wav"
-        subprocess.run(["espeak-ng", "-v", "fa", "-s", "165", "-w", str(raw), text], check=True, capture_output=True)
-        subprocess.run(["sox", str(raw), "-r", "8000", "-c", "1", "-b", "16", str(target), *effects], check=True,
+        # "--": the text (a unit's name an administrator typed, say "-w /etc/x") is words to speak, never options.
+        subprocess.run(["espeak-ng", "-v", "fa", "-s", "165", "-w", str(raw), "--", text], check=True,
                        capture_output=True)
+        # Absolute paths: a file name can never start with "-" and be read by sox as an option.
+        subprocess.run(["sox", str(raw.resolve()), "-r", "8000", "-c", "1", "-b", "16", str(target.resolve()),
+                        *effects], check=True, capture_output=True)

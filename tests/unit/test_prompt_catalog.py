@@ -182,3 +182,18 @@ def test_given_a_recorded_file_when_prompts_are_rendered_then_the_recording_wins
     assert written == ["welcome_137"]
     assert (target / "welcome_137.wav").read_bytes() == (recordings / "welcome_137.wav").read_bytes() != generated
     assert read_wav(target / "invalid_choice.wav")[1].tolist() == [1, 2, 3]
+
+
+@pytest.mark.parametrize("name", ["--version", "-w {stray}", "-w{stray}", "--help واحد"])
+def test_given_a_unit_name_that_looks_like_options_when_its_prompt_is_rendered_then_it_is_spoken_and_no_stray_file(
+    tmp_path: Path, name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    require(bool(shutil.which("espeak-ng") and shutil.which("sox")), "espeak-ng and sox render the prompts")
+    stray = tmp_path / "stray.wav"
+    monkeypatch.chdir(tmp_path)  # a relative path an option might name would land here too
+    target = tmp_path / "sounds"
+    key = ivr.prompts.render_unit_prompt(target, name.format(stray=stray))
+    params, samples = read_wav(target / f"{key}.wav")
+    assert (params.framerate, params.nchannels) == (8000, 1) and params.nframes > 0
+    assert max(abs(sample) for sample in samples) > 1000, "the name was not spoken"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["sounds"]

