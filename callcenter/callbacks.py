@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
-from callcenter.errors import Conflict, NotFound, ValidationFailed
+from callcenter.errors import CallbackAlreadyClosed, NotFound, ValidationFailed
 from callcenter.persian import normalize_phone_number
 from db.models import Call, CallbackPublic, CallbackRequest, CallbackStatus, User, utcnow
 
@@ -78,19 +79,23 @@ def pending_callbacks(session: Session, *, line: str | None = None) -> list[Call
 def close_callback(
     session: Session, *, callback_id: int, status: CallbackStatus, by: User, at: datetime | None = None
 ) -> CallbackRequest:
-    """An operator called back (done) or gave up on it (cancelled); a request is closed once."""
+    """An operator called back (done) or gave up on it (cancelled); a request is closed once.
+
+    Compare-and-set in one statement: of two operators closing the same request at the same moment, exactly one
+    changes the row; the other is told it was already closed (a read-then-write would let both "win")."""
     if status == CallbackStatus.PENDING:
         raise ValidationFailed("وضعیت پایانی تماس برگشتی را انتخاب کنید.", field="status")
+    closed = session.exec(
+        sa.update(CallbackRequest)
+        .where(col(CallbackRequest.id) == callback_id, col(CallbackRequest.status) == CallbackStatus.PENDING)
+        .values(status=status, handled_by_id=by.id, handled_at=at or utcnow())
+    )
+    session.commit()
     request = session.get(CallbackRequest, callback_id)
     if request is None:
         raise NotFound("درخواست تماس برگشتی پیدا نشد.", callback_id=callback_id)
-    if request.status != CallbackStatus.PENDING:
-        raise Conflict("این درخواست تماس برگشتی قبلاً بسته شده است.", callback_id=callback_id,
-                       status=request.status.value)
-    request.status = status
-    request.handled_by_id = by.id
-    request.handled_at = at or utcnow()
-    session.add(request)
-    session.commit()
+    if closed.rowcount != 1:
+        raise CallbackAlreadyClosed("این درخواست تماس برگشتی را همکار دیگری پیش‌تر بسته است.",
+                                    callback_id=callback_id, status=request.status.value)
     session.refresh(request)
     return request

@@ -76,6 +76,12 @@ class Conflict(PasokhError):
     status_code = 409
 
 
+class CallbackAlreadyClosed(Conflict):
+    """Another operator closed the callback request first (or it was closed earlier)."""
+
+    error_id = "callback-already-closed"
+
+
 class WeakPassword(ValidationFailed):
     error_id = "weak-password"
 

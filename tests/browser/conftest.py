@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 
-from callcenter.app import create_app
-from callcenter.services import Services
-from callcenter.settings import load_settings
 from tests.conftest import require
-from tests.support.backend import free_port, seed_staff, start_serving
+
+# The web_backend fixture lives in the shared plugin (integration tests serve over a socket too).
+from tests.support.fixtures import WebBackend as WebBackend
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -48,29 +45,6 @@ async def console_page(browser_context: BrowserContext) -> AsyncIterator[Page]:
     page.on("pageerror", lambda error: errors.append(str(error)))
     yield page
     assert errors == [], f"uncaught JavaScript errors in the console page: {errors}"
-
-
-@dataclass(frozen=True)
-class WebBackend:
-    url: str
-    services: Services
-    engine: sa.Engine
-
-
-@pytest.fixture
-async def web_backend(engine: sa.Engine, database_url: str, tmp_path: Path) -> AsyncIterator[WebBackend]:
-    """The backend without telephony (for pages that need no call), with the test staff, served in this
-    event loop."""
-    seed_staff(engine)
-    settings = load_settings(environ={}, environment="test", database_url=database_url, web_port=free_port(),
-                             state_dir=tmp_path / "state")
-    app = create_app(settings, telephony=False)
-    server, task = await start_serving(app, settings.web_port)
-    try:
-        yield WebBackend(url=f"http://127.0.0.1:{settings.web_port}", services=app.state.services, engine=engine)
-    finally:
-        server.should_exit = True
-        await task
 
 
 async def log_in(page: Page, url: str, username: str, password: str, *, landing: str | None = None) -> None:

@@ -18,6 +18,7 @@ from redis.asyncio import Redis
 from callcenter.app import create_app
 from callcenter.asterisk_sandbox import AsteriskProcess
 from callcenter.provisioning import provision_asterisk
+from callcenter.services import Services
 from callcenter.settings import Settings, load_settings
 from db.seed import UNITS
 from tests.conftest import require
@@ -29,6 +30,8 @@ from tests.support.backend import (
     RunningBackend,
     free_port,
     running_backend,
+    seed_staff,
+    start_serving,
     telephony_settings,
 )
 from tests.support.redis_service import REDIS_URL, redis_reachable
@@ -111,3 +114,26 @@ def web_client(engine: sa.Engine, database_url: str) -> Iterator[TestClient]:
     settings = load_settings(environ={}, environment="test", database_url=database_url)
     with TestClient(create_app(settings, telephony=False), base_url="http://127.0.0.1") as test_client:
         yield test_client
+
+
+@dataclass(frozen=True)
+class WebBackend:
+    url: str
+    services: Services
+    engine: sa.Engine
+
+
+@pytest.fixture
+async def web_backend(engine: sa.Engine, database_url: str, tmp_path: Path) -> AsyncIterator[WebBackend]:
+    """The backend without telephony (for pages and APIs that need no call), with the test staff, served over a
+    real socket in this event loop."""
+    seed_staff(engine)
+    settings = load_settings(environ={}, environment="test", database_url=database_url, web_port=free_port(),
+                             state_dir=tmp_path / "state")
+    app = create_app(settings, telephony=False)
+    server, task = await start_serving(app, settings.web_port)
+    try:
+        yield WebBackend(url=f"http://127.0.0.1:{settings.web_port}", services=app.state.services, engine=engine)
+    finally:
+        server.should_exit = True
+        await task
