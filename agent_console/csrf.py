@@ -11,6 +11,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from agent_console.body_limit import MAX_BODY_BYTES
 from callcenter.errors import PasokhError
 
 SESSION_KEY = "csrf"
@@ -18,7 +19,7 @@ COOKIE = "pasokh_csrf"  # readable by our own page's script, which echoes it in 
 HEADER = "x-csrf-token"
 FORM_FIELD = "csrf_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-MAX_FORM_BYTES = 64 * 1024
+MAX_FORM_BYTES = MAX_BODY_BYTES  # a bigger form never reaches us: the body limit refused it already
 
 
 class CsrfFailed(PasokhError):

@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
 from agent_console.admin import router as admin_router
+from agent_console.body_limit import BodyLimitMiddleware
 from agent_console.csrf import CsrfMiddleware
 from agent_console.hub import WebsocketHub
 from agent_console.reports import router as reports_router
@@ -64,6 +65,7 @@ def create_app(settings: Settings, *, services: Services | None = None, telephon
         https_only=settings.environment == "production",
         max_age=12 * 3600,
     )
+    app.add_middleware(BodyLimitMiddleware)  # outermost: an oversized body is refused before anything runs
     for feature_router in ROUTERS:
         app.include_router(feature_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

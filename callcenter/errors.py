@@ -48,6 +48,13 @@ class AccountLocked(PasokhError):
     status_code = 429
 
 
+class RequestTooLarge(PasokhError):
+    """A request body beyond its route's limit, refused by its declared length or as it streams in."""
+
+    error_id = "request-too-large"
+    status_code = 413
+
+
 class PermissionDenied(PasokhError):
     error_id = "permission-denied"
     status_code = 403

@@ -24,6 +24,15 @@ def test_given_direction_marks_when_normalizing_text_then_they_are_removed() -> 
     assert normalize_text("\u200fسلام\u200e") == "سلام"
 
 
+@pytest.mark.parametrize("control", ["\x00", "\x07", "\x1b", "\x7f", "\x9b", "\ud800"])
+def test_given_a_control_character_or_lone_surrogate_when_normalizing_text_then_it_is_dropped(control: str) -> None:
+    assert normalize_text(f"چراغ{control} خاموش{control}[31m") == "چراغ خاموش[31m"
+
+
+def test_given_a_zero_width_non_joiner_when_normalizing_text_then_it_is_kept() -> None:
+    assert normalize_text("می\u200cخواهم") == "می\u200cخواهم"  # part of Persian spelling, not a control
+
+
 def test_given_only_whitespace_when_normalizing_text_then_the_result_is_empty() -> None:
     assert normalize_text(" \n\t ") == ""
 
