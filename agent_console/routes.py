@@ -26,9 +26,9 @@ from callcenter.lifecycle import refer_on_filing
 from callcenter.lines import LINE_137, line_by_queue
 from callcenter.sms import queue_tracking_code_sms
 from callcenter.tickets import (
-    create_ticket,
     find_by_tracking_code,
     possible_duplicates,
+    submit_ticket,
     to_public,
     unclassified_voice_messages,
 )
@@ -236,7 +236,8 @@ async def transfer_call(body: CallTransfer, user: CallHandler, session: SessionD
 
 @router.post("/api/tickets", status_code=201)
 def file_ticket(body: TicketCreate, user: CallHandler, session: SessionDep, services: ServicesDep) -> TicketPublic:
-    ticket = create_ticket(session, data=body, created_by=user)
+    submission = submit_ticket(session, data=body, created_by=user)
+    ticket = submission.ticket
     refer_on_filing(session, ticket=ticket, by=user)
     # Only an outbox row: the dispatcher sends it later, so a slow or failing provider never holds the operator.
     try:
@@ -245,8 +246,9 @@ def file_ticket(body: TicketCreate, user: CallHandler, session: SessionDep, serv
         session.rollback()
         log.exception("Ticket %s: could not queue the tracking-code SMS", ticket.tracking_code)
     public = to_public(session, ticket)
-    services.metrics.tickets_created.labels(line=ticket.line).inc()
-    services.notifier.ticket_created(public)
+    if submission.new:  # a replayed form gets the first ticket back, counted and announced once
+        services.metrics.tickets_created.labels(line=ticket.line).inc()
+        services.notifier.ticket_created(public)
     return public
 
 

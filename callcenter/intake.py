@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 from callcenter.callbacks import position_in_line, request_callback
 from callcenter.notifier import Notifier
 from callcenter.sms import queue_tracking_code_sms
-from callcenter.tickets import VoiceMessage, create_voice_message_ticket, to_public
+from callcenter.tickets import VoiceMessage, submit_voice_message, to_public
 from db.models import Call, CallbackPublic, CallOutcome, TicketPublic
 
 
@@ -30,8 +30,9 @@ class DatabaseIntake:
 
     async def leave_message(self, message: VoiceMessage) -> str:
         """Store the ticket, queue its tracking-code SMS, tell the consoles; returns the tracking code."""
-        ticket = await asyncio.to_thread(self._leave_message, message)
-        self._notifier.ticket_created(ticket)
+        ticket, new = await asyncio.to_thread(self._leave_message, message)
+        if new:  # a retried IVR step gets the same code, and the consoles hear of the message once
+            self._notifier.ticket_created(ticket)
         return ticket.tracking_code
 
     async def request_callback(self, *, line: str, caller_number: str, linkedid: str) -> CallbackReceipt:
@@ -39,12 +40,13 @@ class DatabaseIntake:
         self._notifier.callback_requested(callback)
         return CallbackReceipt(callback_id=callback.id, position=position)
 
-    def _leave_message(self, message: VoiceMessage) -> TicketPublic:
+    def _leave_message(self, message: VoiceMessage) -> tuple[TicketPublic, bool]:
         with Session(self._engine) as session:
-            ticket = create_voice_message_ticket(session, message=message)
+            submission = submit_voice_message(session, message=message)
+            ticket = submission.ticket
             queue_tracking_code_sms(session, ticket=ticket)
             _settle_call(session, message.linkedid, CallOutcome.VOICE_MESSAGE, forget_caller=message.anonymous)
-            return to_public(session, ticket)
+            return to_public(session, ticket), submission.new
 
     def _request_callback(self, line: str, caller_number: str, linkedid: str) -> tuple[CallbackPublic, int]:
         with Session(self._engine) as session:

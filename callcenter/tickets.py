@@ -47,12 +47,32 @@ class TicketSummary:
 _CODE_ATTEMPTS = 8
 
 
+@dataclass(frozen=True)
+class Submission:
+    """A stored ticket, and whether this submission made it (False: a replay that found the first one, which
+    must not be announced again)."""
+
+    ticket: Ticket
+    new: bool
+
+
+def server_request_id(kind: str, key: str) -> str:
+    """An idempotency key the server makes (``voice:<linkedid>``): the colon keeps it out of the clients' space,
+    which ``TicketCreate`` restricts to letters, digits, ``-`` and ``_``."""
+    return f"{kind}:{key}"
+
+
 def create_ticket(session: Session, *, data: TicketCreate, created_by: User | None) -> Ticket:
     """Validate, normalise and store a ticket. A repeated ``request_id`` returns the first ticket."""
+    return submit_ticket(session, data=data, created_by=created_by).ticket
+
+
+def submit_ticket(session: Session, *, data: TicketCreate, created_by: User | None) -> Submission:
+    """``create_ticket``, telling a new ticket from a replayed submission."""
     if data.request_id:
         existing = _by_request_id(session, data.request_id)
         if existing is not None:
-            return existing
+            return Submission(existing, new=False)
     category = session.get(Category, data.category_id)
     if category is None:
         raise ValidationFailed("دسته‌بندی انتخاب‌شده وجود ندارد.", field="category_id")
@@ -114,10 +134,15 @@ VOICE_MESSAGE_DESCRIPTION = "پیام صوتی شهروند؛ برای شنید�
 
 def create_voice_message_ticket(session: Session, *, message: VoiceMessage) -> Ticket:
     """A ticket around a recorded message, awaiting classification; a retried IVR step returns the first one."""
-    request_id = f"voice:{message.linkedid}"
+    return submit_voice_message(session, message=message).ticket
+
+
+def submit_voice_message(session: Session, *, message: VoiceMessage) -> Submission:
+    """``create_voice_message_ticket``, telling a new ticket from a retried IVR step."""
+    request_id = server_request_id("voice", message.linkedid)
     existing = _by_request_id(session, request_id)
     if existing is not None:
-        return existing
+        return Submission(existing, new=False)
     call = None if message.anonymous else session.exec(select(Call).where(Call.linkedid == message.linkedid)).first()
     caller = None if message.anonymous else normalize_phone_number(message.caller_number or "") or None
     ticket = Ticket(
@@ -138,7 +163,7 @@ def _personnel_code(raw: str | None) -> str | None:
     return code
 
 
-def _insert_with_unique_code(session: Session, ticket: Ticket) -> Ticket:
+def _insert_with_unique_code(session: Session, ticket: Ticket) -> Submission:
     for _ in range(_CODE_ATTEMPTS):
         ticket.tracking_code = new_tracking_code()
         try:
@@ -146,14 +171,14 @@ def _insert_with_unique_code(session: Session, ticket: Ticket) -> Ticket:
                 session.add(ticket)
             session.commit()
             session.refresh(ticket)
-            return ticket
+            return Submission(ticket, new=True)
         except IntegrityError:
             # Either the code was taken (try another) or a twin submission won the race (return it).
             session.rollback()
             if ticket.request_id:
                 twin = _by_request_id(session, ticket.request_id)
                 if twin is not None:
-                    return twin
+                    return Submission(twin, new=False)
     raise ValidationFailed("ساخت کد رهگیری یکتا ممکن نشد؛ دوباره تلاش کنید.")
 
 

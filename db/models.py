@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime
+from typing import Annotated
 
 import sqlalchemy as sa
+from pydantic import StringConstraints
 from sqlalchemy.engine import Dialect
 from sqlmodel import Field, SQLModel
 
@@ -281,6 +283,9 @@ class Ticket(TicketBase, table=True):
     priority: TicketPriority = Field(default=TicketPriority.NORMAL, sa_type=EnumAsString(TicketPriority, 16))
 
 
+CLIENT_REQUEST_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+
+
 class TicketCreate(TicketBase):
     category_id: int
     unit_id: int
@@ -288,7 +293,10 @@ class TicketCreate(TicketBase):
     priority: TicketPriority = TicketPriority.NORMAL
     call_id: int | None = None
     caller_number: str | None = None
-    request_id: str | None = Field(default=None, max_length=64)
+    # The form's idempotency key (a UUID, say). No colon: keys with one are the server's own namespace
+    # (``voice:<call>`` for a recorded message), which a client must not be able to claim in advance.
+    request_id: Annotated[str, StringConstraints(pattern=CLIENT_REQUEST_ID_PATTERN)] | None = Field(
+        default=None, max_length=64)
     feedback_kind: FeedbackKind | None = None
     personnel_code: str | None = Field(default=None, max_length=16)
 

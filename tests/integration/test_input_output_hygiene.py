@@ -7,18 +7,22 @@ import asyncio
 import contextlib
 import http.client
 import json
+import uuid
 
 import httpx
 import pytest
+import websockets
 from fastapi.routing import APIRoute
 from sqlmodel import Session, select
 
 from agent_console.body_limit import ROUTE_BODY_LIMITS, body_limit
 from callcenter.app import ROUTERS
 from callcenter.callbacks import request_callback
-from db.models import CallbackRequest, CallbackStatus, Ticket
+from callcenter.intake import DatabaseIntake
+from callcenter.tickets import VoiceMessage
+from db.models import CallbackRequest, CallbackStatus, SmsMessage, Ticket, TicketSource
 from tests.support.backend import OPERATOR_1, OPERATOR_2
-from tests.support.console import logged_in_client
+from tests.support.console import logged_in_client, next_event
 from tests.support.fixtures import WebBackend
 
 CLOSERS = 8
@@ -153,3 +157,94 @@ def test_every_route_with_a_larger_body_limit_is_a_route_of_the_app() -> None:
     assert body_limit("POST", "/api/tickets/123456784/actions") == ROUTE_BODY_LIMITS[
         ("POST", "/api/tickets/{tracking_code}/actions")]
     assert body_limit("POST", "/api/tickets/123456784/actions/x") == body_limit("POST", "/api/tickets") == 64 * 1024
+
+
+async def _ticket_events_until(ws: websockets.ClientConnection, marker_code: str) -> list[str]:
+    """The tracking codes of every ticket_created event, up to and including ``marker_code``'s (events arrive in
+    order, so whatever the server announced before the marker is in the list)."""
+    codes: list[str] = []
+    while marker_code not in codes:
+        codes.append((await next_event(ws, "ticket_created", timeout=10))["data"]["ticket"]["tracking_code"])
+    return codes
+
+
+def a_ticket_body(reference: dict[str, object], **fields: object) -> dict[str, object]:
+    category = next(c for c in reference["categories"] if c["line"] == "137")  # type: ignore[attr-defined]
+    return {"category_id": category["id"], "unit_id": category["default_unit_id"], "caller_number": "09121234567",
+            "description": "چراغ کوچه خاموش است", "request_id": str(uuid.uuid4()), **fields}
+
+
+def sms_for(engine: object, ticket_id: int) -> list[SmsMessage]:
+    with Session(engine) as session:  # type: ignore[call-overload]
+        return list(session.exec(select(SmsMessage).where(SmsMessage.ticket_id == ticket_id)).all())
+
+
+async def test_given_a_form_submitted_twice_when_filing_then_the_first_ticket_comes_back_announced_once(
+    web_backend: WebBackend,
+) -> None:
+    filer = await logged_in_client(web_backend.url, OPERATOR_1.username, OPERATOR_1.password)
+    watcher = await logged_in_client(web_backend.url, OPERATOR_2.username, OPERATOR_2.password)
+    cookie = f"pasokh_session={watcher.cookies['pasokh_session']}"
+    try:
+        async with websockets.connect(web_backend.url.replace("http", "ws") + "/ws",
+                                      additional_headers={"Cookie": cookie}) as ws:
+            assert json.loads(await ws.recv())["name"] == "hello"
+            reference = (await filer.get("/api/reference")).json()
+            body = a_ticket_body(reference)
+            first, replay = [await filer.post("/api/tickets", json=body) for _ in range(2)]
+            marker = await filer.post("/api/tickets", json=a_ticket_body(reference, caller_number=None))
+            announced = await _ticket_events_until(ws, marker.json()["tracking_code"])
+    finally:
+        await filer.aclose()
+        await watcher.aclose()
+    assert first.status_code == replay.status_code == 201
+    assert replay.json()["tracking_code"] == first.json()["tracking_code"]
+    assert announced == [first.json()["tracking_code"], marker.json()["tracking_code"]]
+    assert len(sms_for(web_backend.engine, first.json()["id"])) == 1
+
+
+@pytest.mark.parametrize("request_id", ["voice:1700000000.42", "voice:x", "a b", "x" * 65, "کد"])
+async def test_given_a_client_request_id_outside_the_clients_namespace_when_filing_then_refused(
+    web_backend: WebBackend, request_id: str,
+) -> None:
+    client = await logged_in_client(web_backend.url, OPERATOR_1.username, OPERATOR_1.password)
+    try:
+        reference = (await client.get("/api/reference")).json()
+        response = await client.post("/api/tickets", json=a_ticket_body(reference, request_id=request_id))
+    finally:
+        await client.aclose()
+    assert response.status_code == 422
+    assert response.json()["error_id"] == "invalid-data"
+    with Session(web_backend.engine) as session:
+        assert session.exec(select(Ticket)).all() == []
+
+
+async def test_given_a_client_tried_to_claim_a_calls_voice_key_when_the_caller_leaves_a_message_then_it_is_theirs(
+    web_backend: WebBackend,
+) -> None:
+    linkedid = "1700000000.77"
+    client = await logged_in_client(web_backend.url, OPERATOR_1.username, OPERATOR_1.password)
+    cookie = f"pasokh_session={client.cookies['pasokh_session']}"
+    try:
+        reference = (await client.get("/api/reference")).json()
+        claim = await client.post("/api/tickets", json=a_ticket_body(reference, request_id=f"voice:{linkedid}"))
+        assert claim.status_code == 422
+        intake = DatabaseIntake(engine=web_backend.engine, notifier=web_backend.services.notifier)
+        async with websockets.connect(web_backend.url.replace("http", "ws") + "/ws",
+                                      additional_headers={"Cookie": cookie}) as ws:
+            assert json.loads(await ws.recv())["name"] == "hello"
+            message = VoiceMessage(line="137", linkedid=linkedid, caller_number="09125556666",
+                                   recording=f"msg-137-{linkedid}.wav")
+            code = await intake.leave_message(message)
+            assert await intake.leave_message(message) == code  # the IVR step, retried
+            marker = await intake.leave_message(VoiceMessage(line="137", linkedid="1700000000.78",
+                                                             caller_number=None, recording="msg-137-78.wav"))
+            announced = await _ticket_events_until(ws, marker)
+    finally:
+        await client.aclose()
+    assert announced == [code, marker]
+    with Session(web_backend.engine) as session:
+        ticket = session.exec(select(Ticket).where(Ticket.tracking_code == code)).one()
+        assert ticket.source == TicketSource.VOICE_MESSAGE and ticket.caller_number == "09125556666"
+        assert ticket.id is not None
+    assert len(sms_for(web_backend.engine, ticket.id)) == 1
