@@ -20,6 +20,7 @@ from agent_console.csrf import CsrfMiddleware
 from agent_console.hub import WebsocketHub
 from agent_console.reports import router as reports_router
 from agent_console.routes import router
+from agent_console.security_headers import SecurityHeadersMiddleware
 from agent_console.ticket_flow import router as ticket_flow_router
 from agent_console.verifications import router as verifications_router
 from agent_console.wallboard import router as wallboard_router
@@ -65,7 +66,8 @@ def create_app(settings: Settings, *, services: Services | None = None, telephon
         https_only=settings.environment == "production",
         max_age=12 * 3600,
     )
-    app.add_middleware(BodyLimitMiddleware)  # outermost: an oversized body is refused before anything runs
+    app.add_middleware(BodyLimitMiddleware)  # an oversized body is refused before anything runs
+    app.add_middleware(SecurityHeadersMiddleware)  # outermost: every answer carries them, the 413s too
     for feature_router in ROUTERS:
         app.include_router(feature_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -9,6 +9,7 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
+from agent_console.security_headers import SECURITY_HEADERS
 from callcenter.app import ROUTERS, create_app
 from callcenter.security import hash_password
 from callcenter.settings import load_settings
@@ -156,3 +157,26 @@ def test_given_a_viewer_when_opening_the_console_page_then_a_persian_refusal_pag
     response = client.get("/console", headers={"Accept": "text/html"})
     assert response.status_code == 403 and "text/html" in response.headers["content-type"]
     assert "کارشناسان و ناظران" in response.text
+
+
+@sqlite_only
+@pytest.mark.parametrize("role", [None, *Role], ids=lambda role: role.value if role else "logged-out")
+def test_given_a_role_when_it_walks_every_route_then_every_answer_carries_the_security_headers(
+    client: TestClient, role: Role | None
+) -> None:
+    if role is not None:
+        assert log_in_sync(client, f"walk-{role.value}", PASSWORD).status_code == 303
+    else:
+        client.get("/login")
+        client.headers["X-CSRF-Token"] = client.cookies["pasokh_csrf"]
+    extra = [("GET", "/static/console.css"), ("GET", "/static/common.js"), ("GET", "/no-such-page"),
+             ("GET", "/login")]
+    for method, path in [*ACCESS, *extra]:
+        if path in ("/logout", "/login") and method == "POST":
+            continue  # would end or replace this session
+        for accept in ("text/html", "application/json"):
+            response = client.request(method, concrete(path), json={}, headers={"Accept": accept},
+                                      follow_redirects=False)
+            for name, value in SECURITY_HEADERS.items():
+                assert response.headers.get(name) == value, (role, method, path, response.status_code, name)
+            assert "'unsafe-inline'" not in response.headers["content-security-policy"]
