@@ -57,8 +57,9 @@ SUPERVISING_ROLES = frozenset({Role.SUPERVISOR, Role.ADMIN})
 WALLBOARD_ROLES = SUPERVISING_ROLES | {Role.VIEWER}
 # Whoever some lifecycle action is for; which action, and for a liaison which unit, apply_action decides.
 TICKET_ACTOR_ROLES = frozenset().union(*ACTION_ROLES.values())
-# A liaison passes here but reads only the tickets their unit has held (checked per ticket).
-HISTORY_READER_ROLES = CALL_HANDLING_ROLES | {Role.FIELD_SUPERVISOR, Role.INSPECTOR, Role.UNIT_LIAISON}
+# A liaison or a field supervisor passes here but reads only the tickets in their scope (checked per ticket,
+# callcenter/privacy.py); the inspection office reads the scorecard, not single tickets.
+HISTORY_READER_ROLES = CALL_HANDLING_ROLES | {Role.FIELD_SUPERVISOR, Role.UNIT_LIAISON}
 # Liaisons work their unit's tickets there; field supervisors the disputed ones.
 INBOX_ROLES = frozenset({Role.UNIT_LIAISON, Role.FIELD_SUPERVISOR})
 # The mayor's office, supervisors, admins and the inspection office read the units' scorecard.

@@ -24,6 +24,7 @@ from callcenter.callbacks import close_callback, pending_callbacks
 from callcenter.errors import AccountLocked, NotAuthenticated, NotFound, PermissionDenied, ValidationFailed
 from callcenter.lifecycle import refer_on_filing
 from callcenter.lines import LINE_137, line_by_queue
+from callcenter.privacy import unit_for_reader
 from callcenter.sms import queue_tracking_code_sms
 from callcenter.tickets import (
     find_by_tracking_code,
@@ -112,12 +113,12 @@ class Reference(BaseModel):
 
 
 @router.get("/api/reference")
-def reference_data(_user: CurrentUser, session: SessionDep) -> Reference:
+def reference_data(user: CurrentUser, session: SessionDep) -> Reference:
     categories = session.exec(select(Category).order_by(col(Category.line), col(Category.id))).all()
     units = session.exec(select(Unit).order_by(col(Unit.id))).all()
     return Reference(
         categories=[c.model_dump(mode="json") for c in categories],
-        units=[u.model_dump(mode="json") for u in units],
+        units=[unit_for_reader(u.model_dump(mode="json"), user.role) for u in units],
         supervisors=[UserPublic.model_validate(u) for u in supervisors_with_phones(session)],
     )
 

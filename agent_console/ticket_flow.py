@@ -29,13 +29,13 @@ from callcenter.attachments import (
     photo_of,
 )
 from callcenter.errors import PermissionDenied, ValidationFailed
-from callcenter.inbox import Inbox, inbox_for, units_that_held
+from callcenter.inbox import Inbox, inbox_for, units_that_held, was_disputed
 from callcenter.persian import persian_digits
+from callcenter.privacy import ticket_for_reader, ticket_read_refusal
 from callcenter.referral_units import ReferralUnit, referral_unit
 from callcenter.tickets import find_by_tracking_code, to_public
 from db.models import (
     FieldVerdict,
-    Role,
     Ticket,
     TicketAction,
     TicketPublic,
@@ -144,22 +144,24 @@ def take_action(
              transition.from_status, transition.to_status,
              f" with {len(upload.photos)} photo(s)" if upload.photos else "")
     services.notifier.ticket_changed(public, action=transition.action)
-    return public
+    return ticket_for_reader(public, user.role)
 
 
 def _readable_ticket(session: Session, user: User, tracking_code: str) -> Ticket:
-    """The ticket, if this reader may see its history; a liaison only for tickets their unit holds or once held."""
+    """The ticket, if this reader may see it and its history (the rule: privacy.ticket_read_refusal)."""
     ticket = find_by_tracking_code(session, tracking_code)
     assert ticket.id is not None
-    if user.role == Role.UNIT_LIAISON and user.unit_id not in units_that_held(session, ticket):
-        raise PermissionDenied("این درخواست هرگز به واحد شما ارجاع نشده است.", tracking_code=ticket.tracking_code)
+    refusal = ticket_read_refusal(user.role, user.unit_id, units_that_held=lambda: units_that_held(session, ticket),
+                                  was_disputed=lambda: was_disputed(session, ticket))
+    if refusal is not None:
+        raise PermissionDenied(refusal, tracking_code=ticket.tracking_code)
     return ticket
 
 
 @router.get("/api/tickets/{tracking_code}")
 def ticket_by_code(tracking_code: str, user: HistoryReader, session: SessionDep) -> TicketPublic:
-    """The whole ticket, the citizen's number and words included: for whoever may read its history."""
-    return to_public(session, _readable_ticket(session, user, tracking_code))
+    """The ticket and the citizen's words for whoever may read its history; who called, for the call center only."""
+    return ticket_for_reader(to_public(session, _readable_ticket(session, user, tracking_code)), user.role)
 
 
 @router.get("/api/tickets/{tracking_code}/history")

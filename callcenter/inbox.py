@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from sqlmodel import Session, col, select
 
 from callcenter.lifecycle import STATUS_NAMES
+from callcenter.privacy import ticket_for_reader
 from callcenter.tickets import to_public
 from db.models import (
     Category,
@@ -66,12 +67,12 @@ def inbox_for(session: Session, user: User, *, now: datetime | None = None) -> I
     moment = now or datetime.now(UTC)
     if user.role == Role.FIELD_SUPERVISOR:
         return Inbox(role=user.role, unit_name=None, now=moment,
-                     items=_items(session, _tickets(session, FIELD_SUPERVISOR_STATUSES), moment))
+                     items=_items(session, _tickets(session, FIELD_SUPERVISOR_STATUSES), moment, user.role))
     unit = session.get(Unit, user.unit_id) if user.unit_id is not None else None
     if unit is None:
         return Inbox(role=user.role, unit_name=None, now=moment, items=[])
     tickets = _tickets(session, LIAISON_STATUSES, unit_id=unit.id)
-    return Inbox(role=user.role, unit_name=unit.name, now=moment, items=_items(session, tickets, moment))
+    return Inbox(role=user.role, unit_name=unit.name, now=moment, items=_items(session, tickets, moment, user.role))
 
 
 def units_that_held(session: Session, ticket: Ticket) -> set[int]:
@@ -82,6 +83,12 @@ def units_that_held(session: Session, ticket: Ticket) -> set[int]:
     return {step.to_unit_id for step in steps if step.to_unit_id is not None}
 
 
+def was_disputed(session: Session, ticket: Ticket) -> bool:
+    """Whether a unit ever disputed the ticket: what brings it before a field supervisor."""
+    return session.exec(select(TicketTransition.id).where(TicketTransition.ticket_id == ticket.id,
+                                                          TicketTransition.action == A.DISPUTE)).first() is not None
+
+
 def _tickets(session: Session, statuses: Sequence[TicketStatus], *, unit_id: int | None = None) -> list[Ticket]:
     query = select(Ticket).where(col(Ticket.status).in_(statuses))
     if unit_id is not None:
@@ -89,11 +96,11 @@ def _tickets(session: Session, statuses: Sequence[TicketStatus], *, unit_id: int
     return list(session.exec(query).all())
 
 
-def _items(session: Session, tickets: list[Ticket], now: datetime) -> list[InboxItem]:
+def _items(session: Session, tickets: list[Ticket], now: datetime, role: Role) -> list[InboxItem]:
     ids = [ticket.id for ticket in tickets if ticket.id is not None]
     steps = steps_by_ticket(session, ids)
     escalated = escalated_rounds(session, ids)
-    items = [_item(session, ticket, steps[ticket.id or 0], now, escalated) for ticket in tickets]
+    items = [_item(session, ticket, steps[ticket.id or 0], now, escalated, role) for ticket in tickets]
     return sorted(items, key=lambda item: (_PRIORITY_ORDER[item.ticket.priority], item.deadline))
 
 
@@ -112,7 +119,7 @@ def steps_by_ticket(session: Session, ticket_ids: list[int]) -> dict[int, list[T
 
 
 def _item(session: Session, ticket: Ticket, steps: list[TicketTransition], now: datetime,
-          escalated: set[tuple[int, int]]) -> InboxItem:
+          escalated: set[tuple[int, int]], role: Role) -> InboxItem:
     referral = _last_referral(steps)
     since = steps[steps.index(referral):] if referral is not None else steps
     referred_at, deadline = unit_deadline(session, ticket, steps)
@@ -124,7 +131,8 @@ def _item(session: Session, ticket: Ticket, steps: list[TicketTransition], now: 
         verdict = None  # a ruling from an earlier round; the citizen has spoken again since
     dispute = _last(since, A.DISPUTE) if ticket.status == S.DISPUTED else None
     return InboxItem(
-        ticket=to_public(session, ticket), status_name=STATUS_NAMES[ticket.status], referred_at=referred_at,
+        ticket=ticket_for_reader(to_public(session, ticket), role), status_name=STATUS_NAMES[ticket.status],
+        referred_at=referred_at,
         deadline=deadline, seconds_left=left, overdue=left < 0, citizen_words=reopening.note if reopening else "",
         dispute_note=dispute.note if dispute else "", verdict=verdict.verdict if verdict else None,
         verdict_note=verdict.note if verdict else "",

@@ -1,13 +1,54 @@
-"""What of a citizen's data each kind of staff may read, beyond what their pages fetch: masked numbers, doorbells."""
+"""What of a citizen's data each kind of staff may read: who called, which tickets, masked numbers, doorbells."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
+
+from db.models import Role, TicketPublic
 
 VISIBLE_DIGITS = 4  # enough to tell two waiting callers apart, too few to call anyone back
 # A ticket event as staff outside the call center hear it: which ticket moved and where it stands, not the
 # citizen's number, address or words (their pages then reload over REST, which shows each only their own).
 DOORBELL_TICKET_FIELDS = ("id", "status", "unit_id")
+
+
+# Who may know who called (the number, the call, the personnel code a 1888 caller named): the call center, which
+# calls citizens back and verifies their tickets. Units, field supervisors and the rest work on the problem, not
+# on the person; their pages never showed either.
+CITIZEN_IDENTITY_ROLES = frozenset({Role.OPERATOR, Role.SUPERVISOR, Role.ADMIN})
+# Fields of a ticket that lead back to the citizen (or, on 1888, name the staff member they spoke of).
+IDENTIFYING_TICKET_FIELDS = ("caller_number", "call_id", "personnel_code")
+# A unit manager's mobile is for escalation SMS; only the administrator, who sets it, sees it.
+UNIT_MANAGER_PHONE_ROLES = frozenset({Role.ADMIN})
+
+
+def ticket_for_reader(ticket: TicketPublic, role: Role) -> TicketPublic:
+    """The ticket as ``role`` may read it: whole for the call center, without who called for anyone else."""
+    if role in CITIZEN_IDENTITY_ROLES:
+        return ticket
+    return ticket.model_copy(update=dict.fromkeys(IDENTIFYING_TICKET_FIELDS))
+
+
+def ticket_read_refusal(role: Role, unit_id: int | None, *, units_that_held: Callable[[], set[int]],
+                        was_disputed: Callable[[], bool]) -> str | None:
+    """Why ``role`` may not read one ticket by its code (Persian), or None. The call center reads every ticket; a
+    liaison those their unit holds or once held; a field supervisor those that were ever disputed (what they
+    rule on, and what they ruled on). Nobody else: the inspection office reads the scorecard's aggregates."""
+    if role in CITIZEN_IDENTITY_ROLES:
+        return None
+    if role == Role.UNIT_LIAISON:
+        return None if unit_id in units_that_held() else "این درخواست هرگز به واحد شما ارجاع نشده است."
+    if role == Role.FIELD_SUPERVISOR:
+        return None if was_disputed() else "این درخواست هرگز برای داوری به ناظر میدانی نرسیده است."
+    return "نقش شما اجازه دیدن درخواست‌ها را ندارد."
+
+
+def unit_for_reader(unit: dict[str, Any], role: Role) -> dict[str, Any]:
+    """A unit as the reference data gives it: without its manager's mobile for anyone but the administrator."""
+    if role in UNIT_MANAGER_PHONE_ROLES:
+        return unit
+    return {key: value for key, value in unit.items() if key != "manager_phone"}
 
 
 def masked_number(number: str | None) -> str | None:

@@ -27,7 +27,8 @@ WALLBOARD_VIEWERS = SUPERVISORS | {Role.VIEWER}
 PUBLIC = None  # no login needed
 ADMINS = frozenset({Role.ADMIN})
 TICKET_ACTORS = frozenset({Role.OPERATOR, Role.SUPERVISOR, Role.UNIT_LIAISON, Role.FIELD_SUPERVISOR})
-HISTORY_READERS = CALL_HANDLERS | {Role.FIELD_SUPERVISOR, Role.INSPECTOR, Role.UNIT_LIAISON}
+# The inspection office reads the scorecard, not single tickets (decision 26, least data).
+HISTORY_READERS = CALL_HANDLERS | {Role.FIELD_SUPERVISOR, Role.UNIT_LIAISON}
 INBOX_OWNERS = frozenset({Role.UNIT_LIAISON, Role.FIELD_SUPERVISOR})
 REPORT_READERS = frozenset({Role.VIEWER, Role.SUPERVISOR, Role.ADMIN, Role.INSPECTOR})
 

@@ -142,14 +142,15 @@ def test_given_a_ticket_moved_from_one_unit_to_another_when_reading_its_history_
     ticket = referred_ticket(site.engine, by=site.operator, unit=WASTE)
     code, _ = act(site.as_user("flow.operator"), ticket, "re_refer", unit_id=unit_id(site.engine, GREENERY))
     assert code == 200
-    readers = ("flow.operator", "flow.supervisor", "flow.admin", "flow.field_supervisor", "flow.inspector",
+    readers = ("flow.operator", "flow.supervisor", "flow.admin",
                "waste.liaison", "green.liaison")  # the earlier unit and the current one
     for username in readers:
         response = site.as_user(username).get(f"/api/tickets/{ticket.tracking_code}/history")
         assert response.status_code == 200, (username, response.text)
         assert [step["action"] for step in response.json()] == ["refer", "re_refer"]
         assert response.json()[1]["to_unit_name"] == GREENERY
-    for username in ("light.liaison", "flow.viewer"):
+    # Another unit; the mayor's office; a field supervisor (never disputed); the inspection office (decision 26).
+    for username in ("light.liaison", "flow.viewer", "flow.field_supervisor", "flow.inspector"):
         response = site.as_user(username).get(f"/api/tickets/{ticket.tracking_code}/history")
         assert (response.status_code, response.json()["error_id"]) == (403, "permission-denied"), username
 
@@ -158,11 +159,15 @@ def test_given_a_ticket_when_looked_up_by_code_then_the_citizens_data_reaches_on
     site: Site,
 ) -> None:
     ticket = referred_ticket(site.engine, by=site.operator, unit=WASTE)
-    for username in ("flow.operator", "flow.supervisor", "flow.inspector", "waste.liaison"):
+    for username in ("flow.operator", "flow.supervisor", "flow.admin"):
         response = site.as_user(username).get(f"/api/tickets/{ticket.tracking_code}")
         assert response.status_code == 200, (username, response.text)
         assert response.json()["caller_number"] == "09121234567"
-    for username in ("light.liaison", "flow.viewer"):  # another unit; the mayor's office
+    liaison = site.as_user("waste.liaison").get(f"/api/tickets/{ticket.tracking_code}")  # the words, not who called
+    assert liaison.status_code == 200 and liaison.json()["description"] == "سطل زباله پر است"
+    assert liaison.json()["caller_number"] is None and "09121234567" not in liaison.text
+    # Another unit; the mayor's office; a field supervisor (never disputed); the inspection office.
+    for username in ("light.liaison", "flow.viewer", "flow.field_supervisor", "flow.inspector"):
         response = site.as_user(username).get(f"/api/tickets/{ticket.tracking_code}")
         assert (response.status_code, response.json()["error_id"]) == (403, "permission-denied"), username
         assert "09121234567" not in response.text
