@@ -13,17 +13,18 @@ from sqlmodel import Session, col, select
 from callcenter.asterisk_actions import VERIFICATION_AGI_ROUTE, VERIFICATION_ANSWERED_EVENT
 from callcenter.asterisk_sandbox import AsteriskRuntime
 from callcenter.errors import ConfigurationError
-from callcenter.lines import IVR_CHANNEL_VARIABLES, LINE_137, LINES
+from callcenter.lines import ANONYMOUS_VARIABLE, IVR_CHANNEL_VARIABLES, LINE_137, LINES
+from callcenter.privacy import WITHHELD_CALLER_ID
 from callcenter.recordings import RecordingStore
 from callcenter.settings import Settings
 from db.models import User
 
 TEMPLATES = (
     "asterisk.conf", "modules.conf", "logger.conf", "pjsip.conf", "extensions.conf",
-    "queues.conf", "manager.conf", "rtp.conf", "cdr.conf", "musiconhold.conf",
+    "queues.conf", "manager.conf", "rtp.conf", "cdr.conf", "cel.conf", "musiconhold.conf",
 )
 # Files we do not template: the packaged defaults are right (tones, feature codes...), copied from the runtime.
-STOCK_FILES = ("indications.conf", "features.conf", "ccss.conf", "udptl.conf", "acl.conf", "pjproject.conf", "cel.conf")
+STOCK_FILES = ("indications.conf", "features.conf", "ccss.conf", "udptl.conf", "acl.conf", "pjproject.conf")
 # Values land inside Asterisk config lines: no separators, comments or line breaks may sneak in.
 _SAFE_VALUE = re.compile(r"^[A-Za-z0-9._@+\-]+$")
 
@@ -97,6 +98,8 @@ def render_config(
         "verification_agi_route": VERIFICATION_AGI_ROUTE,
         "verification_answered_event": VERIFICATION_ANSWERED_EVENT,
         "channel_variables": IVR_CHANNEL_VARIABLES,
+        "anonymous_variable": ANONYMOUS_VARIABLE,
+        "withheld_caller_id": WITHHELD_CALLER_ID,
         "phones": phones,
         "ami_users": ami_users,
     }

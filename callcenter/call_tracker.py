@@ -21,6 +21,7 @@ from callcenter.lines import (
 )
 from callcenter.metrics import Metrics
 from callcenter.notifier import Notifier
+from callcenter.privacy import may_show_caller_number
 from db.models import AgentState, CallOutcome, FeedbackKind
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,7 @@ class CallTracker:
         self._timers: set[asyncio.Task[None]] = set()
         self._handlers: dict[str, Callable[[AmiEvent, float], Awaitable[None]]] = {
             "Newchannel": self._on_newchannel,
+            "NewCallerid": self._on_new_caller_id,
             "UserEvent": self._on_user_event,
             "QueueCallerJoin": self._on_queue_join,
             "AgentCalled": self._on_agent_called,
@@ -108,6 +110,15 @@ class CallTracker:
         )
         self._notifier.call_started(call, origin=origin)
 
+    async def _on_new_caller_id(self, event: AmiEvent, origin: float) -> None:
+        """The IVR withholds an anonymous caller's ID the moment they choose anonymity (after setting the menu's
+        variables, which this event carries): the record forgets the number now, not at queue join, so a caller
+        who hangs up during the options or the "connecting" prompt leaves no number behind."""
+        linkedid = event.get("Linkedid", "")
+        choices = menu_choices(channel_variables(event))
+        if choices.get("anonymous") and linkedid in self.live_calls:
+            await asyncio.to_thread(self._records.update, linkedid, first_only=(), **choices)
+
     async def _on_user_event(self, event: AmiEvent, origin: float) -> None:
         if event.get("UserEvent") == "PasokhLinesBusy":
             self._metrics.calls_refused_busy.inc()
@@ -143,7 +154,8 @@ class CallTracker:
         )
         if call is None:
             return
-        history = await asyncio.to_thread(self._records.history, call.caller_number)
+        history = await asyncio.to_thread(self._records.history, call.caller_number) \
+            if may_show_caller_number(call) else []
         self._notifier.call_connected(call, extension=extension, history=history, origin=origin)
 
     async def _on_agent_complete(self, event: AmiEvent, origin: float) -> None:
@@ -175,6 +187,9 @@ class CallTracker:
         if event.get("Uniqueid") != linkedid or linkedid not in self.live_calls:
             return
         self.live_calls.discard(linkedid)
+        choices = menu_choices(channel_variables(event))  # the last word on what the caller chose
+        if choices:
+            await asyncio.to_thread(self._records.update, linkedid, first_only=(), **choices)
         call = await asyncio.to_thread(self._records.finish, linkedid, at=_now())
         if call is not None:
             self._notifier.call_ended(call, origin=origin)

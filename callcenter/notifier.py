@@ -1,4 +1,5 @@
-"""The only way events leave the core: payloads in the same shape as the REST schemas."""
+"""The only way events leave the core: payloads in the same shape as the REST schemas; a call's number only where
+callcenter/privacy.py allows it, so no console and no Redis channel ever carries an anonymous caller's."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from callcenter.bus import Bus
+from callcenter.privacy import call_as_announced
 from db.models import CallbackPublic, CallPublic, TicketAction, TicketPublic, VerificationTaskPublic
 
 
@@ -16,14 +18,18 @@ class Notifier:
     def _publish(self, name: str, data: dict[str, Any], origin: float | None) -> None:
         self._bus.publish(name, data, origin=origin)
 
+    @staticmethod
+    def _call(call: CallPublic) -> dict[str, Any]:
+        return call_as_announced(call).model_dump(mode="json")
+
     def call_started(self, call: CallPublic, *, origin: float | None = None) -> None:
-        self._publish("call_started", {"call": call.model_dump(mode="json")}, origin)
+        self._publish("call_started", {"call": self._call(call)}, origin)
 
     def call_queued(self, call: CallPublic, *, origin: float | None = None) -> None:
-        self._publish("call_queued", {"call": call.model_dump(mode="json")}, origin)
+        self._publish("call_queued", {"call": self._call(call)}, origin)
 
     def call_ringing(self, call: CallPublic, *, extension: str, origin: float | None = None) -> None:
-        self._publish("call_ringing", {"call": call.model_dump(mode="json"), "extension": extension}, origin)
+        self._publish("call_ringing", {"call": self._call(call), "extension": extension}, origin)
 
     def call_connected(
         self, call: CallPublic, *, extension: str, history: list[TicketPublic], origin: float | None = None
@@ -32,7 +38,7 @@ class Notifier:
         self._publish(
             "call_connected",
             {
-                "call": call.model_dump(mode="json"),
+                "call": self._call(call),
                 "extension": extension,
                 "history": [ticket.model_dump(mode="json") for ticket in history],
             },
@@ -40,7 +46,7 @@ class Notifier:
         )
 
     def call_ended(self, call: CallPublic, *, origin: float | None = None) -> None:
-        self._publish("call_ended", {"call": call.model_dump(mode="json")}, origin)
+        self._publish("call_ended", {"call": self._call(call)}, origin)
 
     def agent_state(
         self, *, extension: str, queue: str, state: str, since: datetime, reason: str | None = None,

@@ -1,16 +1,22 @@
-"""What of a citizen's data each kind of staff may read: who called, which tickets, masked numbers, doorbells."""
+"""What of a citizen's data each kind of staff may read: who called, which tickets, masked numbers, doorbells,
+and whose number may be shown at all (an anonymous 1888 caller's never: not to a phone, a console or a log)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
-from db.models import Role, TicketPublic
+from callcenter.lines import LINE_1888
+from db.models import CallPublic, Role, TicketPublic
 
 VISIBLE_DIGITS = 4  # enough to tell two waiting callers apart, too few to call anyone back
 # A ticket event as staff outside the call center hear it: which ticket moved and where it stands, not the
 # citizen's number, address or words (their pages then reload over REST, which shows each only their own).
 DOORBELL_TICKET_FIELDS = ("id", "status", "unit_id")
+# The caller ID an anonymous caller's channel carries from the moment they choose anonymity: set by the IVR at
+# once and again by the dialplan before Queue() and before a transfer's Dial (asterisk_config), so phones see
+# "Anonymous", Asterisk's queue_log records "anonymous", and PJSIP sends no number (presentation prohibited).
+WITHHELD_CALLER_ID = (("CALLERID(all)", "Anonymous <anonymous>"), ("CALLERID(pres)", "prohib"))
 
 
 # Who may know who called (the number, the call, the personnel code a 1888 caller named): the call center, which
@@ -74,3 +80,16 @@ def call_for_onlookers(data: dict[str, Any]) -> dict[str, Any]:
     if isinstance(call, dict):
         shown["call"] = {**call, "caller_number": masked_number(call.get("caller_number"))}
     return shown
+
+
+def may_show_caller_number(call: CallPublic) -> bool:
+    """Whether staff may hear of this call's number: never an anonymous caller's; on 1888 not before the caller
+    has decided (the menu, where they choose, ends before the call joins a queue); 137 callers' always."""
+    if call.anonymous:
+        return False
+    return call.line != LINE_1888.number or call.queued_at is not None
+
+
+def call_as_announced(call: CallPublic) -> CallPublic:
+    """A call as it goes out to the consoles (and through Redis): without the number unless it may be shown."""
+    return call if may_show_caller_number(call) else call.model_copy(update={"caller_number": ""})

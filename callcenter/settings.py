@@ -48,6 +48,10 @@ class Settings(BaseModel):
     ami_secret: str = DEFAULT_AMI_SECRET
     agi_host: str = "127.0.0.1"
     agi_port: int = 4573
+    # Verbose messages Asterisk writes to messages.log (notices, warnings and errors always). From 2 up it logs
+    # channel names and dialplan steps, which name the citizens dialled for verification (Local/<number>@...,
+    # "Called PJSIP/<number>@outbound-trunk"): the default keeps citizens' numbers out of Asterisk's log.
+    asterisk_log_verbosity: int = Field(default=1, ge=0, le=5)
 
     login_max_failures: int = Field(default=5, ge=1)
     login_lockout_seconds: int = Field(default=900, ge=1)

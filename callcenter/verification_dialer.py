@@ -172,7 +172,9 @@ class VerificationDialer:
             return
         attempt_text = str(event.get("Attempt", "")).strip()
         if not attempt_text.isdigit():
-            log.warning("verification call event without an attempt: %s", dict(event))
+            # Not the whole event: its channel (Local/<number>@...) and caller ID name the citizen.
+            log.warning("verification call event %s without an attempt (call %s)", event.get("UserEvent"),
+                        event.get("Linkedid", "?"))
             return
         if event.get("UserEvent") == VERIFICATION_ANSWERED_EVENT:
             await self._in_session(lambda session: record_answered(session, attempt_id=int(attempt_text)))

@@ -6,7 +6,8 @@ import logging
 from typing import Protocol
 
 from callcenter.errors import InvalidTrackingCode
-from callcenter.lines import LINE_137, LINE_1888, MENU_CHANNEL_VARIABLES
+from callcenter.lines import ANONYMOUS_VARIABLE, FEEDBACK_KIND_VARIABLE, LINE_137, LINE_1888, PERSONNEL_CODE_VARIABLE
+from callcenter.privacy import WITHHELD_CALLER_ID
 from callcenter.tickets import PERSONNEL_CODE_MAX_DIGITS, TicketSummary
 from callcenter.tracking_code import parse_tracking_code
 from db.models import FeedbackKind
@@ -113,22 +114,26 @@ class Flows:
     # -- 1888 ---------------------------------------------------------------------------------------------------
 
     async def line_1888(self, channel: Channel) -> None:
-        """Criticism, suggestion or appreciation; optionally about a staff member; optionally anonymous."""
+        """Criticism, suggestion or appreciation; optionally about a staff member; optionally anonymous.
+
+        Each answer goes on the channel as soon as it is given (the AMI bridge copies them to the call record), and
+        anonymity also withholds the caller ID there and then: whatever happens next, the number is gone."""
         kind: FeedbackKind | None = None
         personnel_code: str | None = None
         anonymous = False
         try:
             choice = await self.menu.choose(channel, ["welcome_1888", "menu_1888"], valid="123", again=["menu_1888"])
             kind = FEEDBACK_KEYS[choice]
+            await channel.set_variable(FEEDBACK_KIND_VARIABLE, kind.value)
             personnel_code = await self._personnel_code(channel)
+            if personnel_code:
+                await channel.set_variable(PERSONNEL_CODE_VARIABLE, personnel_code)
             anonymous = await self.menu.choose(channel, ["anonymity_1888"], valid="12") == "1"
+            if anonymous:
+                await withhold_caller_id(channel)
         except OperatorRequested:
             pass  # 0 or no answer: the operator asks what the menu did not learn
-        values = (kind.value if kind else "", personnel_code or "", "1" if anonymous else "")
-        for name, value in zip(MENU_CHANNEL_VARIABLES, values, strict=True):
-            if value:
-                await channel.set_variable(name, value)
-        caller = Caller(line=LINE_1888, number=channel.caller_number, feedback_kind=kind,
+        caller = Caller(line=LINE_1888, number="" if anonymous else channel.caller_number, feedback_kind=kind,
                         personnel_code=personnel_code, anonymous=anonymous)
         await self.operators.reach_operator(channel, caller)
 
@@ -145,3 +150,11 @@ class Flows:
                 return None
             await self.menu.play(channel, "invalid_personnel_code", escape="")
         return None
+
+
+async def withhold_caller_id(channel: Channel) -> None:
+    """Mark the call anonymous, then replace its caller ID (the change is what tells the AMI bridge, with the mark
+    among the event's channel variables)."""
+    await channel.set_variable(ANONYMOUS_VARIABLE, "1")
+    for name, value in WITHHELD_CALLER_ID:
+        await channel.set_variable(name, value)

@@ -62,10 +62,16 @@ class AmiObserver:
 STREAMED = re.compile(r'^(?:STREAM FILE|GET DATA) "[^"]*/fa/([^"/]+)"')
 
 
+def callers_channels(observer: AmiObserver, caller: str) -> set[str]:
+    """The channels that ``caller`` called on: followed by name, since an anonymous caller's ID changes midway."""
+    return {e["Channel"] for e in observer.matching(lambda e: e.get("CallerIDNum") == caller and "Channel" in e)}
+
+
 def heard(observer: AmiObserver, caller: str) -> list[str]:
     """Prompt keys played to ``caller``'s channel, in the order Asterisk ran them."""
+    channels = callers_channels(observer, caller)
     keys = []
-    for event in observer.matching(lambda e: e.get("Event") == "AGIExecStart" and e.get("CallerIDNum") == caller):
+    for event in observer.matching(lambda e: e.get("Event") == "AGIExecStart" and e.get("Channel") in channels):
         match = STREAMED.match(event.get("Command", ""))
         if match:
             keys.append(match.group(1))
@@ -77,4 +83,5 @@ def contains_run(haystack: list[str], needle: list[str]) -> bool:
 
 
 def queued(observer: AmiObserver, caller: str) -> bool:
-    return bool(observer.matching(lambda e: e.get("Event") == "QueueCallerJoin" and e.get("CallerIDNum") == caller))
+    channels = callers_channels(observer, caller)
+    return bool(observer.matching(lambda e: e.get("Event") == "QueueCallerJoin" and e.get("Channel") in channels))

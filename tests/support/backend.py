@@ -79,6 +79,9 @@ def telephony_settings(state_dir: Path, *, instance: str = TEST_INSTANCE, base_p
         rtp_port_end=base_port + 999,
         queue_wrapup_seconds=1,
         queue_announce_seconds=4,  # a caller waiting in a test hears "please hold" soon
+        # Every dialplan step in messages.log (production keeps 1): the queue-music test reads the prompts played,
+        # and the anonymity test greps a log more talkative than production's for the caller's number.
+        asterisk_log_verbosity=3,
         # Verification calls reach the "citizen" sipp at CITIZEN_PHONE_PORT, at any hour, checked every second.
         outbound_trunk_port=CITIZEN_PHONE_PORT,
         max_outbound_calls=OUTBOUND_LINES,

@@ -24,14 +24,21 @@ class ScriptedChannel:
         self.commands: list[tuple[str, ...]] = []
         self.variables: dict[str, str] = {}
         self._hang_up_on: str | None = None
+        self._hang_up_on_prompt: str | None = None
 
     def hang_up_on(self, name: str) -> None:
         """The caller hangs up while ``name`` runs (Asterisk answers it with a hang-up)."""
         self._hang_up_on = name
 
+    def hang_up_on_prompt(self, key: str) -> None:
+        """The caller hangs up while the prompt ``key`` plays."""
+        self._hang_up_on_prompt = key
+
     async def command(self, name: str, *args: str) -> tuple[str, str]:
         self.commands.append((name, *args))
         if name == self._hang_up_on:
+            raise CallerHungUp(name)
+        if self._hang_up_on_prompt and args and args[0].rsplit("/", 1)[-1] == self._hang_up_on_prompt:
             raise CallerHungUp(name)
         replies = self._script.get(name)
         if not replies:

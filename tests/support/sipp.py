@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import re
 import shutil
 import string
 from collections.abc import Sequence
@@ -131,15 +132,30 @@ class Sipp:
         result.output += log.read_text(errors="replace") if log.exists() else ""
         return result
 
-    async def start_phones(self, *, local_port: int, ring_ms: int = 300) -> asyncio.subprocess.Process:
-        """Operator phones answering at ``local_port`` until stopped (kill the returned process)."""
+    async def start_phones(self, *, local_port: int, ring_ms: int = 300,
+                           message_log: Path | None = None) -> asyncio.subprocess.Process:
+        """Operator phones answering at ``local_port`` until stopped (kill the returned process); with
+        ``message_log``, every SIP message they receive and send is written there (read it with
+        :func:`received_requests`)."""
         base = self._next("phones")
         scenario = _render("operator_phone.xml", base.with_suffix(".xml"), ring_ms=ring_ms)
+        trace = ["-trace_msg", "-message_file", str(message_log)] if message_log else []
         return await asyncio.create_subprocess_exec(
             "sipp", "-sf", str(scenario), "-i", self.host, "-p", str(local_port), "-mi", self.host,
             "-mp", str(local_port + 30), "-nostdin", "-trace_stat", "-stf", str(base.with_suffix(".csv")),
-            "-fd", "1", stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL, cwd=self.workdir,
+            "-fd", "1", *trace, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+            cwd=self.workdir,
         )
+
+
+def received_requests(message_log: Path, method: str) -> list[str]:
+    """The ``method`` requests (e.g. INVITE) in a sipp ``-trace_msg`` log, each as the text that arrived."""
+    if not message_log.exists():
+        return []
+    text = message_log.read_text(errors="replace")
+    parts = re.split(r"^-{10,}.*$", text, flags=re.MULTILINE)
+    return [body for part in parts if "message received" in part
+            and (body := part.split(":", 1)[-1].lstrip("\n").lstrip()).startswith(f"{method} ")]
 
 
 def _final_counts(stats: Path) -> tuple[int, int]:

@@ -425,3 +425,42 @@ async def test_given_an_operator_already_ready_when_asterisk_reports_ready_again
     assert tracker.agents[("1002", "line137")].since == since
     await tracker.resync_agents([queue_member("1002", paused="1", reason="break")], time.monotonic())
     assert log.records == 2
+
+
+def anonymity_chosen(linkedid: str = CALL) -> dict[str, object]:
+    """What Asterisk sends when the IVR withholds the caller ID: the new ID and the menu's answers so far."""
+    return {**caller_event("NewCallerid", linkedid, CallerIDNum="anonymous", CallerIDName="Anonymous",
+                           **{"CID-CallingPres": "35 (Prohibited)"}),
+            "ChanVariable": ["PASOKH_FEEDBACK_KIND=criticism", "PASOKH_PERSONNEL_CODE=", "PASOKH_ANONYMOUS=1",
+                             "PASOKH_RECORDING="]}
+
+
+async def test_given_a_1888_caller_who_chooses_anonymity_when_they_hang_up_before_the_queue_then_no_number_is_kept(
+    tracking: Tracking,
+) -> None:
+    await tracking.feed(newchannel(exten="1888"), anonymity_chosen())
+    midway = tracking.call()
+    await tracking.feed(hangup())
+
+    assert (midway.caller_number, midway.anonymous, midway.feedback_kind) == ("", True, FeedbackKind.CRITICISM)
+    call = tracking.call()
+    assert (call.caller_number, call.anonymous, call.outcome) == ("", True, CallOutcome.IVR_ONLY)
+    assert [e.data["call"]["caller_number"] for e in tracking.published()] == ["", ""]
+
+
+async def test_given_a_137_caller_whose_caller_id_changes_when_tracked_then_their_record_is_untouched(
+    tracking: Tracking,
+) -> None:
+    await tracking.feed(newchannel(), caller_event("NewCallerid", CallerIDNum="anonymous"))
+    assert (tracking.call().caller_number, tracking.call().anonymous) == (CALLER, False)
+
+
+async def test_given_a_1888_call_when_announced_then_the_number_waits_for_the_callers_decision(
+    tracking: Tracking,
+) -> None:
+    await tracking.feed(newchannel(exten="1888"), {**caller_event("QueueCallerJoin", Queue="line1888"),
+                                                   "ChanVariable": ["PASOKH_FEEDBACK_KIND=suggestion"]}, hangup())
+    shown = [(e.name, e.data["call"]["caller_number"]) for e in tracking.published() if e.name.startswith("call_")]
+    # Before the menu the caller has not said whether to be named; queued, they chose not to be anonymous.
+    assert shown == [("call_started", ""), ("call_queued", CALLER), ("call_ended", CALLER)]
+    assert tracking.call().caller_number == CALLER

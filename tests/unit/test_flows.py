@@ -13,7 +13,7 @@ from callcenter.routing import RoutingPolicy
 from callcenter.tickets import TicketSummary
 from callcenter.tracking_code import is_valid, verhoeff_check_digit
 from db.models import TicketStatus
-from ivr.agi_server import AgiServer
+from ivr.agi_server import AgiServer, CallerHungUp
 from ivr.flows import ALL_DIGITS, MAX_TRIES, Flows, Prompts
 from ivr.menu import Menu
 from ivr.operator_access import OperatorAccess, VoiceMessageLimits
@@ -168,7 +168,23 @@ async def test_given_appreciation_skipping_the_code_and_anonymous_when_1888_runs
     channel = ScriptedChannel(stream_file=[digit("3"), digit("1"), NO_DIGIT], get_data=[("", "")])
     await flows.line_1888(channel)
     assert channel.variables == {"PASOKH_FEEDBACK_KIND": "appreciation", "PASOKH_ANONYMOUS": "1",
+                                 "CALLERID(all)": "Anonymous <anonymous>", "CALLERID(pres)": "prohib",
                                  "PASOKH_NEXT": "queue"}
+
+
+async def test_given_a_caller_choosing_anonymity_when_1888_runs_then_the_caller_id_is_withheld_before_the_next_prompt(
+    flows: Flows,
+) -> None:
+    # 1 criticism, # skips the code, 1 anonymous; then gone while "connecting" plays.
+    channel = ScriptedChannel(stream_file=[digit("1"), digit("1")], get_data=[("", "")])
+    channel.hang_up_on_prompt("connecting_to_operator")
+    with pytest.raises(CallerHungUp):
+        await flows.line_1888(channel)
+    sets = [c[1:] for c in channel.named("SET VARIABLE")]
+    assert sets == [("PASOKH_FEEDBACK_KIND", "criticism"), ("PASOKH_ANONYMOUS", "1"),
+                    ("CALLERID(all)", "Anonymous <anonymous>"), ("CALLERID(pres)", "prohib")]
+    assert channel.commands.index(("SET VARIABLE", "CALLERID(pres)", "prohib")) < next(
+        i for i, c in enumerate(channel.commands) if c[0] == "STREAM FILE" and c[1].endswith("/connecting_to_operator"))
 
 
 @pytest.mark.parametrize("entered", ["12345678901", "12*4"])

@@ -1,10 +1,13 @@
-"""Masking a citizen's number for onlookers."""
+"""Masking a citizen's number for onlookers; whose number may be announced at all."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
-from callcenter.privacy import masked_number
+from callcenter.privacy import call_as_announced, masked_number, may_show_caller_number
+from db.models import CallOutcome, CallPublic
 
 
 @pytest.mark.parametrize(("number", "shown"), [
@@ -14,3 +17,30 @@ from callcenter.privacy import masked_number
 def test_given_a_number_when_masked_then_only_its_last_four_digits_remain(number: str | None,
                                                                           shown: str | None) -> None:
     assert masked_number(number) == shown
+
+
+def a_call(**fields: object) -> CallPublic:
+    values: dict[str, object] = {"id": 1, "linkedid": "1700000000.1", "line": "1888", "caller_number": "09121234567",
+                                 "started_at": datetime(2026, 12, 1, tzinfo=UTC), "queued_at": None,
+                                 "answered_at": None, "ended_at": None, "operator_extension": None,
+                                 "outcome": CallOutcome.IN_PROGRESS}
+    return CallPublic.model_validate({**values, **fields})
+
+
+QUEUED = datetime(2026, 12, 1, 0, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(("fields", "shown"), [
+    ({"line": "137"}, True),
+    ({"line": "137", "anonymous": True}, False),
+    ({}, False),  # 1888, still in the menu: not decided yet
+    ({"queued_at": QUEUED}, True),  # 1888, chose to be named and waits for an operator
+    ({"queued_at": QUEUED, "anonymous": True}, False),
+])
+def test_given_a_call_when_announced_then_its_number_only_where_the_caller_allows(
+    fields: dict[str, object], shown: bool,
+) -> None:
+    call = a_call(**fields)
+    assert may_show_caller_number(call) is shown
+    assert call_as_announced(call).caller_number == ("09121234567" if shown else "")
+    assert call_as_announced(call).model_dump(exclude={"caller_number"}) == call.model_dump(exclude={"caller_number"})

@@ -125,7 +125,10 @@ def test_given_the_public_lines_when_rendering_then_every_way_into_the_queue_fir
         named = block.index(f"same => n(queue),Set(PASOKH_RECORDING=call-{public.number}-${{CHANNEL(linkedid)}}.wav)")
         # The AGI's fallback jumps to the label: a caller our code failed is recorded too.
         assert block[named + 1] == "same => n,MixMonitor(/opt/pasokh/x/recordings/${PASOKH_RECORDING},b)"
-        assert block[named + 2] == f"same => n,Queue({public.queue},,,,)"
+        # Then an anonymous caller's ID is withheld (again: the IVR did so when they chose), right before Queue.
+        assert block[named + 2] == ('same => n,GosubIf($["${PASOKH_ANONYMOUS}" = "1"]'
+                                    '?pasokh-withhold-caller,s,1)')
+        assert block[named + 3] == f"same => n,Queue({public.queue},,,,)"
         # The dialplan's name for a call is one the store accepts (and serves) for that line.
         example = block[named].split("=", 2)[2].rstrip(")").replace("${CHANNEL(linkedid)}", "1700000000.42")
         assert example == RecordingStore.call_name(line=public.number, linkedid="1700000000.42")
@@ -256,3 +259,41 @@ def test_given_the_instance_when_rendering_then_queue_music_plays_from_the_insta
     conf = dict(sections((etc / "musiconhold.conf").read_text()))
     assert conf["default"]["mode"] == "files"
     assert conf["default"]["directory"] == "/opt/pasokh/x/sounds/moh"
+
+
+def test_given_an_anonymous_caller_when_rendering_then_every_transfer_withholds_their_id_before_queue_and_dial(
+    etc: Path,
+) -> None:
+    lines = [line.strip() for line in (etc / "extensions.conf").read_text().splitlines()]
+    withhold = 'same => n,GosubIf($["${PASOKH_ANONYMOUS}" = "1"]?pasokh-withhold-caller,s,1)'
+    start = lines.index("[pasokh-transfer]")
+    transfer = lines[start : lines.index("[pasokh-verify]", start)]
+    steps = [i for i, line in enumerate(transfer) if line.startswith(("same => n,Queue(", "same => n,Dial("))]
+    assert len(steps) == len(LINES) + 1  # each line's queue and a supervisor's phone
+    assert all(transfer[i - 1] == withhold for i in steps), transfer
+    sub = lines.index("exten => s,1,NoOp(Pasokh: caller ID withheld)")
+    assert lines[sub + 1 : sub + 4] == ["same => n,Set(CALLERID(all)=Anonymous <anonymous>)",
+                                        "same => n,Set(CALLERID(pres)=prohib)", "same => n,Return()"]
+
+
+def test_given_verification_calls_when_rendering_then_no_noop_echoes_the_citizens_number(etc: Path) -> None:
+    text = (etc / "extensions.conf").read_text()
+    verify = text[text.index("[pasokh-verify]"):text.index("[pasokh-verify-answered]")]
+    noops = re.findall(r"NoOp\(([^)]*)\)", verify)
+    assert noops == ["Pasokh: verification call, attempt ${PASOKH_VERIFY_ATTEMPT}"]
+
+
+def test_given_default_settings_when_rendering_then_asterisk_keeps_no_dialplan_steps_cdr_or_cel(etc: Path) -> None:
+    # Verbose level 2 and up logs channel names and dialplan steps: the numbers of citizens called for verification.
+    assert "messages.log => notice,warning,error,verbose(1)" in (etc / "logger.conf").read_text().splitlines()
+    assert "verbose = 1" in (etc / "asterisk.conf").read_text().splitlines()
+    assert ("general", {"enable": "no"}) in sections((etc / "cdr.conf").read_text())
+    assert ("general", {"enable": "no"}) in sections((etc / "cel.conf").read_text())
+
+
+def test_given_staff_phones_when_rendering_then_no_identity_header_carries_a_withheld_number(etc: Path) -> None:
+    endpoints = {name: opts for name, opts in sections((etc / "pjsip.conf").read_text())
+                 if opts.get("type") == "endpoint"}
+    for extension in ("1001", "1002"):
+        assert {key: endpoints[extension][key] for key in ("send_pai", "send_rpid", "trust_id_outbound")} == {
+            "send_pai": "no", "send_rpid": "no", "trust_id_outbound": "no"}
