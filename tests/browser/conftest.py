@@ -14,7 +14,7 @@ from callcenter.app import create_app
 from callcenter.services import Services
 from callcenter.settings import load_settings
 from tests.conftest import require
-from tests.support.backend import free_port, seed_staff, start_serving
+from tests.support.backend import TEST_SECRETS, free_port, seed_staff, start_serving
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -62,8 +62,8 @@ async def web_backend(engine: sa.Engine, database_url: str, tmp_path: Path) -> A
     """The backend without telephony (for pages that need no call), with the test staff, served in this
     event loop."""
     seed_staff(engine)
-    settings = load_settings(environ={}, environment="test", database_url=database_url, web_port=free_port(),
-                             state_dir=tmp_path / "state")
+    settings = load_settings(environ={}, environment="test", **TEST_SECRETS, database_url=database_url,
+                             web_port=free_port(), state_dir=tmp_path / "state")
     app = create_app(settings, telephony=False)
     server, task = await start_serving(app, settings.web_port)
     try:

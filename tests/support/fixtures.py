@@ -25,6 +25,7 @@ from tests.support.ami import AmiObserver
 from tests.support.backend import (
     PHONES_PORT,
     TEST_AMI_USER,
+    TEST_SECRETS,
     TEST_STAFF,
     RunningBackend,
     free_port,
@@ -108,6 +109,6 @@ async def redis_namespace() -> AsyncIterator[str]:
 @pytest.fixture
 def web_client(engine: sa.Engine, database_url: str) -> Iterator[TestClient]:
     """The app without telephony (no FastAGI, no AMI) on the test's seeded database, through HTTP."""
-    settings = load_settings(environ={}, environment="test", database_url=database_url)
+    settings = load_settings(environ={}, environment="test", **TEST_SECRETS, database_url=database_url)
     with TestClient(create_app(settings, telephony=False), base_url="http://127.0.0.1") as test_client:
         yield test_client
