@@ -14,12 +14,13 @@ from starlette.datastructures import MutableHeaders
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from agent_console.csrf import SESSION_KEY as CSRF
 from callcenter.sessions import ActiveSession, SessionStore
 
 SESSION_COOKIE = "pasokh_session"
 VISITOR_COOKIE = "pasokh_visitor"
 VISITOR_MAX_AGE = 12 * 3600
-USER_ID, CSRF = "user_id", "csrf"  # the keys of request.session that are the session row's own columns
+USER_ID = "user_id"  # with CSRF, the keys of request.session that are the session row's own columns
 _STATE = "pasokh.session"
 
 
