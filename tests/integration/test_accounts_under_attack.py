@@ -27,6 +27,7 @@ from callcenter.settings import load_settings
 from db.models import Role, StaffSession, User, utcnow
 from tests.support.backend import OPERATOR_1, OPERATOR_2, TEST_SECRETS, free_port, seed_staff, start_serving
 from tests.support.console import csrf_armed, log_in_sync, login_form
+from tests.support.redis_service import REDIS_URL
 
 MAX_FAILURES = 5
 GUESSES = 20
@@ -314,3 +315,33 @@ async def test_given_a_page_of_another_origin_when_it_opens_the_websocket_then_r
         assert "hello" in await ws.recv()
     assert refused.value.response.status_code == 403
     operator.close()
+
+
+async def test_given_two_workers_sharing_redis_when_a_session_logs_out_on_one_then_its_websocket_on_the_other_closes(
+    engine: sa.Engine, database_url: str, redis_namespace: str, tmp_path: Path,
+) -> None:
+    seed_staff(engine)
+    servers = []
+    urls = []
+    for n in range(2):
+        port = free_port()
+        settings = load_settings(environ={}, environment="test", **TEST_SECRETS, database_url=database_url,
+                                 web_port=port, state_dir=tmp_path / f"state{n}", redis_url=REDIS_URL,
+                                 redis_namespace=redis_namespace)
+        servers.append(await start_serving(create_app(settings, telephony=False), port))
+        urls.append(f"http://127.0.0.1:{port}")
+    try:
+        first = httpx.Client(base_url=urls[0], timeout=30)
+        logged_in = await asyncio.to_thread(log_in_sync, first, OPERATOR_1.username, OPERATOR_1.password)
+        assert logged_in.status_code == 303
+        cookie = f"pasokh_session={first.cookies['pasokh_session']}"
+        on_the_other = urls[1].replace("http://", "ws://") + "/ws"
+        async with websockets.connect(on_the_other, additional_headers={"Cookie": cookie}) as ws:
+            assert "hello" in await ws.recv()
+            await asyncio.to_thread(first.post, "/logout")
+            assert await _closed_within(ws, 1.0) == 4401
+        first.close()
+    finally:
+        for server, task in servers:
+            server.should_exit = True
+            await task
