@@ -13,8 +13,9 @@ CHART_JS := chart.umd.min.js
 
 .PHONY: run test bench deps debian-packages python-deps vendor asterisk lint typecheck pytest clean
 
+# The demo: development (built-in secrets on loopback, demo accounts) unless PASOKH_ENVIRONMENT says otherwise.
 run: deps asterisk
-	$(PY) -m callcenter run
+	PASOKH_ENVIRONMENT=$${PASOKH_ENVIRONMENT:-development} $(PY) -m callcenter run
 
 test: deps asterisk lint typecheck pytest
 

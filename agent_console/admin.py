@@ -105,6 +105,10 @@ async def change_active(
         return await run_in_threadpool(_page, request, session, admin, errors={"staff": error.message},
                                        status_code=error.status_code)
     log.info("Admin %s set account %s active=%s", admin.username, account.username, active)
+    if not active:  # its sessions end now, and its consoles' websockets with them
+        revoked = await run_in_threadpool(services.sessions.revoke_all, account.id)
+        services.notifier.sessions_revoked(user_id=account.id)
+        log.info("Account %s: %d sessions revoked", account.username, revoked)
     message = f"حساب «{account.username}» {'فعال' if active else 'غیرفعال'} شد."
     if account.extension:
         if not active:

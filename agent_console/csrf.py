@@ -28,7 +28,8 @@ class CsrfFailed(PasokhError):
 
 
 def session_token(session: dict[str, Any]) -> str:
-    """The session's token, created on first use; it survives login so a page loaded before it still works."""
+    """The session's token, created on first use. A login replaces it with the new session's own
+    (agent_console/session_cookie.py): a token from before the login is worth nothing after it."""
     token = session.get(SESSION_KEY)
     if not isinstance(token, str) or not token:
         token = secrets.token_urlsafe(32)

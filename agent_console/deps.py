@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlmodel import Session
 
+from agent_console.session_cookie import current_session
 from callcenter.errors import NotAuthenticated, PermissionDenied
 from callcenter.lifecycle import ACTION_ROLES
 from callcenter.services import Services
@@ -31,8 +32,8 @@ SessionDep = Annotated[Session, Depends(get_session)]
 
 
 def get_current_user(request: Request, session: SessionDep) -> User:
-    user_id = request.session.get("user_id")
-    user = session.get(User, user_id) if isinstance(user_id, int) else None
+    active = current_session(request)
+    user = session.get(User, active.user_id) if active else None
     if user is None or not user.is_active:
         raise NotAuthenticated("ابتدا وارد سامانه شوید.")
     return user

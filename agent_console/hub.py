@@ -6,16 +6,20 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import WebSocket, WebSocketDisconnect
 
 from callcenter.bus import Bus, DomainEvent
 from callcenter.metrics import Metrics
+from callcenter.notifier import SESSIONS_REVOKED
 from callcenter.privacy import call_for_onlookers, ticket_for_outsiders
 from db.models import Role, User
 
 log = logging.getLogger(__name__)
+
+SESSION_ENDED = 4401  # the websocket close code a console reads as "log in again"
 
 # The call center's own staff: supervisors and admins see everything, operators their own phone's events.
 CALL_CENTER = frozenset({Role.SUPERVISOR, Role.ADMIN})
@@ -48,21 +52,37 @@ class WebsocketHub:
         self._metrics = metrics
         self._queue_size = queue_size
 
-    async def serve(self, websocket: WebSocket, user: User) -> None:
-        """Until the client leaves: a ``hello`` (seq 0), then deltas numbered 1, 2, 3… for this connection."""
+    async def serve(
+        self, websocket: WebSocket, user: User, *, session_id: int | None = None,
+        still_live: Callable[[], Awaitable[bool]] | None = None, check_every: float = 5.0,
+    ) -> None:
+        """Until the client leaves: a ``hello`` (seq 0), then deltas numbered 1, 2, 3… for this connection.
+        With ``still_live``, the socket is closed (4401) once its session is revoked: at once when the bus says
+        so (any worker may have revoked it), and at the latest ``check_every`` seconds after, by asking."""
         subscription = self._bus.subscribe(maxsize=self._queue_size)
         self._metrics.websocket_clients.inc()
         reader = asyncio.create_task(_wait_for_close(websocket))
+        getter: asyncio.Task[DomainEvent] | None = None
         try:
             await websocket.send_json({"seq": 0, "name": "hello", "data": {"extension": user.extension}})
             seq = 0
             while not reader.done():
-                getter = asyncio.create_task(subscription.get())
-                done, _ = await asyncio.wait({getter, reader}, return_when=asyncio.FIRST_COMPLETED)
-                if getter not in done:
-                    getter.cancel()
+                getter = getter or asyncio.create_task(subscription.get())
+                done, _ = await asyncio.wait({getter, reader}, return_when=asyncio.FIRST_COMPLETED,
+                                             timeout=check_every if still_live else None)
+                if reader in done and getter not in done:
                     break
-                event = getter.result()
+                if getter not in done:  # the periodic check
+                    if still_live is not None and not await still_live():
+                        await websocket.close(code=SESSION_ENDED)
+                        break
+                    continue
+                event, getter = getter.result(), None
+                if event.name == SESSIONS_REVOKED:  # for the hubs, never for a browser
+                    if _concerns(event, user=user, session_id=session_id) and still_live and not await still_live():
+                        await websocket.close(code=SESSION_ENDED)
+                        break
+                    continue
                 if subscription.overflowed:  # this console fell behind and events were dropped: it must reload
                     subscription.overflowed = False
                     seq += 1
@@ -76,11 +96,17 @@ class WebsocketHub:
         except (WebSocketDisconnect, RuntimeError, ConnectionError):
             pass
         finally:
-            reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await reader
+            for task in (reader, getter):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await task
             subscription.close()
             self._metrics.websocket_clients.dec()
+
+
+def _concerns(event: DomainEvent, *, user: User, session_id: int | None) -> bool:
+    return event.data.get("user_id") == user.id and event.data.get("except_session") != session_id
 
 
 def _message(event: DomainEvent, seq: int, *, role: Role) -> dict[str, Any]:

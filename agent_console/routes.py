@@ -9,22 +9,33 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Form, Request, Response, WebSocket
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, field_validator
 from sqlalchemy import text
 from sqlmodel import Session, col, select
+from starlette.requests import HTTPConnection
 
-from agent_console.csrf import SESSION_KEY as CSRF_SESSION_KEY
-from agent_console.csrf import session_token
 from agent_console.deps import CallHandler, CurrentUser, ServicesDep, SessionDep, Supervisor, get_services
-from callcenter.accounts import authenticate
+from agent_console.session_cookie import current_session
+from agent_console.session_cookie import end as end_session
+from agent_console.session_cookie import start as start_session
+from callcenter.accounts import authenticate, change_password
 from callcenter.callbacks import close_callback, pending_callbacks
-from callcenter.errors import AccountLocked, NotAuthenticated, NotFound, PermissionDenied, ValidationFailed
+from callcenter.errors import (
+    AccountLocked,
+    NotAuthenticated,
+    NotFound,
+    PasokhError,
+    PermissionDenied,
+    ValidationFailed,
+)
 from callcenter.lifecycle import refer_on_filing
 from callcenter.lines import LINE_137, line_by_queue
 from callcenter.privacy import unit_for_reader
+from callcenter.services import Services
 from callcenter.sms import queue_tracking_code_sms
 from callcenter.tickets import (
     find_by_tracking_code,
@@ -56,8 +67,8 @@ log = logging.getLogger(__name__)
 
 @router.get("/", include_in_schema=False)
 def home(request: Request, session: SessionDep) -> RedirectResponse:
-    user_id = request.session.get("user_id")
-    user = session.get(User, user_id) if isinstance(user_id, int) else None
+    active = current_session(request)
+    user = session.get(User, active.user_id) if active else None
     return RedirectResponse(landing_page(user) if user is not None else "/login", status_code=303)
 
 
@@ -76,29 +87,92 @@ def login_page(request: Request) -> HTMLResponse:
 
 
 @router.post("/login", include_in_schema=False)
-def login(
+async def login(
     request: Request,
-    session: SessionDep,
     services: ServicesDep,
     username: Annotated[str, Form()],
     password: Annotated[str, Form()],
 ) -> Response:
+    address = client_address(request)
     try:
-        user = authenticate(session, username=username, password=password, policy=services.lockout_policy)
+        user = await run_in_threadpool(_authenticate, services, username=username, password=password,
+                                       address=address)
     except (NotAuthenticated, AccountLocked) as refused:
-        log.info("Login refused for %r: %s", username[:64], refused.error_id)
+        log.info("Login refused for %r from %s: %s", username[:64], address, refused.error_id)
         return TEMPLATES.TemplateResponse(request, "login.html", {"error": refused.message},
                                           status_code=refused.status_code)
-    token = session_token(request.session)
-    request.session.clear()  # a new session for the new identity, keeping the page's CSRF token valid
-    request.session.update({"user_id": user.id, CSRF_SESSION_KEY: token})
+    assert user.id is not None
+    previous = current_session(request)
+    if previous is not None:  # someone else's session on this browser ends with the new login
+        await run_in_threadpool(services.sessions.revoke, previous.id)
+        services.notifier.sessions_revoked(user_id=previous.user_id)
+    token, active = await run_in_threadpool(services.sessions.open, user_id=user.id, address=address,
+                                            user_agent=request.headers.get("user-agent", ""))
+    start_session(request, token=token, active=active)
+    log.info("Login of %s from %s (session %d)", user.username, address, active.id)
     return RedirectResponse(landing_page(user), status_code=303)
 
 
+def _authenticate(services: Services, *, username: str, password: str, address: str) -> User:
+    with Session(services.engine) as session:
+        user = authenticate(session, username=username, password=password, address=address,
+                            policy=services.lockout_policy)
+        session.expunge(user)
+        return user
+
+
+def client_address(connection: HTTPConnection) -> str:
+    """The client's address as uvicorn saw it (behind a proxy: with --forwarded-allow-ips, the proxy's client)."""
+    return connection.client.host if connection.client else "unknown"
+
+
 @router.post("/logout", include_in_schema=False)
-def logout(request: Request) -> RedirectResponse:
-    request.session.clear()
+async def logout(request: Request, services: ServicesDep) -> RedirectResponse:
+    active = current_session(request)
+    if active is not None:
+        await run_in_threadpool(services.sessions.revoke, active.id)
+        services.notifier.sessions_revoked(user_id=active.user_id)
+    end_session(request)
     return RedirectResponse("/login", status_code=303)
+
+
+@router.get("/account/password", response_class=HTMLResponse, include_in_schema=False)
+def password_page(request: Request, user: CurrentUser) -> HTMLResponse:
+    return TEMPLATES.TemplateResponse(request, "password.html", {"user": user, "error": None, "done": False})
+
+
+@router.post("/account/password", response_class=HTMLResponse, include_in_schema=False)
+async def change_own_password(
+    request: Request,
+    user: CurrentUser,
+    services: ServicesDep,
+    current_password: Annotated[str, Form()],
+    new_password: Annotated[str, Form()],
+    repeated_password: Annotated[str, Form()],
+) -> HTMLResponse:
+    """The account holder's own password: the current one first; every other session of the account ends."""
+    active = current_session(request)
+    assert active is not None and user.id is not None  # CurrentUser came from this session
+    try:
+        if new_password != repeated_password:
+            raise ValidationFailed("گذرواژهٔ تازه و تکرار آن یکی نیستند.", field="repeated_password")
+        await run_in_threadpool(_change_password, services, user_id=user.id, current=current_password,
+                                new=new_password)
+    except PasokhError as refused:
+        return TEMPLATES.TemplateResponse(request, "password.html", {"user": user, "error": refused.message,
+                                                                     "done": False},
+                                          status_code=refused.status_code)
+    revoked = await run_in_threadpool(services.sessions.revoke_all, user.id, except_session=active.id)
+    services.notifier.sessions_revoked(user_id=user.id, except_session=active.id)
+    log.info("%s changed their password; %d other sessions revoked", user.username, revoked)
+    return TEMPLATES.TemplateResponse(request, "password.html", {"user": user, "error": None, "done": True})
+
+
+def _change_password(services: Services, *, user_id: int, current: str, new: str) -> None:
+    with Session(services.engine) as session:
+        user = session.get(User, user_id)
+        assert user is not None
+        change_password(session, user=user, current=current, new=new)
 
 
 @router.get("/console", response_class=HTMLResponse, include_in_schema=False)
@@ -317,15 +391,35 @@ def close_callback_request(
 
 @router.websocket("/ws")
 async def console_socket(websocket: WebSocket) -> None:
-    services = websocket.app.state.services
-    user_id = websocket.session.get("user_id")
-    with Session(services.engine) as session:
-        user = session.get(User, user_id) if isinstance(user_id, int) else None
-    if user is None or not user.is_active:
+    """A console's live events. Refused (4403) from a page of another origin; closed (4401) without a live
+    session, and by the hub as soon as the session is revoked or the account deactivated."""
+    services: Services = websocket.app.state.services
+    origin = websocket.headers.get("origin")
+    if origin is not None and origin.rstrip("/") not in services.settings.allowed_origins:
+        log.warning("Websocket refused: origin %r is not one of PASOKH_PUBLIC_ORIGINS", origin[:200])
+        await websocket.close(code=4403)
+        return
+    active = current_session(websocket)
+    user = await run_in_threadpool(_active_user, services, active.user_id) if active else None
+    if active is None or user is None:
         await websocket.close(code=4401)
         return
     await websocket.accept()
-    await websocket.app.state.hub.serve(websocket, user)
+
+    async def still_live() -> bool:
+        return await run_in_threadpool(services.sessions.is_live, active.id)
+
+    await websocket.app.state.hub.serve(websocket, user, session_id=active.id, still_live=still_live,
+                                        check_every=services.settings.session_check_seconds)
+
+
+def _active_user(services: Services, user_id: int) -> User | None:
+    with Session(services.engine) as session:
+        user = session.get(User, user_id)
+        if user is None or not user.is_active:
+            return None
+        session.expunge(user)
+        return user
 
 
 @router.get("/healthz")

@@ -12,7 +12,6 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from starlette.middleware.sessions import SessionMiddleware
 
 from agent_console.admin import router as admin_router
 from agent_console.body_limit import BodyLimitMiddleware
@@ -21,12 +20,13 @@ from agent_console.hub import WebsocketHub
 from agent_console.reports import router as reports_router
 from agent_console.routes import router
 from agent_console.security_headers import SecurityHeadersMiddleware
+from agent_console.session_cookie import SessionCookieMiddleware
 from agent_console.ticket_flow import router as ticket_flow_router
 from agent_console.verifications import router as verifications_router
 from agent_console.wallboard import router as wallboard_router
 from callcenter.errors import NotAuthenticated, PasokhError, ValidationFailed
 from callcenter.services import Services, build_services
-from callcenter.settings import Settings, load_settings
+from callcenter.settings import Settings, load_settings, refuse_built_in_secrets
 
 # Every router of the app, in one place (the route × role test walks these).
 ROUTERS = (router, admin_router, wallboard_router, ticket_flow_router, reports_router, verifications_router)
@@ -41,6 +41,7 @@ def web_worker_app() -> FastAPI:
 
 def create_app(settings: Settings, *, services: Services | None = None, telephony: bool = True) -> FastAPI:
     """``telephony=False`` serves the web only (no FastAGI listener, no AMI), for web-only tests."""
+    refuse_built_in_secrets(settings)
     services = services or build_services(settings)
 
     @asynccontextmanager
@@ -52,20 +53,14 @@ def create_app(settings: Settings, *, services: Services | None = None, telephon
             await services.stop()
 
     # The API explorer lists every route and schema: handy in development, not something to publish.
-    explorer = settings.environment != "production"
+    explorer = not settings.production_like
     app = FastAPI(title="Pasokh", lifespan=lifespan, docs_url="/docs" if explorer else None, redoc_url=None,
                   openapi_url="/openapi.json" if explorer else None)
     app.state.services = services
     app.state.hub = WebsocketHub(bus=services.bus, metrics=services.metrics)
     app.add_middleware(CsrfMiddleware)  # added first, so it runs inside the session middleware
-    app.add_middleware(
-        SessionMiddleware,
-        secret_key=settings.secret_key,
-        session_cookie="pasokh_session",
-        same_site="lax",
-        https_only=settings.environment == "production",
-        max_age=12 * 3600,
-    )
+    app.add_middleware(SessionCookieMiddleware, store=services.sessions, secret_key=settings.secret_key,
+                       always_secure=settings.production_like)
     app.add_middleware(BodyLimitMiddleware)  # an oversized body is refused before anything runs
     app.add_middleware(SecurityHeadersMiddleware)  # outermost: every answer carries them, the 413s too
     for feature_router in ROUTERS:

@@ -17,7 +17,7 @@ from callcenter.app import create_app
 from callcenter.asterisk_sandbox import AsteriskProcess, ensure_installed, runtime_for
 from callcenter.provisioning import phones_from_database, provision_asterisk, unit_names_from_database
 from callcenter.services import build_services, recording_purger
-from callcenter.settings import Settings, load_settings
+from callcenter.settings import Settings, load_settings, refuse_built_in_secrets
 from db.engine import make_engine, upgrade_database
 from db.seed import DEMO_LOGINS, seed_demo_staff, seed_reference_data
 
@@ -60,9 +60,9 @@ def _seed(settings: Settings, *, demo: bool) -> None:
     with Session(engine) as session:
         seed_reference_data(session)
         if demo:
-            if settings.environment == "production":
-                raise SystemExit("refusing to create demo accounts in production")
-            seed_demo_staff(session)
+            if settings.environment != "development":
+                raise SystemExit("demo accounts are only for PASOKH_ENVIRONMENT=development")
+            seed_demo_staff(session, environment=settings.environment)
     engine.dispose()
 
 
@@ -127,6 +127,7 @@ def _wait_for_telephony(settings: Settings, telephony: subprocess.Popen[bytes], 
 
 
 async def _telephony(settings: Settings) -> None:
+    refuse_built_in_secrets(settings)
     services = build_services(settings.model_copy(update={"role": "all"}))
     stopped = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -141,7 +142,8 @@ async def _telephony(settings: Settings) -> None:
 
 
 def _run(settings: Settings) -> None:
-    _seed(settings, demo=settings.environment != "production")
+    refuse_built_in_secrets(settings)  # before Asterisk is provisioned and started, not only when the web starts
+    _seed(settings, demo=settings.environment == "development")
     engine = make_engine(settings.database_url)
     phones = phones_from_database(engine)
     process = provision_asterisk(settings, phones=phones, unit_names=unit_names_from_database(engine))
@@ -165,8 +167,10 @@ def _banner(settings: Settings, sip_passwords: dict[str, str]) -> str:
         "",
         f"Pasokh is up. Console: http://{settings.web_host}:{settings.web_port}/",
         f"Citizens call sip:137@{settings.sip_host}:{settings.sip_port} (and 1888) from {settings.trunk_match}.",
-        "Demo logins (development only):",
     ]
+    if settings.environment != "development":
+        return "\n".join(lines)
+    lines.append("Demo logins (development only):")
     for login in DEMO_LOGINS:
         secret = sip_passwords.get(login.extension or "", "?")
         phone = f", phone {login.extension} SIP password {secret}" if login.extension else ""

@@ -10,6 +10,8 @@ from callcenter.bus import Bus
 from callcenter.privacy import call_as_announced
 from db.models import CallbackPublic, CallPublic, TicketAction, TicketPublic, VerificationTaskPublic
 
+SESSIONS_REVOKED = "sessions_revoked"
+
 
 class Notifier:
     def __init__(self, *, bus: Bus) -> None:
@@ -55,6 +57,11 @@ class Notifier:
         """Same shape as a row of the wallboard's ``agents`` (AgentStatus), minus the name."""
         self._publish("agent_state", {"extension": extension, "queue": queue, "state": state, "reason": reason,
                                       "since": since.isoformat()}, origin)
+
+    def sessions_revoked(self, *, user_id: int, except_session: int | None = None) -> None:
+        """Sessions deleted (logout, password change, deactivation): every worker's hub closes their websockets.
+        Never forwarded to a browser (agent_console/hub.py)."""
+        self._publish(SESSIONS_REVOKED, {"user_id": user_id, "except_session": except_session}, None)
 
     def ticket_created(self, ticket: TicketPublic) -> None:
         self._publish("ticket_created", {"ticket": ticket.model_dump(mode="json")}, None)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import secrets
 import string
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 _hasher = PasswordHasher()
-_DUMMY_HASH = _hasher.hash("pasokh-dummy-password-never-matches")
 _SIP_ALPHABET = string.ascii_letters + string.digits
 
 
@@ -20,9 +20,15 @@ def hash_password(password: str) -> str:
 def verify_password(password: str, password_hash: str | None) -> bool:
     """Constant-ish time: a missing user is checked against a dummy hash and still fails."""
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return _hasher.verify(password_hash or _dummy_hash(), password) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
+
+
+@cache
+def _dummy_hash() -> str:
+    """Made on the first unknown login, not at import: importing this module costs nothing."""
+    return _hasher.hash(secrets.token_urlsafe(16))
 
 
 def new_sip_password(length: int = 20) -> str:

@@ -11,7 +11,6 @@ from pathlib import PurePosixPath
 
 from sqlalchemy.engine import Engine
 
-from callcenter.accounts import LockoutPolicy
 from callcenter.agent_states import AgentStateLog
 from callcenter.ami_bridge import AmiBridge
 from callcenter.ami_relay import AmiRelayServer, RelayedAmi
@@ -23,6 +22,7 @@ from callcenter.call_records import CallRecords
 from callcenter.call_tracker import CallTracker
 from callcenter.escalation import Escalator
 from callcenter.intake import DatabaseIntake
+from callcenter.login_throttle import LockoutPolicy
 from callcenter.metrics import Metrics
 from callcenter.notifier import Notifier
 from callcenter.recording_retention import RecordingPurger
@@ -30,6 +30,7 @@ from callcenter.recordings import RecordingStore
 from callcenter.routing import RoutingPolicy
 from callcenter.scheduler import Scheduler
 from callcenter.service_hours import load_holidays, parse_service_hours
+from callcenter.sessions import SessionPolicy, SessionStore
 from callcenter.settings import Settings
 from callcenter.sms import KavenegarGateway, OutboxOnlyGateway, SmsDispatcher, SmsGateway
 from callcenter.tickets import DatabaseTicketDirectory
@@ -61,6 +62,7 @@ class Services:
     recordings: RecordingStore
     recording_purger: RecordingPurger
     lockout_policy: LockoutPolicy
+    sessions: SessionStore
     sms_gateway: SmsGateway
     sms_dispatcher: SmsDispatcher
     # Periodic jobs with their state in the database; started only with telephony. Register more jobs with
@@ -153,7 +155,12 @@ def build_services(settings: Settings) -> Services:
         recordings=recording_store(settings), sms_gateway=gateway,
         recording_purger=purger, scheduler=scheduler, escalator=escalator, verification=verification,
         lockout_policy=LockoutPolicy(max_failures=settings.login_max_failures,
-                                     lockout=timedelta(seconds=settings.login_lockout_seconds)),
+                                     lockout=timedelta(seconds=settings.login_lockout_seconds),
+                                     address_max_failures=settings.login_address_max_failures,
+                                     first_delay=timedelta(seconds=settings.login_first_delay_seconds)),
+        sessions=SessionStore(engine=engine, policy=SessionPolicy(
+            idle=timedelta(seconds=settings.session_idle_seconds),
+            lifetime=timedelta(seconds=settings.session_lifetime_seconds))),
         sms_dispatcher=SmsDispatcher(engine=engine, gateway=gateway, max_attempts=settings.sms_max_attempts,
                                      metrics=metrics),
     )

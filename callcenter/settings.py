@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from typing import Literal
@@ -18,7 +19,9 @@ DEFAULT_AMI_SECRET = "development-only-ami-secret"
 class Settings(BaseModel):
     """Everything configurable; built by :func:`load_settings` from ``PASOKH_*`` variables."""
 
-    environment: Literal["development", "test", "production"] = "development"
+    # Unset (None) is treated as production when serving: the built-in secrets and the demo accounts need an
+    # explicit "development" (refuse_built_in_secrets); an explicit "production" is refused at load without them.
+    environment: Literal["development", "test", "production"] | None = None
     secret_key: str = DEFAULT_SECRET
     state_dir: Path = PROJECT_ROOT / "var"
     database_url: str = ""
@@ -53,8 +56,20 @@ class Settings(BaseModel):
     # "Called PJSIP/<number>@outbound-trunk"): the default keeps citizens' numbers out of Asterisk's log.
     asterisk_log_verbosity: int = Field(default=1, ge=0, le=5)
 
+    # The login throttle (callcenter/login_throttle.py): tries per name and per name+address, and their lockout
+    # (also the cap of the progressive delays); tries per address for any names; the first progressive delay.
     login_max_failures: int = Field(default=5, ge=1)
     login_lockout_seconds: int = Field(default=900, ge=1)
+    login_address_max_failures: int = Field(default=20, ge=1)
+    login_first_delay_seconds: int = Field(default=30, ge=1)
+    # Server-side sessions (callcenter/sessions.py): idle timeout, absolute lifetime, and how often a console's
+    # websocket re-checks its session (revocations also close it at once through the bus).
+    session_idle_seconds: int = Field(default=3600, ge=60)
+    session_lifetime_seconds: int = Field(default=12 * 3600, ge=60)
+    session_check_seconds: float = Field(default=5, gt=0)
+    # The console's public origin(s), comma-separated (e.g. "https://pasokh.example"): a websocket from a page of
+    # any other origin is refused. Default: the web address itself (development).
+    public_origins: str = ""
 
     max_inbound_calls: int = Field(default=30, ge=1)
     queue_wrapup_seconds: int = Field(default=10, ge=0)
@@ -121,6 +136,43 @@ class Settings(BaseModel):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def production_like(self) -> bool:
+        """Production, or nobody said: no API explorer, cookies only over HTTPS."""
+        return self.environment not in ("development", "test")
+
+    @property
+    def allowed_origins(self) -> frozenset[str]:
+        if self.public_origins.strip():
+            return frozenset(origin.strip().rstrip("/") for origin in self.public_origins.split(",") if origin.strip())
+        hosts = {self.web_host} | ({"127.0.0.1", "localhost"} if is_loopback(self.web_host) else set())
+        return frozenset(f"http://{host}:{self.web_port}" for host in hosts)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve anywhere
+
+
+def refuse_built_in_secrets(settings: Settings) -> None:
+    """Fail closed before serving: the built-in secrets only in explicit development, listening on loopback."""
+    built_in = [name for name, value, default in (
+        ("PASOKH_SECRET_KEY", settings.secret_key, DEFAULT_SECRET),
+        ("PASOKH_AMI_SECRET", settings.ami_secret, DEFAULT_AMI_SECRET),
+    ) if value == default]
+    if not built_in:
+        return
+    if settings.environment != "development":
+        raise ConfigurationError(f"{' and '.join(built_in)} must be set unless PASOKH_ENVIRONMENT=development "
+                                 f"(it is {settings.environment or 'unset'})")
+    if not is_loopback(settings.web_host):
+        raise ConfigurationError(f"{' and '.join(built_in)} must be set when the web listens beyond loopback "
+                                 f"(PASOKH_WEB_HOST={settings.web_host})")
 
 
 # Variables read without the PASOKH_ prefix, as the set-up contract names them.

@@ -83,7 +83,7 @@ def create_staff(session: Session, *, data: StaffCreate) -> NewStaff:
     """Validate and store a staff account; operators and supervisors get an extension and a generated SIP password."""
     username = _valid_username(data.username)
     full_name = _required_name(data.full_name, field="full_name", message="نام و نام خانوادگی را بنویسید.")
-    password = _strong_password(data.password.get_secret_value())
+    password = strong_password(data.password.get_secret_value())
     requested = _requested_extension(data.role, data.extension)
     _check_liaison_unit(session, data.role, data.unit_id)
     if _user_named(session, username) is not None:
@@ -218,7 +218,7 @@ def _required_name(raw: str, *, field: str, message: str) -> str:
     return name
 
 
-def _strong_password(password: str) -> str:
+def strong_password(password: str) -> str:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise WeakPassword(f"گذرواژه باید دست‌کم {persian_digits(MIN_PASSWORD_LENGTH)} نویسه باشد.",
                            field="password")

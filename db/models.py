@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import sqlalchemy as sa
 from pydantic import StringConstraints
@@ -119,15 +119,55 @@ class User(UserBase, table=True):
     # The SIP digest password of the operator's phone; rendered into pjsip.conf, never into a response.
     sip_password: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    # Consecutive failed logins, and until when the account refuses even the right password after too many.
-    failed_logins: int = 0
-    locked_until: datetime | None = _when()
     # For a unit liaison: the unit whose tickets they accept, report done or dispute (and no other's).
     unit_id: int | None = Field(default=None, foreign_key="unit.id")
 
 
 class UserPublic(UserBase):
     id: int
+
+
+class StaffSession(SQLModel, table=True):
+    """A logged-in browser (callcenter/sessions.py): its cookie holds a random id, this row only its hash."""
+
+    __tablename__ = "staff_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(unique=True, max_length=64)  # SHA-256 of the cookie's value, hex
+    user_id: int = Field(foreign_key="staff_user.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    last_seen_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    address: str = Field(max_length=64)
+    user_agent: str = Field(default="", max_length=256)
+    csrf_token: str = Field(max_length=64)
+    # What pages keep between two requests of this session (e.g. the admin page's flash message).
+    data: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+
+
+class LoginThrottle(SQLModel, table=True):
+    """Failed logins counted per scope (callcenter/login_throttle.py): a name, a name from one address, an address.
+    Names are counted whether or not an account has them, so the counters tell nothing about who exists."""
+
+    __tablename__ = "login_throttle"
+
+    scope: str = Field(primary_key=True, max_length=8)
+    key: str = Field(primary_key=True, max_length=160)
+    failed_logins: int = 0
+    # Lockouts in a row for this key: each one waits twice as long as the one before (up to the maximum).
+    strikes: int = 0
+    last_failure_at: datetime | None = _when()
+    locked_until: datetime | None = _when()
+
+
+class KnownLoginAddress(SQLModel, table=True):
+    """An address an account has logged in from with its password: from there the right password still works
+    while strangers' guesses hold the account locked."""
+
+    __tablename__ = "known_login_address"
+
+    user_id: int = Field(foreign_key="staff_user.id", primary_key=True)
+    address: str = Field(primary_key=True, max_length=64)
+    last_login_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 class CallOutcome(enum.StrEnum):

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, select
 
+from callcenter.errors import ConfigurationError
 from callcenter.security import hash_password, new_sip_password
 from db.models import Category, CategoryDistrictUnit, Line, Role, Unit, UnitKind, User
 
@@ -99,8 +100,10 @@ def seed_reference_data(session: Session) -> None:
     session.commit()
 
 
-def seed_demo_staff(session: Session, logins: tuple[DemoLogin, ...] = DEMO_LOGINS) -> None:
-    """Demo accounts for development and tests; never call this in production."""
+def seed_demo_staff(session: Session, *, environment: str | None, logins: tuple[DemoLogin, ...] = DEMO_LOGINS) -> None:
+    """Demo accounts, whose passwords are in the README: only ever in development."""
+    if environment != "development":
+        raise ConfigurationError(f"demo accounts are only for PASOKH_ENVIRONMENT=development, not {environment!r}")
     known = {u.username for u in session.exec(select(User)).all()}
     unit_ids = {u.name: u.id for u in session.exec(select(Unit)).all()}
     for login in logins:

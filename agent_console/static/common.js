@@ -136,7 +136,8 @@ function openEvents(loadSnapshot, onEvent) {
     if (loading) stale = true;
     onEvent(message);
   };
-  socket.onclose = () => {
+  socket.onclose = (e) => {
+    if (e.code === 4401) { location.href = "/login"; return; }  // the session was revoked or expired
     $("connection").textContent = "قطع"; $("connection").className = "badge off";
     setTimeout(() => openEvents(loadSnapshot, onEvent), 1000);
   };

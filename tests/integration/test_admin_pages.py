@@ -24,6 +24,7 @@ from db.models import Category, Role, Unit, User
 from db.seed import seed_reference_data
 from ivr.prompts import unit_prompt_key
 from tests.conftest import require
+from tests.support.backend import TEST_SECRETS
 from tests.support.console import log_in_sync
 
 ADMIN, ADMIN_PASSWORD = "site.admin", "admin-test-password"
@@ -68,7 +69,7 @@ def site(database_url: str, tmp_path: Path) -> Iterator[AdminSite]:
                          password_hash=hash_password(ADMIN_PASSWORD)))
         session.commit()
     engine.dispose()
-    settings = load_settings(environ={}, environment="test", database_url=database_url,
+    settings = load_settings(environ={}, environment="test", **TEST_SECRETS, database_url=database_url,
                              state_dir=tmp_path / "state", asterisk_cache_dir=tmp_path / "cache",
                              asterisk_instance="admin-pages")
     runtime = runtime_for(settings)

@@ -8,19 +8,19 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from callcenter.app import create_app
 from callcenter.settings import load_settings
 from db.engine import make_engine
-from db.models import Category, Ticket, TicketTransition, User
-from tests.support.backend import OPERATOR_1, seed_staff
+from db.models import Category, LoginThrottle, Ticket, TicketTransition
+from tests.support.backend import OPERATOR_1, TEST_SECRETS, seed_staff
 from tests.support.console import log_in_sync
 
 
 @pytest.fixture
 def client(database_url: str, tmp_path: object) -> Iterator[TestClient]:
-    settings = load_settings(environ={}, environment="test", database_url=database_url)
+    settings = load_settings(environ={}, environment="test", **TEST_SECRETS, database_url=database_url)
     engine = make_engine(database_url)
     seed_staff(engine)
     engine.dispose()
@@ -153,10 +153,12 @@ def test_given_five_wrong_passwords_when_the_right_one_follows_then_the_account_
     assert right.status_code == 429 and "تلاش‌های ناموفق" in right.text
     assert client.get("/api/me").status_code == 401
     engine = make_engine(database_url)
-    with Session(engine) as session:  # the lockout is over
-        user = session.exec(select(User).where(User.username == OPERATOR_1.username)).one()
-        user.locked_until = datetime.now(UTC) - timedelta(seconds=1)
-        session.add(user)
+    with Session(engine) as session:  # the lockout is over (of the name, and of the name from this address)
+        locks = session.exec(select(LoginThrottle).where(col(LoginThrottle.locked_until).is_not(None))).all()
+        assert {lock.scope for lock in locks} == {"name", "pair"}
+        for lock in locks:
+            lock.locked_until = datetime.now(UTC) - timedelta(seconds=1)
+            session.add(lock)
         session.commit()
     engine.dispose()
     login(client)
@@ -191,7 +193,7 @@ def test_given_open_tickets_when_filing_a_similar_one_then_the_same_caller_and_t
 def test_given_https_when_the_login_page_is_served_then_the_csrf_cookie_is_secure_and_plain_http_not(
     database_url: str,
 ) -> None:
-    settings = load_settings(environ={}, environment="test", database_url=database_url)
+    settings = load_settings(environ={}, environment="test", **TEST_SECRETS, database_url=database_url)
     app = create_app(settings, telephony=False)
     secure_site, plain_site = TestClient(app, base_url="https://pasokh.example"), TestClient(app, base_url="http://x")
     with secure_site as secure, plain_site as plain:

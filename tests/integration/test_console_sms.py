@@ -15,14 +15,14 @@ from callcenter.app import create_app
 from callcenter.settings import load_settings
 from db.engine import make_engine
 from db.models import SmsMessage, SmsStatus
-from tests.support.backend import OPERATOR_1, seed_staff
+from tests.support.backend import OPERATOR_1, TEST_SECRETS, seed_staff
 from tests.support.console import log_in_sync
 from tests.support.fake_kavenegar import GOOD_KEY, fake_kavenegar, silent_server
 
 
 @contextmanager
 def console(database_url: str, **settings: object) -> Iterator[TestClient]:
-    config = load_settings(environ={}, environment="test", database_url=database_url, **settings)
+    config = load_settings(environ={}, environment="test", **TEST_SECRETS, database_url=database_url, **settings)
     engine = make_engine(database_url)
     seed_staff(engine)
     engine.dispose()

@@ -14,6 +14,7 @@ from sqlmodel import Session, select
 from callcenter.app import create_app
 from callcenter.settings import load_settings
 from db.models import Category, CategoryDistrictUnit, Role, Unit
+from tests.support.backend import TEST_SECRETS
 from tests.support.console import log_in_sync
 from tests.support.ticket_flow import PASSWORD, add_staff
 
@@ -24,7 +25,7 @@ GARBAGE, WASTE = "جمع‌آوری زباله", "سازمان مدیریت پس
 def client(engine: sa.Engine, database_url: str) -> Iterator[TestClient]:
     add_staff(engine, "units.operator", Role.OPERATOR)
     add_staff(engine, "units.admin", Role.ADMIN)
-    settings = load_settings(environ={}, environment="test", database_url=database_url)
+    settings = load_settings(environ={}, environment="test", **TEST_SECRETS, database_url=database_url)
     with TestClient(create_app(settings, telephony=False), base_url="http://127.0.0.1") as test_client:
         yield test_client
 

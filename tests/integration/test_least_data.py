@@ -20,6 +20,7 @@ from callcenter.staff import set_unit_manager_phone
 from callcenter.tickets import create_ticket
 from db.models import Category, FeedbackKind, Role, TicketAction, TicketCreate, User
 from tests.integration.test_route_access import ACCESS, concrete
+from tests.support.backend import TEST_SECRETS
 from tests.support.console import log_in_sync, logged_in_client, next_event
 from tests.support.fixtures import WebBackend
 from tests.support.photos import image_bytes
@@ -70,7 +71,8 @@ def city(engine: sa.Engine, database_url: str, tmp_path: object) -> Iterator[Cit
     criticism = a_1888_criticism(engine, operator)
     with Session(engine) as session:
         set_unit_manager_phone(session, unit_id=unit_id(engine, WASTE), phone=MANAGER_PHONE)
-    settings = load_settings(environ={}, environment="test", database_url=database_url, state_dir=tmp_path)
+    settings = load_settings(environ={}, environment="test", **TEST_SECRETS, database_url=database_url,
+                             state_dir=tmp_path)
     with TestClient(create_app(settings, telephony=False), base_url="http://127.0.0.1") as client:
         yield City(client=client, engine=engine, operator=operator, criticism=criticism)
 

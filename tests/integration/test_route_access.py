@@ -15,6 +15,7 @@ from callcenter.security import hash_password
 from callcenter.settings import load_settings
 from db.engine import make_engine, upgrade_database
 from db.models import Role, User
+from tests.support.backend import TEST_SECRETS
 from tests.support.console import log_in_sync
 
 # Access rules do not depend on the database kind.
@@ -43,6 +44,8 @@ ACCESS: dict[tuple[str, str], frozenset[Role] | None] = {
     ("GET", "/console"): CALL_HANDLERS,
     ("GET", "/api/reference"): EVERYONE,
     ("GET", "/api/me"): EVERYONE,
+    ("GET", "/account/password"): EVERYONE,
+    ("POST", "/account/password"): EVERYONE,
     ("POST", "/api/queue/join"): CALL_HANDLERS,
     ("POST", "/api/queue/leave"): CALL_HANDLERS,
     ("POST", "/api/queue/pause"): CALL_HANDLERS,
@@ -107,7 +110,7 @@ def client(database_url: str) -> Iterator[TestClient]:
                              password_hash=hash_password(PASSWORD)))
         session.commit()
     engine.dispose()
-    settings = load_settings(environ={}, environment="test", database_url=database_url)
+    settings = load_settings(environ={}, environment="test", **TEST_SECRETS, database_url=database_url)
     with TestClient(create_app(settings, telephony=False), base_url="http://127.0.0.1") as test_client:
         yield test_client
 

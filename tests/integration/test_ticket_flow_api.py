@@ -19,6 +19,7 @@ from callcenter.lifecycle import apply_action
 from callcenter.settings import load_settings
 from callcenter.tickets import create_ticket
 from db.models import Category, Role, TicketAction, TicketCreate, TicketStatus, User
+from tests.support.backend import TEST_SECRETS
 from tests.support.console import log_in_sync
 from tests.support.ticket_flow import (
     GREENERY,
@@ -60,7 +61,7 @@ def site(engine: sa.Engine, database_url: str) -> Iterator[Site]:
     add_staff(engine, "light.liaison", Role.UNIT_LIAISON, unit=LIGHTING)
     for role in (Role.FIELD_SUPERVISOR, Role.INSPECTOR, Role.VIEWER, Role.ADMIN):
         add_staff(engine, f"flow.{role.value}", role)
-    settings = load_settings(environ={}, environment="test", database_url=database_url)
+    settings = load_settings(environ={}, environment="test", **TEST_SECRETS, database_url=database_url)
     with TestClient(create_app(settings, telephony=False), base_url="http://127.0.0.1") as client:
         yield Site(app_client=client, engine=engine, operator=operator)
 

@@ -18,6 +18,7 @@ from callcenter.app import create_app
 from callcenter.lifecycle import apply_action
 from callcenter.settings import load_settings
 from db.models import Role, TicketAction, TicketAttachment, TicketStatus
+from tests.support.backend import TEST_SECRETS
 from tests.support.console import log_in_sync
 from tests.support.photos import FAKE_JPEG, image_bytes
 from tests.support.ticket_flow import GREENERY, PASSWORD, WASTE, Filed, add_staff, referred_ticket, status_of
@@ -62,7 +63,8 @@ def site(engine: sa.Engine, database_url: str, tmp_path: Path) -> Iterator[Site]
     ticket = referred_ticket(engine, by=operator, unit=WASTE)
     with Session(engine) as session:
         apply_action(session, ticket_id=ticket.id, action=A.ACCEPT, actor=liaison)
-    settings = load_settings(environ={}, environment="test", database_url=database_url, state_dir=tmp_path / "state")
+    settings = load_settings(environ={}, environment="test", **TEST_SECRETS, database_url=database_url,
+                             state_dir=tmp_path / "state")
     with TestClient(create_app(settings, telephony=False), base_url="http://127.0.0.1") as client:
         yield Site(client=client, engine=engine, photos_dir=tmp_path / "state" / "photos", ticket=ticket)
 

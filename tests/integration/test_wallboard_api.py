@@ -14,6 +14,7 @@ from callcenter.app import create_app
 from callcenter.security import hash_password
 from callcenter.settings import load_settings
 from db.models import AgentState, AgentStateChange, Call, CallOutcome, Role, User
+from tests.support.backend import TEST_SECRETS
 from tests.support.console import log_in_sync
 
 PASSWORD = "wallboard-pass"
@@ -28,7 +29,7 @@ def client(engine: sa.Engine, database_url: str) -> Iterator[TestClient]:
         session.add(User(username="zahra", full_name="زهرا احمدی", role=Role.OPERATOR, extension="1001",
                          password_hash=hash_password(PASSWORD)))
         session.commit()
-    settings = load_settings(environ={}, environment="test", database_url=database_url)
+    settings = load_settings(environ={}, environment="test", **TEST_SECRETS, database_url=database_url)
     with TestClient(create_app(settings, telephony=False), base_url="http://127.0.0.1") as test_client:
         yield test_client
 

@@ -26,6 +26,8 @@ from db.engine import make_engine, upgrade_database
 from db.models import Category, Role, Ticket, TicketCreate, User
 from db.seed import seed_reference_data
 
+# Not the built-in development secrets: the backend refuses those outside PASOKH_ENVIRONMENT=development.
+TEST_SECRETS: dict[str, str] = {"secret_key": "pasokh-test-session-secret", "ami_secret": "pasokh-test-ami-secret"}
 TEST_AMI_USER = AmiUser(username="pasokh-test", secret="pasokh-test-secret", read="all", write="all")
 # Parallel runs on one machine (two checkouts, a helper) pick another base port and instance name; so does each
 # pytest-xdist worker (gw0, gw1...): its own Asterisk instance and ports, 1000 apart.
@@ -69,6 +71,7 @@ def telephony_settings(state_dir: Path, *, instance: str = TEST_INSTANCE, base_p
     return load_settings(
         environ={},
         environment="test",
+        **TEST_SECRETS,
         state_dir=state_dir,
         asterisk_instance=instance,
         sip_port=base_port + 60,

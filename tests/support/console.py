@@ -27,14 +27,19 @@ def login_form(client: httpx.Client | httpx.AsyncClient, username: str, password
 
 
 async def log_in(client: httpx.AsyncClient, username: str, password: str) -> httpx.Response:
-    """The login form as a browser submits it: load the page, then post with its CSRF token."""
+    """The login form as a browser submits it: load the page, then post with its CSRF token. A login rotates the
+    token: like the next page's script, the client then sends the new one."""
     await client.get("/login")
-    return await client.post("/login", data=login_form(client, username, password))
+    response = await client.post("/login", data=login_form(client, username, password))
+    csrf_armed(client)
+    return response
 
 
 def log_in_sync(client: httpx.Client, username: str, password: str) -> httpx.Response:
     client.get("/login")
-    return client.post("/login", data=login_form(client, username, password), follow_redirects=False)
+    response = client.post("/login", data=login_form(client, username, password), follow_redirects=False)
+    csrf_armed(client)
+    return response
 
 
 async def logged_in_client(base_url: str, username: str, password: str, *, timeout: float = 10) -> httpx.AsyncClient:

@@ -26,6 +26,7 @@ from tests.support.ami import AmiObserver
 from tests.support.backend import (
     PHONES_PORT,
     TEST_AMI_USER,
+    TEST_SECRETS,
     TEST_STAFF,
     RunningBackend,
     free_port,
@@ -111,7 +112,7 @@ async def redis_namespace() -> AsyncIterator[str]:
 @pytest.fixture
 def web_client(engine: sa.Engine, database_url: str) -> Iterator[TestClient]:
     """The app without telephony (no FastAGI, no AMI) on the test's seeded database, through HTTP."""
-    settings = load_settings(environ={}, environment="test", database_url=database_url)
+    settings = load_settings(environ={}, environment="test", **TEST_SECRETS, database_url=database_url)
     with TestClient(create_app(settings, telephony=False), base_url="http://127.0.0.1") as test_client:
         yield test_client
 
@@ -128,7 +129,8 @@ async def web_backend(engine: sa.Engine, database_url: str, tmp_path: Path) -> A
     """The backend without telephony (for pages and APIs that need no call), with the test staff, served over a
     real socket in this event loop."""
     seed_staff(engine)
-    settings = load_settings(environ={}, environment="test", database_url=database_url, web_port=free_port(),
+    settings = load_settings(environ={}, environment="test", **TEST_SECRETS, database_url=database_url,
+                             web_port=free_port(),
                              state_dir=tmp_path / "state")
     app = create_app(settings, telephony=False)
     server, task = await start_serving(app, settings.web_port)
