@@ -20,6 +20,7 @@ from agent_console.csrf import SESSION_KEY as CSRF_SESSION_KEY
 from agent_console.csrf import session_token
 from agent_console.deps import CallHandler, CurrentUser, ServicesDep, SessionDep, Supervisor, get_services
 from callcenter.accounts import authenticate
+from callcenter.asterisk_actions import TRANSFER_CONTEXT
 from callcenter.callbacks import close_callback, pending_callbacks
 from callcenter.errors import AccountLocked, NotAuthenticated, NotFound, PermissionDenied, ValidationFailed
 from callcenter.lifecycle import refer_on_filing
@@ -49,7 +50,6 @@ from db.models import (
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
 router = APIRouter()
-TRANSFER_CONTEXT = "pasokh-transfer"  # asterisk_config/templates/extensions.conf.j2
 log = logging.getLogger(__name__)
 
 

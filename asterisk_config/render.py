@@ -55,13 +55,29 @@ def operator_phones(session: Session) -> list[OperatorPhone]:
     ]
 
 
+# The manager classes the bridge's actions need (Asterisk 22, `manager show command <Action>`): each action runs
+# if the user holds any one of its classes. No ``system`` (it would let an Originate run System() or Exec(),
+# shut Asterisk down...) and no ``command`` (any CLI command). ``config`` is there only for Reload; it also
+# allows UpdateConfig, which the relay's allowlist never lets a web worker send (docs/security.md).
+BRIDGE_WRITE_CLASSES = {
+    "agent": "QueueAdd, QueueRemove, QueuePause",
+    "call": "Redirect, Hangup, Setvar MUTEAUDIO (hold), Getvar",
+    "originate": "Originate of ChanSpy and of the verification contexts (System/Exec would need system)",
+    "reporting": "CoreShowChannels, CoreSettings",
+    "config": "Reload of res_pjsip.so after the admin page changes a phone",
+}
+# Events the call tracker and the verification dialer read: call and agent (queues), user (our UserEvents),
+# system (FullyBooted, Shutdown) and reporting. Reading grants no action.
+BRIDGE_READ_CLASSES = ("system", "call", "agent", "user", "reporting")
+
+
 def bridge_ami_user(settings: Settings) -> AmiUser:
-    """Least privilege for the AMI bridge: call/agent/user events; queue, originate and reload actions."""
+    """Least privilege for the AMI bridge (QueueStatus and Ping need no class)."""
     return AmiUser(
         username=settings.ami_username,
         secret=settings.ami_secret,
-        read="system,call,agent,user,reporting",
-        write="system,call,agent,originate,reporting",
+        read=",".join(BRIDGE_READ_CLASSES),
+        write=",".join(BRIDGE_WRITE_CLASSES),
     )
 
 
@@ -97,6 +113,8 @@ def render_config(
         "verification_agi_route": VERIFICATION_AGI_ROUTE,
         "verification_answered_event": VERIFICATION_ANSWERED_EVENT,
         "channel_variables": IVR_CHANNEL_VARIABLES,
+        # Appended to every AGI() URL: FastAGI beyond loopback refuses sessions without the shared secret.
+        "agi_secret_query": f"?secret={settings.agi_secret}" if settings.agi_secret else "",
         "phones": phones,
         "ami_users": ami_users,
     }

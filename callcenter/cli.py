@@ -114,7 +114,8 @@ def _serve(settings: Settings) -> None:
 
 def _wait_for_telephony(settings: Settings, telephony: subprocess.Popen[bytes], timeout: float = 60) -> None:
     """Web workers start once the telephony process has migrated the database and reports to Redis."""
-    relayed = RelayedAmi(redis_url=settings.redis_url or "", namespace=settings.redis_namespace)
+    relayed = RelayedAmi(redis_url=settings.redis_url or "", namespace=settings.redis_namespace,
+                         ca_file=settings.redis_ca_file)
 
     async def reported() -> bool:
         try:

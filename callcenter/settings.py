@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from typing import Literal
@@ -22,7 +23,9 @@ class Settings(BaseModel):
     secret_key: str = DEFAULT_SECRET
     state_dir: Path = PROJECT_ROOT / "var"
     database_url: str = ""
+    # redis://[:password@]host:port/db, or rediss://… for TLS; a private CA's certificate file for rediss.
     redis_url: str | None = None
+    redis_ca_file: str | None = None
     # Keys and channels in Redis start with this, so that two installations (or tests) can share one Redis.
     redis_namespace: str = "pasokh"
     # "all": FastAGI, the AMI bridge and the web in one process. "web": a web-only worker (several may run
@@ -48,6 +51,9 @@ class Settings(BaseModel):
     ami_secret: str = DEFAULT_AMI_SECRET
     agi_host: str = "127.0.0.1"
     agi_port: int = 4573
+    # Required when FastAGI listens beyond loopback: Asterisk's AGI() URLs carry it (?secret=…) and the server
+    # refuses a session without it. Letters, digits and ._~- only (it lands in the dialplan), 24 or more.
+    agi_secret: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._~-]{24,}$")
 
     login_max_failures: int = Field(default=5, ge=1)
     login_lockout_seconds: int = Field(default=900, ge=1)
@@ -102,6 +108,11 @@ class Settings(BaseModel):
             self.database_url = f"sqlite:///{self.state_dir / 'pasokh.sqlite3'}"
         if (self.role == "web" or self.web_workers > 1) and not self.redis_url:
             raise ConfigurationError("several web workers (PASOKH_WEB_WORKERS > 1, PASOKH_ROLE=web) need REDIS_URL")
+        if not is_loopback(self.agi_host) and not self.agi_secret:
+            raise ConfigurationError("PASOKH_AGI_SECRET must be set when FastAGI listens beyond loopback "
+                                     f"(PASOKH_AGI_HOST={self.agi_host})")
+        if self.redis_ca_file and not (self.redis_url or "").startswith("rediss://"):
+            raise ConfigurationError("PASOKH_REDIS_CA_FILE needs a TLS REDIS_URL (rediss://)")
         if self.max_outbound_calls >= self.max_inbound_calls:
             raise ConfigurationError("PASOKH_MAX_OUTBOUND_CALLS must leave lines for inbound calls "
                                      "(fewer than PASOKH_MAX_INBOUND_CALLS)")
@@ -117,6 +128,16 @@ class Settings(BaseModel):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+
+def is_loopback(host: str) -> bool:
+    """Only this machine can reach ``host`` (127.0.0.0/8, ::1, localhost); 0.0.0.0 and names are not."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 # Variables read without the PASOKH_ prefix, as the set-up contract names them.
