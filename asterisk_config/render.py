@@ -26,12 +26,13 @@ TEMPLATES = (
 STOCK_FILES = ("indications.conf", "features.conf", "ccss.conf", "udptl.conf", "acl.conf", "pjproject.conf", "cel.conf")
 # Values land inside Asterisk config lines: no separators, comments or line breaks may sneak in.
 _SAFE_VALUE = re.compile(r"^[A-Za-z0-9._@+\-]+$")
+_MD5_HEX = re.compile(r"^[0-9a-f]{32}$")
 
 
 @dataclass(frozen=True)
 class OperatorPhone:
     extension: str
-    sip_password: str
+    md5_cred: str  # md5("extension:realm:password"); pjsip.conf never holds the password itself
     display_name: str
 
 
@@ -49,9 +50,9 @@ def operator_phones(session: Session) -> list[OperatorPhone]:
         select(User).where(col(User.extension).is_not(None), col(User.is_active).is_(True)).order_by(User.extension)
     ).all()
     return [
-        OperatorPhone(extension=u.extension or "", sip_password=u.sip_password or "", display_name=u.full_name)
+        OperatorPhone(extension=u.extension or "", md5_cred=u.sip_md5_cred or "", display_name=u.full_name)
         for u in users
-        if u.sip_password
+        if u.sip_md5_cred
     ]
 
 
@@ -140,9 +141,8 @@ def render_pjsip(*, settings: Settings, runtime: AsteriskRuntime, phones: Sequen
 
 def _check_safe(phones: Sequence[OperatorPhone], ami_users: Sequence[AmiUser]) -> None:
     for phone in phones:
-        for value in (phone.extension, phone.sip_password):
-            if not _SAFE_VALUE.match(value):
-                raise ConfigurationError("unsafe value for the SIP config", extension=phone.extension)
+        if not (_SAFE_VALUE.match(phone.extension) and _MD5_HEX.match(phone.md5_cred)):
+            raise ConfigurationError("unsafe value for the SIP config", extension=phone.extension)
     for user in ami_users:
         if not (_SAFE_VALUE.match(user.username) and _SAFE_VALUE.match(user.secret)):
             raise ConfigurationError("unsafe AMI credentials", username=user.username)

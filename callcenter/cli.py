@@ -62,7 +62,7 @@ def _seed(settings: Settings, *, demo: bool) -> None:
         if demo:
             if settings.environment == "production":
                 raise SystemExit("refusing to create demo accounts in production")
-            seed_demo_staff(session)
+            seed_demo_staff(session, sip_realm=settings.sip_realm)
     engine.dispose()
 
 
@@ -147,7 +147,7 @@ def _run(settings: Settings) -> None:
     phones = phones_from_database(engine)
     process = provision_asterisk(settings, phones=phones, unit_names=unit_names_from_database(engine))
     engine.dispose()
-    print(_banner(settings, {phone.extension: phone.sip_password for phone in phones}), flush=True)
+    print(_banner(settings), flush=True)
     # uvicorn re-raises SIGTERM after its graceful shutdown; as SystemExit it lets `finally` stop Asterisk.
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _exit_on_signal)
@@ -161,7 +161,7 @@ def _exit_on_signal(signum: int, _frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
-def _banner(settings: Settings, sip_passwords: dict[str, str]) -> str:
+def _banner(settings: Settings) -> str:
     lines = [
         "",
         f"Pasokh is up. Console: http://{settings.web_host}:{settings.web_port}/",
@@ -169,8 +169,7 @@ def _banner(settings: Settings, sip_passwords: dict[str, str]) -> str:
         "Demo logins (development only):",
     ]
     for login in DEMO_LOGINS:
-        secret = sip_passwords.get(login.extension or "", "?")
-        phone = f", phone {login.extension} SIP password {secret}" if login.extension else ""
+        phone = f", phone {login.extension} SIP password {login.sip_password}" if login.extension else ""
         lines.append(f"  {login.username} / {login.password}  ({login.role.value}{phone})")
     return "\n".join(lines)
 

@@ -14,6 +14,7 @@ from callcenter.errors import ConfigurationError
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SECRET = "development-only-secret-change-me"
 DEFAULT_AMI_SECRET = "development-only-ami-secret"
+DEFAULT_SIP_REALM = "pasokh"
 
 
 class Settings(BaseModel):
@@ -44,7 +45,8 @@ class Settings(BaseModel):
     rtp_port_start: int = 10000
     rtp_port_end: int = 10999
     trunk_match: str = "127.0.0.1"
-    sip_realm: str = "pasokh"
+    # The realm Asterisk challenges phones with; stored SIP credentials (md5 of user:realm:password) depend on it.
+    sip_realm: str = DEFAULT_SIP_REALM
     ami_host: str = "127.0.0.1"
     ami_port: int = 5038
     ami_username: str = "pasokh"
