@@ -10,6 +10,8 @@ import time
 import uuid
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from redis.asyncio import Redis
 
 from callcenter.ami_allowlist import checked_action
@@ -185,3 +187,26 @@ async def test_given_the_relay_under_a_burst_of_hostile_requests_then_a_real_req
         await worker.stop()
         await server.stop()
     assert [a["Action"] for a in asterisk.actions] == ["QueuePause"]
+
+
+_FIELD_NAMES = st.sampled_from(["Action", "Channel", "Context", "Exten", "Application", "Data", "Variable", "Value",
+                                "Queue", "Interface", "Module", "Priority", "Async", "Timeout", "CallerID"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.one_of(_FIELD_NAMES, st.text(max_size=12)), st.text(max_size=40), max_size=10)
+       .map(lambda fields: {**fields, "Action": fields.get("Action", "Originate")}))
+def test_given_any_fields_when_checked_then_refused_or_exactly_an_allowed_shape_never_a_crash(
+    action: dict[str, str],
+) -> None:
+    try:
+        assert checked_action(action) == action
+    except AmiActionRefused as refused:
+        assert "\n" not in refused.details["reason"] and "\r" not in refused.details["reason"]
+        return
+    assert action["Action"] in {"QueueAdd", "QueuePause", "QueueRemove", "CoreShowChannels", "Hangup", "Redirect",
+                                "Setvar", "Getvar", "Originate", "Reload"}
+    assert all(ord(char) >= 0x20 for pair in action.items() for text in pair for char in text)
+    if action["Action"] == "Originate":
+        assert action.get("Application", "ChanSpy") == "ChanSpy"
+        assert action.get("Context", "pasokh-verify") in {"pasokh-verify", "pasokh-verify-automatic"}
