@@ -37,6 +37,7 @@ PHONES_PORT = TEST_BASE_PORT + 71
 CITIZENS_PORT = TEST_BASE_PORT + 70
 CITIZEN_PHONE_PORT = TEST_BASE_PORT + 77  # a citizen's phone that the municipality calls (verification)
 OUTBOUND_LINES = 2
+TEST_AGI_SECRET = "pasokh-test-agi-secret-0123456789"
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,8 @@ def telephony_settings(state_dir: Path, *, instance: str = TEST_INSTANCE, base_p
         sip_port=base_port + 60,
         ami_port=base_port + 38,
         agi_port=base_port + 73,
+        # Every test call reaches FastAGI the way a deployment beyond loopback does: with the shared secret.
+        agi_secret=TEST_AGI_SECRET,
         # Everything an instance uses stays within base_port .. base_port+999, so instances 1000 apart never clash.
         rtp_port_start=base_port + 200,
         rtp_port_end=base_port + 999,
