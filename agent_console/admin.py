@@ -85,7 +85,8 @@ async def add_staff(
               "unit_id": unit_id}
     try:
         data = _form(StaffCreate, password=password, **{**values, "unit_id": unit_id or None})
-        created = await run_in_threadpool(create_staff, session, data=data)
+        created = await run_in_threadpool(create_staff, session, data=data,
+                                           sip_realm=services.settings.sip_realm)
     except PasokhError as error:
         return await run_in_threadpool(_page, request, session, admin, errors={"staff": error.message},
                                        values={"staff": values}, status_code=error.status_code)

@@ -23,6 +23,7 @@ from agent_console.session_cookie import current_session
 from agent_console.session_cookie import end as end_session
 from agent_console.session_cookie import start as start_session
 from callcenter.accounts import authenticate, change_password
+from callcenter.asterisk_actions import TRANSFER_CONTEXT
 from callcenter.callbacks import close_callback, pending_callbacks
 from callcenter.errors import (
     AccountLocked,
@@ -61,7 +62,6 @@ from db.models import (
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
 router = APIRouter()
-TRANSFER_CONTEXT = "pasokh-transfer"  # asterisk_config/templates/extensions.conf.j2
 log = logging.getLogger(__name__)
 
 

@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 
 from agent_console.deps import ServicesDep, SessionDep, Supervisor, WallboardViewer
 from callcenter.agent_states import AgentStatus
+from callcenter.asterisk_actions import SPY_OPTIONS
 from callcenter.errors import NoActiveCall, PermissionDenied
 from callcenter.kpis import KpiReport, compute_kpis, today_window
 from callcenter.privacy import masked_number
@@ -87,9 +88,6 @@ class SpyMode(enum.StrEnum):
     BARGE = "barge"
 
 
-SPY_OPTIONS = {SpyMode.LISTEN: "qE", SpyMode.WHISPER: "qEw", SpyMode.BARGE: "qEB"}
-
-
 class Supervise(BaseModel):
     extension: str  # the operator's phone
     mode: SpyMode
@@ -104,5 +102,5 @@ async def supervise(body: Supervise, user: Supervisor, services: ServicesDep) ->
     if not any(a.state == AgentState.TALKING for a in agents):
         raise NoActiveCall("این کارشناس اکنون در مکالمه نیست.", extension=body.extension)
     await services.ami.spy(supervisor_extension=user.extension, operator_extension=body.extension,
-                           options=SPY_OPTIONS[body.mode])
+                           options=SPY_OPTIONS[body.mode.value])
     return Response(status_code=204)

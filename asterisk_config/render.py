@@ -27,12 +27,13 @@ TEMPLATES = (
 STOCK_FILES = ("indications.conf", "features.conf", "ccss.conf", "udptl.conf", "acl.conf", "pjproject.conf")
 # Values land inside Asterisk config lines: no separators, comments or line breaks may sneak in.
 _SAFE_VALUE = re.compile(r"^[A-Za-z0-9._@+\-]+$")
+_MD5_HEX = re.compile(r"^[0-9a-f]{32}$")
 
 
 @dataclass(frozen=True)
 class OperatorPhone:
     extension: str
-    sip_password: str
+    md5_cred: str  # md5("extension:realm:password"); pjsip.conf never holds the password itself
     display_name: str
 
 
@@ -50,19 +51,35 @@ def operator_phones(session: Session) -> list[OperatorPhone]:
         select(User).where(col(User.extension).is_not(None), col(User.is_active).is_(True)).order_by(User.extension)
     ).all()
     return [
-        OperatorPhone(extension=u.extension or "", sip_password=u.sip_password or "", display_name=u.full_name)
+        OperatorPhone(extension=u.extension or "", md5_cred=u.sip_md5_cred or "", display_name=u.full_name)
         for u in users
-        if u.sip_password
+        if u.sip_md5_cred
     ]
 
 
+# The manager classes the bridge's actions need (Asterisk 22, `manager show command <Action>`): each action runs
+# if the user holds any one of its classes. No ``system`` (it would let an Originate run System() or Exec(),
+# shut Asterisk down...) and no ``command`` (any CLI command). ``config`` is there only for Reload; it also
+# allows UpdateConfig, which the relay's allowlist never lets a web worker send (docs/security.md).
+BRIDGE_WRITE_CLASSES = {
+    "agent": "QueueAdd, QueueRemove, QueuePause",
+    "call": "Redirect, Hangup, Setvar MUTEAUDIO (hold), Getvar",
+    "originate": "Originate of ChanSpy and of the verification contexts (System/Exec would need system)",
+    "reporting": "CoreShowChannels, CoreSettings",
+    "config": "Reload of res_pjsip.so after the admin page changes a phone",
+}
+# Events the call tracker and the verification dialer read: call and agent (queues), user (our UserEvents),
+# system (FullyBooted, Shutdown) and reporting. Reading grants no action.
+BRIDGE_READ_CLASSES = ("system", "call", "agent", "user", "reporting")
+
+
 def bridge_ami_user(settings: Settings) -> AmiUser:
-    """Least privilege for the AMI bridge: call/agent/user events; queue, originate and reload actions."""
+    """Least privilege for the AMI bridge (QueueStatus and Ping need no class)."""
     return AmiUser(
         username=settings.ami_username,
         secret=settings.ami_secret,
-        read="system,call,agent,user,reporting",
-        write="system,call,agent,originate,reporting",
+        read=",".join(BRIDGE_READ_CLASSES),
+        write=",".join(BRIDGE_WRITE_CLASSES),
     )
 
 
@@ -100,6 +117,8 @@ def render_config(
         "channel_variables": IVR_CHANNEL_VARIABLES,
         "anonymous_variable": ANONYMOUS_VARIABLE,
         "withheld_caller_id": WITHHELD_CALLER_ID,
+        # Appended to every AGI() URL: FastAGI beyond loopback refuses sessions without the shared secret.
+        "agi_secret_query": f"?secret={settings.agi_secret}" if settings.agi_secret else "",
         "phones": phones,
         "ami_users": ami_users,
     }
@@ -125,9 +144,8 @@ def render_pjsip(*, settings: Settings, runtime: AsteriskRuntime, phones: Sequen
 
 def _check_safe(phones: Sequence[OperatorPhone], ami_users: Sequence[AmiUser]) -> None:
     for phone in phones:
-        for value in (phone.extension, phone.sip_password):
-            if not _SAFE_VALUE.match(value):
-                raise ConfigurationError("unsafe value for the SIP config", extension=phone.extension)
+        if not (_SAFE_VALUE.match(phone.extension) and _MD5_HEX.match(phone.md5_cred)):
+            raise ConfigurationError("unsafe value for the SIP config", extension=phone.extension)
     for user in ami_users:
         if not (_SAFE_VALUE.match(user.username) and _SAFE_VALUE.match(user.secret)):
             raise ConfigurationError("unsafe AMI credentials", username=user.username)

@@ -5,6 +5,8 @@ With several web workers only one process (the telephony process) connects to As
 telephony process runs each on its AMI bridge and pushes the answer (or the error) to a reply list that only
 the asking worker reads. A request carries its deadline: one that waited out its time while the telephony
 process was down is dropped, never run late (a queue login ten minutes after the click would surprise).
+Only the actions the backend itself sends, in the form it sends them, are run (callcenter/ami_allowlist.py):
+whoever can write to this Redis list must not be able to make Asterisk run anything else.
 """
 
 from __future__ import annotations
@@ -21,8 +23,10 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from callcenter.ami_allowlist import checked_action
 from callcenter.asterisk_actions import AsteriskActions
-from callcenter.errors import AsteriskUnavailable, PasokhError
+from callcenter.errors import AmiActionRefused, AsteriskUnavailable, PasokhError
+from callcenter.redis_connection import redis_client
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +43,8 @@ def _keys(namespace: str) -> tuple[str, str]:
 class AmiRelayServer:
     """In the telephony process: runs relayed requests on the AMI bridge and publishes its status."""
 
-    def __init__(self, *, redis_url: str, namespace: str, ami: AsteriskActions) -> None:
-        self._redis: Redis = Redis.from_url(redis_url, decode_responses=True)
+    def __init__(self, *, redis_url: str, namespace: str, ami: AsteriskActions, ca_file: str | None = None) -> None:
+        self._redis: Redis = redis_client(redis_url, ca_file=ca_file, decode_responses=True)
         self._requests, self._status = _keys(namespace)
         self._ami = ami
         self._tasks: set[asyncio.Task[None]] = set()
@@ -68,13 +72,23 @@ class AmiRelayServer:
                 await asyncio.sleep(1)
                 continue
             if popped is not None:
-                task = asyncio.create_task(self._answer(json.loads(popped[1])))
+                task = asyncio.create_task(self._answer(popped[1]))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
 
-    async def _answer(self, request: dict[str, Any]) -> None:
+    async def _answer(self, raw: str | bytes) -> None:
+        request = self._well_formed(raw)
+        if request is None:
+            return
+        try:
+            checked_action(request["action"])
+        except AmiActionRefused as refused:
+            log.warning("AMI relay: refused a relayed request (%s): %s", refused.details.get("action", "-"),
+                        refused.details["reason"])
+            await self._reply(request, {"ok": False, "error": refused.as_dict()})
+            return
         if time.time() > float(request["deadline"]):
-            log.warning("AMI relay: dropped a %s that waited past its deadline", request["action"].get("Action"))
+            log.warning("AMI relay: dropped a %s that waited past its deadline", request["action"]["Action"])
             return
         try:
             if request["as_list"]:
@@ -84,6 +98,24 @@ class AmiRelayServer:
             reply = {"ok": True, "answer": answer}
         except PasokhError as refused:
             reply = {"ok": False, "error": refused.as_dict()}
+        await self._reply(request, reply)
+
+    def _well_formed(self, raw: str | bytes) -> dict[str, Any] | None:
+        """The request as RelayedAmi writes it, or None (logged): anything else on the list is not ours."""
+        try:
+            request = json.loads(raw)
+        except ValueError:
+            request = None
+        reply_prefix = f"{self._requests}:reply:"
+        if not (isinstance(request, dict) and isinstance(request.get("action"), dict)
+                and isinstance(request.get("as_list"), bool) and isinstance(request.get("deadline"), int | float)
+                and isinstance(request.get("reply_to"), str) and request["reply_to"].startswith(reply_prefix)
+                and len(request["reply_to"]) <= len(reply_prefix) + 64):
+            log.warning("AMI relay: refused a malformed request on %s", self._requests)
+            return None
+        return request
+
+    async def _reply(self, request: dict[str, Any], reply: dict[str, Any]) -> None:
         try:
             await self._redis.rpush(request["reply_to"], json.dumps(reply, default=str))
             await self._redis.expire(request["reply_to"], int(ANSWER_TIMEOUT_SECONDS) + 2)
@@ -101,8 +133,9 @@ class AmiRelayServer:
 class RelayedAmi(AsteriskActions):
     """In a web-only worker: the same actions as the bridge, sent to the telephony process through Redis."""
 
-    def __init__(self, *, redis_url: str, namespace: str, answer_timeout: float = ANSWER_TIMEOUT_SECONDS) -> None:
-        self._redis: Redis = Redis.from_url(redis_url, decode_responses=True)
+    def __init__(self, *, redis_url: str, namespace: str, answer_timeout: float = ANSWER_TIMEOUT_SECONDS,
+                 ca_file: str | None = None) -> None:
+        self._redis: Redis = redis_client(redis_url, ca_file=ca_file, decode_responses=True)
         self._requests, self._status_key = _keys(namespace)
         self._answer_timeout = answer_timeout
         self._status: dict[str, Any] = {}

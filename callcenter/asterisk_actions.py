@@ -79,9 +79,15 @@ class AsteriskActions(ABC):
                            "Exten": exten, "Priority": "1"})
 
     async def mute(self, *, channel: str, muted: bool) -> None:
-        """Both directions of one channel: on hold, the citizen neither hears nor is heard."""
-        await self.action({"Action": "MuteAudio", "Channel": channel, "Direction": "all",
-                           "State": "on" if muted else "off"})
+        """Both directions of one channel: on hold, the citizen neither hears nor is heard. The MUTEAUDIO
+        function through Setvar (AMI class ``call``) rather than the MuteAudio action, which needs the
+        ``system`` class: that class would also let the AMI user originate ``System()`` (docs/security.md)."""
+        await self.action({"Action": "Setvar", "Channel": channel, "Variable": MUTE_FUNCTION,
+                           "Value": "on" if muted else "off"})
+
+    async def reload_pjsip(self) -> None:
+        """Re-read pjsip.conf (phones added or deactivated); registrations of unchanged phones survive it."""
+        await self.action({"Action": "Reload", "Module": PJSIP_MODULE})
 
     async def spy(self, *, supervisor_extension: str, operator_extension: str, options: str) -> None:
         """Ring the supervisor's phone; once answered, ChanSpy on the operator's channel (``options``: q quiet,
@@ -130,6 +136,7 @@ class AsteriskActions(ABC):
 
 
 # Names shared with asterisk_config/templates/extensions.conf.j2.
+TRANSFER_CONTEXT = "pasokh-transfer"
 OUTBOUND_GROUP = "outbound@pasokh"
 INBOUND_GROUP = "inbound@pasokh"
 VERIFY_CONTEXT = "pasokh-verify"
@@ -139,6 +146,10 @@ VERIFICATION_EVENT = "PasokhVerificationCall"
 VERIFICATION_ANSWERED_EVENT = "PasokhVerificationAnswered"
 VERIFICATION_AGI_ROUTE = "verification"
 QUEUES = tuple(line.queue for line in LINES)
+MUTE_FUNCTION = "MUTEAUDIO(all)"
+PJSIP_MODULE = "res_pjsip.so"
+# ChanSpy's options per supervision mode: q quiet, E end with the operator's call, w whisper, B barge.
+SPY_OPTIONS = {"listen": "qE", "whisper": "qEw", "barge": "qEB"}
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,8 @@ from redis.asyncio.client import PubSub
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
+from callcenter.redis_connection import redis_client
+
 log = logging.getLogger(__name__)
 
 
@@ -182,9 +184,11 @@ class RedisBus(LocalFanOut):
         max_pending: int = 10_000,
         drain_timeout: float = 2.0,
         client_name: str | None = None,
+        ca_file: str | None = None,
     ) -> None:
         super().__init__()
         self.url = url
+        self.ca_file = ca_file
         self.channel = channel
         self.seq_key = f"{channel}:seq"
         self.max_pending = max_pending
@@ -276,8 +280,8 @@ class RedisBus(LocalFanOut):
 
     def _client(self, name: str) -> Redis:
         # No retries inside redis-py: this class retries itself, and must notice every reconnection.
-        return Redis.from_url(
-            self.url, client_name=name, retry=Retry(NoBackoff(), 0), socket_keepalive=True,
+        return redis_client(
+            self.url, ca_file=self.ca_file, client_name=name, retry=Retry(NoBackoff(), 0), socket_keepalive=True,
             socket_connect_timeout=self.CONNECT_TIMEOUT, socket_timeout=self.COMMAND_TIMEOUT,
         )
 

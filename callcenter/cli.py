@@ -62,7 +62,7 @@ def _seed(settings: Settings, *, demo: bool) -> None:
         if demo:
             if settings.environment != "development":
                 raise SystemExit("demo accounts are only for PASOKH_ENVIRONMENT=development")
-            seed_demo_staff(session, environment=settings.environment)
+            seed_demo_staff(session, environment=settings.environment, sip_realm=settings.sip_realm)
     engine.dispose()
 
 
@@ -114,7 +114,8 @@ def _serve(settings: Settings) -> None:
 
 def _wait_for_telephony(settings: Settings, telephony: subprocess.Popen[bytes], timeout: float = 60) -> None:
     """Web workers start once the telephony process has migrated the database and reports to Redis."""
-    relayed = RelayedAmi(redis_url=settings.redis_url or "", namespace=settings.redis_namespace)
+    relayed = RelayedAmi(redis_url=settings.redis_url or "", namespace=settings.redis_namespace,
+                         ca_file=settings.redis_ca_file)
 
     async def reported() -> bool:
         try:
@@ -148,7 +149,7 @@ def _run(settings: Settings) -> None:
     phones = phones_from_database(engine)
     process = provision_asterisk(settings, phones=phones, unit_names=unit_names_from_database(engine))
     engine.dispose()
-    print(_banner(settings, {phone.extension: phone.sip_password for phone in phones}), flush=True)
+    print(_banner(settings), flush=True)
     # uvicorn re-raises SIGTERM after its graceful shutdown; as SystemExit it lets `finally` stop Asterisk.
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _exit_on_signal)
@@ -162,7 +163,7 @@ def _exit_on_signal(signum: int, _frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
-def _banner(settings: Settings, sip_passwords: dict[str, str]) -> str:
+def _banner(settings: Settings) -> str:
     lines = [
         "",
         f"Pasokh is up. Console: http://{settings.web_host}:{settings.web_port}/",
@@ -172,8 +173,7 @@ def _banner(settings: Settings, sip_passwords: dict[str, str]) -> str:
         return "\n".join(lines)
     lines.append("Demo logins (development only):")
     for login in DEMO_LOGINS:
-        secret = sip_passwords.get(login.extension or "", "?")
-        phone = f", phone {login.extension} SIP password {secret}" if login.extension else ""
+        phone = f", phone {login.extension} SIP password {login.sip_password}" if login.extension else ""
         lines.append(f"  {login.username} / {login.password}  ({login.role.value}{phone})")
     return "\n".join(lines)
 

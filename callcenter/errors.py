@@ -65,6 +65,17 @@ class AsteriskUnavailable(PasokhError):
     status_code = 503
 
 
+class AmiActionRefused(PasokhError):
+    """A relayed AMI request that is not one of the actions the backend sends (callcenter/ami_allowlist.py):
+    never run. ``reason`` (English, field names only) is for the log."""
+
+    error_id = "ami-action-refused"
+    status_code = 503
+
+    def __init__(self, reason: str, **details: Any) -> None:
+        super().__init__("این فرمان به مرکز تلفن فرستاده نشد.", reason=reason, **details)
+
+
 class AsteriskSandboxError(PasokhError):
     error_id = "asterisk-sandbox-error"
 

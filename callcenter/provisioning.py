@@ -22,8 +22,6 @@ from ivr.prompts import render_prompts, render_unit_prompt, unit_prompts
 
 log = logging.getLogger(__name__)
 
-# Reloading PJSIP re-reads pjsip.conf only; registrations of unchanged phones survive it (verified on Asterisk 22).
-RELOAD_PJSIP = {"Action": "Reload", "Module": "res_pjsip.so"}
 # Two administrators saving at once in this process must not interleave their writes of the same file.
 _render_lock = threading.Lock()
 
@@ -77,7 +75,7 @@ async def apply_phone_changes(settings: Settings, *, engine: Engine, ami: Asteri
                     settings.asterisk_instance)
         return False
     try:
-        await ami.action(dict(RELOAD_PJSIP))
+        await ami.reload_pjsip()
     except AsteriskUnavailable as exc:
         log.warning("PJSIP reload over AMI failed (%s); phone changes apply at Asterisk's next reload", exc.details)
         return False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import string
 from functools import cache
@@ -34,3 +35,9 @@ def _dummy_hash() -> str:
 def new_sip_password(length: int = 20) -> str:
     """Letters and digits only: it is rendered into pjsip.conf and typed into desk phones."""
     return "".join(secrets.choice(_SIP_ALPHABET) for _ in range(length))
+
+
+def sip_md5_cred(username: str, password: str, realm: str) -> str:
+    """What Asterisk's PJSIP auth stores instead of the password (``md5_cred``): md5("user:realm:password"),
+    the HA1 of SIP digest authentication. Asterisk checks a phone's digest against it without the password."""
+    return hashlib.md5(f"{username}:{realm}:{password}".encode(), usedforsecurity=False).hexdigest()

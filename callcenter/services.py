@@ -122,14 +122,14 @@ class Services:
 def build_services(settings: Settings) -> Services:
     engine = make_engine(settings.database_url)
     metrics = Metrics()
-    bus: Bus = (RedisBus(settings.redis_url, channel=f"{settings.redis_namespace}:events") if settings.redis_url
-                else InProcessBus())
+    bus: Bus = (RedisBus(settings.redis_url, channel=f"{settings.redis_namespace}:events",
+                         ca_file=settings.redis_ca_file) if settings.redis_url else InProcessBus())
     notifier = Notifier(bus=bus)
     agent_log = AgentStateLog(engine=engine)
     call_records = CallRecords(engine=engine)
     tracker = CallTracker(records=call_records, agent_log=agent_log,
                           notifier=notifier, metrics=metrics, wrapup_seconds=settings.queue_wrapup_seconds)
-    agi = AgiServer(metrics=metrics)
+    agi = AgiServer(metrics=metrics, secret=settings.agi_secret)
     flows = build_flows(settings, engine=engine, notifier=notifier)
     flows.register(agi)
     gateway = build_sms_gateway(settings)
@@ -172,10 +172,11 @@ def build_asterisk_actions(
     """The AMI bridge (and, with Redis, the relay that serves web-only workers), or a web-only worker's relay."""
     if settings.role == "web":
         assert settings.redis_url  # settings refuse a web-only worker without Redis
-        return RelayedAmi(redis_url=settings.redis_url, namespace=settings.redis_namespace), None
+        return RelayedAmi(redis_url=settings.redis_url, namespace=settings.redis_namespace,
+                          ca_file=settings.redis_ca_file), None
     bridge = AmiBridge(settings=settings, tracker=tracker, metrics=metrics)
-    relay = (AmiRelayServer(redis_url=settings.redis_url, namespace=settings.redis_namespace, ami=bridge)
-             if settings.redis_url else None)
+    relay = (AmiRelayServer(redis_url=settings.redis_url, namespace=settings.redis_namespace, ami=bridge,
+                            ca_file=settings.redis_ca_file) if settings.redis_url else None)
     return bridge, relay
 
 

@@ -14,6 +14,7 @@ from callcenter.errors import ConfigurationError
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SECRET = "development-only-secret-change-me"
 DEFAULT_AMI_SECRET = "development-only-ami-secret"
+DEFAULT_SIP_REALM = "pasokh"
 
 
 class Settings(BaseModel):
@@ -25,7 +26,9 @@ class Settings(BaseModel):
     secret_key: str = DEFAULT_SECRET
     state_dir: Path = PROJECT_ROOT / "var"
     database_url: str = ""
+    # redis://[:password@]host:port/db, or rediss://… for TLS; a private CA's certificate file for rediss.
     redis_url: str | None = None
+    redis_ca_file: str | None = None
     # Keys and channels in Redis start with this, so that two installations (or tests) can share one Redis.
     redis_namespace: str = "pasokh"
     # "all": FastAGI, the AMI bridge and the web in one process. "web": a web-only worker (several may run
@@ -44,7 +47,8 @@ class Settings(BaseModel):
     rtp_port_start: int = 10000
     rtp_port_end: int = 10999
     trunk_match: str = "127.0.0.1"
-    sip_realm: str = "pasokh"
+    # The realm Asterisk challenges phones with; stored SIP credentials (md5 of user:realm:password) depend on it.
+    sip_realm: str = DEFAULT_SIP_REALM
     ami_host: str = "127.0.0.1"
     ami_port: int = 5038
     ami_username: str = "pasokh"
@@ -55,6 +59,9 @@ class Settings(BaseModel):
     # channel names and dialplan steps, which name the citizens dialled for verification (Local/<number>@...,
     # "Called PJSIP/<number>@outbound-trunk"): the default keeps citizens' numbers out of Asterisk's log.
     asterisk_log_verbosity: int = Field(default=1, ge=0, le=5)
+    # Required when FastAGI listens beyond loopback: Asterisk's AGI() URLs carry it (?secret=…) and the server
+    # refuses a session without it. Letters, digits and ._~- only (it lands in the dialplan), 24 or more.
+    agi_secret: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._~-]{24,}$")
 
     # The login throttle (callcenter/login_throttle.py): tries per name and per name+address, and their lockout
     # (also the cap of the progressive delays); tries per address for any names; the first progressive delay.
@@ -121,6 +128,11 @@ class Settings(BaseModel):
             self.database_url = f"sqlite:///{self.state_dir / 'pasokh.sqlite3'}"
         if (self.role == "web" or self.web_workers > 1) and not self.redis_url:
             raise ConfigurationError("several web workers (PASOKH_WEB_WORKERS > 1, PASOKH_ROLE=web) need REDIS_URL")
+        if not is_loopback(self.agi_host) and not self.agi_secret:
+            raise ConfigurationError("PASOKH_AGI_SECRET must be set when FastAGI listens beyond loopback "
+                                     f"(PASOKH_AGI_HOST={self.agi_host})")
+        if self.redis_ca_file and not (self.redis_url or "").startswith("rediss://"):
+            raise ConfigurationError("PASOKH_REDIS_CA_FILE needs a TLS REDIS_URL (rediss://)")
         if self.max_outbound_calls >= self.max_inbound_calls:
             raise ConfigurationError("PASOKH_MAX_OUTBOUND_CALLS must leave lines for inbound calls "
                                      "(fewer than PASOKH_MAX_INBOUND_CALLS)")
@@ -150,14 +162,6 @@ class Settings(BaseModel):
         return frozenset(f"http://{host}:{self.web_port}" for host in hosts)
 
 
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False  # a host name: it may resolve anywhere
-
 
 def refuse_built_in_secrets(settings: Settings) -> None:
     """Fail closed before serving: the built-in secrets only in explicit development, listening on loopback."""
@@ -173,6 +177,16 @@ def refuse_built_in_secrets(settings: Settings) -> None:
     if not is_loopback(settings.web_host):
         raise ConfigurationError(f"{' and '.join(built_in)} must be set when the web listens beyond loopback "
                                  f"(PASOKH_WEB_HOST={settings.web_host})")
+
+
+def is_loopback(host: str) -> bool:
+    """Only this machine can reach ``host`` (127.0.0.0/8, ::1, localhost); 0.0.0.0 and names are not."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 # Variables read without the PASOKH_ prefix, as the set-up contract names them.

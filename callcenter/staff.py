@@ -22,7 +22,7 @@ from callcenter.errors import (
 )
 from callcenter.lines import LINES
 from callcenter.persian import ascii_digits, normalize_text, persian_digits
-from callcenter.security import hash_password, new_sip_password
+from callcenter.security import hash_password, new_sip_password, sip_md5_cred
 from callcenter.sms import sms_number
 from db.models import Category, Line, Role, Unit, UnitKind, User, UserPublic
 
@@ -79,8 +79,9 @@ def has_phone(role: Role) -> bool:
     return role in PHONE_RANGES
 
 
-def create_staff(session: Session, *, data: StaffCreate) -> NewStaff:
-    """Validate and store a staff account; operators and supervisors get an extension and a generated SIP password."""
+def create_staff(session: Session, *, data: StaffCreate, sip_realm: str) -> NewStaff:
+    """Validate and store a staff account; operators and supervisors get an extension and a generated SIP password,
+    returned here once and stored only as its md5 credential for ``sip_realm``."""
     username = _valid_username(data.username)
     full_name = _required_name(data.full_name, field="full_name", message="نام و نام خانوادگی را بنویسید.")
     password = strong_password(data.password.get_secret_value())
@@ -93,11 +94,13 @@ def create_staff(session: Session, *, data: StaffCreate) -> NewStaff:
     password_hash = hash_password(password)
     for _attempt in range(_ALLOCATION_ATTEMPTS):
         extension = requested or (next_free_extension(session, role=data.role) if has_phone(data.role) else None)
+        sip_password = new_sip_password() if extension else None
         user = User(username=username, full_name=full_name, role=data.role, extension=extension,
-                    password_hash=password_hash, sip_password=new_sip_password() if extension else None,
-                    unit_id=data.unit_id)
+                    password_hash=password_hash, unit_id=data.unit_id,
+                    sip_md5_cred=sip_md5_cred(extension, sip_password, sip_realm) if extension and sip_password
+                    else None)
         if _inserted(session, user, username=username, extension=extension, allocated=requested is None):
-            return NewStaff(account=UserPublic.model_validate(user), sip_password=user.sip_password)
+            return NewStaff(account=UserPublic.model_validate(user), sip_password=sip_password)
     raise NoFreeExtension("داخلی آزادی پیدا نشد؛ دوباره تلاش کنید.", role=data.role.value)
 
 

@@ -195,17 +195,33 @@ def record_answered(session: Session, *, attempt_id: int) -> None:
     session.commit()
 
 
+def live_automatic_attempt(session: Session, *, attempt_id: int, now: datetime) -> VerificationAttempt | None:
+    """The attempt, if it is an automatic call still under way: its task calling, this its latest call, no
+    result and no end reported. FastAGI is told an attempt id by the dialplan; nothing else about the call
+    (a manual call, a finished one, a guessed number) may make the automatic question ask or record."""
+    attempt = session.get(VerificationAttempt, attempt_id)
+    if attempt is None or attempt.mode != VerificationMode.AUTOMATIC:
+        return None
+    if attempt.outcome is not None or attempt.ended_at is not None or not _may_still_be_on(attempt, now):
+        return None
+    task = session.get(VerificationTask, attempt.task_id)
+    if task is None or task.status != Status.CALLING:
+        return None
+    latest = _latest_attempt(session, task)
+    return attempt if latest is not None and latest.id == attempt.id else None
+
+
 def record_key(
     session: Session, *, attempt_id: int, key: str, policy: CallingPolicy, now: datetime,
 ) -> VerificationTask:
     """The citizen's key in an automatic call: 1 resolved, 2 not resolved; recorded in the name of the
-    supervisor who asked for automatic calls."""
+    supervisor who asked for automatic calls. Only for an automatic call still under way."""
     outcome = KEY_OUTCOMES.get(key)
     if outcome is None:
         raise ValidationFailed("کلید نامعتبر", key=key)
-    attempt = session.get(VerificationAttempt, attempt_id)
+    attempt = live_automatic_attempt(session, attempt_id=attempt_id, now=now)
     if attempt is None:
-        raise NotFound("تماس تأیید پیدا نشد.", attempt_id=attempt_id)
+        raise Conflict("این تماس تأیید خودکار در جریان نیست.", attempt_id=attempt_id)
     attempt.key_pressed = key
     task = get_task(session, attempt.task_id)
     actor = session.get(User, task.requested_by_id or attempt.placed_by_id)

@@ -30,6 +30,7 @@ from callcenter.verification import (
     due_automatic,
     get_task,
     hand_back_to_supervisors,
+    live_automatic_attempt,
     open_tasks,
     record_answered,
     record_dial_result,
@@ -186,9 +187,10 @@ class VerificationDialer:
             await self._announce(task.id or 0)
 
     async def tracking_code_for(self, attempt_id: int) -> str | None:
-        """For the automatic call's greeting: the code of the ticket the attempt asks about."""
+        """For the automatic call's greeting: the code of the ticket the attempt asks about; None unless the
+        attempt is an automatic call still under way."""
         def code(session: Session) -> str | None:
-            attempt = session.get(VerificationAttempt, attempt_id)
+            attempt = live_automatic_attempt(session, attempt_id=attempt_id, now=utcnow())
             task = get_task(session, attempt.task_id) if attempt else None
             ticket = session.get(Ticket, task.ticket_id) if task else None
             return ticket.tracking_code if ticket else None

@@ -116,8 +116,9 @@ class User(UserBase, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     password_hash: str = Field(max_length=255)
-    # The SIP digest password of the operator's phone; rendered into pjsip.conf, never into a response.
-    sip_password: str | None = Field(default=None, max_length=64)
+    # The phone's SIP credential, never its password: md5("extension:realm:password"), Asterisk's md5_cred,
+    # rendered into pjsip.conf and never into a response (the password is shown once, at creation).
+    sip_md5_cred: str | None = Field(default=None, max_length=32)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     # For a unit liaison: the unit whose tickets they accept, report done or dispute (and no other's).
     unit_id: int | None = Field(default=None, foreign_key="unit.id")

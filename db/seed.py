@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlmodel import Session, select
 
 from callcenter.errors import ConfigurationError
-from callcenter.security import hash_password, new_sip_password
+from callcenter.security import hash_password, sip_md5_cred
 from db.models import Category, CategoryDistrictUnit, Line, Role, Unit, UnitKind, User
 
 # (name, kind, parent name)
@@ -63,6 +63,12 @@ class DemoLogin:
     extension: str | None = None
     unit: str | None = None  # a unit liaison's unit, by name
 
+    @property
+    def sip_password(self) -> str | None:
+        """A fixed, documented development value (demo accounts exist only in development): the database keeps
+        only its md5 credential, so the `make run` banner can still tell a developer what to type."""
+        return f"sip{self.extension}-pasokh" if self.extension else None
+
 
 DEMO_LOGINS: tuple[DemoLogin, ...] = (
     DemoLogin("admin", "admin-pasokh", Role.ADMIN, "مدیر سامانه"),
@@ -100,14 +106,16 @@ def seed_reference_data(session: Session) -> None:
     session.commit()
 
 
-def seed_demo_staff(session: Session, *, environment: str | None, logins: tuple[DemoLogin, ...] = DEMO_LOGINS) -> None:
+def seed_demo_staff(session: Session, *, environment: str | None, sip_realm: str,
+                    logins: tuple[DemoLogin, ...] = DEMO_LOGINS) -> None:
     """Demo accounts, whose passwords are in the README: only ever in development."""
     if environment != "development":
         raise ConfigurationError(f"demo accounts are only for PASOKH_ENVIRONMENT=development, not {environment!r}")
-    known = {u.username for u in session.exec(select(User)).all()}
+    known = {u.username: u for u in session.exec(select(User)).all()}
     unit_ids = {u.name: u.id for u in session.exec(select(Unit)).all()}
     for login in logins:
         if login.username in known:
+            _keep_demo_phone_documented(known[login.username], login, sip_realm)
             continue
         session.add(
             User(
@@ -116,8 +124,16 @@ def seed_demo_staff(session: Session, *, environment: str | None, logins: tuple[
                 role=login.role,
                 extension=login.extension,
                 password_hash=hash_password(login.password),
-                sip_password=new_sip_password() if login.extension else None,
+                sip_md5_cred=(sip_md5_cred(login.extension, login.sip_password, sip_realm)
+                              if login.extension and login.sip_password else None),
                 unit_id=unit_ids.get(login.unit) if login.unit else None,
             )
         )
     session.commit()
+
+
+def _keep_demo_phone_documented(user: User, login: DemoLogin, sip_realm: str) -> None:
+    """A demo account seeded before SIP passwords became fixed values (or under another realm) is brought back
+    to the documented one, so that what the banner prints registers."""
+    if user.extension == login.extension and login.extension and login.sip_password:
+        user.sip_md5_cred = sip_md5_cred(login.extension, login.sip_password, sip_realm)

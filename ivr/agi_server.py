@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import logging
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import parse_qs
 
 from panoramisk.fast_agi import Application, Request
 from panoramisk.utils import parse_agi_result
@@ -86,9 +88,12 @@ Route = Callable[[AgiChannel], Awaitable[None]]
 class AgiServer(Application):
     """Serves FastAGI routes; every connection is a tracked task that ends with the call or on shutdown."""
 
-    def __init__(self, *, metrics: Metrics) -> None:
+    def __init__(self, *, metrics: Metrics, secret: str | None = None) -> None:
+        """``secret``: when set, a session runs only if its script URL carries ``?secret=<it>`` (Asterisk's
+        AGI(agi://host:port/route?secret=…)); required by the settings when listening beyond loopback."""
         # panoramisk's __init__ calls get_event_loop(); we never use its loop attribute.
         dict.__init__(self)
+        self._secret = secret
         self.default_encoding = "utf-8"
         self._route: OrderedDict[str, Route] = OrderedDict()
         self._metrics = metrics
@@ -142,7 +147,13 @@ class AgiServer(Application):
             headers = await self._read_headers(reader)
             if headers is None:
                 return
-            route_name = headers.get("agi_network_script", "").split("?", 1)[0]
+            route_name, _, query = headers.get("agi_network_script", "").partition("?")
+            if not self._authorised(query):
+                log.warning("FastAGI: session for route %r without the shared secret refused (from %s)",
+                            route_name[:40], writer.get_extra_info("peername"))
+                self._metrics.agi_sessions.labels(route="unknown", result="refused").inc()
+                route_name = "-"
+                return
             route = self._route.get(route_name)
             if route is None:
                 log.error("FastAGI: no route %r", route_name)
@@ -162,6 +173,12 @@ class AgiServer(Application):
             writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
+
+    def _authorised(self, query: str) -> bool:
+        if self._secret is None:
+            return True
+        offered = parse_qs(query).get("secret", [""])[-1]
+        return hmac.compare_digest(offered.encode(), self._secret.encode())
 
     async def _read_headers(self, reader: asyncio.StreamReader) -> dict[str, str] | None:
         """``agi_*: value`` lines up to a blank line; None (logged) on EOF, garbage, overflow or timeout."""

@@ -6,6 +6,7 @@ import logging
 from typing import Protocol
 
 from callcenter.asterisk_actions import ATTEMPT_VARIABLE, VERIFICATION_AGI_ROUTE
+from callcenter.errors import Conflict
 from ivr.agi_server import AgiServer
 from ivr.menu import MAX_TRIES, Channel, Menu
 from ivr.speech import say_tracking_code
@@ -37,15 +38,21 @@ class VerificationCall:
         attempt then counts as unanswered and the dialer tries again later)."""
         attempt_text = await self.menu.evaluate(channel, f"${{{ATTEMPT_VARIABLE}}}")
         code = await self.answers.tracking_code_for(int(attempt_text)) if attempt_text.isdigit() else None
-        if code is None:
-            log.warning("automatic verification call without a known attempt (%r)", attempt_text)
+        if code is None:  # unknown, manual, finished or no longer live: nothing is asked, nothing recorded
+            log.warning("automatic verification call for an attempt that is not a live automatic call (%r)",
+                        attempt_text[:20])
             await self.menu.play(channel, "goodbye", escape="")
             return
         keys = ["verify_greeting", *say_tracking_code(code), "verify_question"]
         for _ in range(MAX_TRIES):
             digit = await self.menu.play(channel, keys, escape=ANSWER_KEYS) or await self.menu.wait_digit(channel)
             if digit is not None and digit in ANSWER_KEYS:
-                await self.answers.key_pressed(int(attempt_text), digit)
+                try:
+                    await self.answers.key_pressed(int(attempt_text), digit)
+                except Conflict:  # the attempt ended meanwhile (a supervisor recorded a result): not counted
+                    log.warning("automatic verification attempt %s no longer live; key not recorded", attempt_text)
+                    await self.menu.play(channel, "goodbye", escape="")
+                    return
                 await self.menu.play(channel, THANKS[digit], escape="")
                 return
             keys = ["invalid_choice", "verify_question"] if digit is not None else ["verify_question"]

@@ -110,7 +110,7 @@ def test_given_filed_ticket_when_looked_up_by_code_with_persian_digits_then_foun
 def test_ticket_responses_never_contain_staff_secrets(client: TestClient) -> None:
     login(client)
     me = client.get("/api/me").json()
-    assert "password_hash" not in me["user"] and "sip_password" not in me["user"]
+    assert "password_hash" not in me["user"] and "sip_md5_cred" not in me["user"]
     engine = client.app.state.services.engine  # type: ignore[attr-defined]
     with Session(engine) as session:
         assert session.exec(select(Category)).first() is not None

@@ -18,9 +18,9 @@ from sqlmodel import Session, select
 from asterisk_config.render import AmiUser, OperatorPhone
 from callcenter.app import create_app
 from callcenter.lines import LINES
-from callcenter.security import hash_password
+from callcenter.security import hash_password, sip_md5_cred
 from callcenter.services import Services
-from callcenter.settings import Settings, load_settings
+from callcenter.settings import DEFAULT_SIP_REALM, Settings, load_settings
 from callcenter.tickets import create_ticket
 from db.engine import make_engine, upgrade_database
 from db.models import Category, Role, Ticket, TicketCreate, User
@@ -39,6 +39,7 @@ PHONES_PORT = TEST_BASE_PORT + 71
 CITIZENS_PORT = TEST_BASE_PORT + 70
 CITIZEN_PHONE_PORT = TEST_BASE_PORT + 77  # a citizen's phone that the municipality calls (verification)
 OUTBOUND_LINES = 2
+TEST_AGI_SECRET = "pasokh-test-agi-secret-0123456789"
 
 
 @dataclass(frozen=True)
@@ -50,8 +51,13 @@ class StaffAccount:
     sip_password: str
 
     @property
+    def md5_cred(self) -> str:
+        """All the database and pjsip.conf keep; the clear sip_password stays here, to register the test phones."""
+        return sip_md5_cred(self.extension, self.sip_password, DEFAULT_SIP_REALM)
+
+    @property
     def phone(self) -> OperatorPhone:
-        return OperatorPhone(extension=self.extension, sip_password=self.sip_password, display_name=self.username)
+        return OperatorPhone(extension=self.extension, md5_cred=self.md5_cred, display_name=self.username)
 
 
 OPERATOR_1 = StaffAccount("operator1", "op1-test-pass", Role.OPERATOR, "1001", "Sip1001secret")
@@ -77,6 +83,8 @@ def telephony_settings(state_dir: Path, *, instance: str = TEST_INSTANCE, base_p
         sip_port=base_port + 60,
         ami_port=base_port + 38,
         agi_port=base_port + 73,
+        # Every test call reaches FastAGI the way a deployment beyond loopback does: with the shared secret.
+        agi_secret=TEST_AGI_SECRET,
         # Everything an instance uses stays within base_port .. base_port+999, so instances 1000 apart never clash.
         rtp_port_start=base_port + 200,
         rtp_port_end=base_port + 999,
@@ -102,7 +110,7 @@ def seed_staff(engine: Engine, staff: tuple[StaffAccount, ...] = TEST_STAFF) -> 
         for account in staff:
             if account.username not in existing:
                 session.add(User(username=account.username, full_name=account.username, role=account.role,
-                                 extension=account.extension, sip_password=account.sip_password,
+                                 extension=account.extension, sip_md5_cred=account.md5_cred,
                                  password_hash=hash_password(account.password)))
         session.commit()
 

@@ -16,7 +16,7 @@ async def test_given_a_citizen_on_hold_when_transferred_then_unmuted_before_leav
     await asterisk.transfer(LEGS, context="pasokh-transfer", exten="1101")
 
     assert asterisk.actions[1:] == [
-        {"Action": "MuteAudio", "Channel": LEGS.citizen_channel, "Direction": "all", "State": "off"},
+        {"Action": "Setvar", "Channel": LEGS.citizen_channel, "Variable": "MUTEAUDIO(all)", "Value": "off"},
         {"Action": "Redirect", "Channel": LEGS.citizen_channel, "Context": "pasokh-transfer", "Exten": "1101",
          "Priority": "1"},
     ]

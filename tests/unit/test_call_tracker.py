@@ -109,7 +109,7 @@ def answered_call_events() -> list[dict[str, str]]:
 def add_operator(engine: sa.Engine, extension: str = "1001") -> int:
     with Session(engine) as session:
         user = User(username=f"op{extension}", full_name="زهرا احمدی", role=Role.OPERATOR, extension=extension,
-                    password_hash="not-used-here", sip_password="Sip1001secret")
+                    password_hash="not-used-here", sip_md5_cred="0" * 32)
         session.add(user)
         session.commit()
         assert user.id is not None

@@ -90,12 +90,12 @@ def test_given_any_environment_but_development_when_seeding_demo_staff_then_refu
     environment: str | None, session: Session,
 ) -> None:
     with pytest.raises(ConfigurationError):
-        seed_demo_staff(session, environment=environment)
+        seed_demo_staff(session, environment=environment, sip_realm="pasokh")
     assert session.exec(select(User)).all() == []
 
 
 def test_given_development_when_seeding_demo_staff_then_the_demo_logins_exist(session: Session) -> None:
-    seed_demo_staff(session, environment="development")
+    seed_demo_staff(session, environment="development", sip_realm="pasokh")
     assert "operator1" in {user.username for user in session.exec(select(User)).all()}
 
 

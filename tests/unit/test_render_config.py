@@ -13,12 +13,15 @@ from callcenter.asterisk_sandbox import AsteriskRuntime
 from callcenter.errors import ConfigurationError
 from callcenter.lines import LINES
 from callcenter.recordings import RecordingStore
+from callcenter.security import sip_md5_cred
 from callcenter.settings import Settings
 from db.models import Role, User
 
+CRED_1001 = sip_md5_cred("1001", "Sip1001secret", "pasokh")
+CRED_1002 = sip_md5_cred("1002", "Other.pass-2", "pasokh")
 PHONES = [
-    OperatorPhone(extension="1001", sip_password="Sip1001secret", display_name="زهرا احمدی"),
-    OperatorPhone(extension="1002", sip_password="Other.pass-2", display_name="علی رضایی"),
+    OperatorPhone(extension="1001", md5_cred=CRED_1001, display_name="زهرا احمدی"),
+    OperatorPhone(extension="1002", md5_cred=CRED_1002, display_name="علی رضایی"),
 ]
 
 
@@ -61,10 +64,14 @@ def test_given_two_phones_when_rendering_then_pjsip_has_one_endpoint_each_with_i
     endpoints = {name: opts for name, opts in conf if opts.get("type") == "endpoint"}
     assert sorted(endpoints) == ["1001", "1002", "citizen-trunk", "outbound-trunk"]
     auths = {name: opts for name, opts in conf if opts.get("type") == "auth"}
-    assert {name: (opts["username"], opts["password"]) for name, opts in auths.items()} == {
-        "1001-auth": ("1001", "Sip1001secret"),
-        "1002-auth": ("1002", "Other.pass-2"),
+    assert {name: (opts["auth_type"], opts["username"], opts["realm"], opts["md5_cred"])
+            for name, opts in auths.items()} == {
+        "1001-auth": ("md5", "1001", "pasokh", CRED_1001),
+        "1002-auth": ("md5", "1002", "pasokh", CRED_1002),
     }
+    assert all("password" not in opts for opts in auths.values())  # never the password itself
+    assert "Sip1001secret" not in (etc / "pjsip.conf").read_text()
+    assert dict(conf)["global"]["default_realm"] == "pasokh"
     assert endpoints["1001"]["auth"] == "1001-auth"
     assert endpoints["1001"]["context"] == "pasokh-staff"
     assert endpoints["citizen-trunk"]["context"] == "pasokh-inbound"
@@ -180,6 +187,8 @@ def test_given_the_bridge_user_when_rendering_manager_conf_then_it_has_least_pri
         privileges = bridge[right].split(",")
         assert privileges and "all" not in privileges
     assert "agent" in bridge["read"].split(",") and "call" in bridge["read"].split(",")
+    # Exactly the write classes the bridge's actions need: no system (Originate of System()), no command.
+    assert sorted(bridge["write"].split(",")) == ["agent", "call", "config", "originate", "reporting"]
     assert bridge["permit"] == "127.0.0.1/255.255.255.255"
     assert manager["general"]["channelvars"] == (
         "PASOKH_FEEDBACK_KIND,PASOKH_PERSONNEL_CODE,PASOKH_ANONYMOUS,PASOKH_RECORDING"
@@ -193,11 +202,12 @@ def test_given_the_instance_when_rendering_then_asterisk_conf_points_into_the_in
         assert (etc.parent / name).is_dir()
 
 
-@pytest.mark.parametrize("password", ["abc;def", "abc\ndef", "abc def", "", "pa[ss]"])
-def test_given_an_unsafe_phone_password_when_rendering_then_configuration_error_and_nothing_is_written(
-    settings: Settings, runtime: AsteriskRuntime, tmp_path: Path, password: str
+@pytest.mark.parametrize("cred", ["abc;def", "abc\ndef", "abc def", "", "pa[ss]", CRED_1001 + "\n[evil]",
+                                  "Sip1001secret", CRED_1001.upper()])
+def test_given_anything_but_an_md5_credential_when_rendering_then_configuration_error_and_nothing_is_written(
+    settings: Settings, runtime: AsteriskRuntime, tmp_path: Path, cred: str
 ) -> None:
-    phones = [OperatorPhone(extension="1001", sip_password=password, display_name="x")]
+    phones = [OperatorPhone(extension="1001", md5_cred=cred, display_name="x")]
     with pytest.raises(ConfigurationError):
         render_config(settings=settings, runtime=runtime, phones=phones)
     assert not (tmp_path / "opt").exists()
@@ -208,7 +218,7 @@ def test_given_an_unsafe_extension_when_rendering_then_configuration_error(
 ) -> None:
     with pytest.raises(ConfigurationError):
         render_config(settings=settings, runtime=runtime,
-                      phones=[OperatorPhone(extension="1001]\n[x", sip_password="ok", display_name="x")])
+                      phones=[OperatorPhone(extension="1001]\n[x", md5_cred=CRED_1001, display_name="x")])
 
 
 def test_given_an_unsafe_ami_secret_when_rendering_then_configuration_error(
@@ -231,27 +241,27 @@ def test_given_an_unchanged_config_when_rendering_again_then_files_are_not_rewri
     assert set(before) == {p.name for p in etc.iterdir()}
 
 
-def _user(username: str, *, extension: str | None, sip_password: str | None, active: bool = True) -> User:
+def _user(username: str, *, extension: str | None, sip_md5_cred: str | None, active: bool = True) -> User:
     return User(username=username, full_name=username, role=Role.OPERATOR, extension=extension,
-                sip_password=sip_password, is_active=active, password_hash="unused")
+                sip_md5_cred=sip_md5_cred, is_active=active, password_hash="unused")
 
 
 def test_given_staff_in_the_database_when_listing_operator_phones_then_only_active_ones_with_sip_credentials(
     session: Session,
 ) -> None:
     session.add_all([
-        _user("active-b", extension="1003", sip_password="PassB"),
-        _user("active-a", extension="1001", sip_password="PassA"),
-        _user("inactive", extension="1002", sip_password="PassC", active=False),
-        _user("no-extension", extension=None, sip_password="PassD"),
-        _user("no-sip-password", extension="1004", sip_password=None),
-        _user("admin", extension=None, sip_password=None),
+        _user("active-b", extension="1003", sip_md5_cred="b" * 32),
+        _user("active-a", extension="1001", sip_md5_cred="a" * 32),
+        _user("inactive", extension="1002", sip_md5_cred="c" * 32, active=False),
+        _user("no-extension", extension=None, sip_md5_cred="d" * 32),
+        _user("no-sip-password", extension="1004", sip_md5_cred=None),
+        _user("admin", extension=None, sip_md5_cred=None),
     ])
     session.commit()
     phones = operator_phones(session)
     assert phones == [
-        OperatorPhone(extension="1001", sip_password="PassA", display_name="active-a"),
-        OperatorPhone(extension="1003", sip_password="PassB", display_name="active-b"),
+        OperatorPhone(extension="1001", md5_cred="a" * 32, display_name="active-a"),
+        OperatorPhone(extension="1003", md5_cred="b" * 32, display_name="active-b"),
     ]
 
 

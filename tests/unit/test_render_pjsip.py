@@ -9,11 +9,12 @@ import pytest
 from asterisk_config.render import AmiUser, OperatorPhone, render_config, render_pjsip
 from callcenter.asterisk_sandbox import AsteriskRuntime
 from callcenter.errors import ConfigurationError
+from callcenter.security import sip_md5_cred
 from callcenter.settings import Settings
 
 OBSERVER = AmiUser(username="observer", secret="observer-secret", read="all", write="all")
-FIRST = OperatorPhone(extension="1001", sip_password="FirstSecret1", display_name="a")
-ADDED = OperatorPhone(extension="1003", sip_password="AddedSecret3", display_name="b")
+FIRST = OperatorPhone(extension="1001", md5_cred=sip_md5_cred("1001", "FirstSecret1", "pasokh"), display_name="a")
+ADDED = OperatorPhone(extension="1003", md5_cred=sip_md5_cred("1003", "AddedSecret3", "pasokh"), display_name="b")
 
 
 @pytest.fixture
@@ -35,7 +36,7 @@ def test_given_a_provisioned_instance_when_a_phone_is_added_then_only_pjsip_conf
     written = render_pjsip(settings=settings, runtime=runtime, phones=[FIRST, ADDED])
 
     assert written == etc / "pjsip.conf"
-    assert "[1003-auth]" in written.read_text() and "password = AddedSecret3" in written.read_text()
+    assert "[1003-auth]" in written.read_text() and f"md5_cred = {ADDED.md5_cred}" in written.read_text()
     assert "[observer]" in (etc / "manager.conf").read_text()  # the provisioning-time AMI user survives
     assert {path.name: path.read_text() for path in etc.iterdir() if path.name != "pjsip.conf"} == others
 
@@ -55,5 +56,5 @@ def test_given_an_unsafe_password_when_rendering_pjsip_then_configuration_error_
     before = (etc / "pjsip.conf").read_text()
     with pytest.raises(ConfigurationError):
         render_pjsip(settings=settings, runtime=runtime,
-                     phones=[FIRST, OperatorPhone(extension="1003", sip_password="x\n[evil]", display_name="c")])
+                     phones=[FIRST, OperatorPhone(extension="1003", md5_cred="x\n[evil]", display_name="c")])
     assert (etc / "pjsip.conf").read_text() == before

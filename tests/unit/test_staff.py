@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import string
 
 import pytest
@@ -40,7 +41,7 @@ def new_staff(session: Session, username: str, role: Role = Role.OPERATOR, **fie
     values: dict[str, object] = {"username": username, "full_name": "زهرا احمدی", "role": role,
                                  "password": PASSWORD}
     values.update(fields)
-    return create_staff(session, data=StaffCreate.model_validate(values))
+    return create_staff(session, data=StaffCreate.model_validate(values), sip_realm="pasokh")
 
 
 def stored(session: Session, username: str) -> User:
@@ -58,9 +59,11 @@ def test_given_no_phones_yet_when_creating_an_operator_then_the_first_extension_
     assert created.sip_password is not None and len(created.sip_password) == 20
     assert set(created.sip_password) <= set(string.ascii_letters + string.digits)
     user = stored(session, "zahra.ahmadi")
-    assert user.sip_password == created.sip_password
+    # Stored only as Asterisk's md5_cred (the phone's digest is checked against it): the password is shown once.
+    assert user.sip_md5_cred == hashlib.md5(f"1001:pasokh:{created.sip_password}".encode()).hexdigest()
+    assert created.sip_password not in str(user.model_dump())
     assert verify_password(PASSWORD, user.password_hash)
-    assert "password_hash" not in created.account.model_dump() and "sip_password" not in created.account.model_dump()
+    assert "password_hash" not in created.account.model_dump() and "sip_md5_cred" not in created.account.model_dump()
 
 
 def test_given_the_password_when_printing_the_form_data_then_it_is_masked() -> None:
