@@ -39,6 +39,7 @@ from db.models import (
     Category,
     PauseReason,
     Role,
+    RowId,
     TicketCreate,
     TicketPublic,
     Unit,
@@ -252,8 +253,8 @@ def file_ticket(body: TicketCreate, user: CallHandler, session: SessionDep, serv
 
 @router.get("/api/duplicates")
 def duplicates(
-    _user: CallHandler, session: SessionDep, category_id: int | None = None, address: str = "",
-    caller_number: str | None = None, call_id: int | None = None,
+    _user: CallHandler, session: SessionDep, category_id: RowId | None = None, address: str = "",
+    caller_number: str | None = None, call_id: RowId | None = None,
 ) -> list[TicketPublic]:
     """Open tickets like the one being filed (same caller, or same category near the same address)."""
     if call_id is not None and not caller_number:
@@ -275,7 +276,7 @@ def ticket_recording(
 
 
 @router.get("/api/calls/{call_id}/recording", response_class=FileResponse)
-def call_recording(call_id: int, user: Supervisor, session: SessionDep, services: ServicesDep) -> FileResponse:
+def call_recording(call_id: RowId, user: Supervisor, session: SessionDep, services: ServicesDep) -> FileResponse:
     """A whole answered call, for a supervisor's review; gone once the retention period has purged it."""
     call = session.get(Call, call_id)
     if call is None or call.recording is None:
@@ -304,7 +305,7 @@ class CallbackClose(BaseModel):
 
 @router.post("/api/callbacks/{callback_id}/close")
 def close_callback_request(
-    callback_id: int, body: CallbackClose, user: CallHandler, session: SessionDep, services: ServicesDep
+    callback_id: RowId, body: CallbackClose, user: CallHandler, session: SessionDep, services: ServicesDep
 ) -> CallbackPublic:
     closed = CallbackPublic.model_validate(close_callback(session, callback_id=callback_id, status=body.status,
                                                           by=user))

@@ -36,6 +36,7 @@ from callcenter.tickets import find_by_tracking_code, to_public
 from db.models import (
     FieldVerdict,
     Role,
+    RowId,
     Ticket,
     TicketAction,
     TicketPublic,
@@ -53,7 +54,7 @@ log = logging.getLogger(__name__)
 class ActionRequest(BaseModel):
     action: TicketAction
     note: str = ""
-    unit_id: int | None = None
+    unit_id: RowId | None = None
     verdict: FieldVerdict | None = None
     # The status the person saw on screen; if the ticket has moved on since, the action is refused (409).
     expected_status: TicketStatus | None = None
@@ -170,7 +171,7 @@ def ticket_history(tracking_code: str, user: HistoryReader, session: SessionDep)
 
 @router.get("/api/tickets/{tracking_code}/photos/{photo_id}", response_class=FileResponse)
 def ticket_photo(
-    tracking_code: str, photo_id: int, user: HistoryReader, session: SessionDep, services: ServicesDep,
+    tracking_code: str, photo_id: RowId, user: HistoryReader, session: SessionDep, services: ServicesDep,
 ) -> FileResponse:
     """One photo of a report-done step, for whoever may read the ticket's history."""
     ticket = _readable_ticket(session, user, tracking_code)
@@ -184,7 +185,7 @@ def ticket_photo(
 
 @router.get("/api/referral-unit")
 def suggested_unit(
-    _user: CallHandler, session: SessionDep, category_id: int, district_id: int | None = None,
+    _user: CallHandler, session: SessionDep, category_id: RowId, district_id: RowId | None = None,
 ) -> ReferralUnit:
     """The unit the filing form proposes for a category in a district (the operator may pick another)."""
     return referral_unit(session, category_id=category_id, district_id=district_id)

@@ -10,7 +10,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 
 from agent_console.deps import CallHandler, ServicesDep, Supervisor
-from db.models import VerificationOutcome, VerificationTaskPublic
+from db.models import RowId, VerificationOutcome, VerificationTaskPublic
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
@@ -29,13 +29,13 @@ async def verification_list(_user: Supervisor, services: ServicesDep) -> list[Ve
 
 
 @router.post("/api/verifications/{task_id}/call")
-async def call_citizen(task_id: int, user: Supervisor, services: ServicesDep) -> VerificationTaskPublic:
+async def call_citizen(task_id: RowId, user: Supervisor, services: ServicesDep) -> VerificationTaskPublic:
     """Click-to-call: the supervisor's phone rings first, then the citizen's (refused while inbound waits)."""
     return await services.verification.call_with_supervisor(task_id=task_id, supervisor=user)
 
 
 class AutomaticRequest(BaseModel):
-    task_ids: list[int] = Field(min_length=1, max_length=500)
+    task_ids: list[RowId] = Field(min_length=1, max_length=500)
 
 
 @router.post("/api/verifications/automatic")
@@ -51,7 +51,7 @@ class OutcomeRequest(BaseModel):
 
 
 @router.post("/api/verifications/{task_id}/outcome")
-async def record_outcome(task_id: int, body: OutcomeRequest, user: CallHandler,
+async def record_outcome(task_id: RowId, body: OutcomeRequest, user: CallHandler,
                          services: ServicesDep) -> VerificationTaskPublic:
     """What the citizen said (a note is required when the problem is not solved)."""
     return await services.verification.record_outcome(task_id=task_id, outcome=body.outcome, by=user,

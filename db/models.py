@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime
+from typing import Annotated
 
 import sqlalchemy as sa
+from annotated_types import Interval
 from sqlalchemy.engine import Dialect
 from sqlmodel import Field, SQLModel
+
+# A row id as the API accepts it. Both databases keep 64-bit signed integers: a bigger number would reach the
+# database and fail there (a 500) instead of being refused as invalid data.
+MAX_ROW_ID = 2**63 - 1
+RowId = Annotated[int, Interval(ge=1, le=MAX_ROW_ID)]
 
 
 def utcnow() -> datetime:
@@ -282,11 +289,11 @@ class Ticket(TicketBase, table=True):
 
 
 class TicketCreate(TicketBase):
-    category_id: int
-    unit_id: int
-    district_id: int | None = None
+    category_id: RowId
+    unit_id: RowId
+    district_id: RowId | None = None
     priority: TicketPriority = TicketPriority.NORMAL
-    call_id: int | None = None
+    call_id: RowId | None = None
     caller_number: str | None = None
     request_id: str | None = Field(default=None, max_length=64)
     feedback_kind: FeedbackKind | None = None
