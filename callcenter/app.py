@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import html
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from agent_console.admin import router as admin_router
@@ -70,8 +73,16 @@ def create_app(settings: Settings, *, services: Services | None = None, telephon
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_request: Request, exc: RequestValidationError) -> Response:
-        error = ValidationFailed("اطلاعات ارسال‌شده کامل یا درست نیست.", errors=jsonable_encoder(exc.errors()))
+        error = ValidationFailed(INVALID_REQUEST, errors=jsonable_encoder(_without_input(exc.errors())))
         return JSONResponse(error.as_dict(), status_code=error.status_code)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        """FastAPI answers a body it cannot parse (not JSON, not UTF-8) with a bare 400: ours is invalid-data."""
+        if exc.status_code == 400:
+            error = ValidationFailed(INVALID_REQUEST, errors=[{"loc": ["body"], "msg": str(exc.detail)}])
+            return JSONResponse(error.as_dict(), status_code=error.status_code)
+        return await http_exception_handler(request, exc)
 
     @app.exception_handler(PasokhError)
     async def pasokh_error(request: Request, exc: PasokhError) -> Response:
@@ -83,6 +94,15 @@ def create_app(settings: Settings, *, services: Services | None = None, telephon
         return JSONResponse(exc.as_dict(), status_code=exc.status_code)
 
     return app
+
+
+INVALID_REQUEST = "اطلاعات ارسال‌شده کامل یا درست نیست."
+
+
+def _without_input(errors: Sequence[Any]) -> list[dict[str, Any]]:
+    """Validation errors without the input they refused: it may be a citizen's words, or bytes that are not text
+    (which the JSON answer could not carry)."""
+    return [{key: value for key, value in error.items() if key not in ("input", "ctx")} for error in errors]
 
 
 def _error_page(message: str) -> str:

@@ -54,3 +54,22 @@ def test_given_an_id_beyond_64_bits_when_posted_then_invalid_data_not_a_server_e
     supervisor: TestClient, path: str, body: dict[str, object]
 ) -> None:
     _invalid_data(supervisor.post(path, json=body))
+
+
+@pytest.mark.parametrize("path", ["/api/tickets", "/api/queue/join", "/api/tickets/123456784/actions"])
+def test_given_a_json_body_that_is_not_utf8_when_posted_then_invalid_data_without_the_bytes_echoed(
+    supervisor: TestClient, path: str
+) -> None:
+    response = supervisor.post(path, content=b'\x18l\xff"\xfe', headers={"Content-Type": "application/json"})
+    _invalid_data(response)
+    assert "input" not in response.text
+
+
+def test_given_a_refused_field_when_answered_then_the_citizens_words_are_not_echoed_back(
+    supervisor: TestClient,
+) -> None:
+    response = supervisor.post("/api/tickets", json={"category_id": "not a number", "unit_id": 1,
+                                                     "description": "شماره من ۰۹۱۲۱۱۱۲۲۳۳ است"})
+    _invalid_data(response)
+    assert "not a number" not in response.text
+    assert response.json()["details"]["errors"][0]["loc"] == ["body", "category_id"]
