@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlmodel import Session
 
+from agent_console.api_errors import raises
 from callcenter.errors import NotAuthenticated, PermissionDenied
 from callcenter.lifecycle import ACTION_ROLES
 from callcenter.services import Services
@@ -30,6 +31,7 @@ def get_session(services: ServicesDep) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
+@raises(NotAuthenticated)
 def get_current_user(request: Request, session: SessionDep) -> User:
     user_id = request.session.get("user_id")
     user = session.get(User, user_id) if isinstance(user_id, int) else None
@@ -43,6 +45,7 @@ CurrentUser = Annotated[User, Depends(get_current_user)]
 def role_guard(roles: frozenset[Role], refusal: str) -> object:
     """A dependency letting in only ``roles``; anyone else gets ``refusal`` (Persian) as a 403."""
 
+    @raises(PermissionDenied)
     def guard(user: CurrentUser) -> User:
         if user.role not in roles:
             raise PermissionDenied(refusal, role=user.role)

@@ -16,12 +16,22 @@ from pydantic import BaseModel, field_validator
 from sqlalchemy import text
 from sqlmodel import Session, col, select
 
+from agent_console.api_errors import raises
 from agent_console.csrf import SESSION_KEY as CSRF_SESSION_KEY
 from agent_console.csrf import session_token
 from agent_console.deps import CallHandler, CurrentUser, ServicesDep, SessionDep, Supervisor, get_services
 from callcenter.accounts import authenticate
 from callcenter.callbacks import close_callback, pending_callbacks
-from callcenter.errors import AccountLocked, NotAuthenticated, NotFound, PermissionDenied, ValidationFailed
+from callcenter.errors import (
+    AccountLocked,
+    AsteriskUnavailable,
+    Conflict,
+    NoActiveCall,
+    NotAuthenticated,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
 from callcenter.lifecycle import refer_on_filing
 from callcenter.lines import LINE_137, line_by_queue
 from callcenter.sms import queue_tracking_code_sms
@@ -52,6 +62,7 @@ TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 router = APIRouter()
 TRANSFER_CONTEXT = "pasokh-transfer"  # asterisk_config/templates/extensions.conf.j2
 log = logging.getLogger(__name__)
+WAV_FILE: dict[int | str, dict[str, Any]] = {200: {"content": {"audio/wav": {}}, "description": "The recording"}}
 
 
 @router.get("/", include_in_schema=False)
@@ -170,12 +181,14 @@ def _phone_of(user: User) -> str:
 
 
 @router.post("/api/queue/join", status_code=204)
+@raises(AsteriskUnavailable)
 async def join_queue(body: QueueMembership, user: CallHandler, services: ServicesDep) -> Response:
     await services.ami.queue_add(queue=body.queue, extension=_phone_of(user), member_name=user.full_name)
     return Response(status_code=204)
 
 
 @router.post("/api/queue/leave", status_code=204)
+@raises(AsteriskUnavailable)
 async def leave_queue(body: QueueMembership, user: CallHandler, services: ServicesDep) -> Response:
     await services.ami.queue_remove(queue=body.queue, extension=_phone_of(user))
     return Response(status_code=204)
@@ -186,6 +199,7 @@ class QueuePause(QueueMembership):
 
 
 @router.post("/api/queue/pause", status_code=204)
+@raises(AsteriskUnavailable)
 async def pause_in_queue(body: QueuePause, user: CallHandler, services: ServicesDep) -> Response:
     """Out of rotation with a reason (break, training, after-call work); the wallboard shows it."""
     await services.ami.queue_pause(queue=body.queue, extension=_phone_of(user), reason=body.reason.value)
@@ -193,6 +207,7 @@ async def pause_in_queue(body: QueuePause, user: CallHandler, services: Services
 
 
 @router.post("/api/queue/resume", status_code=204)
+@raises(AsteriskUnavailable)
 async def resume_in_queue(body: QueueMembership, user: CallHandler, services: ServicesDep) -> Response:
     await services.ami.queue_pause(queue=body.queue, extension=_phone_of(user), reason=None)
     return Response(status_code=204)
@@ -203,6 +218,7 @@ class CallHold(BaseModel):
 
 
 @router.post("/api/call/hold", status_code=204)
+@raises(NoActiveCall, AsteriskUnavailable)
 async def hold_call(body: CallHold, user: CallHandler, services: ServicesDep) -> Response:
     """Hold without music: the citizen's channel is muted both ways until the operator resumes."""
     legs = await services.ami.operator_call(_phone_of(user))
@@ -211,6 +227,7 @@ async def hold_call(body: CallHold, user: CallHandler, services: ServicesDep) ->
 
 
 @router.post("/api/call/hangup", status_code=204)
+@raises(NoActiveCall, AsteriskUnavailable)
 async def hang_up_call(user: CallHandler, services: ServicesDep) -> Response:
     legs = await services.ami.operator_call(_phone_of(user))
     await services.ami.hang_up(legs.citizen_channel)
@@ -222,6 +239,7 @@ class CallTransfer(BaseModel):
 
 
 @router.post("/api/call/transfer", status_code=204)
+@raises(NoActiveCall, AsteriskUnavailable)
 async def transfer_call(body: CallTransfer, user: CallHandler, session: SessionDep, services: ServicesDep) -> Response:
     """Blind transfer of the citizen to the other line's queue or to a supervisor's phone."""
     if line_by_queue(body.target) is None and body.target not in {
@@ -263,7 +281,8 @@ def duplicates(
     return possible_duplicates(session, category_id=category_id, address=address, caller_number=caller_number)
 
 
-@router.get("/api/tickets/{tracking_code}/recording", response_class=FileResponse)
+@router.get("/api/tickets/{tracking_code}/recording", response_class=FileResponse, responses=WAV_FILE)
+@raises(NotFound)
 def ticket_recording(
     tracking_code: str, _user: CallHandler, session: SessionDep, services: ServicesDep
 ) -> FileResponse:
@@ -275,7 +294,8 @@ def ticket_recording(
                         filename=f"{ticket.tracking_code}.wav", content_disposition_type="inline")
 
 
-@router.get("/api/calls/{call_id}/recording", response_class=FileResponse)
+@router.get("/api/calls/{call_id}/recording", response_class=FileResponse, responses=WAV_FILE)
+@raises(NotFound)
 def call_recording(call_id: RowId, user: Supervisor, session: SessionDep, services: ServicesDep) -> FileResponse:
     """A whole answered call, for a supervisor's review; gone once the retention period has purged it."""
     call = session.get(Call, call_id)
@@ -304,6 +324,7 @@ class CallbackClose(BaseModel):
 
 
 @router.post("/api/callbacks/{callback_id}/close")
+@raises(NotFound, Conflict)
 def close_callback_request(
     callback_id: RowId, body: CallbackClose, user: CallHandler, session: SessionDep, services: ServicesDep
 ) -> CallbackPublic:
@@ -326,7 +347,7 @@ async def console_socket(websocket: WebSocket) -> None:
     await websocket.app.state.hub.serve(websocket, user)
 
 
-@router.get("/healthz")
+@router.get("/healthz", responses={503: {"description": "A part the calls need is down (same body)"}})
 def healthz(request: Request) -> JSONResponse:
     """Database, AMI, FastAGI and Asterisk's version; 503 when a part the calls need is down."""
     services = get_services(request)

@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from agent_console.admin import router as admin_router
+from agent_console.api_errors import document_errors
 from agent_console.csrf import CsrfMiddleware
 from agent_console.hub import WebsocketHub
 from agent_console.reports import router as reports_router
@@ -69,6 +70,7 @@ def create_app(settings: Settings, *, services: Services | None = None, telephon
     )
     for feature_router in ROUTERS:
         app.include_router(feature_router)
+    document_errors(app, ROUTERS)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.exception_handler(RequestValidationError)
