@@ -39,7 +39,7 @@ from callcenter.staff import (
     set_active,
     set_unit_manager_phone,
 )
-from db.models import Category, Role, Unit, UnitKind, User, UserPublic
+from db.models import Category, Role, RowId, Unit, UnitKind, User, UserPublic
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 TEMPLATES.env.filters["fa_digits"] = persian_digits
@@ -97,7 +97,7 @@ async def add_staff(
 
 @router.post("/staff/{user_id}/active")
 async def change_active(
-    request: Request, user_id: int, active: Annotated[bool, Form()], admin: Admin, session: SessionDep,
+    request: Request, user_id: RowId, active: Annotated[bool, Form()], admin: Admin, session: SessionDep,
     services: ServicesDep,
 ) -> Response:
     try:
@@ -152,7 +152,7 @@ def add_category_form(
 
 @router.post("/units/{unit_id}/manager-phone")
 def set_manager_phone_form(
-    request: Request, unit_id: int, admin: Admin, session: SessionDep, manager_phone: Annotated[str, Form()] = "",
+    request: Request, unit_id: RowId, admin: Admin, session: SessionDep, manager_phone: Annotated[str, Form()] = "",
 ) -> Response:
     try:
         unit = set_unit_manager_phone(session, unit_id=unit_id, phone=manager_phone)
@@ -182,7 +182,7 @@ def add_district_unit_form(
 
 
 @router.post("/district-units/{override_id}/delete")
-def remove_district_unit_form(request: Request, override_id: int, admin: Admin, session: SessionDep) -> Response:
+def remove_district_unit_form(request: Request, override_id: RowId, admin: Admin, session: SessionDep) -> Response:
     """Back to the category's default unit in that district."""
     try:
         removed = remove_district_unit(session, override_id=override_id)

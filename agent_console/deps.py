@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlmodel import Session
 
+from agent_console.api_errors import raises
 from agent_console.session_cookie import current_session
 from callcenter.errors import NotAuthenticated, PermissionDenied
 from callcenter.lifecycle import ACTION_ROLES
@@ -31,6 +32,7 @@ def get_session(services: ServicesDep) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
+@raises(NotAuthenticated)
 def get_current_user(request: Request, session: SessionDep) -> User:
     active = current_session(request)
     user = session.get(User, active.user_id) if active else None
@@ -44,6 +46,7 @@ CurrentUser = Annotated[User, Depends(get_current_user)]
 def role_guard(roles: frozenset[Role], refusal: str) -> object:
     """A dependency letting in only ``roles``; anyone else gets ``refusal`` (Persian) as a 403."""
 
+    @raises(PermissionDenied)
     def guard(user: CurrentUser) -> User:
         if user.role not in roles:
             raise PermissionDenied(refusal, role=user.role)

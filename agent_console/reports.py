@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import jdatetime
 from fastapi import APIRouter, Query, Request, Response
@@ -40,6 +40,10 @@ def this_jalali_month(now: datetime) -> tuple[int, int]:
 Year = Annotated[int | None, Query(ge=1390, le=1500)]
 Month = Annotated[int | None, Query(ge=1, le=12)]
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _download(media_type: str) -> dict[int | str, dict[str, Any]]:
+    return {200: {"description": "The file, as an attachment", "content": {media_type: {}}}}
 
 
 def chosen_month(year: int | None, month: int | None, now: datetime) -> tuple[int, int]:
@@ -80,7 +84,7 @@ def attachment(content: bytes, media_type: str, filename: str) -> Response:
     return Response(content, media_type=media_type, headers={"Content-Disposition": disposition})
 
 
-@router.get("/api/scorecard.xlsx")
+@router.get("/api/scorecard.xlsx", response_class=Response, responses=_download(XLSX_TYPE))
 def scorecard_workbook(_user: ReportReader, session: SessionDep, year: Year = None, month: Month = None) -> Response:
     """The month's scorecard as an RTL Excel sheet with every figure and a chart of the scores, and a second sheet
     with the six months' trend and its line chart."""
@@ -89,7 +93,7 @@ def scorecard_workbook(_user: ReportReader, session: SessionDep, year: Year = No
     return attachment(content, XLSX_TYPE, export_filename(year, month, "xlsx"))
 
 
-@router.get("/api/scorecard.pdf")
+@router.get("/api/scorecard.pdf", response_class=Response, responses=_download("application/pdf"))
 def scorecard_document(_user: ReportReader, session: SessionDep, year: Year = None, month: Month = None) -> Response:
     """The month's scorecard as a Persian A4 PDF: the page's columns and a chart of the scores, then the six months'
     trend as a line chart."""

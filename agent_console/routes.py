@@ -18,6 +18,7 @@ from sqlalchemy import text
 from sqlmodel import Session, col, select
 from starlette.requests import HTTPConnection
 
+from agent_console.api_errors import raises
 from agent_console.deps import CallHandler, CurrentUser, ServicesDep, SessionDep, Supervisor, get_services
 from agent_console.session_cookie import current_session
 from agent_console.session_cookie import end as end_session
@@ -27,6 +28,9 @@ from callcenter.asterisk_actions import TRANSFER_CONTEXT
 from callcenter.callbacks import close_callback, pending_callbacks
 from callcenter.errors import (
     AccountLocked,
+    AsteriskUnavailable,
+    Conflict,
+    NoActiveCall,
     NotAuthenticated,
     NotFound,
     PasokhError,
@@ -52,6 +56,7 @@ from db.models import (
     Category,
     PauseReason,
     Role,
+    RowId,
     TicketCreate,
     TicketPublic,
     Unit,
@@ -63,6 +68,7 @@ TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
 router = APIRouter()
 log = logging.getLogger(__name__)
+WAV_FILE: dict[int | str, dict[str, Any]] = {200: {"content": {"audio/wav": {}}, "description": "The recording"}}
 
 
 @router.get("/", include_in_schema=False)
@@ -244,12 +250,14 @@ def _phone_of(user: User) -> str:
 
 
 @router.post("/api/queue/join", status_code=204)
+@raises(AsteriskUnavailable)
 async def join_queue(body: QueueMembership, user: CallHandler, services: ServicesDep) -> Response:
     await services.ami.queue_add(queue=body.queue, extension=_phone_of(user), member_name=user.full_name)
     return Response(status_code=204)
 
 
 @router.post("/api/queue/leave", status_code=204)
+@raises(AsteriskUnavailable)
 async def leave_queue(body: QueueMembership, user: CallHandler, services: ServicesDep) -> Response:
     await services.ami.queue_remove(queue=body.queue, extension=_phone_of(user))
     return Response(status_code=204)
@@ -260,6 +268,7 @@ class QueuePause(QueueMembership):
 
 
 @router.post("/api/queue/pause", status_code=204)
+@raises(AsteriskUnavailable)
 async def pause_in_queue(body: QueuePause, user: CallHandler, services: ServicesDep) -> Response:
     """Out of rotation with a reason (break, training, after-call work); the wallboard shows it."""
     await services.ami.queue_pause(queue=body.queue, extension=_phone_of(user), reason=body.reason.value)
@@ -267,6 +276,7 @@ async def pause_in_queue(body: QueuePause, user: CallHandler, services: Services
 
 
 @router.post("/api/queue/resume", status_code=204)
+@raises(AsteriskUnavailable)
 async def resume_in_queue(body: QueueMembership, user: CallHandler, services: ServicesDep) -> Response:
     await services.ami.queue_pause(queue=body.queue, extension=_phone_of(user), reason=None)
     return Response(status_code=204)
@@ -277,6 +287,7 @@ class CallHold(BaseModel):
 
 
 @router.post("/api/call/hold", status_code=204)
+@raises(NoActiveCall, AsteriskUnavailable)
 async def hold_call(body: CallHold, user: CallHandler, services: ServicesDep) -> Response:
     """Hold without music: the citizen's channel is muted both ways until the operator resumes."""
     legs = await services.ami.operator_call(_phone_of(user))
@@ -285,6 +296,7 @@ async def hold_call(body: CallHold, user: CallHandler, services: ServicesDep) ->
 
 
 @router.post("/api/call/hangup", status_code=204)
+@raises(NoActiveCall, AsteriskUnavailable)
 async def hang_up_call(user: CallHandler, services: ServicesDep) -> Response:
     legs = await services.ami.operator_call(_phone_of(user))
     await services.ami.hang_up(legs.citizen_channel)
@@ -296,6 +308,7 @@ class CallTransfer(BaseModel):
 
 
 @router.post("/api/call/transfer", status_code=204)
+@raises(NoActiveCall, AsteriskUnavailable)
 async def transfer_call(body: CallTransfer, user: CallHandler, session: SessionDep, services: ServicesDep) -> Response:
     """Blind transfer of the citizen to the other line's queue or to a supervisor's phone."""
     if line_by_queue(body.target) is None and body.target not in {
@@ -329,8 +342,8 @@ def file_ticket(body: TicketCreate, user: CallHandler, session: SessionDep, serv
 
 @router.get("/api/duplicates")
 def duplicates(
-    _user: CallHandler, session: SessionDep, category_id: int | None = None, address: str = "",
-    caller_number: str | None = None, call_id: int | None = None,
+    _user: CallHandler, session: SessionDep, category_id: RowId | None = None, address: str = "",
+    caller_number: str | None = None, call_id: RowId | None = None,
 ) -> list[TicketPublic]:
     """Open tickets like the one being filed (same caller, or same category near the same address)."""
     if call_id is not None and not caller_number:
@@ -339,7 +352,8 @@ def duplicates(
     return possible_duplicates(session, category_id=category_id, address=address, caller_number=caller_number)
 
 
-@router.get("/api/tickets/{tracking_code}/recording", response_class=FileResponse)
+@router.get("/api/tickets/{tracking_code}/recording", response_class=FileResponse, responses=WAV_FILE)
+@raises(NotFound)
 def ticket_recording(
     tracking_code: str, _user: CallHandler, session: SessionDep, services: ServicesDep
 ) -> FileResponse:
@@ -351,8 +365,9 @@ def ticket_recording(
                         filename=f"{ticket.tracking_code}.wav", content_disposition_type="inline")
 
 
-@router.get("/api/calls/{call_id}/recording", response_class=FileResponse)
-def call_recording(call_id: int, user: Supervisor, session: SessionDep, services: ServicesDep) -> FileResponse:
+@router.get("/api/calls/{call_id}/recording", response_class=FileResponse, responses=WAV_FILE)
+@raises(NotFound)
+def call_recording(call_id: RowId, user: Supervisor, session: SessionDep, services: ServicesDep) -> FileResponse:
     """A whole answered call, for a supervisor's review; gone once the retention period has purged it."""
     call = session.get(Call, call_id)
     if call is None or call.recording is None:
@@ -380,8 +395,9 @@ class CallbackClose(BaseModel):
 
 
 @router.post("/api/callbacks/{callback_id}/close")
+@raises(NotFound, Conflict)
 def close_callback_request(
-    callback_id: int, body: CallbackClose, user: CallHandler, session: SessionDep, services: ServicesDep
+    callback_id: RowId, body: CallbackClose, user: CallHandler, session: SessionDep, services: ServicesDep
 ) -> CallbackPublic:
     closed = CallbackPublic.model_validate(close_callback(session, callback_id=callback_id, status=body.status,
                                                           by=user))
@@ -422,7 +438,7 @@ def _active_user(services: Services, user_id: int) -> User | None:
         return user
 
 
-@router.get("/healthz")
+@router.get("/healthz", responses={503: {"description": "A part the calls need is down (same body)"}})
 def healthz(request: Request) -> JSONResponse:
     """Database, AMI, FastAGI and Asterisk's version; 503 when a part the calls need is down."""
     services = get_services(request)

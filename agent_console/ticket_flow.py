@@ -16,6 +16,7 @@ from pydantic import ValidationError as PydanticValidationError
 from sqlmodel import Session
 from starlette.datastructures import UploadFile
 
+from agent_console.api_errors import raises
 from agent_console.deps import CallHandler, HistoryReader, InboxOwner, ServicesDep, SessionDep, TicketActor
 from callcenter.attachments import (
     MAX_PHOTO_BYTES,
@@ -28,7 +29,7 @@ from callcenter.attachments import (
     history_with_photos,
     photo_of,
 )
-from callcenter.errors import PermissionDenied, ValidationFailed
+from callcenter.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationFailed
 from callcenter.inbox import Inbox, inbox_for, units_that_held, was_disputed
 from callcenter.persian import persian_digits
 from callcenter.privacy import ticket_for_reader, ticket_read_refusal
@@ -36,6 +37,7 @@ from callcenter.referral_units import ReferralUnit, referral_unit
 from callcenter.tickets import find_by_tracking_code, to_public
 from db.models import (
     FieldVerdict,
+    RowId,
     Ticket,
     TicketAction,
     TicketPublic,
@@ -48,12 +50,14 @@ TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
 router = APIRouter()
 log = logging.getLogger(__name__)
+PHOTO_FILE: dict[int | str, dict[str, Any]] = {200: {"description": "The photo", "content": {
+    "image/jpeg": {}, "image/png": {}, "image/webp": {}}}}
 
 
 class ActionRequest(BaseModel):
     action: TicketAction
     note: str = ""
-    unit_id: int | None = None
+    unit_id: RowId | None = None
     verdict: FieldVerdict | None = None
     # The status the person saw on screen; if the ticket has moved on since, the action is refused (409).
     expected_status: TicketStatus | None = None
@@ -124,6 +128,7 @@ def _action_body_schema() -> dict[str, Any]:
 
 
 @router.post("/api/tickets/{tracking_code}/actions", openapi_extra=_action_body_schema())
+@raises(NotFound, InvalidTransition, Conflict)
 def take_action(
     tracking_code: str, user: TicketActor, upload: Annotated[ActionUpload, Depends(action_upload)],
     session: SessionDep, services: ServicesDep,
@@ -159,20 +164,23 @@ def _readable_ticket(session: Session, user: User, tracking_code: str) -> Ticket
 
 
 @router.get("/api/tickets/{tracking_code}")
+@raises(NotFound)
 def ticket_by_code(tracking_code: str, user: HistoryReader, session: SessionDep) -> TicketPublic:
     """The ticket and the citizen's words for whoever may read its history; who called, for the call center only."""
     return ticket_for_reader(to_public(session, _readable_ticket(session, user, tracking_code)), user.role)
 
 
 @router.get("/api/tickets/{tracking_code}/history")
+@raises(NotFound)
 def ticket_history(tracking_code: str, user: HistoryReader, session: SessionDep) -> list[TicketTransitionWithPhotos]:
     """Every step, with the photos sent with it; a liaison sees it only for tickets their unit holds or once held."""
     return history_with_photos(session, _readable_ticket(session, user, tracking_code))
 
 
-@router.get("/api/tickets/{tracking_code}/photos/{photo_id}", response_class=FileResponse)
+@router.get("/api/tickets/{tracking_code}/photos/{photo_id}", response_class=FileResponse, responses=PHOTO_FILE)
+@raises(NotFound)
 def ticket_photo(
-    tracking_code: str, photo_id: int, user: HistoryReader, session: SessionDep, services: ServicesDep,
+    tracking_code: str, photo_id: RowId, user: HistoryReader, session: SessionDep, services: ServicesDep,
 ) -> FileResponse:
     """One photo of a report-done step, for whoever may read the ticket's history."""
     ticket = _readable_ticket(session, user, tracking_code)
@@ -185,8 +193,9 @@ def ticket_photo(
 
 
 @router.get("/api/referral-unit")
+@raises(NotFound)
 def suggested_unit(
-    _user: CallHandler, session: SessionDep, category_id: int, district_id: int | None = None,
+    _user: CallHandler, session: SessionDep, category_id: RowId, district_id: RowId | None = None,
 ) -> ReferralUnit:
     """The unit the filing form proposes for a category in a district (the operator may pick another)."""
     return referral_unit(session, category_id=category_id, district_id=district_id)

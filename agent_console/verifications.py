@@ -9,8 +9,10 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 
+from agent_console.api_errors import raises
 from agent_console.deps import CallHandler, ServicesDep, Supervisor
-from db.models import VerificationOutcome, VerificationTaskPublic
+from callcenter.errors import AsteriskUnavailable, Conflict, LinesNeededForInbound, NotFound, OutsideCallingHours
+from db.models import RowId, VerificationOutcome, VerificationTaskPublic
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
@@ -29,16 +31,18 @@ async def verification_list(_user: Supervisor, services: ServicesDep) -> list[Ve
 
 
 @router.post("/api/verifications/{task_id}/call")
-async def call_citizen(task_id: int, user: Supervisor, services: ServicesDep) -> VerificationTaskPublic:
+@raises(NotFound, Conflict, OutsideCallingHours, LinesNeededForInbound, AsteriskUnavailable)
+async def call_citizen(task_id: RowId, user: Supervisor, services: ServicesDep) -> VerificationTaskPublic:
     """Click-to-call: the supervisor's phone rings first, then the citizen's (refused while inbound waits)."""
     return await services.verification.call_with_supervisor(task_id=task_id, supervisor=user)
 
 
 class AutomaticRequest(BaseModel):
-    task_ids: list[int] = Field(min_length=1, max_length=500)
+    task_ids: list[RowId] = Field(min_length=1, max_length=500)
 
 
 @router.post("/api/verifications/automatic")
+@raises(NotFound, Conflict)
 async def ask_automatic(body: AutomaticRequest, user: Supervisor,
                         services: ServicesDep) -> list[VerificationTaskPublic]:
     """The automatic dialer takes these tasks; results are recorded in this supervisor's name."""
@@ -51,7 +55,8 @@ class OutcomeRequest(BaseModel):
 
 
 @router.post("/api/verifications/{task_id}/outcome")
-async def record_outcome(task_id: int, body: OutcomeRequest, user: CallHandler,
+@raises(NotFound, Conflict)
+async def record_outcome(task_id: RowId, body: OutcomeRequest, user: CallHandler,
                          services: ServicesDep) -> VerificationTaskPublic:
     """What the citizen said (a note is required when the problem is not solved)."""
     return await services.verification.record_outcome(task_id=task_id, outcome=body.outcome, by=user,

@@ -13,10 +13,11 @@ from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel
 from sqlmodel import Session, col, select
 
+from agent_console.api_errors import raises
 from agent_console.deps import ServicesDep, SessionDep, Supervisor, WallboardViewer
 from callcenter.agent_states import AgentStatus
 from callcenter.asterisk_actions import SPY_OPTIONS
-from callcenter.errors import NoActiveCall, PermissionDenied
+from callcenter.errors import AsteriskUnavailable, NoActiveCall, PermissionDenied
 from callcenter.kpis import KpiReport, compute_kpis, today_window
 from callcenter.privacy import masked_number
 from db.models import AgentState, Call, CallPublic, Role
@@ -94,6 +95,7 @@ class Supervise(BaseModel):
 
 
 @router.post("/api/supervise", status_code=204)
+@raises(NoActiveCall, AsteriskUnavailable)
 async def supervise(body: Supervise, user: Supervisor, services: ServicesDep) -> Response:
     """Rings the supervisor's own phone; answering it joins the operator's call in the chosen mode."""
     if not user.extension:

@@ -38,6 +38,14 @@ class Utf8SafeProtocol(AMIProtocol):
     def data_received(self, data: bytes) -> None:
         super().data_received(self._decoder.decode(data).encode("utf-8"))
 
+    def handle_message(self, message: Any) -> None:
+        """panoramisk turns a repeated header into a list; a message with two events, responses or action ids is
+        not one Asterisk sends, and would crash panoramisk's matching (``list.lower()``, unhashable): dropped."""
+        if any(isinstance(message.get(name), list) for name in ("Event", "Response", "ActionID")):
+            log.warning("AMI: dropped a message with a repeated Event, Response or ActionID header")
+            return
+        super().handle_message(message)
+
 
 class ClosableManager(Manager):
     """panoramisk's Manager reconnects even after close() and pings without reading the Pong;

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import html
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from agent_console.admin import router as admin_router
+from agent_console.api_errors import document_errors
 from agent_console.body_limit import BodyLimitMiddleware
 from agent_console.csrf import CsrfMiddleware
 from agent_console.hub import WebsocketHub
@@ -65,12 +69,21 @@ def create_app(settings: Settings, *, services: Services | None = None, telephon
     app.add_middleware(SecurityHeadersMiddleware)  # outermost: every answer carries them, the 413s too
     for feature_router in ROUTERS:
         app.include_router(feature_router)
+    document_errors(app, ROUTERS)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_request: Request, exc: RequestValidationError) -> Response:
-        error = ValidationFailed("اطلاعات ارسال‌شده کامل یا درست نیست.", errors=jsonable_encoder(exc.errors()))
+        error = ValidationFailed(INVALID_REQUEST, errors=jsonable_encoder(_without_input(exc.errors())))
         return JSONResponse(error.as_dict(), status_code=error.status_code)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        """FastAPI answers a body it cannot parse (not JSON, not UTF-8) with a bare 400: ours is invalid-data."""
+        if exc.status_code == 400:
+            error = ValidationFailed(INVALID_REQUEST, errors=[{"loc": ["body"], "msg": str(exc.detail)}])
+            return JSONResponse(error.as_dict(), status_code=error.status_code)
+        return await http_exception_handler(request, exc)
 
     @app.exception_handler(PasokhError)
     async def pasokh_error(request: Request, exc: PasokhError) -> Response:
@@ -82,6 +95,15 @@ def create_app(settings: Settings, *, services: Services | None = None, telephon
         return JSONResponse(exc.as_dict(), status_code=exc.status_code)
 
     return app
+
+
+INVALID_REQUEST = "اطلاعات ارسال‌شده کامل یا درست نیست."
+
+
+def _without_input(errors: Sequence[Any]) -> list[dict[str, Any]]:
+    """Validation errors without the input they refused: it may be a citizen's words, or bytes that are not text
+    (which the JSON answer could not carry)."""
+    return [{key: value for key, value in error.items() if key not in ("input", "ctx")} for error in errors]
 
 
 def _error_page(message: str) -> str:

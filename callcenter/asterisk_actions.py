@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from callcenter.errors import NoActiveCall
+from callcenter.errors import AsteriskUnavailable, NoActiveCall
 from callcenter.lines import LINES
 
 
@@ -42,10 +42,11 @@ class AsteriskActions(ABC):
         """Send an action whose answer is an event list (QueueStatus, CoreShowChannels...)."""
 
     async def queue_add(self, *, queue: str, extension: str, member_name: str) -> None:
-        await self.action({
+        """Already a member counts as done: a second click (or a second tab) joins nobody twice."""
+        await self._membership({
             "Action": "QueueAdd", "Queue": queue, "Interface": f"PJSIP/{extension}",
             "MemberName": member_name, "StateInterface": f"PJSIP/{extension}", "Paused": "false",
-        })
+        }, already_so="already there")
 
     async def queue_pause(self, *, queue: str, extension: str, reason: str | None) -> None:
         """Pause with a reason (``reason=None`` resumes); Asterisk answers with QueueMemberPause."""
@@ -56,7 +57,18 @@ class AsteriskActions(ABC):
         await self.action(action)
 
     async def queue_remove(self, *, queue: str, extension: str) -> None:
-        await self.action({"Action": "QueueRemove", "Queue": queue, "Interface": f"PJSIP/{extension}"})
+        """Not a member counts as done, as for joining."""
+        await self._membership({"Action": "QueueRemove", "Queue": queue, "Interface": f"PJSIP/{extension}"},
+                               already_so="not there")
+
+    async def _membership(self, action: dict[str, str], *, already_so: str) -> None:
+        """A membership change; Asterisk's refusal ending in ``already_so`` ("Unable to add interface: Already
+        there", "Unable to remove interface: Not there") means the queue is already as asked."""
+        try:
+            await self.action(action)
+        except AsteriskUnavailable as refused:
+            if not str(refused.details.get("reason") or "").lower().endswith(already_so):
+                raise
 
     async def operator_call(self, extension: str) -> CallLegs:
         """The operator's phone channel and the citizen bridged to it, asked of Asterisk itself (so it holds

@@ -98,10 +98,10 @@ class CallTracker:
 
     async def _on_newchannel(self, event: AmiEvent, origin: float) -> None:
         line = line_by_number(event.get("Exten", ""))
-        is_first_channel = event.get("Uniqueid") == event.get("Linkedid")
+        linkedid = event.get("Linkedid", "")
+        is_first_channel = bool(linkedid) and event.get("Uniqueid") == linkedid
         if line is None or event.get("Context") != INBOUND_CONTEXT or not is_first_channel:
             return
-        linkedid = event["Linkedid"]
         self.live_calls.add(linkedid)
         self._metrics.calls_started.labels(line=line.number).inc()
         call = await asyncio.to_thread(

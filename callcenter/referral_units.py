@@ -7,7 +7,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from callcenter.errors import Conflict, NotFound, ValidationFailed
-from db.models import Category, CategoryDistrictUnit, Unit, UnitKind
+from db.models import Category, CategoryDistrictUnit, RowId, Unit, UnitKind
 
 
 class ReferralUnit(BaseModel):
@@ -20,9 +20,9 @@ class ReferralUnit(BaseModel):
 class DistrictUnitCreate(BaseModel):
     """The admin form's override: this category's tickets in this district go to this unit."""
 
-    category_id: int
-    district_id: int
-    unit_id: int
+    category_id: RowId
+    district_id: RowId
+    unit_id: RowId
 
 
 class DistrictUnitRow(BaseModel):

@@ -24,7 +24,7 @@ from callcenter.lines import LINES
 from callcenter.persian import ascii_digits, normalize_text, persian_digits
 from callcenter.security import hash_password, new_sip_password, sip_md5_cred
 from callcenter.sms import sms_number
-from db.models import Category, Line, Role, Unit, UnitKind, User, UserPublic
+from db.models import Category, Line, Role, RowId, Unit, UnitKind, User, UserPublic
 
 # Only call handlers with a desk phone get an extension; the ranges keep an extension's role readable at a glance.
 PHONE_RANGES: dict[Role, range] = {Role.OPERATOR: range(1001, 1900), Role.SUPERVISOR: range(1900, 2000)}
@@ -50,19 +50,19 @@ class StaffCreate(BaseModel):
     role: Role
     password: SecretStr
     extension: str | None = None
-    unit_id: int | None = None  # for a unit liaison: the unit they answer for (required for them, no one else)
+    unit_id: RowId | None = None  # for a unit liaison: the unit they answer for (required for them, no one else)
 
 
 class UnitCreate(BaseModel):
     name: str
     kind: UnitKind
-    parent_id: int | None = None
+    parent_id: RowId | None = None
 
 
 class CategoryCreate(BaseModel):
     name: str
     line: Line
-    default_unit_id: int
+    default_unit_id: RowId
     # Typed in the form, perhaps with Persian digits.
     sla_hours: Annotated[int, BeforeValidator(_ascii_digits_before), Field(ge=1, le=MAX_SLA_HOURS)]
 

@@ -7,9 +7,15 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import sqlalchemy as sa
+from annotated_types import Interval
 from pydantic import StringConstraints
 from sqlalchemy.engine import Dialect
 from sqlmodel import Field, SQLModel
+
+# A row id as the API accepts it. Both databases keep 64-bit signed integers: a bigger number would reach the
+# database and fail there (a 500) instead of being refused as invalid data.
+MAX_ROW_ID = 2**63 - 1
+RowId = Annotated[int, Interval(ge=1, le=MAX_ROW_ID)]
 
 
 def utcnow() -> datetime:
@@ -328,11 +334,11 @@ CLIENT_REQUEST_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 
 
 class TicketCreate(TicketBase):
-    category_id: int
-    unit_id: int
-    district_id: int | None = None
+    category_id: RowId
+    unit_id: RowId
+    district_id: RowId | None = None
     priority: TicketPriority = TicketPriority.NORMAL
-    call_id: int | None = None
+    call_id: RowId | None = None
     caller_number: str | None = None
     # The form's idempotency key (a UUID, say). No colon: keys with one are the server's own namespace
     # (``voice:<call>`` for a recorded message), which a client must not be able to claim in advance.

@@ -37,14 +37,27 @@ def agi_quote(value: str) -> str:
     return '"' + flat.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+class AgiProtocolError(Exception):
+    """What arrived is not an AGI answer (unparsable, or longer than any Asterisk sends): the session ends and the
+    dialplan goes on."""
+
+
 class AgiRequest(Request):
     """panoramisk's Request that raises :class:`CallerHungUp` on EOF instead of parsing an empty line."""
 
     async def _read_result(self) -> dict[str, Any]:
-        line = await self.reader.readline()
+        try:
+            line = await self.reader.readline()
+        except ValueError as exc:  # the stream's line limit (64 KiB) overrun
+            raise AgiProtocolError("AGI answer longer than the line limit") from exc
         if not line:
             raise CallerHungUp("AGI socket closed")
-        result: dict[str, Any] = parse_agi_result(line.decode(self.encoding).rstrip("\r\n"))
+        # Undecodable bytes become U+FFFD: the answer is then simply not one the parser knows.
+        text = line.decode(self.encoding, errors="replace").rstrip("\r\n")
+        try:
+            result: dict[str, Any] = parse_agi_result(text)
+        except ValueError as exc:  # panoramisk's int() of a code it matched but cannot read
+            raise AgiProtocolError(f"not an AGI answer: {text[:80]!r}") from exc
         return result
 
 
@@ -166,6 +179,9 @@ class AgiServer(Application):
             self._metrics.agi_sessions.labels(route=route_name, result="hangup").inc()
         except (ConnectionError, asyncio.IncompleteReadError):
             self._metrics.agi_sessions.labels(route=route_name, result="hangup").inc()
+        except AgiProtocolError as exc:
+            log.warning("FastAGI route %r: %s; closing", route_name, exc)
+            self._metrics.agi_sessions.labels(route=route_name, result="protocol-error").inc()
         except Exception:
             log.exception("FastAGI route %r failed; the dialplan falls back to the queue", route_name)
             self._metrics.agi_sessions.labels(route=route_name, result="error").inc()

@@ -116,6 +116,25 @@ async def test_when_operator_joins_then_leaves_the_queue_then_asterisk_adds_then
     assert me_after["queues"] == []
 
 
+async def test_given_operator_in_the_queue_when_joining_twice_and_leaving_twice_then_each_click_succeeds(
+    backend: RunningBackend, ami_observer: AmiObserver
+) -> None:
+    """A second tab or a double click: Asterisk answers "Already there" / "Not there", which is what was asked."""
+    client = await join_queue_as(backend, OPERATOR_1.username, OPERATOR_1.password)
+    await ami_observer.wait_for(lambda e: e.get("Event") == "QueueMemberAdded", timeout=10)
+    joined_again = await client.post("/api/queue/join", json={"queue": "line137"})
+    left = await client.post("/api/queue/leave", json={"queue": "line137"})
+    await ami_observer.wait_for(lambda e: e.get("Event") == "QueueMemberRemoved", timeout=10)
+    left_again = await client.post("/api/queue/leave", json={"queue": "line137"})
+    me_after = await my_state_once(client, lambda me: not me["queues"])
+    await client.aclose()
+
+    assert (joined_again.status_code, left.status_code, left_again.status_code) == (204, 204, 204), (
+        joined_again.text, left_again.text)
+    assert len(ami_observer.matching(lambda e: e.get("Event") == "QueueMemberAdded")) == 1
+    assert me_after["queues"] == []
+
+
 async def test_given_operator_in_1888_queue_when_citizen_calls_1888_and_presses_0_then_it_reaches_the_1888_queue(
     backend: RunningBackend, sipp: Sipp, operator_phones: object, ami_observer: AmiObserver
 ) -> None:
