@@ -1,9 +1,10 @@
 """The API's documented error answers: the JSON every PasokhError is rendered as, and which each route may give.
 
 A route's errors are the ones its dependencies and its endpoint declare with :func:`raises`, plus what the
-middleware and the request parsing add to every route of a kind: a CSRF refusal on each state-changing method and
-``invalid-data`` on each route that reads parameters or a body. :func:`document_errors` adds them to the app's
-OpenAPI schema, so /openapi.json lists every status a client can receive (and the tests hold the app to it).
+middleware and the request parsing add to every route of a kind: a CSRF refusal and a body over its limit on each
+state-changing method, and ``invalid-data`` on each route that reads parameters or a body. :func:`document_errors`
+adds them to the app's OpenAPI schema, so /openapi.json lists every status a client can receive (and the tests hold
+the app to it).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
 from agent_console.csrf import SAFE_METHODS, CsrfFailed
-from callcenter.errors import PasokhError, ValidationFailed
+from callcenter.errors import PasokhError, RequestTooLarge, ValidationFailed
 
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
 RAISES_ATTRIBUTE = "__pasokh_raises__"
@@ -45,7 +46,7 @@ def route_errors(route: APIRoute) -> set[type[PasokhError]]:
     """Every error ``route`` may answer with."""
     errors = {error for call in _calls(route.dependant) for error in getattr(call, RAISES_ATTRIBUTE, ())}
     if set(route.methods or ()) - SAFE_METHODS:
-        errors.add(CsrfFailed)
+        errors.update({CsrfFailed, RequestTooLarge})  # agent_console/csrf.py, agent_console/body_limit.py
     if route.dependant.path_params or route.dependant.query_params or route.dependant.body_params:
         errors.add(ValidationFailed)
     return errors
