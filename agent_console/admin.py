@@ -16,18 +16,12 @@ from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 
 from agent_console.deps import Admin, ServicesDep, SessionDep
-from callcenter.errors import AsteriskUnavailable, PasokhError, ValidationFailed
-from callcenter.lines import LINES
-from callcenter.persian import persian_digits
-from callcenter.provisioning import apply_phone_changes, render_unit_name_prompt
-from callcenter.referral_units import (
-    DistrictUnitCreate,
-    add_district_unit,
-    list_district_units,
-    remove_district_unit,
-)
-from callcenter.services import Services
-from callcenter.staff import (
+from callcenter.bootstrap.provisioning import apply_phone_changes, render_unit_name_prompt
+from callcenter.bootstrap.services import Services
+from callcenter.platform.errors import AsteriskUnavailable, PasokhError, ValidationFailed
+from callcenter.platform.lines import LINES
+from callcenter.platform.persian import persian_digits
+from callcenter.staff.directory import (
     CategoryCreate,
     NewStaff,
     StaffCreate,
@@ -38,6 +32,12 @@ from callcenter.staff import (
     list_staff,
     set_active,
     set_unit_manager_phone,
+)
+from callcenter.tickets.referral_units import (
+    DistrictUnitCreate,
+    add_district_unit,
+    list_district_units,
+    remove_district_unit,
 )
 from db.models import Category, Role, RowId, Unit, UnitKind, User, UserPublic
 

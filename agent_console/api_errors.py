@@ -18,7 +18,7 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
 from agent_console.csrf import SAFE_METHODS, CsrfFailed
-from callcenter.errors import PasokhError, RequestTooLarge, ValidationFailed
+from callcenter.platform.errors import PasokhError, RequestTooLarge, ValidationFailed
 
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
 RAISES_ATTRIBUTE = "__pasokh_raises__"

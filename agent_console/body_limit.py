@@ -9,9 +9,9 @@ from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from callcenter.attachments import MAX_REQUEST_BYTES as PHOTO_FORM_BYTES
-from callcenter.errors import RequestTooLarge
-from callcenter.persian import persian_digits
+from callcenter.platform.errors import RequestTooLarge
+from callcenter.platform.persian import persian_digits
+from callcenter.tickets.attachments import MAX_REQUEST_BYTES as PHOTO_FORM_BYTES
 
 log = logging.getLogger(__name__)
 

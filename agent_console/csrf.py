@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agent_console.body_limit import MAX_BODY_BYTES
-from callcenter.errors import PasokhError
+from callcenter.platform.errors import PasokhError
 
 SESSION_KEY = "csrf"
 COOKIE = "pasokh_csrf"  # readable by our own page's script, which echoes it in the header

@@ -10,9 +10,9 @@ from sqlmodel import Session
 
 from agent_console.api_errors import raises
 from agent_console.session_cookie import current_session
-from callcenter.errors import NotAuthenticated, PermissionDenied
-from callcenter.lifecycle import ACTION_ROLES
-from callcenter.services import Services
+from callcenter.bootstrap.services import Services
+from callcenter.platform.errors import NotAuthenticated, PermissionDenied
+from callcenter.tickets.lifecycle import ACTION_ROLES
 from db.models import Role, User
 
 
@@ -62,7 +62,7 @@ WALLBOARD_ROLES = SUPERVISING_ROLES | {Role.VIEWER}
 # Whoever some lifecycle action is for; which action, and for a liaison which unit, apply_action decides.
 TICKET_ACTOR_ROLES = frozenset().union(*ACTION_ROLES.values())
 # A liaison or a field supervisor passes here but reads only the tickets in their scope (checked per ticket,
-# callcenter/privacy.py); the inspection office reads the scorecard, not single tickets.
+# callcenter/platform/privacy.py); the inspection office reads the scorecard, not single tickets.
 HISTORY_READER_ROLES = CALL_HANDLING_ROLES | {Role.FIELD_SUPERVISOR, Role.UNIT_LIAISON}
 # Liaisons work their unit's tickets there; field supervisors the disputed ones.
 INBOX_ROLES = frozenset({Role.UNIT_LIAISON, Role.FIELD_SUPERVISOR})

@@ -11,10 +11,10 @@ from typing import Any
 
 from fastapi import WebSocket, WebSocketDisconnect
 
-from callcenter.bus import Bus, DomainEvent
-from callcenter.metrics import Metrics
-from callcenter.notifier import SESSIONS_REVOKED
-from callcenter.privacy import call_for_onlookers, ticket_for_outsiders
+from callcenter.platform.bus import Bus, DomainEvent
+from callcenter.platform.metrics import Metrics
+from callcenter.platform.notifier import SESSIONS_REVOKED
+from callcenter.platform.privacy import call_for_onlookers, ticket_for_outsiders
 from db.models import Role, User
 
 log = logging.getLogger(__name__)
@@ -26,7 +26,7 @@ CALL_CENTER = frozenset({Role.SUPERVISOR, Role.ADMIN})
 
 
 # Staff outside the call center (unit liaisons, field supervisors, inspectors) hear about tickets only, as a
-# doorbell (callcenter/privacy.py); never about calls: those carry citizens' numbers.
+# doorbell (callcenter/platform/privacy.py); never about calls: those carry citizens' numbers.
 TICKET_EVENTS = frozenset({"ticket_created", "ticket_changed", "ticket_escalated"})
 # The mayor's office watches the wallboard: operators' states and calls, with numbers masked.
 WALLBOARD_EVENT_PREFIXES = ("agent_", "call_")

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from agent_console.deps import ReportReader, SessionDep
-from callcenter.scorecard import (
+from callcenter.reports.scorecard import (
     TEHRAN,
     Scorecard,
     ScorecardTrend,
@@ -20,7 +20,7 @@ from callcenter.scorecard import (
     compute_trend,
     jalali_month_window,
 )
-from callcenter.scorecard_export import export_filename, scorecard_pdf, scorecard_title, scorecard_xlsx
+from callcenter.reports.scorecard_export import export_filename, scorecard_pdf, scorecard_title, scorecard_xlsx
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 

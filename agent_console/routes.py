@@ -23,10 +23,9 @@ from agent_console.deps import CallHandler, CurrentUser, ServicesDep, SessionDep
 from agent_console.session_cookie import current_session
 from agent_console.session_cookie import end as end_session
 from agent_console.session_cookie import start as start_session
-from callcenter.accounts import authenticate, change_password
-from callcenter.asterisk_actions import TRANSFER_CONTEXT
-from callcenter.callbacks import close_callback, pending_callbacks
-from callcenter.errors import (
+from callcenter.bootstrap.services import Services
+from callcenter.intake.callbacks import close_callback, pending_callbacks
+from callcenter.platform.errors import (
     AccountLocked,
     AsteriskUnavailable,
     Conflict,
@@ -37,12 +36,13 @@ from callcenter.errors import (
     PermissionDenied,
     ValidationFailed,
 )
-from callcenter.lifecycle import refer_on_filing
-from callcenter.lines import LINE_137, line_by_queue
-from callcenter.privacy import unit_for_reader
-from callcenter.services import Services
-from callcenter.sms import queue_tracking_code_sms
-from callcenter.tickets import (
+from callcenter.platform.lines import LINE_137, line_by_queue
+from callcenter.platform.privacy import unit_for_reader
+from callcenter.staff.accounts import authenticate, change_password
+from callcenter.telephony.asterisk_actions import TRANSFER_CONTEXT
+from callcenter.tickets.lifecycle import refer_on_filing
+from callcenter.tickets.sms import queue_tracking_code_sms
+from callcenter.tickets.store import (
     find_by_tracking_code,
     possible_duplicates,
     submit_ticket,

@@ -1,4 +1,4 @@
-"""The session cookie: a random id naming a server-side session (callcenter/sessions.py); before login, a signed
+"""The session cookie: a random id naming a server-side session (callcenter/staff/sessions.py); before login, a signed
 visitor cookie holding only the visitor's CSRF token (the login form needs one, and a visitor gets no row)."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agent_console.csrf import SESSION_KEY as CSRF
-from callcenter.sessions import ActiveSession, SessionStore
+from callcenter.staff.sessions import ActiveSession, SessionStore
 
 SESSION_COOKIE = "pasokh_session"
 VISITOR_COOKIE = "pasokh_visitor"

@@ -18,7 +18,10 @@ from starlette.datastructures import UploadFile
 
 from agent_console.api_errors import raises
 from agent_console.deps import CallHandler, HistoryReader, InboxOwner, ServicesDep, SessionDep, TicketActor
-from callcenter.attachments import (
+from callcenter.platform.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationFailed
+from callcenter.platform.persian import persian_digits
+from callcenter.platform.privacy import ticket_for_reader, ticket_read_refusal
+from callcenter.tickets.attachments import (
     MAX_PHOTO_BYTES,
     MAX_PHOTOS,
     MAX_REQUEST_BYTES,
@@ -29,12 +32,9 @@ from callcenter.attachments import (
     history_with_photos,
     photo_of,
 )
-from callcenter.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationFailed
-from callcenter.inbox import Inbox, inbox_for, units_that_held, was_disputed
-from callcenter.persian import persian_digits
-from callcenter.privacy import ticket_for_reader, ticket_read_refusal
-from callcenter.referral_units import ReferralUnit, referral_unit
-from callcenter.tickets import find_by_tracking_code, to_public
+from callcenter.tickets.inbox import Inbox, inbox_for, units_that_held, was_disputed
+from callcenter.tickets.referral_units import ReferralUnit, referral_unit
+from callcenter.tickets.store import find_by_tracking_code, to_public
 from db.models import (
     FieldVerdict,
     RowId,

@@ -11,7 +11,13 @@ from pydantic import BaseModel, Field
 
 from agent_console.api_errors import raises
 from agent_console.deps import CallHandler, ServicesDep, Supervisor
-from callcenter.errors import AsteriskUnavailable, Conflict, LinesNeededForInbound, NotFound, OutsideCallingHours
+from callcenter.platform.errors import (
+    AsteriskUnavailable,
+    Conflict,
+    LinesNeededForInbound,
+    NotFound,
+    OutsideCallingHours,
+)
 from db.models import RowId, VerificationOutcome, VerificationTaskPublic
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))

@@ -15,11 +15,11 @@ from sqlmodel import Session, col, select
 
 from agent_console.api_errors import raises
 from agent_console.deps import ServicesDep, SessionDep, Supervisor, WallboardViewer
-from callcenter.agent_states import AgentStatus
-from callcenter.asterisk_actions import SPY_OPTIONS
-from callcenter.errors import AsteriskUnavailable, NoActiveCall, PermissionDenied
-from callcenter.kpis import KpiReport, compute_kpis, today_window
-from callcenter.privacy import masked_number
+from callcenter.platform.errors import AsteriskUnavailable, NoActiveCall, PermissionDenied
+from callcenter.platform.privacy import masked_number
+from callcenter.reports.kpis import KpiReport, compute_kpis, today_window
+from callcenter.telephony.agent_states import AgentStatus
+from callcenter.telephony.asterisk_actions import SPY_OPTIONS
 from db.models import AgentState, Call, CallPublic, Role
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))

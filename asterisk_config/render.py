@@ -10,13 +10,13 @@ from pathlib import Path
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from sqlmodel import Session, col, select
 
-from callcenter.asterisk_actions import VERIFICATION_AGI_ROUTE, VERIFICATION_ANSWERED_EVENT
-from callcenter.asterisk_sandbox import AsteriskRuntime
-from callcenter.errors import ConfigurationError
-from callcenter.lines import ANONYMOUS_VARIABLE, IVR_CHANNEL_VARIABLES, LINE_137, LINES
-from callcenter.privacy import WITHHELD_CALLER_ID
-from callcenter.recordings import RecordingStore
-from callcenter.settings import Settings
+from callcenter.platform.errors import ConfigurationError
+from callcenter.platform.lines import ANONYMOUS_VARIABLE, IVR_CHANNEL_VARIABLES, LINE_137, LINES
+from callcenter.platform.privacy import WITHHELD_CALLER_ID
+from callcenter.platform.settings import Settings
+from callcenter.telephony.asterisk_actions import VERIFICATION_AGI_ROUTE, VERIFICATION_ANSWERED_EVENT
+from callcenter.telephony.asterisk_sandbox import AsteriskRuntime
+from callcenter.telephony.recordings import RecordingStore
 from db.models import User
 
 TEMPLATES = (

@@ -2,6 +2,6 @@
 
 import sys
 
-from callcenter.cli import main
+from callcenter.bootstrap.cli import main
 
 sys.exit(main())

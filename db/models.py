@@ -135,7 +135,7 @@ class UserPublic(UserBase):
 
 
 class StaffSession(SQLModel, table=True):
-    """A logged-in browser (callcenter/sessions.py): its cookie holds a random id, this row only its hash."""
+    """A logged-in browser (callcenter/staff/sessions.py): its cookie holds a random id, this row only its hash."""
 
     __tablename__ = "staff_session"
 
@@ -152,7 +152,7 @@ class StaffSession(SQLModel, table=True):
 
 
 class LoginThrottle(SQLModel, table=True):
-    """Failed logins counted per scope (callcenter/login_throttle.py): a name, a name from one address, an address.
+    """Failed logins counted per scope (staff/login_throttle.py): a name, a name from one address, an address.
     Names are counted whether or not an account has them, so the counters tell nothing about who exists."""
 
     __tablename__ = "login_throttle"
@@ -270,7 +270,7 @@ class AgentStateChange(SQLModel, table=True):
 
 
 class TicketStatus(enum.StrEnum):
-    """Where a ticket is in its lifecycle; the graph and who may move it are in callcenter/lifecycle.py."""
+    """Where a ticket is in its lifecycle; the graph and who may move it are in callcenter/tickets/lifecycle.py."""
 
     REGISTERED = "registered"                # filed, waiting to be referred (or handed back by a unit)
     REFERRED = "referred"                    # sent to a unit, not yet accepted there
@@ -323,7 +323,7 @@ class Ticket(TicketBase, table=True):
     feedback_kind: FeedbackKind | None = Field(default=None, sa_type=EnumAsString(FeedbackKind, 16))
     personnel_code: str | None = Field(default=None, max_length=16)
     anonymous: bool = False
-    # File name of the caller's recorded message under the recordings folder (see callcenter.recordings).
+    # File name of the caller's recorded message under the recordings folder (see callcenter.telephony.recordings).
     recording: str | None = Field(default=None, max_length=128)
     # The municipal district (a unit of kind "district") where the problem is.
     district_id: int | None = Field(default=None, foreign_key="unit.id")

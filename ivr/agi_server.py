@@ -15,7 +15,7 @@ from urllib.parse import parse_qs
 from panoramisk.fast_agi import Application, Request
 from panoramisk.utils import parse_agi_result
 
-from callcenter.metrics import Metrics
+from callcenter.platform.metrics import Metrics
 
 log = logging.getLogger(__name__)
 

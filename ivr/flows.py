@@ -5,11 +5,17 @@ from __future__ import annotations
 import logging
 from typing import Protocol
 
-from callcenter.errors import InvalidTrackingCode
-from callcenter.lines import ANONYMOUS_VARIABLE, FEEDBACK_KIND_VARIABLE, LINE_137, LINE_1888, PERSONNEL_CODE_VARIABLE
-from callcenter.privacy import WITHHELD_CALLER_ID
-from callcenter.tickets import PERSONNEL_CODE_MAX_DIGITS, TicketSummary
-from callcenter.tracking_code import parse_tracking_code
+from callcenter.platform.errors import InvalidTrackingCode
+from callcenter.platform.lines import (
+    ANONYMOUS_VARIABLE,
+    FEEDBACK_KIND_VARIABLE,
+    LINE_137,
+    LINE_1888,
+    PERSONNEL_CODE_VARIABLE,
+)
+from callcenter.platform.privacy import WITHHELD_CALLER_ID
+from callcenter.tickets.store import PERSONNEL_CODE_MAX_DIGITS, TicketSummary
+from callcenter.tickets.tracking_code import parse_tracking_code
 from db.models import FeedbackKind
 from ivr.agi_server import AgiServer
 from ivr.menu import ALL_DIGITS, MAX_TRIES, Channel, Menu, OperatorRequested, Prompts

@@ -8,7 +8,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from callcenter.errors import ConfigurationError
+from callcenter.platform.errors import ConfigurationError
 
 # Formats Asterisk's files mode plays; anything else in the recordings folder (an MP3, a README) is ignored.
 PLAYABLE_SUFFIXES = (".wav", ".gsm", ".ulaw", ".alaw", ".sln")

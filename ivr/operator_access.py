@@ -7,12 +7,12 @@ import logging
 from dataclasses import dataclass
 from typing import Protocol
 
-from callcenter.callbacks import can_call_back
-from callcenter.intake import CallbackReceipt
-from callcenter.lines import PublicLine
-from callcenter.recordings import RecordingStore
-from callcenter.routing import Availability, QueueState, RoutingPolicy
-from callcenter.tickets import VoiceMessage
+from callcenter.intake.callbacks import can_call_back
+from callcenter.intake.ivr_requests import CallbackReceipt
+from callcenter.intake.routing import Availability, QueueState, RoutingPolicy
+from callcenter.platform.lines import PublicLine
+from callcenter.telephony.recordings import RecordingStore
+from callcenter.tickets.store import VoiceMessage
 from db.models import FeedbackKind
 from ivr.agi_server import CallerHungUp
 from ivr.menu import MAX_TRIES, Channel, Menu

@@ -50,7 +50,7 @@ PROMPTS: dict[str, str] = {
     "message_too_short": "پیامی ضبط نشد.",
     "message_recorded": "پیام شما ثبت شد. کد رهگیری شما",
     "all_lines_busy": "در حال حاضر همه خطوط سامانه مشغول است. لطفاً چند دقیقه دیگر دوباره تماس بگیرید.",
-    # The automatic verification call (callcenter/verification_dialer.py, ivr/verification_call.py)
+    # The automatic verification call (callcenter/verification/dialer.py, ivr/verification_call.py)
     "verify_greeting": "سلام. از سامانه ۱۳۷ شهرداری قزوین تماس می‌گیریم، درباره درخواست شما با کد رهگیری",
     "verify_question": "واحد مسئول اعلام کرده است که کار انجام شده است. اگر مشکل برطرف شده است، عدد یک، "
                        "و اگر برطرف نشده است، عدد دو را فشار دهید.",

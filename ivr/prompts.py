@@ -9,7 +9,7 @@ import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from callcenter.errors import ConfigurationError
+from callcenter.platform.errors import ConfigurationError
 from ivr.prompt_catalog import PROMPTS
 
 # Part of every stamp: bump it when synthesize() changes so that existing prompts are rendered again.

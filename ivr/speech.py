@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import jdatetime
 
-from callcenter.tracking_code import CODE_LENGTH, format_for_reading
+from callcenter.tickets.tracking_code import CODE_LENGTH, format_for_reading
 
 TEHRAN = ZoneInfo("Asia/Tehran")
 MAX_NUMBER = 999_999_999

@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Protocol
 
-from callcenter.asterisk_actions import ATTEMPT_VARIABLE, VERIFICATION_AGI_ROUTE
-from callcenter.errors import Conflict
+from callcenter.platform.errors import Conflict
+from callcenter.telephony.asterisk_actions import ATTEMPT_VARIABLE, VERIFICATION_AGI_ROUTE
 from ivr.agi_server import AgiServer
 from ivr.menu import MAX_TRIES, Channel, Menu
 from ivr.speech import say_tracking_code

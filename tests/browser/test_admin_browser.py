@@ -7,8 +7,8 @@ import pytest
 from playwright.async_api import Page, expect
 from sqlmodel import Session
 
-from callcenter.persian import ascii_digits
-from callcenter.security import hash_password
+from callcenter.platform.persian import ascii_digits
+from callcenter.platform.security import hash_password
 from db.models import Role, User
 from tests.browser.conftest import log_in
 from tests.support.backend import TEST_BASE_PORT, TEST_STAFF, RunningBackend

@@ -10,7 +10,7 @@ import pytest
 from playwright.async_api import Page, expect
 from sqlmodel import Session, select
 
-from callcenter.tracking_code import is_valid
+from callcenter.tickets.tracking_code import is_valid
 from db.models import Call, Category, Ticket, Unit
 from tests.browser.conftest import log_in
 from tests.support.backend import CITIZENS_PORT, OPERATOR_1, RunningBackend

@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from playwright.async_api import Page, Route, expect
 from sqlmodel import Session
 
-from callcenter.lifecycle import apply_action
-from callcenter.tickets import to_public
+from callcenter.tickets.lifecycle import apply_action
+from callcenter.tickets.store import to_public
 from db.models import Role, Ticket, TicketAction, TicketPriority, TicketStatus, User
 from tests.browser.conftest import WebBackend, log_in
 from tests.support.photos import image_bytes

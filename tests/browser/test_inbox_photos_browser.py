@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from playwright.async_api import BrowserContext, Page, expect
 from sqlmodel import Session, select
 
-from callcenter.lifecycle import apply_action
+from callcenter.tickets.lifecycle import apply_action
 from db.models import Role, TicketAction, TicketAttachment, TicketStatus
 from tests.browser.conftest import WebBackend, log_in
 from tests.support.photos import image_bytes

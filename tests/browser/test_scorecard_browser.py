@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from playwright.async_api import Page, expect
 from sqlmodel import Session
 
-from callcenter.lifecycle import apply_action
-from callcenter.scorecard import jalali_month_window
+from callcenter.reports.scorecard import jalali_month_window
+from callcenter.tickets.lifecycle import apply_action
 from db.models import Role, TicketAction, User
 from tests.browser.conftest import WebBackend, log_in
 from tests.support.ticket_flow import (

@@ -12,7 +12,7 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 from sqlmodel import Session, col, select
 
-from callcenter.tickets import to_public
+from callcenter.tickets.store import to_public
 from db.models import AgentStateChange, Call, Ticket
 from tests.browser.conftest import VIEWPORT, log_in
 from tests.support.ami import AmiObserver

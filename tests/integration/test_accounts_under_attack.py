@@ -20,10 +20,10 @@ import sqlalchemy as sa
 import websockets
 from sqlmodel import Session, select
 
-from callcenter.app import create_app
-from callcenter.security import hash_password, verify_password
-from callcenter.services import Services
-from callcenter.settings import load_settings
+from callcenter.bootstrap.app import create_app
+from callcenter.bootstrap.services import Services
+from callcenter.platform.security import hash_password, verify_password
+from callcenter.platform.settings import load_settings
 from db.models import Role, StaffSession, User, utcnow
 from tests.support.backend import OPERATOR_1, OPERATOR_2, TEST_SECRETS, free_port, seed_staff, start_serving
 from tests.support.console import csrf_armed, log_in_sync, login_form

@@ -15,10 +15,10 @@ from sqlmodel import Session, select
 
 from agent_console.admin import PHONE_PENDING, UNIT_PROMPT_PENDING
 from asterisk_config.render import render_config
-from callcenter.app import create_app
-from callcenter.asterisk_sandbox import AsteriskRuntime, runtime_for
-from callcenter.security import hash_password, sip_md5_cred
-from callcenter.settings import Settings, load_settings
+from callcenter.bootstrap.app import create_app
+from callcenter.platform.security import hash_password, sip_md5_cred
+from callcenter.platform.settings import Settings, load_settings
+from callcenter.telephony.asterisk_sandbox import AsteriskRuntime, runtime_for
 from db.engine import make_engine
 from db.models import Category, Role, Unit, User
 from db.seed import seed_reference_data

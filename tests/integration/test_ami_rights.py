@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from callcenter.ami_bridge import ClosableManager
+from callcenter.telephony.ami_bridge import ClosableManager
 from tests.support.fixtures import AsteriskUnderTest
 
 pytestmark = pytest.mark.asterisk

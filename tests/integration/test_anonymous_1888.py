@@ -17,7 +17,7 @@ import pytest
 import websockets
 from sqlmodel import Session, select
 
-from callcenter.asterisk_sandbox import runtime_for
+from callcenter.telephony.asterisk_sandbox import runtime_for
 from db.models import Call, CallOutcome, FeedbackKind
 from tests.support.ami import AmiObserver, callers_channels, heard, queued
 from tests.support.backend import CITIZENS_PORT, OPERATOR_1, PHONES_PORT, SUPERVISOR, RunningBackend

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from callcenter.security import hash_password
+from callcenter.platform.security import hash_password
 from db.models import Role, User
 from tests.support.console import log_in_sync
 

@@ -37,11 +37,11 @@ from sqlmodel import Session, select
 from agent_console.csrf import COOKIE as CSRF_COOKIE
 from agent_console.csrf import FORM_FIELD as CSRF_FIELD
 from agent_console.csrf import HEADER as CSRF_HEADER
-from callcenter.app import create_app
-from callcenter.callbacks import request_callback
-from callcenter.security import hash_password
-from callcenter.settings import load_settings
-from callcenter.tickets import create_ticket
+from callcenter.bootstrap.app import create_app
+from callcenter.intake.callbacks import request_callback
+from callcenter.platform.security import hash_password
+from callcenter.platform.settings import load_settings
+from callcenter.tickets.store import create_ticket
 from db.engine import make_engine
 from db.models import Category, Role, TicketCreate, Unit, User
 from db.seed import seed_reference_data

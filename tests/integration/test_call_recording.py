@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
-from callcenter.recording_retention import purge_expired_call_recordings
-from callcenter.recordings import RecordingStore
+from callcenter.telephony.recording_retention import purge_expired_call_recordings
+from callcenter.telephony.recordings import RecordingStore
 from db.models import Call, CallOutcome
 from tests.support.backend import CITIZENS_PORT, OPERATOR_1, SUPERVISOR, RunningBackend
 from tests.support.console import logged_in_client, operator_in_queue

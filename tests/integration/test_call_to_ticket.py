@@ -10,7 +10,7 @@ import uuid
 import websockets
 from sqlmodel import Session, select
 
-from callcenter.tracking_code import is_valid
+from callcenter.tickets.tracking_code import is_valid
 from db.models import Call, CallOutcome, Ticket
 from tests.support.backend import CITIZENS_PORT, OPERATOR_1, RunningBackend, earlier_ticket
 from tests.support.console import logged_in_client, next_event

@@ -10,8 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
-from callcenter.app import create_app
-from callcenter.settings import load_settings
+from callcenter.bootstrap.app import create_app
+from callcenter.platform.settings import load_settings
 from db.engine import make_engine
 from db.models import Category, LoginThrottle, Ticket, TicketTransition
 from tests.support.backend import OPERATOR_1, TEST_SECRETS, seed_staff

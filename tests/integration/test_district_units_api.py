@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from callcenter.app import create_app
-from callcenter.settings import load_settings
+from callcenter.bootstrap.app import create_app
+from callcenter.platform.settings import load_settings
 from db.models import Category, CategoryDistrictUnit, Role, Unit
 from tests.support.backend import TEST_SECRETS
 from tests.support.console import log_in_sync

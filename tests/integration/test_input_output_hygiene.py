@@ -16,10 +16,10 @@ from fastapi.routing import APIRoute
 from sqlmodel import Session, select
 
 from agent_console.body_limit import ROUTE_BODY_LIMITS, body_limit
-from callcenter.app import ROUTERS
-from callcenter.callbacks import request_callback
-from callcenter.intake import DatabaseIntake
-from callcenter.tickets import VoiceMessage
+from callcenter.bootstrap.app import ROUTERS
+from callcenter.intake.callbacks import request_callback
+from callcenter.intake.ivr_requests import DatabaseIntake
+from callcenter.tickets.store import VoiceMessage
 from db.models import CallbackRequest, CallbackStatus, SmsMessage, Ticket, TicketSource
 from tests.support.backend import OPERATOR_1, OPERATOR_2
 from tests.support.console import logged_in_client, next_event

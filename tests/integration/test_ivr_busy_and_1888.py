@@ -17,8 +17,8 @@ import pytest
 import websockets
 from sqlmodel import Session, select
 
-from callcenter.routing import RoutingPolicy
-from callcenter.service_hours import TEHRAN, parse_service_hours
+from callcenter.intake.routing import RoutingPolicy
+from callcenter.platform.service_hours import TEHRAN, parse_service_hours
 from db.models import Call, CallbackRequest, CallOutcome, FeedbackKind, SmsMessage, Ticket, TicketSource
 from ivr.operator_access import OperatorAccess
 from ivr.speech import say_number, say_tracking_code

@@ -1,5 +1,5 @@
 """Least data, through every route as each role: who called reaches the call center only, tickets by code reach
-each role within its scope, unit managers' mobiles reach the administrator only (callcenter/privacy.py)."""
+each role within its scope, unit managers' mobiles reach the administrator only (callcenter/platform/privacy.py)."""
 
 from __future__ import annotations
 
@@ -13,11 +13,11 @@ import websockets
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from callcenter.app import create_app
-from callcenter.lifecycle import apply_action
-from callcenter.settings import load_settings
-from callcenter.staff import set_unit_manager_phone
-from callcenter.tickets import create_ticket
+from callcenter.bootstrap.app import create_app
+from callcenter.platform.settings import load_settings
+from callcenter.staff.directory import set_unit_manager_phone
+from callcenter.tickets.lifecycle import apply_action
+from callcenter.tickets.store import create_ticket
 from db.models import Category, FeedbackKind, Role, TicketAction, TicketCreate, User
 from tests.integration.test_route_access import ACCESS, concrete
 from tests.support.backend import TEST_SECRETS

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from alembic import command
 
-from callcenter.security import sip_md5_cred
-from callcenter.settings import DEFAULT_SIP_REALM
+from callcenter.platform.security import sip_md5_cred
+from callcenter.platform.settings import DEFAULT_SIP_REALM
 from db.engine import alembic_config, make_engine, upgrade_database
 
 

@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from callcenter.asterisk_sandbox import runtime_for
+from callcenter.telephony.asterisk_sandbox import runtime_for
 from ivr.hold_music import GENERATED_NAME
 from tests.support.ami import AmiObserver
 from tests.support.backend import CITIZENS_PORT, OPERATOR_1, PHONES_PORT, RunningBackend

@@ -10,9 +10,9 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from agent_console.security_headers import SECURITY_HEADERS
-from callcenter.app import ROUTERS, create_app
-from callcenter.security import hash_password
-from callcenter.settings import load_settings
+from callcenter.bootstrap.app import ROUTERS, create_app
+from callcenter.platform.security import hash_password
+from callcenter.platform.settings import load_settings
 from db.engine import make_engine, upgrade_database
 from db.models import Role, User
 from tests.support.backend import TEST_SECRETS

@@ -9,8 +9,8 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from agent_console.reports import this_jalali_month
-from callcenter.lifecycle import apply_action
-from callcenter.scorecard import jalali_month_window, previous_jalali_months
+from callcenter.reports.scorecard import jalali_month_window, previous_jalali_months
+from callcenter.tickets.lifecycle import apply_action
 from db.models import Role, TicketAction
 from tests.support.console import log_in_sync
 from tests.support.ticket_flow import GREENERY, PASSWORD, WASTE, add_staff, referred_long_ago, referred_ticket

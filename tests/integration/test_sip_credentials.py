@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from callcenter.asterisk_sandbox import AsteriskProcess
+from callcenter.telephony.asterisk_sandbox import AsteriskProcess
 from tests.support.backend import OPERATOR_1, PHONES_PORT, TEST_STAFF
 from tests.support.fixtures import AsteriskUnderTest
 from tests.support.sipp import Sipp

@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from callcenter.errors import SmsSendFailed
-from callcenter.sms import KavenegarGateway
+from callcenter.platform.errors import SmsSendFailed
+from callcenter.tickets.sms import KavenegarGateway
 from tests.support.fake_kavenegar import (
     FIRST_MESSAGE_ID,
     GOOD_KEY,

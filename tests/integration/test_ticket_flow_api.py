@@ -13,11 +13,11 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from callcenter.app import create_app
-from callcenter.inbox import inbox_for
-from callcenter.lifecycle import apply_action
-from callcenter.settings import load_settings
-from callcenter.tickets import create_ticket
+from callcenter.bootstrap.app import create_app
+from callcenter.platform.settings import load_settings
+from callcenter.tickets.inbox import inbox_for
+from callcenter.tickets.lifecycle import apply_action
+from callcenter.tickets.store import create_ticket
 from db.models import Category, Role, TicketAction, TicketCreate, TicketStatus, User
 from tests.support.backend import TEST_SECRETS
 from tests.support.console import log_in_sync

@@ -14,9 +14,9 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from callcenter.app import create_app
-from callcenter.lifecycle import apply_action
-from callcenter.settings import load_settings
+from callcenter.bootstrap.app import create_app
+from callcenter.platform.settings import load_settings
+from callcenter.tickets.lifecycle import apply_action
 from db.models import Role, TicketAction, TicketAttachment, TicketStatus
 from tests.support.backend import TEST_SECRETS
 from tests.support.console import log_in_sync

@@ -9,8 +9,8 @@ from collections.abc import Callable, Mapping
 import pytest
 from sqlmodel import Session, col, select
 
-from callcenter.errors import LinesNeededForInbound
-from callcenter.lifecycle import apply_action
+from callcenter.platform.errors import LinesNeededForInbound
+from callcenter.tickets.lifecycle import apply_action
 from db.models import (
     Role,
     TicketAction,

@@ -10,9 +10,9 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from callcenter.app import create_app
-from callcenter.security import hash_password
-from callcenter.settings import load_settings
+from callcenter.bootstrap.app import create_app
+from callcenter.platform.security import hash_password
+from callcenter.platform.settings import load_settings
 from db.models import AgentState, AgentStateChange, Call, CallOutcome, Role, User
 from tests.support.backend import TEST_SECRETS
 from tests.support.console import log_in_sync

@@ -32,11 +32,11 @@ from typing import Any
 import httpx
 import websockets
 
-from callcenter.asterisk_sandbox import AsteriskProcess, runtime_for
-from callcenter.lines import LINE_137
-from callcenter.metrics import LatencyRecorder
-from callcenter.provisioning import provision_asterisk
-from callcenter.settings import Settings
+from callcenter.bootstrap.provisioning import provision_asterisk
+from callcenter.platform.lines import LINE_137
+from callcenter.platform.metrics import LatencyRecorder
+from callcenter.platform.settings import Settings
+from callcenter.telephony.asterisk_sandbox import AsteriskProcess, runtime_for
 from db.models import Role
 from tests.support.backend import (
     TEST_AMI_USER,

@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 
 from panoramisk import Manager
 
-from callcenter.ami_bridge import ClosableManager
+from callcenter.telephony.ami_bridge import ClosableManager
 
 Event = Mapping[str, str]
 

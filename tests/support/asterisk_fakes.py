@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from callcenter.asterisk_actions import AsteriskActions
-from callcenter.errors import AsteriskUnavailable
+from callcenter.platform.errors import AsteriskUnavailable
+from callcenter.telephony.asterisk_actions import AsteriskActions
 
 
 class RecordingAsterisk(AsteriskActions):

@@ -16,12 +16,12 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from asterisk_config.render import AmiUser, OperatorPhone
-from callcenter.app import create_app
-from callcenter.lines import LINES
-from callcenter.security import hash_password, sip_md5_cred
-from callcenter.services import Services
-from callcenter.settings import DEFAULT_SIP_REALM, Settings, load_settings
-from callcenter.tickets import create_ticket
+from callcenter.bootstrap.app import create_app
+from callcenter.bootstrap.services import Services
+from callcenter.platform.lines import LINES
+from callcenter.platform.security import hash_password, sip_md5_cred
+from callcenter.platform.settings import DEFAULT_SIP_REALM, Settings, load_settings
+from callcenter.tickets.store import create_ticket
 from db.engine import make_engine, upgrade_database
 from db.models import Category, Role, Ticket, TicketCreate, User
 from db.seed import seed_reference_data

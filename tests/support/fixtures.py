@@ -15,11 +15,11 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from redis.asyncio import Redis
 
-from callcenter.app import create_app
-from callcenter.asterisk_sandbox import AsteriskProcess
-from callcenter.provisioning import provision_asterisk
-from callcenter.services import Services
-from callcenter.settings import Settings, load_settings
+from callcenter.bootstrap.app import create_app
+from callcenter.bootstrap.provisioning import provision_asterisk
+from callcenter.bootstrap.services import Services
+from callcenter.platform.settings import Settings, load_settings
+from callcenter.telephony.asterisk_sandbox import AsteriskProcess
 from db.seed import UNITS
 from tests.conftest import require
 from tests.support.ami import AmiObserver

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from callcenter.intake import CallbackReceipt
-from callcenter.routing import QueueState
-from callcenter.tickets import TicketSummary, VoiceMessage
+from callcenter.intake.ivr_requests import CallbackReceipt
+from callcenter.intake.routing import QueueState
+from callcenter.tickets.store import TicketSummary, VoiceMessage
 from ivr.agi_server import CallerHungUp
 
 SOUNDS = PurePosixPath("/snd/fa")

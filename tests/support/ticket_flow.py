@@ -8,9 +8,9 @@ from datetime import timedelta
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from callcenter.lifecycle import apply_action
-from callcenter.security import hash_password
-from callcenter.tickets import create_ticket
+from callcenter.platform.security import hash_password
+from callcenter.tickets.lifecycle import apply_action
+from callcenter.tickets.store import create_ticket
 from db.models import (
     Category,
     Role,

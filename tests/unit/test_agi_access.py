@@ -15,15 +15,15 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from asterisk_config.render import render_config
-from callcenter.asterisk_sandbox import AsteriskRuntime
-from callcenter.bus import InProcessBus
-from callcenter.errors import ConfigurationError
-from callcenter.metrics import Metrics
-from callcenter.notifier import Notifier
-from callcenter.service_hours import parse_service_hours
-from callcenter.settings import load_settings
-from callcenter.verification import CallingPolicy
-from callcenter.verification_dialer import VerificationDialer
+from callcenter.platform.bus import InProcessBus
+from callcenter.platform.errors import ConfigurationError
+from callcenter.platform.metrics import Metrics
+from callcenter.platform.notifier import Notifier
+from callcenter.platform.service_hours import parse_service_hours
+from callcenter.platform.settings import load_settings
+from callcenter.telephony.asterisk_sandbox import AsteriskRuntime
+from callcenter.verification.dialer import VerificationDialer
+from callcenter.verification.tasks import CallingPolicy
 from db.models import VerificationAttempt, VerificationMode, VerificationTask, VerificationTaskStatus
 from ivr.agi_server import AgiChannel, AgiServer
 from ivr.menu import Menu, Prompts

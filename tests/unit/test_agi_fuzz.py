@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from callcenter.metrics import Metrics
+from callcenter.platform.metrics import Metrics
 from ivr.agi_server import MAX_HEADER_BYTES, AgiChannel, AgiCommandFailed, AgiServer
 
 EXAMPLES = int(os.environ.get("PASOKH_FUZZ_EXAMPLES", "150"))

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from callcenter.metrics import Metrics
+from callcenter.platform.metrics import Metrics
 from ivr.agi_server import AgiChannel, AgiCommandFailed, AgiServer, CallerHungUp, agi_quote
 from tests.support.backend import free_port
 

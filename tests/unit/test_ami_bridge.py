@@ -9,9 +9,9 @@ from typing import Any
 
 from panoramisk.message import Message
 
-from callcenter.ami_bridge import AmiBridge, ClosableManager, Utf8SafeProtocol
-from callcenter.metrics import Metrics
-from callcenter.settings import Settings
+from callcenter.platform.metrics import Metrics
+from callcenter.platform.settings import Settings
+from callcenter.telephony.ami_bridge import AmiBridge, ClosableManager, Utf8SafeProtocol
 
 EVENT_COUNT = 200
 

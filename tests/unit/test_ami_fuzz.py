@@ -19,14 +19,14 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from panoramisk import Manager
 
-from callcenter.agent_states import AgentStateLog
-from callcenter.ami_bridge import AmiBridge, ClosableManager, Utf8SafeProtocol
-from callcenter.bus import InProcessBus
-from callcenter.call_records import CallRecords
-from callcenter.call_tracker import CallTracker
-from callcenter.metrics import Metrics
-from callcenter.notifier import Notifier
-from callcenter.settings import load_settings
+from callcenter.platform.bus import InProcessBus
+from callcenter.platform.metrics import Metrics
+from callcenter.platform.notifier import Notifier
+from callcenter.platform.settings import load_settings
+from callcenter.telephony.agent_states import AgentStateLog
+from callcenter.telephony.ami_bridge import AmiBridge, ClosableManager, Utf8SafeProtocol
+from callcenter.telephony.call_records import CallRecords
+from callcenter.telephony.call_tracker import CallTracker
 
 EXAMPLES = int(os.environ.get("PASOKH_FUZZ_EXAMPLES", "150"))
 FUZZ = settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database=None,

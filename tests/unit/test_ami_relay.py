@@ -6,9 +6,9 @@ import asyncio
 
 import pytest
 
-from callcenter.ami_relay import AmiRelayServer, RelayedAmi
-from callcenter.asterisk_actions import AsteriskActions
-from callcenter.errors import AsteriskUnavailable, NoActiveCall
+from callcenter.platform.errors import AsteriskUnavailable, NoActiveCall
+from callcenter.telephony.ami_relay import AmiRelayServer, RelayedAmi
+from callcenter.telephony.asterisk_actions import AsteriskActions
 from tests.support.asterisk_fakes import RecordingAsterisk
 from tests.support.redis_service import REDIS_URL
 

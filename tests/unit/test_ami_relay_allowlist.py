@@ -14,10 +14,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from redis.asyncio import Redis
 
-from callcenter.ami_allowlist import checked_action
-from callcenter.ami_relay import AmiRelayServer, RelayedAmi
-from callcenter.asterisk_actions import TRANSFER_CONTEXT, CallLegs
-from callcenter.errors import AmiActionRefused, AsteriskUnavailable, NoActiveCall
+from callcenter.platform.errors import AmiActionRefused, AsteriskUnavailable, NoActiveCall
+from callcenter.telephony.ami_allowlist import checked_action
+from callcenter.telephony.ami_relay import AmiRelayServer, RelayedAmi
+from callcenter.telephony.asterisk_actions import TRANSFER_CONTEXT, CallLegs
 from tests.support.asterisk_fakes import RecordingAsterisk
 from tests.support.redis_service import REDIS_URL
 
@@ -83,7 +83,7 @@ async def test_given_a_hostile_request_pushed_into_redis_when_the_relay_reads_it
     server = AmiRelayServer(redis_url=REDIS_URL, namespace=redis_namespace, ami=asterisk)
     await server.start()
     try:
-        with caplog.at_level(logging.WARNING, logger="callcenter.ami_relay"):
+        with caplog.at_level(logging.WARNING, logger="callcenter.telephony.ami_relay"):
             reply = await reply_on(await raw_push(redis_namespace, action))
     finally:
         await server.stop()
@@ -106,7 +106,7 @@ async def test_given_garbage_or_a_foreign_reply_list_in_redis_when_read_then_dro
     await worker.start()
     client = Redis.from_url(REDIS_URL, decode_responses=True)
     try:
-        with caplog.at_level(logging.WARNING, logger="callcenter.ami_relay"):
+        with caplog.at_level(logging.WARNING, logger="callcenter.telephony.ami_relay"):
             await client.rpush(f"{redis_namespace}:ami:requests", raw)
             await raw_push(redis_namespace, SHELL_ORIGINATE, reply_to="victim:list")
             await worker.queue_remove(queue="line137", extension="1001")  # served after both

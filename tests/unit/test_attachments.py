@@ -12,7 +12,8 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from callcenter.attachments import (
+from callcenter.platform.errors import Conflict, InvalidTransition, PermissionDenied, ValidationFailed
+from callcenter.tickets.attachments import (
     MAX_PHOTO_BYTES,
     MAX_PHOTOS,
     PhotoStore,
@@ -23,8 +24,7 @@ from callcenter.attachments import (
     sniff_image,
     sweep_orphan_photos,
 )
-from callcenter.errors import Conflict, InvalidTransition, PermissionDenied, ValidationFailed
-from callcenter.lifecycle import apply_action
+from callcenter.tickets.lifecycle import apply_action
 from db.models import Role, Ticket, TicketAction, TicketAttachment, TicketStatus, User
 from tests.support.photos import FAKE_JPEG, image_bytes
 from tests.support.ticket_flow import GREENERY, WASTE, Filed, add_staff, referred_ticket, status_of

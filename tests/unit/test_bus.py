@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from callcenter.bus import InProcessBus
+from callcenter.platform.bus import InProcessBus
 
 
 async def test_given_three_published_events_when_reading_then_they_come_in_order_with_seq_1_2_3() -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from callcenter.asterisk_actions import CallLegs
-from callcenter.errors import AsteriskUnavailable
+from callcenter.platform.errors import AsteriskUnavailable
+from callcenter.telephony.asterisk_actions import CallLegs
 from tests.support.asterisk_fakes import RecordingAsterisk
 
 LEGS = CallLegs(operator_channel="PJSIP/1001-00000002", citizen_channel="PJSIP/citizen-trunk-00000001",

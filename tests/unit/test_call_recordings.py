@@ -12,12 +12,12 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from callcenter.cli import main
-from callcenter.errors import NotFound
-from callcenter.recording_retention import RecordingPurger, purge_expired_call_recordings
-from callcenter.recordings import RecordingStore
-from callcenter.services import recording_store
-from callcenter.settings import load_settings
+from callcenter.bootstrap.cli import main
+from callcenter.bootstrap.services import recording_store
+from callcenter.platform.errors import NotFound
+from callcenter.platform.settings import load_settings
+from callcenter.telephony.recording_retention import RecordingPurger, purge_expired_call_recordings
+from callcenter.telephony.recordings import RecordingStore
 from db.models import Call
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)

@@ -13,13 +13,13 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from callcenter.agent_states import AgentStateLog
-from callcenter.bus import DomainEvent, InProcessBus, Subscription
-from callcenter.call_records import CallRecords
-from callcenter.call_tracker import CallTracker, channel_variables, menu_choices
-from callcenter.metrics import Metrics
-from callcenter.notifier import Notifier
-from callcenter.tickets import create_ticket
+from callcenter.platform.bus import DomainEvent, InProcessBus, Subscription
+from callcenter.platform.metrics import Metrics
+from callcenter.platform.notifier import Notifier
+from callcenter.telephony.agent_states import AgentStateLog
+from callcenter.telephony.call_records import CallRecords
+from callcenter.telephony.call_tracker import CallTracker, channel_variables, menu_choices
+from callcenter.tickets.store import create_ticket
 from db.models import Call, CallOutcome, Category, FeedbackKind, Role, TicketCreate, User
 
 CALL = "1700000000.1"

@@ -8,12 +8,12 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from callcenter.bus import InProcessBus
-from callcenter.callbacks import close_callback, pending_callbacks, position_in_line, request_callback
-from callcenter.errors import Conflict, ValidationFailed
-from callcenter.intake import DatabaseIntake
-from callcenter.notifier import Notifier
-from callcenter.tickets import (
+from callcenter.intake.callbacks import close_callback, pending_callbacks, position_in_line, request_callback
+from callcenter.intake.ivr_requests import DatabaseIntake
+from callcenter.platform.bus import InProcessBus
+from callcenter.platform.errors import Conflict, ValidationFailed
+from callcenter.platform.notifier import Notifier
+from callcenter.tickets.store import (
     VoiceMessage,
     create_ticket,
     create_voice_message_ticket,

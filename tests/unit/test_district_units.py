@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session, select
 
-from callcenter.errors import Conflict, NotFound, ValidationFailed
-from callcenter.referral_units import (
+from callcenter.platform.errors import Conflict, NotFound, ValidationFailed
+from callcenter.tickets.referral_units import (
     ReferralUnit,
     add_district_unit,
     list_district_units,

@@ -12,13 +12,13 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from agent_console.hub import is_for
-from callcenter.bus import DomainEvent, InProcessBus
-from callcenter.escalation import Escalator
-from callcenter.inbox import inbox_for
-from callcenter.lifecycle import apply_action
-from callcenter.notifier import Notifier
-from callcenter.persian import persian_digits
-from callcenter.tracking_code import format_for_reading
+from callcenter.platform.bus import DomainEvent, InProcessBus
+from callcenter.platform.notifier import Notifier
+from callcenter.platform.persian import persian_digits
+from callcenter.tickets.escalation import Escalator
+from callcenter.tickets.inbox import inbox_for
+from callcenter.tickets.lifecycle import apply_action
+from callcenter.tickets.tracking_code import format_for_reading
 from db.models import Role, SmsMessage, TicketAction, TicketEscalation, Unit, User
 from tests.support.ticket_flow import (
     GREENERY,

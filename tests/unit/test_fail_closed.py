@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
-from callcenter.app import create_app
-from callcenter.errors import ConfigurationError
-from callcenter.settings import DEFAULT_AMI_SECRET, DEFAULT_SECRET, load_settings
+from callcenter.bootstrap.app import create_app
+from callcenter.platform.errors import ConfigurationError
+from callcenter.platform.settings import DEFAULT_AMI_SECRET, DEFAULT_SECRET, load_settings
+from callcenter.staff.demo import seed_demo_staff
 from db.engine import make_engine
 from db.models import User
-from db.seed import seed_demo_staff
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -100,7 +100,7 @@ def test_given_development_when_seeding_demo_staff_then_the_demo_logins_exist(se
 
 
 def test_when_the_password_module_is_imported_then_no_hash_is_computed_until_an_unknown_login() -> None:
-    probe = ("import callcenter.security as s; before = s._dummy_hash.cache_info().currsize; "
+    probe = ("import callcenter.platform.security as s; before = s._dummy_hash.cache_info().currsize; "
              "s.verify_password('x', None); print(before, s._dummy_hash.cache_info().currsize)")
     printed = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
                              capture_output=True, text=True, timeout=60, check=True).stdout.split()

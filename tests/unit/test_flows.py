@@ -7,11 +7,11 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
-from callcenter.metrics import Metrics
-from callcenter.recordings import RecordingStore
-from callcenter.routing import RoutingPolicy
-from callcenter.tickets import TicketSummary
-from callcenter.tracking_code import is_valid, verhoeff_check_digit
+from callcenter.intake.routing import RoutingPolicy
+from callcenter.platform.metrics import Metrics
+from callcenter.telephony.recordings import RecordingStore
+from callcenter.tickets.store import TicketSummary
+from callcenter.tickets.tracking_code import is_valid, verhoeff_check_digit
 from db.models import TicketStatus
 from ivr.agi_server import AgiServer, CallerHungUp
 from ivr.flows import ALL_DIGITS, MAX_TRIES, Flows, Prompts

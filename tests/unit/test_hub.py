@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from agent_console.hub import WebsocketHub, is_for, visible_data
-from callcenter.bus import DomainEvent, InProcessBus
-from callcenter.metrics import Metrics
+from callcenter.platform.bus import DomainEvent, InProcessBus
+from callcenter.platform.metrics import Metrics
 from db.models import Role, User
 
 

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sqlmodel import Session, col, func, select
 
-from callcenter.errors import (
+from callcenter.platform.errors import (
     Conflict,
     InvalidTransition,
     NotFound,
@@ -21,8 +21,8 @@ from callcenter.errors import (
     PermissionDenied,
     ValidationFailed,
 )
-from callcenter.lifecycle import FINAL_STATUSES, STATUS_NAMES, TRANSITIONS, apply_action, history, next_status
-from callcenter.tickets import OPEN_STATUSES, VoiceMessage, create_ticket, create_voice_message_ticket
+from callcenter.tickets.lifecycle import FINAL_STATUSES, STATUS_NAMES, TRANSITIONS, apply_action, history, next_status
+from callcenter.tickets.store import OPEN_STATUSES, VoiceMessage, create_ticket, create_voice_message_ticket
 from db.models import (
     Category,
     FieldVerdict,

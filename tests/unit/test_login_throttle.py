@@ -1,4 +1,4 @@
-"""The login throttle's rule, on the clock (callcenter/login_throttle.py), on SQLite and PostgreSQL."""
+"""The login throttle's rule, on the clock (callcenter/staff/login_throttle.py), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from datetime import datetime, timedelta
 import pytest
 from sqlmodel import Session
 
-from callcenter.accounts import authenticate
-from callcenter.errors import AccountLocked, NotAuthenticated
-from callcenter.login_throttle import LockoutPolicy
-from callcenter.security import hash_password
+from callcenter.platform.errors import AccountLocked, NotAuthenticated
+from callcenter.platform.security import hash_password
+from callcenter.staff.accounts import authenticate
+from callcenter.staff.login_throttle import LockoutPolicy
 from db.models import Role, User, utcnow
 
 POLICY = LockoutPolicy(max_failures=3, lockout=timedelta(minutes=15), address_max_failures=6,

@@ -8,8 +8,8 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
-from callcenter.recordings import RecordingStore
-from callcenter.routing import Availability, QueueState, RoutingPolicy, availability, estimated_wait_seconds
+from callcenter.intake.routing import Availability, QueueState, RoutingPolicy, availability, estimated_wait_seconds
+from callcenter.telephony.recordings import RecordingStore
 from ivr.agi_server import CallerHungUp
 from ivr.flows import Flows
 from ivr.menu import Menu, Prompts

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from callcenter.persian import ascii_digits, normalize_phone_number, normalize_text, persian_digits
+from callcenter.platform.persian import ascii_digits, normalize_phone_number, normalize_text, persian_digits
 
 
 def test_given_arabic_yeh_and_kaf_when_normalizing_text_then_persian_letters_are_stored() -> None:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from callcenter.privacy import call_as_announced, masked_number, may_show_caller_number
+from callcenter.platform.privacy import call_as_announced, masked_number, may_show_caller_number
 from db.models import CallOutcome, CallPublic
 
 

@@ -12,7 +12,7 @@ import pytest
 import redis
 from redis.asyncio import Redis
 
-from callcenter.bus import DomainEvent, RedisBus, Subscription
+from callcenter.platform.bus import DomainEvent, RedisBus, Subscription
 from tests.conftest import require
 from tests.support.redis_service import REDIS_URL, redis_reachable
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 import redis
 
-from callcenter.ami_relay import AmiRelayServer, RelayedAmi
-from callcenter.bus import RedisBus
-from callcenter.errors import AsteriskUnavailable, ConfigurationError
-from callcenter.settings import load_settings
+from callcenter.platform.bus import RedisBus
+from callcenter.platform.errors import AsteriskUnavailable, ConfigurationError
+from callcenter.platform.settings import load_settings
+from callcenter.telephony.ami_relay import AmiRelayServer, RelayedAmi
 from tests.conftest import require
 from tests.support.asterisk_fakes import RecordingAsterisk
 from tests.support.private_redis import PASSWORD, PrivateRedis, can_start_redis, private_redis

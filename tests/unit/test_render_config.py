@@ -9,12 +9,12 @@ import pytest
 from sqlmodel import Session
 
 from asterisk_config.render import OperatorPhone, operator_phones, render_config
-from callcenter.asterisk_sandbox import AsteriskRuntime
-from callcenter.errors import ConfigurationError
-from callcenter.lines import LINES
-from callcenter.recordings import RecordingStore
-from callcenter.security import sip_md5_cred
-from callcenter.settings import Settings
+from callcenter.platform.errors import ConfigurationError
+from callcenter.platform.lines import LINES
+from callcenter.platform.security import sip_md5_cred
+from callcenter.platform.settings import Settings
+from callcenter.telephony.asterisk_sandbox import AsteriskRuntime
+from callcenter.telephony.recordings import RecordingStore
 from db.models import Role, User
 
 CRED_1001 = sip_md5_cred("1001", "Sip1001secret", "pasokh")

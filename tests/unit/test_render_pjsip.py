@@ -7,10 +7,10 @@ from pathlib import Path, PurePosixPath
 import pytest
 
 from asterisk_config.render import AmiUser, OperatorPhone, render_config, render_pjsip
-from callcenter.asterisk_sandbox import AsteriskRuntime
-from callcenter.errors import ConfigurationError
-from callcenter.security import sip_md5_cred
-from callcenter.settings import Settings
+from callcenter.platform.errors import ConfigurationError
+from callcenter.platform.security import sip_md5_cred
+from callcenter.platform.settings import Settings
+from callcenter.telephony.asterisk_sandbox import AsteriskRuntime
 
 OBSERVER = AmiUser(username="observer", secret="observer-secret", read="all", write="all")
 FIRST = OperatorPhone(extension="1001", md5_cred=sip_md5_cred("1001", "FirstSecret1", "pasokh"), display_name="a")

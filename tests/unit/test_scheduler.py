@@ -14,9 +14,9 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from callcenter.scheduler import Scheduler
-from callcenter.services import build_services
-from callcenter.settings import load_settings
+from callcenter.bootstrap.services import build_services
+from callcenter.platform.scheduler import Scheduler
+from callcenter.platform.settings import load_settings
 from db.engine import make_engine
 from db.models import ScheduledJob
 

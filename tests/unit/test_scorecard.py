@@ -7,8 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import Session, select
 
-from callcenter.lifecycle import next_status
-from callcenter.scorecard import (
+from callcenter.reports.scorecard import (
     TREND_MONTHS,
     Scorecard,
     ScorecardTrend,
@@ -19,6 +18,7 @@ from callcenter.scorecard import (
     jalali_month_window,
     previous_jalali_months,
 )
+from callcenter.tickets.lifecycle import next_status
 from db.models import (
     Category,
     FieldVerdict,

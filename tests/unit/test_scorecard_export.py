@@ -11,7 +11,7 @@ import pypdfium2 as pdfium
 import pytest
 from openpyxl.worksheet.worksheet import Worksheet
 
-from callcenter.scorecard import (
+from callcenter.reports.scorecard import (
     Scorecard,
     ScorecardTrend,
     TrendMonth,
@@ -21,7 +21,7 @@ from callcenter.scorecard import (
     jalali_month_window,
     previous_jalali_months,
 )
-from callcenter.scorecard_export import (
+from callcenter.reports.scorecard_export import (
     PALETTE,
     UNITS_PER_PAGE,
     XLSX_COLUMNS,

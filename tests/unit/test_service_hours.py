@@ -8,7 +8,7 @@ from pathlib import Path
 import jdatetime
 import pytest
 
-from callcenter.service_hours import (
+from callcenter.platform.service_hours import (
     HOLIDAYS_FILE,
     TEHRAN,
     Window,

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from callcenter.asterisk_sandbox import debian_mirror
-from callcenter.errors import AsteriskSandboxError, ConfigurationError
-from callcenter.security import hash_password, new_sip_password, verify_password
-from callcenter.settings import load_settings
+from callcenter.platform.errors import AsteriskSandboxError, ConfigurationError
+from callcenter.platform.security import hash_password, new_sip_password, verify_password
+from callcenter.platform.settings import load_settings
+from callcenter.telephony.asterisk_sandbox import debian_mirror
 
 
 def test_given_production_with_the_default_secret_key_when_loading_settings_then_configuration_error() -> None:

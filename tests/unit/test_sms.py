@@ -9,13 +9,13 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from callcenter.errors import ConfigurationError, SmsSendFailed
-from callcenter.metrics import Metrics
-from callcenter.persian import ascii_digits
-from callcenter.settings import load_settings
-from callcenter.sms import BACKOFF, SmsDispatcher, queue_tracking_code_sms, sms_number, tracking_code_text
-from callcenter.tickets import create_ticket
-from callcenter.tracking_code import format_for_reading
+from callcenter.platform.errors import ConfigurationError, SmsSendFailed
+from callcenter.platform.metrics import Metrics
+from callcenter.platform.persian import ascii_digits
+from callcenter.platform.settings import load_settings
+from callcenter.tickets.sms import BACKOFF, SmsDispatcher, queue_tracking_code_sms, sms_number, tracking_code_text
+from callcenter.tickets.store import create_ticket
+from callcenter.tickets.tracking_code import format_for_reading
 from db.models import Category, Line, SmsMessage, SmsStatus, Ticket, TicketCreate, utcnow
 
 

@@ -10,8 +10,7 @@ from pydantic import ValidationError
 from sqlmodel import Session, select
 
 from asterisk_config.render import operator_phones
-from callcenter import staff
-from callcenter.errors import (
+from callcenter.platform.errors import (
     CategoryNameTaken,
     ExtensionTaken,
     NoFreeExtension,
@@ -21,8 +20,9 @@ from callcenter.errors import (
     ValidationFailed,
     WeakPassword,
 )
-from callcenter.security import verify_password
-from callcenter.staff import (
+from callcenter.platform.security import verify_password
+from callcenter.staff import directory as staff
+from callcenter.staff.directory import (
     CategoryCreate,
     StaffCreate,
     UnitCreate,

@@ -8,15 +8,15 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, func, select
 
-from callcenter.errors import NotFound, ValidationFailed
-from callcenter.tickets import (
+from callcenter.platform.errors import NotFound, ValidationFailed
+from callcenter.tickets.store import (
     DatabaseTicketDirectory,
     create_ticket,
     find_by_tracking_code,
     tickets_for_caller,
     to_public,
 )
-from callcenter.tracking_code import format_for_reading, is_valid, verhoeff_check_digit
+from callcenter.tickets.tracking_code import format_for_reading, is_valid, verhoeff_check_digit
 from db.models import (
     Call,
     Category,

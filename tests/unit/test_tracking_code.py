@@ -6,10 +6,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from callcenter import tracking_code
-from callcenter.errors import InvalidTrackingCode
-from callcenter.persian import persian_digits
-from callcenter.tracking_code import (
+from callcenter.platform.errors import InvalidTrackingCode
+from callcenter.platform.persian import persian_digits
+from callcenter.tickets import tracking_code
+from callcenter.tickets.tracking_code import (
     CODE_LENGTH,
     format_for_reading,
     is_valid,

@@ -10,11 +10,11 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from callcenter import verification
-from callcenter.errors import Conflict, OutsideCallingHours, ValidationFailed
-from callcenter.lifecycle import apply_action
-from callcenter.service_hours import TEHRAN, parse_service_hours
-from callcenter.verification import (
+from callcenter.platform.errors import Conflict, OutsideCallingHours, ValidationFailed
+from callcenter.platform.service_hours import TEHRAN, parse_service_hours
+from callcenter.tickets.lifecycle import apply_action
+from callcenter.verification import tasks as verification
+from callcenter.verification.tasks import (
     AUTOMATIC_NOT_RESOLVED_NOTE,
     CallingPolicy,
     ask_automatic,

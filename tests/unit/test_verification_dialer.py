@@ -11,14 +11,14 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from callcenter.asterisk_actions import LineUse
-from callcenter.bus import InProcessBus
-from callcenter.errors import LinesNeededForInbound
-from callcenter.lifecycle import apply_action
-from callcenter.notifier import Notifier
-from callcenter.service_hours import parse_service_hours
-from callcenter.verification import CallingPolicy
-from callcenter.verification_dialer import VerificationDialer
+from callcenter.platform.bus import InProcessBus
+from callcenter.platform.errors import LinesNeededForInbound
+from callcenter.platform.notifier import Notifier
+from callcenter.platform.service_hours import parse_service_hours
+from callcenter.telephony.asterisk_actions import LineUse
+from callcenter.tickets.lifecycle import apply_action
+from callcenter.verification.dialer import VerificationDialer
+from callcenter.verification.tasks import CallingPolicy
 from db.models import Role, TicketAction, User, VerificationMode, VerificationTask, VerificationTaskStatus
 from tests.support.asterisk_fakes import RecordingAsterisk
 from tests.support.ticket_flow import WASTE, add_staff, referred_ticket

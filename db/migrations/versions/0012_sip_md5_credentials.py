@@ -22,7 +22,7 @@ down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# Not imported from callcenter.settings: a migration must keep meaning what it meant when it was written.
+# Not imported from callcenter.platform.settings: a migration must keep meaning what it meant when it was written.
 DEFAULT_SIP_REALM = "pasokh"
 
 

@@ -1,0 +1,1 @@
+"""Bootstrap: the composition root, the app factory, Asterisk provisioning and the command line."""

@@ -1,0 +1,183 @@
+"""Command line: ``python -m callcenter run|serve|telephony|migrate|seed|asterisk|purge-recordings ...``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import subprocess
+import sys
+
+import uvicorn
+from sqlmodel import Session
+
+from callcenter.bootstrap.app import create_app
+from callcenter.bootstrap.provisioning import phones_from_database, provision_asterisk, unit_names_from_database
+from callcenter.bootstrap.services import build_services, recording_purger
+from callcenter.platform.settings import Settings, load_settings, refuse_built_in_secrets
+from callcenter.staff.demo import seed_demo_staff
+from callcenter.telephony.ami_relay import RelayedAmi
+from callcenter.telephony.asterisk_sandbox import AsteriskProcess, ensure_installed, runtime_for
+from db.engine import make_engine, upgrade_database
+from db.seed import DEMO_LOGINS, seed_reference_data
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="pasokh", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="migrate, seed demo data, start Asterisk and serve the backend and console")
+    sub.add_parser("serve", help="serve the backend and console (Asterisk must be running)")
+    sub.add_parser("telephony", help="FastAGI, the AMI bridge and its relay only (beside web-only workers)")
+    sub.add_parser("migrate", help="apply database migrations")
+    seed = sub.add_parser("seed", help="seed reference data (and demo staff with --demo)")
+    seed.add_argument("--demo", action="store_true")
+    asterisk = sub.add_parser("asterisk", help="manage the Asterisk instance")
+    asterisk.add_argument("action", choices=["install", "provision", "start", "stop", "status"])
+    sub.add_parser("purge-recordings", help="delete call recordings older than PASOKH_CALL_RECORDING_RETENTION_DAYS")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = load_settings()
+    if args.command == "migrate":
+        upgrade_database(settings.database_url)
+    elif args.command == "seed":
+        _seed(settings, demo=args.demo)
+    elif args.command == "asterisk":
+        return _asterisk(settings, args.action)
+    elif args.command == "serve":
+        _serve(settings)
+    elif args.command == "telephony":
+        asyncio.run(_telephony(settings))
+    elif args.command == "run":
+        _run(settings)
+    elif args.command == "purge-recordings":
+        _purge_recordings(settings)
+    return 0
+
+
+def _seed(settings: Settings, *, demo: bool) -> None:
+    upgrade_database(settings.database_url)
+    engine = make_engine(settings.database_url)
+    with Session(engine) as session:
+        seed_reference_data(session)
+        if demo:
+            if settings.environment != "development":
+                raise SystemExit("demo accounts are only for PASOKH_ENVIRONMENT=development")
+            seed_demo_staff(session, environment=settings.environment, sip_realm=settings.sip_realm)
+    engine.dispose()
+
+
+def _asterisk(settings: Settings, action: str) -> int:
+    runtime = runtime_for(settings)
+    if action == "install":
+        ensure_installed(runtime)
+    elif action == "provision":
+        upgrade_database(settings.database_url)
+        engine = make_engine(settings.database_url)
+        provision_asterisk(settings, phones=phones_from_database(engine), unit_names=unit_names_from_database(engine))
+    elif action == "start":
+        AsteriskProcess(runtime).start()
+    elif action == "stop":
+        AsteriskProcess(runtime).stop()
+    else:
+        process = AsteriskProcess(runtime)
+        print(process.version() if process.is_running() else "Asterisk is not running")
+        return 0 if process.is_running() else 3
+    return 0
+
+
+def _purge_recordings(settings: Settings) -> None:
+    """What the backend does every PASOKH_RECORDING_PURGE_INTERVAL_SECONDS, by hand (cron, or the backend is down)."""
+    upgrade_database(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        purged = recording_purger(settings, engine=engine).purge_now()
+    finally:
+        engine.dispose()
+    print(f"{purged} call recordings purged (retention {settings.call_recording_retention_days} days)")
+
+
+def _serve(settings: Settings) -> None:
+    """One process doing everything, or with PASOKH_WEB_WORKERS > 1 (and REDIS_URL) a telephony process and
+    that many web-only workers sharing the port."""
+    if settings.web_workers == 1:
+        uvicorn.run(create_app(settings), host=settings.web_host, port=settings.web_port, log_level="info")
+        return
+    telephony = subprocess.Popen([sys.executable, "-m", "callcenter", "telephony"])
+    try:
+        _wait_for_telephony(settings, telephony)
+        uvicorn.run("callcenter.bootstrap.app:web_worker_app", factory=True, workers=settings.web_workers,
+                    host=settings.web_host, port=settings.web_port, log_level="info")
+    finally:
+        telephony.terminate()
+        telephony.wait(timeout=15)
+
+
+def _wait_for_telephony(settings: Settings, telephony: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    """Web workers start once the telephony process has migrated the database and reports to Redis."""
+    relayed = RelayedAmi(redis_url=settings.redis_url or "", namespace=settings.redis_namespace,
+                         ca_file=settings.redis_ca_file)
+
+    async def reported() -> bool:
+        try:
+            return await relayed.wait_connected(timeout)
+        finally:
+            await relayed.stop()
+
+    if not asyncio.run(reported()) or telephony.poll() is not None:
+        raise SystemExit("the telephony process did not come up (see its log above)")
+
+
+async def _telephony(settings: Settings) -> None:
+    refuse_built_in_secrets(settings)
+    services = build_services(settings.model_copy(update={"role": "all"}))
+    stopped = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stopped.set)
+    await services.start()
+    logging.getLogger(__name__).info("telephony process up: FastAGI, AMI bridge, relay for web workers")
+    try:
+        await stopped.wait()
+    finally:
+        await services.stop()
+
+
+def _run(settings: Settings) -> None:
+    refuse_built_in_secrets(settings)  # before Asterisk is provisioned and started, not only when the web starts
+    _seed(settings, demo=settings.environment == "development")
+    engine = make_engine(settings.database_url)
+    phones = phones_from_database(engine)
+    process = provision_asterisk(settings, phones=phones, unit_names=unit_names_from_database(engine))
+    engine.dispose()
+    print(_banner(settings), flush=True)
+    # uvicorn re-raises SIGTERM after its graceful shutdown; as SystemExit it lets `finally` stop Asterisk.
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _exit_on_signal)
+    try:
+        _serve(settings)
+    finally:
+        process.stop()
+
+
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _banner(settings: Settings) -> str:
+    lines = [
+        "",
+        f"Pasokh is up. Console: http://{settings.web_host}:{settings.web_port}/",
+        f"Citizens call sip:137@{settings.sip_host}:{settings.sip_port} (and 1888) from {settings.trunk_match}.",
+    ]
+    if settings.environment != "development":
+        return "\n".join(lines)
+    lines.append("Demo logins (development only):")
+    for login in DEMO_LOGINS:
+        phone = f", phone {login.extension} SIP password {login.sip_password}" if login.extension else ""
+        lines.append(f"  {login.username} / {login.password}  ({login.role.value}{phone})")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Platform: settings, errors, Persian text, metrics, bus and notifier, scheduler, passwords, shared rules."""

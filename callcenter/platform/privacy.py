@@ -1,0 +1,95 @@
+"""What of a citizen's data each kind of staff may read: who called, which tickets, masked numbers, doorbells,
+and whose number may be shown at all (an anonymous 1888 caller's never: not to a phone, a console or a log)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from callcenter.platform.lines import LINE_1888
+from db.models import CallPublic, Role, TicketPublic
+
+VISIBLE_DIGITS = 4  # enough to tell two waiting callers apart, too few to call anyone back
+# A ticket event as staff outside the call center hear it: which ticket moved and where it stands, not the
+# citizen's number, address or words (their pages then reload over REST, which shows each only their own).
+DOORBELL_TICKET_FIELDS = ("id", "status", "unit_id")
+# The caller ID an anonymous caller's channel carries from the moment they choose anonymity: set by the IVR at
+# once and again by the dialplan before Queue() and before a transfer's Dial (asterisk_config), so phones see
+# "Anonymous", Asterisk's queue_log records "anonymous", and PJSIP sends no number (presentation prohibited).
+WITHHELD_CALLER_ID = (("CALLERID(all)", "Anonymous <anonymous>"), ("CALLERID(pres)", "prohib"))
+
+
+# Who may know who called (the number, the call, the personnel code a 1888 caller named): the call center, which
+# calls citizens back and verifies their tickets. Units, field supervisors and the rest work on the problem, not
+# on the person; their pages never showed either.
+CITIZEN_IDENTITY_ROLES = frozenset({Role.OPERATOR, Role.SUPERVISOR, Role.ADMIN})
+# Fields of a ticket that lead back to the citizen (or, on 1888, name the staff member they spoke of).
+IDENTIFYING_TICKET_FIELDS = ("caller_number", "call_id", "personnel_code")
+# A unit manager's mobile is for escalation SMS; only the administrator, who sets it, sees it.
+UNIT_MANAGER_PHONE_ROLES = frozenset({Role.ADMIN})
+
+
+def ticket_for_reader(ticket: TicketPublic, role: Role) -> TicketPublic:
+    """The ticket as ``role`` may read it: whole for the call center, without who called for anyone else."""
+    if role in CITIZEN_IDENTITY_ROLES:
+        return ticket
+    return ticket.model_copy(update=dict.fromkeys(IDENTIFYING_TICKET_FIELDS))
+
+
+def ticket_read_refusal(role: Role, unit_id: int | None, *, units_that_held: Callable[[], set[int]],
+                        was_disputed: Callable[[], bool]) -> str | None:
+    """Why ``role`` may not read one ticket by its code (Persian), or None. The call center reads every ticket; a
+    liaison those their unit holds or once held; a field supervisor those that were ever disputed (what they
+    rule on, and what they ruled on). Nobody else: the inspection office reads the scorecard's aggregates."""
+    if role in CITIZEN_IDENTITY_ROLES:
+        return None
+    if role == Role.UNIT_LIAISON:
+        return None if unit_id in units_that_held() else "این درخواست هرگز به واحد شما ارجاع نشده است."
+    if role == Role.FIELD_SUPERVISOR:
+        return None if was_disputed() else "این درخواست هرگز برای داوری به ناظر میدانی نرسیده است."
+    return "نقش شما اجازه دیدن درخواست‌ها را ندارد."
+
+
+def unit_for_reader(unit: dict[str, Any], role: Role) -> dict[str, Any]:
+    """A unit as the reference data gives it: without its manager's mobile for anyone but the administrator."""
+    if role in UNIT_MANAGER_PHONE_ROLES:
+        return unit
+    return {key: value for key, value in unit.items() if key != "manager_phone"}
+
+
+def masked_number(number: str | None) -> str | None:
+    """``"09121234567"`` → ``"***4567"``; empty and missing numbers stay as they are."""
+    if not number:
+        return number
+    return "***" + number[-VISIBLE_DIGITS:] if len(number) > VISIBLE_DIGITS else "***"
+
+
+def ticket_for_outsiders(data: dict[str, Any]) -> dict[str, Any]:
+    """A ticket event for staff outside the call center: the event's own fields (action, deadline...) and the
+    ticket's doorbell fields only."""
+    ticket = data.get("ticket") or {}
+    return {**{key: value for key, value in data.items() if key != "ticket"},
+            "ticket": {field: ticket.get(field) for field in DOORBELL_TICKET_FIELDS}}
+
+
+def call_for_onlookers(data: dict[str, Any]) -> dict[str, Any]:
+    """A call event for the mayor's office (the wallboard's viewers): the citizen's number masked, and no screen
+    pop history (earlier tickets with addresses and words are for the operator who answers)."""
+    shown = {key: value for key, value in data.items() if key != "history"}
+    call = data.get("call")
+    if isinstance(call, dict):
+        shown["call"] = {**call, "caller_number": masked_number(call.get("caller_number"))}
+    return shown
+
+
+def may_show_caller_number(call: CallPublic) -> bool:
+    """Whether staff may hear of this call's number: never an anonymous caller's; on 1888 not before the caller
+    has decided (the menu, where they choose, ends before the call joins a queue); 137 callers' always."""
+    if call.anonymous:
+        return False
+    return call.line != LINE_1888.number or call.queued_at is not None
+
+
+def call_as_announced(call: CallPublic) -> CallPublic:
+    """A call as it goes out to the consoles (and through Redis): without the number unless it may be shown."""
+    return call if may_show_caller_number(call) else call.model_copy(update={"caller_number": ""})

@@ -1,0 +1,1 @@
+"""Staff: accounts, the login throttle, sessions, and the directory of staff, units and categories."""

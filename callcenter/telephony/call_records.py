@@ -1,0 +1,107 @@
+"""Durable call records: the database side of what the AMI bridge learns about each citizen call."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from callcenter.platform.persian import normalize_phone_number
+from callcenter.tickets.store import tickets_for_caller
+from db.models import Call, CallOutcome, CallPublic, TicketPublic, User
+
+
+class CallRecords:
+    """Sync repository (the bridge runs it in a worker thread, one event at a time, so order is kept)."""
+
+    def __init__(self, *, engine: Engine) -> None:
+        self._engine = engine
+
+    def start(self, *, linkedid: str, line: str, caller_number: str, channel: str, at: datetime) -> CallPublic:
+        """Record a new call; a repeated start (e.g. after an AMI reconnect) returns the existing record."""
+        with Session(self._engine) as session:
+            existing = session.exec(select(Call).where(Call.linkedid == linkedid)).first()
+            if existing is not None:
+                return CallPublic.of(existing)
+            call = Call(linkedid=linkedid, line=line, caller_number=normalize_phone_number(caller_number),
+                        channel=channel, started_at=at)
+            session.add(call)
+            try:
+                session.commit()
+            except IntegrityError:
+                session.rollback()
+                call = session.exec(select(Call).where(Call.linkedid == linkedid)).one()
+            session.refresh(call)
+            return CallPublic.of(call)
+
+    def get(self, linkedid: str) -> CallPublic | None:
+        with Session(self._engine) as session:
+            call = session.exec(select(Call).where(Call.linkedid == linkedid)).first()
+            return CallPublic.of(call) if call else None
+
+    def update(self, linkedid: str, *, first_only: Collection[str] = (), **changes: object) -> CallPublic | None:
+        """Apply ``changes`` to the call; None if we never saw it start (e.g. it began before we connected).
+
+        Fields named in ``first_only`` keep a value they already have (a transferred call joins a second queue
+        and is answered again; its first wait and first answer are what the KPIs measure)."""
+        with Session(self._engine) as session:
+            call = session.exec(select(Call).where(Call.linkedid == linkedid)).first()
+            if call is None:
+                return None
+            for name, value in changes.items():
+                if not (name in first_only and getattr(call, name) is not None):
+                    setattr(call, name, value)
+            session.add(call)
+            session.commit()
+            session.refresh(call)
+            return CallPublic.of(call)
+
+    def finish(self, linkedid: str, *, at: datetime) -> CallPublic | None:
+        """Close the record and settle its outcome from what happened."""
+        with Session(self._engine) as session:
+            call = session.exec(select(Call).where(Call.linkedid == linkedid)).first()
+            if call is None:
+                return None
+            if call.ended_at is None:
+                call.ended_at = at
+            if call.outcome == CallOutcome.IN_PROGRESS:
+                call.outcome = settled_outcome(call)
+            session.add(call)
+            session.commit()
+            session.refresh(call)
+            return CallPublic.of(call)
+
+    def close_missing(self, live_linkedids: set[str], *, at: datetime) -> int:
+        """After a reconnect: calls still open in the database but gone from Asterisk are closed."""
+        with Session(self._engine) as session:
+            open_calls = session.exec(select(Call).where(col(Call.ended_at).is_(None))).all()
+            closed = 0
+            for call in open_calls:
+                if call.linkedid not in live_linkedids:
+                    call.ended_at = at
+                    if call.outcome == CallOutcome.IN_PROGRESS:
+                        call.outcome = settled_outcome(call)
+                    session.add(call)
+                    closed += 1
+            session.commit()
+            return closed
+
+    def operator_id(self, extension: str) -> int | None:
+        with Session(self._engine) as session:
+            user = session.exec(select(User).where(User.extension == extension)).first()
+            return user.id if user else None
+
+    def history(self, caller_number: str) -> list[TicketPublic]:
+        with Session(self._engine) as session:
+            return tickets_for_caller(session, caller_number)
+
+
+def settled_outcome(call: Call) -> CallOutcome:
+    if call.answered_at is not None:
+        return CallOutcome.ANSWERED
+    if call.queued_at is not None:
+        return CallOutcome.ABANDONED
+    return CallOutcome.IVR_ONLY

@@ -1,0 +1,75 @@
+"""Recordings on disk (callers' messages, whole calls): the naming rules, and the two views of the folder."""
+
+from __future__ import annotations
+
+import re
+import wave
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from callcenter.platform.errors import NotFound
+from callcenter.platform.lines import LINES
+
+FORMAT = "wav"
+MESSAGE_PREFIX = "msg"  # a caller's voice message: ticket evidence, kept
+CALL_PREFIX = "call"  # a whole answered call (MixMonitor): purged after the retention period
+# Names we make ourselves; anything else (a path, "..") is refused before it reaches the file system.
+_LINE_NUMBERS = "|".join(re.escape(line.number) for line in LINES)
+_NAME = re.compile(rf"^({MESSAGE_PREFIX}|{CALL_PREFIX})-(?:{_LINE_NUMBERS})-[0-9A-Za-z.]{{1,40}}\.{FORMAT}$")
+_NOT_FOUND = {MESSAGE_PREFIX: "فایل پیام صوتی پیدا نشد.", CALL_PREFIX: "فایل ضبط این تماس پیدا نشد."}
+
+
+@dataclass(frozen=True)
+class RecordingStore:
+    host_dir: Path  # where the backend reads the files
+    asterisk_dir: PurePosixPath  # the same folder as Asterisk sees it (inside its chroot, if any)
+
+    def new_name(self, *, line: str, uniqueid: str) -> str:
+        """One file per call: a retried recording step overwrites its own file, never another caller's."""
+        return f"{MESSAGE_PREFIX}-{line}-{uniqueid}.{FORMAT}"
+
+    @staticmethod
+    def call_name(*, line: str, linkedid: str) -> str:
+        """The whole call's file; the dialplan renders it with ``linkedid`` as an Asterisk expression."""
+        return f"{CALL_PREFIX}-{line}-{linkedid}.{FORMAT}"
+
+    @staticmethod
+    def is_call_recording(name: str) -> bool:
+        match = _NAME.fullmatch(name)
+        return match is not None and match.group(1) == CALL_PREFIX
+
+    def asterisk_path(self, name: str) -> str:
+        """For AGI RECORD FILE, which wants the path without the format's extension."""
+        self._check(name)
+        return str(self.asterisk_dir / name.removesuffix(f".{FORMAT}"))
+
+    def host_file(self, name: str) -> Path:
+        self._check(name)
+        path = self.host_dir / name
+        if not path.is_file():
+            raise NotFound(_NOT_FOUND[name.partition("-")[0]], recording=name)
+        return path
+
+    def duration_seconds(self, name: str) -> float:
+        """0 when the file is missing or unreadable: the caller said nothing we can keep."""
+        try:
+            with wave.open(str(self.host_file(name)), "rb") as audio:
+                return audio.getnframes() / float(audio.getframerate() or 1)
+        except (NotFound, OSError, wave.Error, EOFError):
+            return 0.0
+
+    def remove(self, name: str) -> None:
+        """Delete one recording; a file already gone is fine (a purge interrupted and run again)."""
+        self._check(name)
+        (self.host_dir / name).unlink(missing_ok=True)
+
+    def call_recordings_on_disk(self) -> list[Path]:
+        """Every file named like a call recording (the purge's view of the folder)."""
+        if not self.host_dir.is_dir():
+            return []
+        return sorted(p for p in self.host_dir.iterdir() if self.is_call_recording(p.name) and p.is_file())
+
+    @staticmethod
+    def _check(name: str) -> None:
+        if not _NAME.fullmatch(name):
+            raise NotFound("فایل صوتی پیدا نشد.", recording=name)

@@ -1,0 +1,1 @@
+"""Tickets: filing, tracking codes, the lifecycle, inboxes, escalation, referral units, photos, SMS."""
