@@ -1,4 +1,4 @@
-"""FastAGI server on panoramisk, with its 1.4 bugs worked around (see docs/decisions.md)."""
+"""FastAGI server on panoramisk, with its 1.4 bugs worked around (see docs/adr/0003-panoramisk-with-workarounds.md)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Today's supervisor-wallboard KPIs, computed from the call records and the agent state log in the database.
 
 Everything is read from durable rows (``call``, ``agent_state_change``), so a backend restart resets nothing.
-Definitions (also in docs/decisions.md, "KPI definitions"); rates are fractions 0..1, times are seconds:
+Definitions (also in docs/spec/kpis.md); rates are fractions 0..1, times are seconds:
 
 - A call counts only if it reached a queue within the window (``queued_at`` in [start, end)): a call that ended
   in the voice menu is not offered, nor is one queued before the day began even if answered after midnight.

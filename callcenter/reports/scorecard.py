@@ -1,7 +1,7 @@
 """The evaluation scorecard (کارنامه ارزیابی): how each unit handled the tickets referred to it in a period.
 
 Everything is read from the append-only ``ticket_transition`` history, so the figures can be recomputed for any
-past period. Definitions (also in docs/decisions.md, "Scorecard definitions"); rates are fractions 0..1 (the page
+past period. Definitions (also in docs/spec/scorecard.md); rates are fractions 0..1 (the page
 shows them as percentages), times are hours, and a ratio whose denominator is 0 is None ("no data"):
 
 - A receipt is one referral (refer or re_refer) to a unit whose time is in [start, end); tickets referred before
