@@ -1,4 +1,4 @@
-"""Engine creation for SQLite (default) or PostgreSQL, and applying migrations before the app serves."""
+"""Engine creation for SQLite (default) or PostgreSQL, and applying migrations before any process serves."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ def alembic_config(database_url: str) -> Config:
 
 
 def upgrade_database(database_url: str) -> None:
-    """Apply every migration (idempotent); ``make run`` and the app factory call this before serving."""
+    """Apply every migration (idempotent); the CLI calls this once, before it starts any process."""
     if database_url.startswith("sqlite"):
         make_engine(database_url).dispose()  # creates the folder of the file
     command.upgrade(alembic_config(database_url), "head")
