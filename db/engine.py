@@ -8,6 +8,8 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -53,3 +55,10 @@ def upgrade_database(database_url: str) -> None:
     if database_url.startswith("sqlite"):
         make_engine(database_url).dispose()  # creates the folder of the file
     command.upgrade(alembic_config(database_url), "head")
+
+
+def schema_is_current(engine: Engine) -> bool:
+    """Whether the database is at the latest migration: a process checks this at start, it does not migrate."""
+    heads = set(ScriptDirectory(str(MIGRATIONS_DIR)).get_heads())
+    with engine.connect() as connection:
+        return set(MigrationContext.configure(connection).get_current_heads()) == heads

@@ -17,6 +17,7 @@ from callcenter.bootstrap.provisioning import LocalProvisioning
 from callcenter.intake.ivr_requests import DatabaseIntake
 from callcenter.intake.routing import RoutingPolicy
 from callcenter.platform.bus import Bus, InProcessBus, RedisBus
+from callcenter.platform.errors import ConfigurationError
 from callcenter.platform.metrics import Metrics
 from callcenter.platform.notifier import Notifier
 from callcenter.platform.scheduler import Scheduler
@@ -39,7 +40,7 @@ from callcenter.tickets.sms import KavenegarGateway, OutboxOnlyGateway, SmsDispa
 from callcenter.tickets.store import DatabaseTicketDirectory
 from callcenter.verification.dialer import VerificationDialer
 from callcenter.verification.tasks import CallingPolicy
-from db.engine import make_engine
+from db.engine import make_engine, schema_is_current
 from ivr.agi_server import AgiServer
 from ivr.flows import Flows
 from ivr.menu import Menu, Prompts
@@ -119,7 +120,11 @@ class Services:
 
     async def start(self, *, telephony: bool = True) -> None:
         """The bus first; then a web-only worker connects its AMI relay, and the "all" process starts its
-        telephony container. Migrations are not run here: the CLI runs them once, before any process starts."""
+        telephony container. Migrations are not run here: the CLI runs them once, before any process starts; a
+        process started on a database behind them refuses to start."""
+        if not await asyncio.to_thread(schema_is_current, self.engine):
+            raise ConfigurationError("the database is not at the latest migration: run `python -m callcenter "
+                                     "migrate` (or `serve`, which migrates) before starting this process")
         await self.bus.start()
         if self.telephony is None:
             await self.web.ami.start()
