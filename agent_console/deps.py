@@ -1,31 +1,72 @@
-"""FastAPI dependencies, defined once: ``SessionDep``, ``ServicesDep``, ``CurrentUser``."""
+"""FastAPI dependencies, defined once: the database session, the signed-in user and their role, and each part of
+the process a route may use (``AsteriskDep``, ``NotifierDep``...), taken from the app's ``WebContainer``."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Annotated
+from collections.abc import Callable, Iterator
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
+from starlette.requests import HTTPConnection
 
 from agent_console.api_errors import raises
+from agent_console.container import AsteriskProvisioning, Listener, WebContainer
+from agent_console.hub import WebsocketHub
 from agent_console.session_cookie import current_session
-from callcenter.bootstrap.services import Services
 from callcenter.platform.errors import NotAuthenticated, PermissionDenied
+from callcenter.platform.metrics import Metrics
+from callcenter.platform.notifier import Notifier
+from callcenter.platform.settings import Settings
+from callcenter.staff.login_throttle import LockoutPolicy
+from callcenter.staff.sessions import SessionStore
+from callcenter.telephony.agent_states import AgentStateLog
+from callcenter.telephony.asterisk_actions import AsteriskActions
+from callcenter.telephony.call_records import CallRecords
+from callcenter.telephony.recordings import RecordingStore
+from callcenter.tickets.attachments import PhotoStore
 from callcenter.tickets.lifecycle import ACTION_ROLES
+from callcenter.verification.dialer import VerificationDialer
 from db.models import Role, User
 
-
-def get_services(request: Request) -> Services:
-    services: Services = request.app.state.services
-    return services
+Part = TypeVar("Part")
 
 
-ServicesDep = Annotated[Services, Depends(get_services)]
+def web_container(connection: HTTPConnection) -> WebContainer:
+    """The container the app factory put on ``app.state`` (for a request and a websocket alike)."""
+    container: WebContainer = connection.app.state.web
+    return container
 
 
-def get_session(services: ServicesDep) -> Iterator[Session]:
-    with Session(services.engine) as session:
+def _part(pick: Callable[[WebContainer], Part]) -> Any:
+    """A dependency giving a route one part of the container, so a route names what it uses and nothing more."""
+
+    def provide(connection: HTTPConnection) -> Part:
+        return pick(web_container(connection))
+
+    return Depends(provide)
+
+
+SettingsDep = Annotated[Settings, _part(lambda web: web.settings)]
+EngineDep = Annotated[Engine, _part(lambda web: web.engine)]  # for work a route runs off the event loop
+MetricsDep = Annotated[Metrics, _part(lambda web: web.metrics)]
+NotifierDep = Annotated[Notifier, _part(lambda web: web.notifier)]
+AsteriskDep = Annotated[AsteriskActions, _part(lambda web: web.ami)]
+AgentLogDep = Annotated[AgentStateLog, _part(lambda web: web.agent_log)]
+CallRecordsDep = Annotated[CallRecords, _part(lambda web: web.call_records)]
+StaffSessionsDep = Annotated[SessionStore, _part(lambda web: web.sessions)]
+LockoutPolicyDep = Annotated[LockoutPolicy, _part(lambda web: web.lockout_policy)]
+RecordingsDep = Annotated[RecordingStore, _part(lambda web: web.recordings)]
+PhotosDep = Annotated[PhotoStore, _part(lambda web: web.photos)]
+VerificationDep = Annotated[VerificationDialer, _part(lambda web: web.verification)]
+ProvisioningDep = Annotated[AsteriskProvisioning, _part(lambda web: web.provisioning)]
+HubDep = Annotated[WebsocketHub, _part(lambda web: web.hub)]
+FastAgiDep = Annotated[Listener | None, _part(lambda web: web.fastagi)]
+
+
+def get_session(engine: EngineDep) -> Iterator[Session]:
+    with Session(engine) as session:
         yield session
 
 
@@ -42,6 +83,7 @@ def get_current_user(request: Request, session: SessionDep) -> User:
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
+
 
 def role_guard(roles: frozenset[Role], refusal: str) -> object:
     """A dependency letting in only ``roles``; anyone else gets ``refusal`` (Persian) as a 403."""
@@ -77,3 +119,10 @@ TicketActor = Annotated[User, role_guard(TICKET_ACTOR_ROLES, "نقش شما فق
 HistoryReader = Annotated[User, role_guard(HISTORY_READER_ROLES, "نقش شما اجازه دیدن سابقه درخواست‌ها را ندارد.")]
 InboxOwner = Annotated[User, role_guard(INBOX_ROLES, "این بخش فقط برای رابطان واحدها و ناظران میدانی است.")]
 ReportReader = Annotated[User, role_guard(REPORT_ROLES, "این گزارش فقط برای دفتر شهردار، ناظران و بازرسی است.")]
+
+
+def phone_of(user: User) -> str:
+    """The signed-in user's own phone, for the call controls that ring or act on it."""
+    if not user.extension:
+        raise PermissionDenied("برای شما داخلی تلفن تعریف نشده است.", username=user.username)
+    return user.extension

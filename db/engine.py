@@ -1,4 +1,4 @@
-"""Engine creation for SQLite (default) or PostgreSQL, and applying migrations before the app serves."""
+"""Engine creation for SQLite (default) or PostgreSQL, and applying migrations before any process serves."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -49,7 +51,14 @@ def alembic_config(database_url: str) -> Config:
 
 
 def upgrade_database(database_url: str) -> None:
-    """Apply every migration (idempotent); ``make run`` and the app factory call this before serving."""
+    """Apply every migration (idempotent); the CLI calls this once, before it starts any process."""
     if database_url.startswith("sqlite"):
         make_engine(database_url).dispose()  # creates the folder of the file
     command.upgrade(alembic_config(database_url), "head")
+
+
+def schema_is_current(engine: Engine) -> bool:
+    """Whether the database is at the latest migration: a process checks this at start, it does not migrate."""
+    heads = set(ScriptDirectory(str(MIGRATIONS_DIR)).get_heads())
+    with engine.connect() as connection:
+        return set(MigrationContext.configure(connection).get_current_heads()) == heads

@@ -16,24 +16,16 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from agent_console.admin import router as admin_router
 from agent_console.api_errors import document_errors
 from agent_console.body_limit import BodyLimitMiddleware
 from agent_console.csrf import CsrfMiddleware
-from agent_console.hub import WebsocketHub
-from agent_console.reports import router as reports_router
-from agent_console.routes import router
+from agent_console.routes import ROUTERS
 from agent_console.security_headers import SecurityHeadersMiddleware
 from agent_console.session_cookie import SessionCookieMiddleware
-from agent_console.ticket_flow import router as ticket_flow_router
-from agent_console.verifications import router as verifications_router
-from agent_console.wallboard import router as wallboard_router
 from callcenter.bootstrap.services import Services, build_services
 from callcenter.platform.errors import NotAuthenticated, PasokhError, ValidationFailed
 from callcenter.platform.settings import Settings, load_settings, refuse_built_in_secrets
 
-# Every router of the app, in one place (the route × role test walks these).
-ROUTERS = (router, admin_router, wallboard_router, ticket_flow_router, reports_router, verifications_router)
 STATIC_DIR = Path(__file__).resolve().parents[2] / "agent_console" / "static"
 
 
@@ -60,10 +52,10 @@ def create_app(settings: Settings, *, services: Services | None = None, telephon
     explorer = not settings.production_like
     app = FastAPI(title="Pasokh", lifespan=lifespan, docs_url="/docs" if explorer else None, redoc_url=None,
                   openapi_url="/openapi.json" if explorer else None)
-    app.state.services = services
-    app.state.hub = WebsocketHub(bus=services.bus, metrics=services.metrics)
+    app.state.services = services  # the lifespan's; routes read only what the web container holds
+    app.state.web = services.web
     app.add_middleware(CsrfMiddleware)  # added first, so it runs inside the session middleware
-    app.add_middleware(SessionCookieMiddleware, store=services.sessions, secret_key=settings.secret_key,
+    app.add_middleware(SessionCookieMiddleware, store=services.web.sessions, secret_key=settings.secret_key,
                        always_secure=settings.production_like)
     app.add_middleware(BodyLimitMiddleware)  # an oversized body is refused before anything runs
     app.add_middleware(SecurityHeadersMiddleware)  # outermost: every answer carries them, the 413s too

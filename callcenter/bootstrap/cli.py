@@ -28,7 +28,9 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="migrate, seed demo data, start Asterisk and serve the backend and console")
     sub.add_parser("serve", help="serve the backend and console (Asterisk must be running)")
-    sub.add_parser("telephony", help="FastAGI, the AMI bridge and its relay only (beside web-only workers)")
+    telephony = sub.add_parser("telephony", help="FastAGI, the AMI bridge and its relay only (beside web-only workers)")
+    # `serve` migrated the database before starting this process: once, not again in every process.
+    telephony.add_argument("--migrated", action="store_true", help=argparse.SUPPRESS)
     sub.add_parser("migrate", help="apply database migrations")
     seed = sub.add_parser("seed", help="seed reference data (and demo staff with --demo)")
     seed.add_argument("--demo", action="store_true")
@@ -45,8 +47,13 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "asterisk":
         return _asterisk(settings, args.action)
     elif args.command == "serve":
+        refuse_built_in_secrets(settings)
+        upgrade_database(settings.database_url)
         _serve(settings)
     elif args.command == "telephony":
+        refuse_built_in_secrets(settings)
+        if not args.migrated:
+            upgrade_database(settings.database_url)
         asyncio.run(_telephony(settings))
     elif args.command == "run":
         _run(settings)
@@ -99,11 +106,11 @@ def _purge_recordings(settings: Settings) -> None:
 
 def _serve(settings: Settings) -> None:
     """One process doing everything, or with PASOKH_WEB_WORKERS > 1 (and REDIS_URL) a telephony process and
-    that many web-only workers sharing the port."""
+    that many web-only workers sharing the port; the database is migrated by then (no process migrates it)."""
     if settings.web_workers == 1:
         uvicorn.run(create_app(settings), host=settings.web_host, port=settings.web_port, log_level="info")
         return
-    telephony = subprocess.Popen([sys.executable, "-m", "callcenter", "telephony"])
+    telephony = subprocess.Popen([sys.executable, "-m", "callcenter", "telephony", "--migrated"])
     try:
         _wait_for_telephony(settings, telephony)
         uvicorn.run("callcenter.bootstrap.app:web_worker_app", factory=True, workers=settings.web_workers,
@@ -114,7 +121,7 @@ def _serve(settings: Settings) -> None:
 
 
 def _wait_for_telephony(settings: Settings, telephony: subprocess.Popen[bytes], timeout: float = 60) -> None:
-    """Web workers start once the telephony process has migrated the database and reports to Redis."""
+    """Web workers start once the telephony process reports to Redis."""
     relayed = RelayedAmi(redis_url=settings.redis_url or "", namespace=settings.redis_namespace,
                          ca_file=settings.redis_ca_file)
 
@@ -129,7 +136,6 @@ def _wait_for_telephony(settings: Settings, telephony: subprocess.Popen[bytes], 
 
 
 async def _telephony(settings: Settings) -> None:
-    refuse_built_in_secrets(settings)
     services = build_services(settings.model_copy(update={"role": "all"}))
     stopped = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -145,7 +151,7 @@ async def _telephony(settings: Settings) -> None:
 
 def _run(settings: Settings) -> None:
     refuse_built_in_secrets(settings)  # before Asterisk is provisioned and started, not only when the web starts
-    _seed(settings, demo=settings.environment == "development")
+    _seed(settings, demo=settings.environment == "development")  # migrates first
     engine = make_engine(settings.database_url)
     phones = phones_from_database(engine)
     process = provision_asterisk(settings, phones=phones, unit_names=unit_names_from_database(engine))

@@ -6,6 +6,7 @@ import logging
 import subprocess
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
@@ -105,3 +106,18 @@ def render_unit_name_prompt(settings: Settings, unit_name: str) -> bool:
         log.exception("could not render the spoken name of unit %r", unit_name)
         return False
     return True
+
+
+@dataclass(frozen=True)
+class LocalProvisioning:
+    """The admin pages' changes applied by the process that took the request, into this machine's instance."""
+
+    settings: Settings
+    engine: Engine
+    ami: AsteriskActions
+
+    async def apply_phone_changes(self) -> bool:
+        return await apply_phone_changes(self.settings, engine=self.engine, ami=self.ami)
+
+    async def render_unit_name(self, unit_name: str) -> bool:
+        return await run_in_threadpool(render_unit_name_prompt, self.settings, unit_name)

@@ -1,4 +1,4 @@
-"""The composition root: builds every long-lived object once and passes dependencies in."""
+"""The composition root: builds each process's long-lived objects once, in a web and a telephony container."""
 
 from __future__ import annotations
 
@@ -11,9 +11,13 @@ from pathlib import PurePosixPath
 
 from sqlalchemy.engine import Engine
 
+from agent_console.container import WebContainer
+from agent_console.hub import WebsocketHub
+from callcenter.bootstrap.provisioning import LocalProvisioning
 from callcenter.intake.ivr_requests import DatabaseIntake
 from callcenter.intake.routing import RoutingPolicy
 from callcenter.platform.bus import Bus, InProcessBus, RedisBus
+from callcenter.platform.errors import ConfigurationError
 from callcenter.platform.metrics import Metrics
 from callcenter.platform.notifier import Notifier
 from callcenter.platform.scheduler import Scheduler
@@ -36,7 +40,7 @@ from callcenter.tickets.sms import KavenegarGateway, OutboxOnlyGateway, SmsDispa
 from callcenter.tickets.store import DatabaseTicketDirectory
 from callcenter.verification.dialer import VerificationDialer
 from callcenter.verification.tasks import CallingPolicy
-from db.engine import make_engine, upgrade_database
+from db.engine import make_engine, schema_is_current
 from ivr.agi_server import AgiServer
 from ivr.flows import Flows
 from ivr.menu import Menu, Prompts
@@ -47,66 +51,52 @@ log = logging.getLogger(__name__)
 
 
 @dataclass
-class Services:
+class Telephony:
+    """What only the process driving Asterisk builds and starts: the AMI bridge and the relay serving web-only
+    workers, call tracking, FastAGI with the IVR flows, the periodic jobs (the dialer's among them) and the SMS
+    dispatcher. A web-only worker has none of it."""
+
     settings: Settings
-    engine: Engine
-    metrics: Metrics
-    bus: Bus
-    notifier: Notifier
     tracker: CallTracker
-    agent_log: AgentStateLog
-    call_records: CallRecords  # the one writer of call records
-    ami: AsteriskActions  # the AMI bridge, or in a web-only worker its relay
+    bridge: AmiBridge
+    relay_server: AmiRelayServer | None  # with REDIS_URL: answers the web-only workers' AMI actions
     agi: AgiServer
     flows: Flows
-    recordings: RecordingStore
-    recording_purger: RecordingPurger
-    lockout_policy: LockoutPolicy
-    sessions: SessionStore
-    sms_gateway: SmsGateway
-    sms_dispatcher: SmsDispatcher
-    # Periodic jobs with their state in the database; started only with telephony. Register more jobs with
-    # scheduler.register(...) at any time (decision 28).
+    # Periodic jobs with their state in the database. Register more jobs with scheduler.register(...) at any
+    # time (decision 28).
     scheduler: Scheduler
     escalator: Escalator
-    verification: VerificationDialer
-    relay_server: AmiRelayServer | None = None  # with REDIS_URL, the "all" process answers web-only workers
+    recording_purger: RecordingPurger
+    sms_gateway: SmsGateway
+    sms_dispatcher: SmsDispatcher
     _sms_task: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
 
-    @property
-    def web_only(self) -> bool:
-        return self.settings.role == "web"
-
-    async def start(self, *, telephony: bool = True) -> None:
-        """The bus first, then migrations, the SMS dispatcher (when a provider is configured), FastAGI and AMI;
-        a web-only worker only connects its AMI relay (the "all" process runs everything else, once)."""
-        await self.bus.start()
-        upgrade_database(self.settings.database_url)  # a no-op once at head; the "all" process starts first
-        if self.web_only:
-            await self.ami.start()
-            return
+    async def start(self, *, listen: bool) -> None:
+        """The SMS dispatcher (when a provider is configured); with ``listen``, FastAGI, AMI, the jobs and the
+        relay too (without it, a web-only test app of the "all" role)."""
         if self.settings.sms_provider == "outbox":
             log.info("No SMS provider configured: tracking-code messages stay queued in sms_outbox")
         elif self._sms_task is None:
             self._sms_task = asyncio.create_task(
                 self.sms_dispatcher.run(self.settings.sms_dispatch_interval_seconds), name="sms-dispatcher"
             )
-        if telephony:
-            await self.agi.start(self.settings.agi_host, self.settings.agi_port)
-            await self.ami.start()
-            # Only with telephony: the process that drives Asterisk owns its recordings folder, and one
-            # process (not every web worker) is enough to run the jobs; the lease guards against more.
-            await self.scheduler.start()
-            if self.relay_server is not None:
-                await self.relay_server.start()
-            log.info("FastAGI on %s:%d, AMI to %s:%d", self.settings.agi_host, self.settings.agi_port,
-                     self.settings.ami_host, self.settings.ami_port)
+        if not listen:
+            return
+        await self.agi.start(self.settings.agi_host, self.settings.agi_port)
+        await self.bridge.start()
+        # The process that drives Asterisk owns its recordings folder, and one process (not every web worker) is
+        # enough to run the jobs; the lease guards against more.
+        await self.scheduler.start()
+        if self.relay_server is not None:
+            await self.relay_server.start()
+        log.info("FastAGI on %s:%d, AMI to %s:%d", self.settings.agi_host, self.settings.agi_port,
+                 self.settings.ami_host, self.settings.ami_port)
 
     async def stop(self) -> None:
         await self.scheduler.stop()  # first: its jobs use the bus and the database
         if self.relay_server is not None:
             await self.relay_server.stop()
-        await self.ami.stop()
+        await self.bridge.stop()
         await self.tracker.stop()
         await self.agi.stop()
         if self._sms_task is not None:
@@ -115,6 +105,37 @@ class Services:
                 await self._sms_task
             self._sms_task = None
         await self.sms_gateway.aclose()
+
+
+@dataclass
+class Services:
+    """One process's objects: what it shares (settings, database, bus), the web container the routes draw on,
+    and the telephony container, which a web-only worker does not build."""
+
+    settings: Settings
+    engine: Engine
+    bus: Bus
+    web: WebContainer
+    telephony: Telephony | None
+
+    async def start(self, *, telephony: bool = True) -> None:
+        """The bus first; then a web-only worker connects its AMI relay, and the "all" process starts its
+        telephony container. Migrations are not run here: the CLI runs them once, before any process starts; a
+        process started on a database behind them refuses to start."""
+        if not await asyncio.to_thread(schema_is_current, self.engine):
+            raise ConfigurationError("the database is not at the latest migration: run `python -m callcenter "
+                                     "migrate` (or `serve`, which migrates) before starting this process")
+        await self.bus.start()
+        if self.telephony is None:
+            await self.web.ami.start()
+        else:
+            await self.telephony.start(listen=telephony)
+
+    async def stop(self) -> None:
+        if self.telephony is None:
+            await self.web.ami.stop()
+        else:
+            await self.telephony.stop()
         await self.bus.stop()
         self.engine.dispose()
 
@@ -127,33 +148,23 @@ def build_services(settings: Settings) -> Services:
     notifier = Notifier(bus=bus)
     agent_log = AgentStateLog(engine=engine)
     call_records = CallRecords(engine=engine)
-    tracker = CallTracker(records=call_records, agent_log=agent_log,
-                          notifier=notifier, metrics=metrics, wrapup_seconds=settings.queue_wrapup_seconds)
-    agi = AgiServer(metrics=metrics, secret=settings.agi_secret)
-    flows = build_flows(settings, engine=engine, notifier=notifier)
-    flows.register(agi)
-    gateway = build_sms_gateway(settings)
-    ami, relay_server = build_asterisk_actions(settings, tracker=tracker, metrics=metrics)
-    purger = recording_purger(settings, engine=engine)
-    escalator = Escalator(engine=engine, notifier=notifier)
-    scheduler = Scheduler(engine=engine, tick_seconds=settings.scheduler_tick_seconds)
-    scheduler.register(name="recording-purge", every=timedelta(seconds=settings.recording_purge_interval_seconds),
-                       run=purger.purge_now)
-    scheduler.register(name="photo-sweep", every=SWEEP_EVERY,
-                       run=photo_sweep_job(engine=engine, store=PhotoStore.for_settings(settings)))
-    scheduler.register(name="ticket-escalation", every=timedelta(seconds=settings.escalation_interval_seconds),
-                       run=escalator.run)
-    verification = build_verification(settings, engine=engine, ami=ami, notifier=notifier, menu=flows.menu)
-    VerificationCall(menu=flows.menu, answers=verification).register(agi)
-    if isinstance(ami, AmiBridge):  # the process that hears Asterisk's events (not a web-only worker)
-        ami.on("UserEvent", verification.on_user_event)
-    scheduler.register(name="verification-dialer", run=verification.dial_due,
-                       every=timedelta(seconds=settings.verification_dial_interval_seconds))
-    return Services(
-        settings=settings, engine=engine, metrics=metrics, bus=bus, notifier=notifier, tracker=tracker,
-        agent_log=agent_log, call_records=call_records, ami=ami, relay_server=relay_server, agi=agi, flows=flows,
-        recordings=recording_store(settings), sms_gateway=gateway,
-        recording_purger=purger, scheduler=scheduler, escalator=escalator, verification=verification,
+    photos = PhotoStore.for_settings(settings)
+    telephony: Telephony | None = None
+    if settings.role == "web":
+        assert settings.redis_url  # settings refuse a web-only worker without Redis
+        ami: AsteriskActions = RelayedAmi(redis_url=settings.redis_url, namespace=settings.redis_namespace,
+                                          ca_file=settings.redis_ca_file)
+        verification = build_verification(settings, engine=engine, ami=ami, notifier=notifier)
+    else:
+        tracker = CallTracker(records=call_records, agent_log=agent_log, notifier=notifier, metrics=metrics,
+                              wrapup_seconds=settings.queue_wrapup_seconds)
+        ami = bridge = AmiBridge(settings=settings, tracker=tracker, metrics=metrics)
+        verification = build_verification(settings, engine=engine, ami=bridge, notifier=notifier)
+        telephony = build_telephony(settings, engine=engine, metrics=metrics, notifier=notifier, tracker=tracker,
+                                    bridge=bridge, verification=verification, photos=photos)
+    web = WebContainer(
+        settings=settings, engine=engine, metrics=metrics, notifier=notifier, ami=ami, agent_log=agent_log,
+        call_records=call_records, recordings=recording_store(settings), photos=photos, verification=verification,
         lockout_policy=LockoutPolicy(max_failures=settings.login_max_failures,
                                      lockout=timedelta(seconds=settings.login_lockout_seconds),
                                      address_max_failures=settings.login_address_max_failures,
@@ -161,23 +172,42 @@ def build_services(settings: Settings) -> Services:
         sessions=SessionStore(engine=engine, policy=SessionPolicy(
             idle=timedelta(seconds=settings.session_idle_seconds),
             lifetime=timedelta(seconds=settings.session_lifetime_seconds))),
+        provisioning=LocalProvisioning(settings=settings, engine=engine, ami=ami),
+        hub=WebsocketHub(bus=bus, metrics=metrics),
+        fastagi=telephony.agi if telephony is not None else None,
+    )
+    return Services(settings=settings, engine=engine, bus=bus, web=web, telephony=telephony)
+
+
+def build_telephony(
+    settings: Settings, *, engine: Engine, metrics: Metrics, notifier: Notifier, tracker: CallTracker,
+    bridge: AmiBridge, verification: VerificationDialer, photos: PhotoStore,
+) -> Telephony:
+    """FastAGI with its flows, the relay for web-only workers, and the jobs, around the bridge already built."""
+    agi = AgiServer(metrics=metrics, secret=settings.agi_secret)
+    flows = build_flows(settings, engine=engine, notifier=notifier)
+    flows.register(agi)
+    VerificationCall(menu=flows.menu, answers=verification).register(agi)
+    bridge.on("UserEvent", verification.on_user_event)  # the process that hears Asterisk's events
+    relay = (AmiRelayServer(redis_url=settings.redis_url, namespace=settings.redis_namespace, ami=bridge,
+                            ca_file=settings.redis_ca_file) if settings.redis_url else None)
+    purger = recording_purger(settings, engine=engine)
+    escalator = Escalator(engine=engine, notifier=notifier)
+    scheduler = Scheduler(engine=engine, tick_seconds=settings.scheduler_tick_seconds)
+    scheduler.register(name="recording-purge", every=timedelta(seconds=settings.recording_purge_interval_seconds),
+                       run=purger.purge_now)
+    scheduler.register(name="photo-sweep", every=SWEEP_EVERY, run=photo_sweep_job(engine=engine, store=photos))
+    scheduler.register(name="ticket-escalation", every=timedelta(seconds=settings.escalation_interval_seconds),
+                       run=escalator.run)
+    scheduler.register(name="verification-dialer", run=verification.dial_due,
+                       every=timedelta(seconds=settings.verification_dial_interval_seconds))
+    gateway = build_sms_gateway(settings)
+    return Telephony(
+        settings=settings, tracker=tracker, bridge=bridge, relay_server=relay, agi=agi, flows=flows,
+        scheduler=scheduler, escalator=escalator, recording_purger=purger, sms_gateway=gateway,
         sms_dispatcher=SmsDispatcher(engine=engine, gateway=gateway, max_attempts=settings.sms_max_attempts,
                                      metrics=metrics),
     )
-
-
-def build_asterisk_actions(
-    settings: Settings, *, tracker: CallTracker, metrics: Metrics
-) -> tuple[AsteriskActions, AmiRelayServer | None]:
-    """The AMI bridge (and, with Redis, the relay that serves web-only workers), or a web-only worker's relay."""
-    if settings.role == "web":
-        assert settings.redis_url  # settings refuse a web-only worker without Redis
-        return RelayedAmi(redis_url=settings.redis_url, namespace=settings.redis_namespace,
-                          ca_file=settings.redis_ca_file), None
-    bridge = AmiBridge(settings=settings, tracker=tracker, metrics=metrics)
-    relay = (AmiRelayServer(redis_url=settings.redis_url, namespace=settings.redis_namespace, ami=bridge,
-                            ca_file=settings.redis_ca_file) if settings.redis_url else None)
-    return bridge, relay
 
 
 def recording_store(settings: Settings) -> RecordingStore:
@@ -205,8 +235,8 @@ def build_flows(settings: Settings, *, engine: Engine, notifier: Notifier) -> Fl
     return Flows(menu=menu, tickets=DatabaseTicketDirectory(engine=engine), operators=operators)
 
 
-def build_verification(settings: Settings, *, engine: Engine, ami: AsteriskActions, notifier: Notifier,
-                       menu: Menu) -> VerificationDialer:
+def build_verification(settings: Settings, *, engine: Engine, ami: AsteriskActions,
+                       notifier: Notifier) -> VerificationDialer:
     policy = CallingPolicy(
         hours=parse_service_hours(settings.verification_calling_hours, load_holidays(settings.holidays_file)),
         max_attempts=settings.verification_max_attempts,

@@ -163,7 +163,7 @@ async def test_given_a_refresh_already_on_its_way_when_the_liaison_writes_a_note
     with Session(engine) as session:  # someone else's change: the page refreshes (nobody is typing yet)
         other = session.get(Ticket, late.id)
         assert other is not None
-        web_backend.services.notifier.ticket_changed(to_public(session, other), action=A.REFER)
+        web_backend.services.web.notifier.ticket_changed(to_public(session, other), action=A.REFER)
     await asyncio.wait_for(asked.wait(), 10)
     await row.locator(".photos-input").set_input_files(photo)
     await row.get_by_label("توضیح").fill("سطل خالی و محل شسته شد")

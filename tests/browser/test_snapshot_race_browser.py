@@ -40,9 +40,9 @@ async def test_given_a_slow_snapshot_when_a_newer_state_arrives_first_then_the_c
         await asyncio.sleep(0.05)
 
     # What the tracker does when Asterisk reports the operator joined: log the state, then announce it.
-    since = web_backend.services.agent_log.record(extension=OPERATOR_1.extension, queue="line137",
+    since = web_backend.services.web.agent_log.record(extension=OPERATOR_1.extension, queue="line137",
                                                   state=AgentState.READY, reason=None, at=datetime.now(UTC))
-    web_backend.services.notifier.agent_state(extension=OPERATOR_1.extension, queue="line137",
+    web_backend.services.web.notifier.agent_state(extension=OPERATOR_1.extension, queue="line137",
                                               state=AgentState.READY.value, since=since)
     await expect(page.locator("#queue-state")).to_have_attribute("data-state", "ready")
     delta_shown.set()

@@ -96,7 +96,7 @@ async def test_given_a_referred_ticket_when_the_citizen_says_not_solved_and_the_
         [talk] = await ami_observer.wait_for(dialed_citizen)  # the supervisor's phone, then the citizen's
         assert talk["Channel"].startswith(f"PJSIP/{SUPERVISOR.extension}-")
         await asyncio.sleep(1)
-        await backend.services.ami.hang_up(talk["Channel"])  # the supervisor puts the phone down
+        await backend.services.web.ami.hang_up(talk["Channel"])  # the supervisor puts the phone down
     finally:
         result = await citizen
     assert result.successful == 1 and "caller-id 137" in result.output, result.output[-3000:]

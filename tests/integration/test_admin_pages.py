@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from agent_console.admin import PHONE_PENDING, UNIT_PROMPT_PENDING
+from agent_console.routes.admin import PHONE_PENDING, UNIT_PROMPT_PENDING
 from asterisk_config.render import render_config
 from callcenter.bootstrap.app import create_app
 from callcenter.platform.security import hash_password, sip_md5_cred

@@ -26,11 +26,11 @@ async def test_given_asterisk_restarts_then_bridge_reconnects_and_the_next_call_
     backend: RunningBackend, asterisk: AsteriskUnderTest, sipp: Sipp, operator_phones: object
 ) -> None:
     await asyncio.to_thread(asterisk.process.stop)
-    assert await wait_until(lambda: not backend.services.ami.connected, 10)
+    assert await wait_until(lambda: not backend.services.web.ami.connected, 10)
     async with httpx.AsyncClient(base_url=backend.url) as client:
         during = await client.get("/healthz")
         await asyncio.to_thread(asterisk.process.start)
-        assert await wait_until(lambda: backend.services.ami.connected, 15)
+        assert await wait_until(lambda: backend.services.web.ami.connected, 15)
         after = await client.get("/healthz")
         login = await log_in(client, OPERATOR_1.username, OPERATOR_1.password)
         assert login.status_code == 303
@@ -40,4 +40,4 @@ async def test_given_asterisk_restarts_then_bridge_reconnects_and_the_next_call_
     assert during.status_code == 503 and during.json()["ami"] == "disconnected"
     assert after.status_code == 200 and after.json()["ami"] == "connected"
     assert result.failed == 0, result.output[-2000:]
-    assert await wait_until(lambda: backend.services.metrics.calls_started.labels(line="137")._value.get() >= 1, 5)
+    assert await wait_until(lambda: backend.services.web.metrics.calls_started.labels(line="137")._value.get() >= 1, 5)

@@ -48,7 +48,7 @@ def voiced_seconds(path: Path) -> float:
 
 async def finished_recorded_call(backend: RunningBackend, caller: str, *, timeout: float = 15) -> tuple[Call, Path]:
     """The caller's call once it ended and Asterisk closed its recording (the WAV's length is written at close)."""
-    store = backend.services.recordings
+    store = backend.services.web.recordings
     deadline = time.monotonic() + timeout
     while True:
         with Session(backend.engine) as session:
@@ -92,7 +92,7 @@ async def test_given_an_operator_in_the_queue_when_a_citizen_talks_to_them_then_
         assert played.content == audio.read_bytes()
 
         # Past the retention period the file and the link are gone, and the supervisor is told so in Persian.
-        purge_expired_call_recordings(engine=backend.engine, store=backend.services.recordings,
+        purge_expired_call_recordings(engine=backend.engine, store=backend.services.web.recordings,
                                       older_than=datetime.now(UTC) + timedelta(seconds=1))
         gone = await supervisor.get(f"/api/calls/{call.id}/recording")
     finally:

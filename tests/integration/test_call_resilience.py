@@ -39,8 +39,8 @@ async def test_given_fastagi_server_down_when_citizen_calls_137_then_call_still_
     backend: RunningBackend, sipp: Sipp, operator_phones: object, ami_observer: AmiObserver
 ) -> None:
     client = await join_queue_as(backend, OPERATOR_1.username, OPERATOR_1.password)
-    await backend.services.agi.stop()
-    assert not backend.services.agi.listening
+    await backend.services.telephony.agi.stop()
+    assert not backend.services.telephony.agi.listening
 
     result = await sipp.citizen_calls(caller="09130000001", digits="", hold_ms=6000, local_port=CITIZENS_PORT)
     await client.aclose()
@@ -86,7 +86,7 @@ async def test_when_everything_is_up_then_healthz_reports_each_part_and_503_once
 ) -> None:
     async with httpx.AsyncClient(base_url=backend.url) as client:
         healthy = await client.get("/healthz")
-        await backend.services.agi.stop()
+        await backend.services.telephony.agi.stop()
         degraded = await client.get("/healthz")
         metrics = await client.get("/metrics")
 

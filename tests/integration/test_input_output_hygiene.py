@@ -16,7 +16,7 @@ from fastapi.routing import APIRoute
 from sqlmodel import Session, select
 
 from agent_console.body_limit import ROUTE_BODY_LIMITS, body_limit
-from callcenter.bootstrap.app import ROUTERS
+from agent_console.routes import ROUTERS
 from callcenter.intake.callbacks import request_callback
 from callcenter.intake.ivr_requests import DatabaseIntake
 from callcenter.tickets.store import VoiceMessage
@@ -229,7 +229,7 @@ async def test_given_a_client_tried_to_claim_a_calls_voice_key_when_the_caller_l
         reference = (await client.get("/api/reference")).json()
         claim = await client.post("/api/tickets", json=a_ticket_body(reference, request_id=f"voice:{linkedid}"))
         assert claim.status_code == 422
-        intake = DatabaseIntake(engine=web_backend.engine, notifier=web_backend.services.notifier)
+        intake = DatabaseIntake(engine=web_backend.engine, notifier=web_backend.services.web.notifier)
         async with websockets.connect(web_backend.url.replace("http", "ws") + "/ws",
                                       additional_headers={"Cookie": cookie}) as ws:
             assert json.loads(await ws.recv())["name"] == "hello"

@@ -89,7 +89,7 @@ async def test_given_no_operator_when_caller_leaves_a_spoken_message_then_ticket
     played = heard(ami_observer, caller)
     assert contains_run(played, ["message_recorded", *say_tracking_code(ticket.tracking_code), "goodbye"]), played
     assert ticket.caller_number == caller and ticket.line == "137" and ticket.category_id is None
-    audio = backend.services.recordings.host_file(ticket.recording or "")
+    audio = backend.services.web.recordings.host_file(ticket.recording or "")
     assert 1.5 < wav_seconds(audio) < wav_seconds(spoken_problem) + 3
     assert loudness(audio) > 300, "the recording should hold the caller's speech, not silence"
     with Session(backend.engine) as session:
@@ -118,7 +118,7 @@ async def test_given_a_caller_who_hangs_up_while_speaking_then_the_message_is_ke
     await asyncio.sleep(1.0)
     [ticket] = tickets_with_recordings(backend)
     assert ticket.caller_number == caller
-    assert wav_seconds(backend.services.recordings.host_file(ticket.recording or "")) > 1.0
+    assert wav_seconds(backend.services.web.recordings.host_file(ticket.recording or "")) > 1.0
     with Session(backend.engine) as session:
         assert session.exec(select(SmsMessage).where(SmsMessage.ticket_id == ticket.id)).one().to_number == caller
 
@@ -173,7 +173,7 @@ async def test_given_no_operator_when_anonymous_1888_caller_leaves_criticism_the
 @pytest.fixture
 def routing(backend: RunningBackend) -> Iterator[OperatorAccess]:
     """The backend's own operator-access step; a test may give it other hours or a wait limit, restored after."""
-    operators = backend.services.flows.operators
+    operators = backend.services.telephony.flows.operators
     original = operators.routing
     yield operators
     operators.routing = original
@@ -228,7 +228,7 @@ async def test_given_a_1888_caller_who_hangs_up_mid_menu_then_no_error_no_sessio
     assert result.failed == 0, result.output[-2000:]
     await asyncio.sleep(1.0)
     assert "enter_personnel_code" in heard(ami_observer, caller)
-    assert backend.services.agi.active_sessions == 0
+    assert backend.services.telephony.agi.active_sessions == 0
     assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
     with Session(backend.engine) as session:
         call = session.exec(select(Call).where(Call.caller_number == caller)).one()

@@ -9,8 +9,9 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
+from agent_console.routes import ROUTERS
 from agent_console.security_headers import SECURITY_HEADERS
-from callcenter.bootstrap.app import ROUTERS, create_app
+from callcenter.bootstrap.app import create_app
 from callcenter.platform.security import hash_password
 from callcenter.platform.settings import load_settings
 from db.engine import make_engine, upgrade_database

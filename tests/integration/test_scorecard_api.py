@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from agent_console.reports import this_jalali_month
+from agent_console.routes.reports import this_jalali_month
 from callcenter.reports.scorecard import jalali_month_window, previous_jalali_months
 from callcenter.tickets.lifecycle import apply_action
 from db.models import Role, TicketAction

@@ -78,7 +78,7 @@ async def test_given_a_ticket_reported_done_when_the_supervisor_clicks_call_then
     citizen = asyncio.create_task(sipp.citizen_answers(local_port=CITIZEN_PHONE_PORT))
     await asyncio.sleep(0.3)  # the citizen's phone listens before anyone calls it
     try:
-        listed = await backend.services.verification.call_with_supervisor(
+        listed = await backend.services.web.verification.call_with_supervisor(
             task_id=task_id, supervisor=staff(backend, SUPERVISOR.username))
         assert listed.calling
         [answered] = await ami_observer.wait_for(lambda e: dialed_citizen(e) and e.get("DialStatus") == "ANSWER")
@@ -89,14 +89,14 @@ async def test_given_a_ticket_reported_done_when_the_supervisor_clicks_call_then
         [picked_up] = await ami_observer.wait_for(lambda e: e.get("UserEvent") == "PasokhVerificationAnswered")
         await eventually(lambda: [(a.dial_status, a.ended_at) for a in attempts(backend)] == [("ANSWER", None)])
         assert picked_up["Attempt"] == str(attempts(backend)[0].id)
-        await backend.services.ami.hang_up(answered["Channel"])  # the supervisor puts the phone down
+        await backend.services.web.ami.hang_up(answered["Channel"])  # the supervisor puts the phone down
     finally:
         result = await citizen
     assert result.successful == 1, result.output[-3000:]
     assert "caller-id 137" in result.output  # the citizen sees the line's number
     await eventually(lambda: [a.dial_status for a in attempts(backend)] == ["ANSWER"])
 
-    await backend.services.verification.record_outcome(
+    await backend.services.web.verification.record_outcome(
         task_id=task_id, outcome=VerificationOutcome.NOT_RESOLVED, by=staff(backend, SUPERVISOR.username),
         note="شهروند می‌گوید سطل‌ها هنوز پر است")
     assert status_of(backend.engine, ticket) == TicketStatus.REOPENED
@@ -112,7 +112,7 @@ async def test_given_automatic_verification_when_the_citizen_presses_1_then_the_
         local_port=CITIZEN_PHONE_PORT, script=[Silence(3000), Keys("1"), Silence(6000), Keys("1")]))
     await asyncio.sleep(0.3)
     try:
-        await backend.services.verification.ask_automatic(task_ids=[task_id],
+        await backend.services.web.verification.ask_automatic(task_ids=[task_id],
                                                          by=staff(backend, SUPERVISOR.username))
         await eventually(lambda: status_of(backend.engine, ticket) == TicketStatus.VERIFIED, timeout=40)
     finally:
@@ -138,13 +138,13 @@ async def test_given_an_inbound_caller_waiting_when_verifications_are_due_then_n
         await ami_observer.wait_for(lambda e: e.get("Event") == "QueueCallerJoin", timeout=40)
 
         with pytest.raises(LinesNeededForInbound, match="منتظر"):
-            await backend.services.verification.call_with_supervisor(task_id=task_id, supervisor=supervisor)
-        await backend.services.verification.ask_automatic(task_ids=[task_id], by=supervisor)
+            await backend.services.web.verification.call_with_supervisor(task_id=task_id, supervisor=supervisor)
+        await backend.services.web.verification.ask_automatic(task_ids=[task_id], by=supervisor)
         await asyncio.sleep(3)  # three rounds of the dialer
         assert attempts(backend) == []
 
         # Even a call that slipped past the backend's check is refused by the dialplan, before any ringing.
-        await backend.services.ami.call_citizen_automatically(citizen_number=CITIZEN, attempt_id=0, ring_seconds=5)
+        await backend.services.web.ami.call_citizen_automatically(citizen_number=CITIZEN, attempt_id=0, ring_seconds=5)
         [refused] = await ami_observer.wait_for(lambda e: e.get("UserEvent") == "PasokhVerificationCall")
         assert refused["DialStatus"] == "REFUSED"
         assert not ami_observer.matching(dialed_citizen)

@@ -27,7 +27,8 @@ async def test_given_a_web_only_worker_when_its_operator_takes_a_call_then_event
         "redis_namespace": redis_namespace})
     web_settings = telephony_settings.model_copy(update={"role": "web", "web_port": free_port()})
     async with running_backend(telephony_settings) as telephony, running_backend(web_settings) as web:
-        assert not web.services.agi.listening  # FastAGI and AMI live in the telephony process only
+        assert web.services.telephony is None  # FastAGI and AMI live in the telephony process only: not even built
+        assert web.services.web.fastagi is None
         client = await logged_in_client(web.url, OPERATOR_1.username, OPERATOR_1.password)
         health = (await client.get("/healthz")).json()
         assert health["ami"] == "connected" and health["fastagi"] == "in the telephony process"
@@ -52,4 +53,4 @@ async def test_given_a_web_only_worker_when_its_operator_takes_a_call_then_event
                 result = await citizen
         await client.aclose()
     assert result.failed == 0 and result.successful == 1, result.output[-3000:]  # Asterisk hung up on them
-    assert telephony.services.relay_server is not None
+    assert telephony.services.telephony.relay_server is not None

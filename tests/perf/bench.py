@@ -194,7 +194,7 @@ async def run_calls(settings: Settings, outcome: Outcome, accounts: Sequence[Sta
         async with running_backend(settings) as backend, contextlib.AsyncExitStack() as stack:
             take_signals_back()
             seed_staff(backend.engine, staff=tuple(accounts))
-            ami = backend.services.ami
+            ami = backend.services.web.ami
 
             async def leave_all() -> None:
                 for account in accounts:
@@ -211,7 +211,7 @@ async def run_calls(settings: Settings, outcome: Outcome, accounts: Sequence[Sta
                     raise RuntimeError(f"{console.account.username} could not join: {joined.status_code} {joined.text}")
                 await next_event(console.ws, "agent_state")
 
-            backend.services.metrics.reset_latencies()
+            backend.services.web.metrics.reset_latencies()
             running = asyncio.Event()
             collectors = [asyncio.create_task(collect_pops(console)) for console in consoles]
             try:
@@ -231,8 +231,9 @@ async def run_calls(settings: Settings, outcome: Outcome, accounts: Sequence[Sta
                     task.cancel()
                 await asyncio.gather(*collectors, return_exceptions=True)
 
-            metrics = backend.services.metrics
-            outcome.asterisk_version = backend.services.ami.asterisk_version or "?"  # known once CoreSettings answered
+            metrics = backend.services.web.metrics
+            # Known once CoreSettings answered.
+            outcome.asterisk_version = backend.services.web.ami.asterisk_version or "?"
             outcome.agi_all = (metrics.agi_command.quantile(0.5), metrics.agi_command.quantile(0.99),
                                metrics.agi_command.count)
             outcome.agi_by_command = dict(metrics.agi_by_command)

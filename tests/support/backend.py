@@ -165,7 +165,7 @@ async def running_backend(
     app = create_app(settings)
     server, task = await start_serving(app, settings.web_port)
     services: Services = app.state.services
-    if not await services.ami.wait_connected(ami_timeout):
+    if not await services.web.ami.wait_connected(ami_timeout):
         raise RuntimeError("the backend did not connect to Asterisk's AMI")
     try:
         yield RunningBackend(settings=settings, services=services, engine=engine, server=server, task=task)
@@ -173,7 +173,7 @@ async def running_backend(
         for account in TEST_STAFF if leave_queues else ():
             for line in LINES:
                 with contextlib.suppress(Exception):
-                    await services.ami.queue_remove(queue=line.queue, extension=account.extension)
+                    await services.web.ami.queue_remove(queue=line.queue, extension=account.extension)
         server.should_exit = True
         await task
         engine.dispose()

@@ -227,19 +227,21 @@ async def test_given_the_backend_when_built_then_the_purge_and_the_escalation_ar
                              asterisk_cache_dir=tmp_path / "cache", escalation_interval_seconds=120,
                              recording_purge_interval_seconds=1800)
     services = build_services(settings)
-    assert {"recording-purge", "ticket-escalation", "photo-sweep"} <= set(services.scheduler.job_names)
-    assert services.scheduler.job("recording-purge").every == timedelta(seconds=1800)
-    assert services.scheduler.job("ticket-escalation").every == timedelta(seconds=120)
+    assert services.telephony is not None  # the "all" role: the jobs live in its telephony container
+    scheduler = services.telephony.scheduler
+    assert {"recording-purge", "ticket-escalation", "photo-sweep"} <= set(scheduler.job_names)
+    assert scheduler.job("recording-purge").every == timedelta(seconds=1800)
+    assert scheduler.job("ticket-escalation").every == timedelta(seconds=120)
     orphan = tmp_path / "state" / "photos" / f"{'d' * 32}.jpg"  # left by a process killed mid-step, a day ago
     orphan.parent.mkdir(parents=True)
     orphan.write_bytes(b"jpeg")
     os.utime(orphan, (time.time() - 86400, time.time() - 86400))
-    assert services.scheduler.job("photo-sweep").run() == 1
+    assert scheduler.job("photo-sweep").run() == 1
     assert not orphan.exists()
 
     await services.start(telephony=False)  # a web-only app: no telephony, no jobs
     try:
-        assert not services.scheduler.is_running
+        assert not scheduler.is_running
     finally:
         await services.stop()
     engine = make_engine(database_url)

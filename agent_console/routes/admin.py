@@ -4,20 +4,25 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
-from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 
-from agent_console.deps import Admin, ServicesDep, SessionDep
-from callcenter.bootstrap.provisioning import apply_phone_changes, render_unit_name_prompt
-from callcenter.bootstrap.services import Services
+from agent_console.deps import (
+    Admin,
+    AsteriskDep,
+    NotifierDep,
+    ProvisioningDep,
+    SessionDep,
+    SettingsDep,
+    StaffSessionsDep,
+)
+from agent_console.templating import TEMPLATES
 from callcenter.platform.errors import AsteriskUnavailable, PasokhError, ValidationFailed
 from callcenter.platform.lines import LINES
 from callcenter.platform.persian import persian_digits
@@ -33,6 +38,7 @@ from callcenter.staff.directory import (
     set_active,
     set_unit_manager_phone,
 )
+from callcenter.telephony.asterisk_actions import AsteriskActions
 from callcenter.tickets.referral_units import (
     DistrictUnitCreate,
     add_district_unit,
@@ -40,9 +46,6 @@ from callcenter.tickets.referral_units import (
     remove_district_unit,
 )
 from db.models import Category, Role, RowId, Unit, UnitKind, User, UserPublic
-
-TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
-TEMPLATES.env.filters["fa_digits"] = persian_digits
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 log = logging.getLogger(__name__)
@@ -75,7 +78,7 @@ def admin_page(request: Request, admin: Admin, session: SessionDep) -> Response:
 
 @router.post("/staff", response_class=HTMLResponse)
 async def add_staff(
-    request: Request, admin: Admin, session: SessionDep, services: ServicesDep,
+    request: Request, admin: Admin, session: SessionDep, settings: SettingsDep, provisioning: ProvisioningDep,
     username: Annotated[str, Form()], full_name: Annotated[str, Form()], role: Annotated[Role, Form()],
     password: Annotated[str, Form()], extension: Annotated[str, Form()] = "", unit_id: Annotated[str, Form()] = "",
 ) -> Response:
@@ -86,19 +89,19 @@ async def add_staff(
     try:
         data = _form(StaffCreate, password=password, **{**values, "unit_id": unit_id or None})
         created = await run_in_threadpool(create_staff, session, data=data,
-                                           sip_realm=services.settings.sip_realm)
+                                           sip_realm=settings.sip_realm)
     except PasokhError as error:
         return await run_in_threadpool(_page, request, session, admin, errors={"staff": error.message},
                                        values={"staff": values}, status_code=error.status_code)
     log.info("Admin %s created account %s (%s)", admin.username, created.account.username, created.account.role)
-    applied = await _apply_phones(services) if created.account.extension else True
+    applied = await provisioning.apply_phone_changes() if created.account.extension else True
     return await run_in_threadpool(_page, request, session, admin, created=created, phone_applied=applied)
 
 
 @router.post("/staff/{user_id}/active")
 async def change_active(
     request: Request, user_id: RowId, active: Annotated[bool, Form()], admin: Admin, session: SessionDep,
-    services: ServicesDep,
+    sessions: StaffSessionsDep, notifier: NotifierDep, ami: AsteriskDep, provisioning: ProvisioningDep,
 ) -> Response:
     try:
         account = await run_in_threadpool(set_active, session, user_id=user_id, active=active, by=admin)
@@ -107,31 +110,32 @@ async def change_active(
                                        status_code=error.status_code)
     log.info("Admin %s set account %s active=%s", admin.username, account.username, active)
     if not active:  # its sessions end now, and its consoles' websockets with them
-        revoked = await run_in_threadpool(services.sessions.revoke_all, account.id)
-        services.notifier.sessions_revoked(user_id=account.id)
+        revoked = await run_in_threadpool(sessions.revoke_all, account.id)
+        notifier.sessions_revoked(user_id=account.id)
         log.info("Account %s: %d sessions revoked", account.username, revoked)
     message = f"حساب «{account.username}» {'فعال' if active else 'غیرفعال'} شد."
     if account.extension:
         if not active:
-            await _leave_queues(services, account)
-        if not await _apply_phones(services):
+            await _leave_queues(ami, account)
+        if not await provisioning.apply_phone_changes():
             message += " " + PHONE_PENDING
     return _back(request, message)
 
 
 @router.post("/units")
-def add_unit_form(
-    request: Request, admin: Admin, session: SessionDep, services: ServicesDep, name: Annotated[str, Form()],
-    kind: Annotated[str, Form()], parent_id: Annotated[str, Form()] = "",
+async def add_unit_form(
+    request: Request, admin: Admin, session: SessionDep, provisioning: ProvisioningDep,
+    name: Annotated[str, Form()], kind: Annotated[str, Form()], parent_id: Annotated[str, Form()] = "",
 ) -> Response:
     values = {"name": name, "kind": kind, "parent_id": parent_id}
     try:
-        unit = add_unit(session, data=_form(UnitCreate, name=name, kind=kind, parent_id=parent_id or None))
+        data = _form(UnitCreate, name=name, kind=kind, parent_id=parent_id or None)
+        unit = await run_in_threadpool(add_unit, session, data=data)
     except PasokhError as error:
-        return _page(request, session, admin, errors={"unit": error.message}, values={"unit": values},
-                     status_code=error.status_code)
+        return await run_in_threadpool(_page, request, session, admin, errors={"unit": error.message},
+                                       values={"unit": values}, status_code=error.status_code)
     message = f"واحد «{unit.name}» افزوده شد."
-    if not render_unit_name_prompt(services.settings, unit.name):
+    if not await provisioning.render_unit_name(unit.name):
         message += " " + UNIT_PROMPT_PENDING
     return _back(request, message)
 
@@ -203,15 +207,11 @@ def _form(schema: type[Schema], **values: Any) -> Schema:
         raise ValidationFailed("این خانه‌ها کامل یا درست نیستند: " + "، ".join(names)) from exc
 
 
-async def _apply_phones(services: Services) -> bool:
-    return await apply_phone_changes(services.settings, engine=services.engine, ami=services.ami)
-
-
-async def _leave_queues(services: Services, account: UserPublic) -> None:
+async def _leave_queues(ami: AsteriskActions, account: UserPublic) -> None:
     """A deactivated operator must not stay a queue member whose phone no longer exists."""
     for line in LINES:
         with contextlib.suppress(AsteriskUnavailable):  # not a member of that queue, or Asterisk away
-            await services.ami.queue_remove(queue=line.queue, extension=account.extension or "")
+            await ami.queue_remove(queue=line.queue, extension=account.extension or "")
 
 
 def _back(request: Request, message: str) -> RedirectResponse:

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
-from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 
 from agent_console.api_errors import raises
-from agent_console.deps import CallHandler, ServicesDep, Supervisor
+from agent_console.deps import CallHandler, Supervisor, VerificationDep
+from agent_console.templating import TEMPLATES
 from callcenter.platform.errors import (
     AsteriskUnavailable,
     Conflict,
@@ -19,8 +17,6 @@ from callcenter.platform.errors import (
     OutsideCallingHours,
 )
 from db.models import RowId, VerificationOutcome, VerificationTaskPublic
-
-TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
 router = APIRouter()
 
@@ -31,16 +27,16 @@ def verifications_page(request: Request, user: Supervisor) -> Response:
 
 
 @router.get("/api/verifications")
-async def verification_list(_user: Supervisor, services: ServicesDep) -> list[VerificationTaskPublic]:
+async def verification_list(_user: Supervisor, dialer: VerificationDep) -> list[VerificationTaskPublic]:
     """Every open verification task, the soonest due first."""
-    return await services.verification.open_tasks()
+    return await dialer.open_tasks()
 
 
 @router.post("/api/verifications/{task_id}/call")
 @raises(NotFound, Conflict, OutsideCallingHours, LinesNeededForInbound, AsteriskUnavailable)
-async def call_citizen(task_id: RowId, user: Supervisor, services: ServicesDep) -> VerificationTaskPublic:
+async def call_citizen(task_id: RowId, user: Supervisor, dialer: VerificationDep) -> VerificationTaskPublic:
     """Click-to-call: the supervisor's phone rings first, then the citizen's (refused while inbound waits)."""
-    return await services.verification.call_with_supervisor(task_id=task_id, supervisor=user)
+    return await dialer.call_with_supervisor(task_id=task_id, supervisor=user)
 
 
 class AutomaticRequest(BaseModel):
@@ -50,9 +46,9 @@ class AutomaticRequest(BaseModel):
 @router.post("/api/verifications/automatic")
 @raises(NotFound, Conflict)
 async def ask_automatic(body: AutomaticRequest, user: Supervisor,
-                        services: ServicesDep) -> list[VerificationTaskPublic]:
+                        dialer: VerificationDep) -> list[VerificationTaskPublic]:
     """The automatic dialer takes these tasks; results are recorded in this supervisor's name."""
-    return await services.verification.ask_automatic(task_ids=body.task_ids, by=user)
+    return await dialer.ask_automatic(task_ids=body.task_ids, by=user)
 
 
 class OutcomeRequest(BaseModel):
@@ -63,7 +59,6 @@ class OutcomeRequest(BaseModel):
 @router.post("/api/verifications/{task_id}/outcome")
 @raises(NotFound, Conflict)
 async def record_outcome(task_id: RowId, body: OutcomeRequest, user: CallHandler,
-                         services: ServicesDep) -> VerificationTaskPublic:
+                         dialer: VerificationDep) -> VerificationTaskPublic:
     """What the citizen said (a note is required when the problem is not solved)."""
-    return await services.verification.record_outcome(task_id=task_id, outcome=body.outcome, by=user,
-                                                      note=body.note)
+    return await dialer.record_outcome(task_id=task_id, outcome=body.outcome, by=user, note=body.note)

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Annotated, Any
 
 import jdatetime
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
-from fastapi.templating import Jinja2Templates
 
 from agent_console.deps import ReportReader, SessionDep
+from agent_console.templating import TEMPLATES
 from callcenter.reports.scorecard import (
     TEHRAN,
     Scorecard,
@@ -21,8 +20,6 @@ from callcenter.reports.scorecard import (
     jalali_month_window,
 )
 from callcenter.reports.scorecard_export import export_filename, scorecard_pdf, scorecard_title, scorecard_xlsx
-
-TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
 router = APIRouter()
 

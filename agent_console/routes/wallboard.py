@@ -5,24 +5,22 @@ from __future__ import annotations
 import asyncio
 import enum
 from datetime import UTC, datetime
-from pathlib import Path
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
-from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel
 from sqlmodel import Session, col, select
 
 from agent_console.api_errors import raises
-from agent_console.deps import ServicesDep, SessionDep, Supervisor, WallboardViewer
-from callcenter.platform.errors import AsteriskUnavailable, NoActiveCall, PermissionDenied
+from agent_console.deps import AgentLogDep, AsteriskDep, SessionDep, Supervisor, WallboardViewer, phone_of
+from agent_console.templating import TEMPLATES
+from callcenter.platform.errors import AsteriskUnavailable, NoActiveCall
 from callcenter.platform.privacy import masked_number
 from callcenter.reports.kpis import KpiReport, compute_kpis, today_window
 from callcenter.telephony.agent_states import AgentStatus
 from callcenter.telephony.asterisk_actions import SPY_OPTIONS
 from db.models import AgentState, Call, CallPublic, Role
 
-TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 SERVICE_LEVEL_SECONDS = 20
 RECENT_CALLS = 10
 
@@ -46,13 +44,13 @@ class Wallboard(BaseModel):
 
 
 @router.get("/api/wallboard")
-def wallboard(user: WallboardViewer, session: SessionDep, services: ServicesDep) -> Wallboard:
+def wallboard(user: WallboardViewer, session: SessionDep, agent_log: AgentLogDep) -> Wallboard:
     """The mayor's office (viewer) reads the citizens' numbers masked, as its websocket events carry them."""
     now = datetime.now(UTC)
     start, end = today_window(now)
     board = Wallboard(
         now=now,
-        agents=services.agent_log.current(),
+        agents=agent_log.current(),
         waiting=_open_calls(session, answered=False),
         talking=_open_calls(session, answered=True),
         recent=_recent_calls(session, since=start),
@@ -96,13 +94,12 @@ class Supervise(BaseModel):
 
 @router.post("/api/supervise", status_code=204)
 @raises(NoActiveCall, AsteriskUnavailable)
-async def supervise(body: Supervise, user: Supervisor, services: ServicesDep) -> Response:
+async def supervise(body: Supervise, user: Supervisor, agent_log: AgentLogDep, ami: AsteriskDep) -> Response:
     """Rings the supervisor's own phone; answering it joins the operator's call in the chosen mode."""
-    if not user.extension:
-        raise PermissionDenied("برای شما داخلی تلفن تعریف نشده است.", username=user.username)
-    agents = await asyncio.to_thread(services.agent_log.current, extension=body.extension)
+    own_phone = phone_of(user)
+    agents = await asyncio.to_thread(agent_log.current, extension=body.extension)
     if not any(a.state == AgentState.TALKING for a in agents):
         raise NoActiveCall("این کارشناس اکنون در مکالمه نیست.", extension=body.extension)
-    await services.ami.spy(supervisor_extension=user.extension, operator_extension=body.extension,
-                           options=SPY_OPTIONS[body.mode.value])
+    await ami.spy(supervisor_extension=own_phone, operator_extension=body.extension,
+                  options=SPY_OPTIONS[body.mode.value])
     return Response(status_code=204)

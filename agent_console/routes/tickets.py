@@ -1,23 +1,32 @@
-"""The ticket lifecycle over HTTP: taking an action (with photos), the history, the inbox, the unit to refer to."""
+"""Tickets over HTTP: filing one, its possible duplicates, reading it and its history, its photos and recording,
+taking a lifecycle action (with photos), and the unit a new ticket is referred to."""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, HTMLResponse
-from fastapi.templating import Jinja2Templates
+from fastapi.responses import FileResponse
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 from sqlmodel import Session
 from starlette.datastructures import UploadFile
 
 from agent_console.api_errors import raises
-from agent_console.deps import CallHandler, HistoryReader, InboxOwner, ServicesDep, SessionDep, TicketActor
+from agent_console.deps import (
+    CallHandler,
+    HistoryReader,
+    MetricsDep,
+    NotifierDep,
+    PhotosDep,
+    RecordingsDep,
+    SessionDep,
+    TicketActor,
+)
+from agent_console.routes.calls import WAV_FILE
 from callcenter.platform.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationFailed
 from callcenter.platform.persian import persian_digits
 from callcenter.platform.privacy import ticket_for_reader, ticket_read_refusal
@@ -26,32 +35,78 @@ from callcenter.tickets.attachments import (
     MAX_PHOTOS,
     MAX_REQUEST_BYTES,
     TOO_MANY,
-    PhotoStore,
     Upload,
     apply_action_with_photos,
     history_with_photos,
     photo_of,
 )
-from callcenter.tickets.inbox import Inbox, inbox_for, units_that_held, was_disputed
+from callcenter.tickets.inbox import units_that_held, was_disputed
+from callcenter.tickets.lifecycle import refer_on_filing
 from callcenter.tickets.referral_units import ReferralUnit, referral_unit
-from callcenter.tickets.store import find_by_tracking_code, to_public
+from callcenter.tickets.sms import queue_tracking_code_sms
+from callcenter.tickets.store import find_by_tracking_code, possible_duplicates, submit_ticket, to_public
 from db.models import (
+    Call,
     FieldVerdict,
     RowId,
     Ticket,
     TicketAction,
+    TicketCreate,
     TicketPublic,
     TicketStatus,
     TicketTransitionWithPhotos,
     User,
 )
 
-TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
-
 router = APIRouter()
 log = logging.getLogger(__name__)
 PHOTO_FILE: dict[int | str, dict[str, Any]] = {200: {"description": "The photo", "content": {
     "image/jpeg": {}, "image/png": {}, "image/webp": {}}}}
+
+
+@router.post("/api/tickets", status_code=201)
+def file_ticket(
+    body: TicketCreate, user: CallHandler, session: SessionDep, metrics: MetricsDep, notifier: NotifierDep,
+) -> TicketPublic:
+    submission = submit_ticket(session, data=body, created_by=user)
+    ticket = submission.ticket
+    refer_on_filing(session, ticket=ticket, by=user)
+    # Only an outbox row: the dispatcher sends it later, so a slow or failing provider never holds the operator.
+    try:
+        queue_tracking_code_sms(session, ticket=ticket)
+    except Exception:  # the ticket is filed and its code on the operator's screen; the SMS is a courtesy
+        session.rollback()
+        log.exception("Ticket %s: could not queue the tracking-code SMS", ticket.tracking_code)
+    public = to_public(session, ticket)
+    if submission.new:  # a replayed form gets the first ticket back, counted and announced once
+        metrics.tickets_created.labels(line=ticket.line).inc()
+        notifier.ticket_created(public)
+    return public
+
+
+@router.get("/api/duplicates")
+def duplicates(
+    _user: CallHandler, session: SessionDep, category_id: RowId | None = None, address: str = "",
+    caller_number: str | None = None, call_id: RowId | None = None,
+) -> list[TicketPublic]:
+    """Open tickets like the one being filed (same caller, or same category near the same address)."""
+    if call_id is not None and not caller_number:
+        call = session.get(Call, call_id)
+        caller_number = None if call is None or call.anonymous else call.caller_number
+    return possible_duplicates(session, category_id=category_id, address=address, caller_number=caller_number)
+
+
+@router.get("/api/tickets/{tracking_code}/recording", response_class=FileResponse, responses=WAV_FILE)
+@raises(NotFound)
+def ticket_recording(
+    tracking_code: str, _user: CallHandler, session: SessionDep, recordings: RecordingsDep
+) -> FileResponse:
+    """The caller's recorded message, for the console's audio player."""
+    ticket = find_by_tracking_code(session, tracking_code)
+    if ticket.recording is None:
+        raise NotFound("این درخواست پیام صوتی ندارد.", tracking_code=ticket.tracking_code)
+    return FileResponse(recordings.host_file(ticket.recording), media_type="audio/wav",
+                        filename=f"{ticket.tracking_code}.wav", content_disposition_type="inline")
 
 
 class ActionRequest(BaseModel):
@@ -131,7 +186,7 @@ def _action_body_schema() -> dict[str, Any]:
 @raises(NotFound, InvalidTransition, Conflict)
 def take_action(
     tracking_code: str, user: TicketActor, upload: Annotated[ActionUpload, Depends(action_upload)],
-    session: SessionDep, services: ServicesDep,
+    session: SessionDep, photos: PhotosDep, notifier: NotifierDep,
 ) -> TicketPublic:
     """One step of the lifecycle as the logged-in user; apply_action enforces the role and the unit.
 
@@ -140,7 +195,7 @@ def take_action(
     ticket = find_by_tracking_code(session, tracking_code)
     assert ticket.id is not None  # a stored row
     transition = apply_action_with_photos(
-        session, PhotoStore.for_settings(services.settings), ticket_id=ticket.id, action=body.action, actor=user,
+        session, photos, ticket_id=ticket.id, action=body.action, actor=user,
         uploads=upload.photos, note=body.note, unit_id=body.unit_id, verdict=body.verdict,
         expected_status=body.expected_status)
     session.refresh(ticket)
@@ -148,7 +203,7 @@ def take_action(
     log.info("Ticket %s: %s by %s (%s → %s)%s", ticket.tracking_code, transition.action, user.username,
              transition.from_status, transition.to_status,
              f" with {len(upload.photos)} photo(s)" if upload.photos else "")
-    services.notifier.ticket_changed(public, action=transition.action)
+    notifier.ticket_changed(public, action=transition.action)
     return ticket_for_reader(public, user.role)
 
 
@@ -180,12 +235,12 @@ def ticket_history(tracking_code: str, user: HistoryReader, session: SessionDep)
 @router.get("/api/tickets/{tracking_code}/photos/{photo_id}", response_class=FileResponse, responses=PHOTO_FILE)
 @raises(NotFound)
 def ticket_photo(
-    tracking_code: str, photo_id: RowId, user: HistoryReader, session: SessionDep, services: ServicesDep,
+    tracking_code: str, photo_id: RowId, user: HistoryReader, session: SessionDep, photos: PhotosDep,
 ) -> FileResponse:
     """One photo of a report-done step, for whoever may read the ticket's history."""
     ticket = _readable_ticket(session, user, tracking_code)
     photo = photo_of(session, ticket, photo_id)
-    path = PhotoStore.for_settings(services.settings).path(photo.stored_name)
+    path = photos.path(photo.stored_name)
     # nosniff: the browser shows it as the image type we checked, never guesses; private: staff-only evidence.
     return FileResponse(path, media_type=photo.content_type, content_disposition_type="inline",
                         filename=f"{ticket.tracking_code}-{photo_id}.{photo.stored_name.rsplit('.', 1)[1]}",
@@ -199,13 +254,3 @@ def suggested_unit(
 ) -> ReferralUnit:
     """The unit the filing form proposes for a category in a district (the operator may pick another)."""
     return referral_unit(session, category_id=category_id, district_id=district_id)
-
-
-@router.get("/api/inbox")
-def inbox(user: InboxOwner, session: SessionDep) -> Inbox:
-    return inbox_for(session, user)
-
-
-@router.get("/inbox", response_class=HTMLResponse, include_in_schema=False)
-def inbox_page(request: Request, user: InboxOwner) -> Response:
-    return TEMPLATES.TemplateResponse(request, "inbox.html", {"user": user})

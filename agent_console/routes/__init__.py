@@ -1,0 +1,23 @@
+"""The HTTP and websocket routes, one module per resource; ``ROUTERS`` is every router of the app, in one place
+(the app factory includes them, and the route × role test walks them)."""
+
+from __future__ import annotations
+
+from agent_console.routes import (
+    admin,
+    auth,
+    calls,
+    console,
+    inbox,
+    live,
+    queue,
+    reports,
+    system,
+    tickets,
+    verifications,
+    wallboard,
+)
+
+ROUTERS = tuple(module.router for module in (
+    auth, console, queue, calls, tickets, inbox, wallboard, verifications, reports, admin, live, system,
+))

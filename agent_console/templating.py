@@ -1,0 +1,12 @@
+"""The one Jinja2 environment of the staff pages, with the filters every template may use."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi.templating import Jinja2Templates
+
+from callcenter.platform.persian import persian_digits
+
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+TEMPLATES.env.filters["fa_digits"] = persian_digits
