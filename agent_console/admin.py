@@ -15,8 +15,7 @@ from pydantic import ValidationError as PydanticValidationError
 from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 
-from agent_console.deps import Admin, ServicesDep, SessionDep
-from callcenter.bootstrap.provisioning import apply_phone_changes, render_unit_name_prompt
+from agent_console.deps import Admin, ProvisionerDep, ServicesDep, SessionDep
 from callcenter.bootstrap.services import Services
 from callcenter.platform.errors import AsteriskUnavailable, PasokhError, ValidationFailed
 from callcenter.platform.lines import LINES
@@ -75,7 +74,7 @@ def admin_page(request: Request, admin: Admin, session: SessionDep) -> Response:
 
 @router.post("/staff", response_class=HTMLResponse)
 async def add_staff(
-    request: Request, admin: Admin, session: SessionDep, services: ServicesDep,
+    request: Request, admin: Admin, session: SessionDep, services: ServicesDep, provisioner: ProvisionerDep,
     username: Annotated[str, Form()], full_name: Annotated[str, Form()], role: Annotated[Role, Form()],
     password: Annotated[str, Form()], extension: Annotated[str, Form()] = "", unit_id: Annotated[str, Form()] = "",
 ) -> Response:
@@ -91,14 +90,14 @@ async def add_staff(
         return await run_in_threadpool(_page, request, session, admin, errors={"staff": error.message},
                                        values={"staff": values}, status_code=error.status_code)
     log.info("Admin %s created account %s (%s)", admin.username, created.account.username, created.account.role)
-    applied = await _apply_phones(services) if created.account.extension else True
+    applied = await provisioner.apply_phone_changes() if created.account.extension else True
     return await run_in_threadpool(_page, request, session, admin, created=created, phone_applied=applied)
 
 
 @router.post("/staff/{user_id}/active")
 async def change_active(
     request: Request, user_id: RowId, active: Annotated[bool, Form()], admin: Admin, session: SessionDep,
-    services: ServicesDep,
+    services: ServicesDep, provisioner: ProvisionerDep,
 ) -> Response:
     try:
         account = await run_in_threadpool(set_active, session, user_id=user_id, active=active, by=admin)
@@ -114,24 +113,25 @@ async def change_active(
     if account.extension:
         if not active:
             await _leave_queues(services, account)
-        if not await _apply_phones(services):
+        if not await provisioner.apply_phone_changes():
             message += " " + PHONE_PENDING
     return _back(request, message)
 
 
 @router.post("/units")
-def add_unit_form(
-    request: Request, admin: Admin, session: SessionDep, services: ServicesDep, name: Annotated[str, Form()],
+async def add_unit_form(
+    request: Request, admin: Admin, session: SessionDep, provisioner: ProvisionerDep, name: Annotated[str, Form()],
     kind: Annotated[str, Form()], parent_id: Annotated[str, Form()] = "",
 ) -> Response:
     values = {"name": name, "kind": kind, "parent_id": parent_id}
     try:
-        unit = add_unit(session, data=_form(UnitCreate, name=name, kind=kind, parent_id=parent_id or None))
+        data = _form(UnitCreate, name=name, kind=kind, parent_id=parent_id or None)
+        unit = await run_in_threadpool(add_unit, session, data=data)
     except PasokhError as error:
-        return _page(request, session, admin, errors={"unit": error.message}, values={"unit": values},
-                     status_code=error.status_code)
+        return await run_in_threadpool(_page, request, session, admin, errors={"unit": error.message},
+                                       values={"unit": values}, status_code=error.status_code)
     message = f"واحد «{unit.name}» افزوده شد."
-    if not render_unit_name_prompt(services.settings, unit.name):
+    if not await provisioner.render_unit_name_prompt(unit.name):
         message += " " + UNIT_PROMPT_PENDING
     return _back(request, message)
 
@@ -201,10 +201,6 @@ def _form(schema: type[Schema], **values: Any) -> Schema:
     except PydanticValidationError as exc:
         names = dict.fromkeys(FIELD_LABELS.get(str(error["loc"][0]), str(error["loc"][0])) for error in exc.errors())
         raise ValidationFailed("این خانه‌ها کامل یا درست نیستند: " + "، ".join(names)) from exc
-
-
-async def _apply_phones(services: Services) -> bool:
-    return await apply_phone_changes(services.settings, engine=services.engine, ami=services.ami)
 
 
 async def _leave_queues(services: Services, account: UserPublic) -> None:

@@ -1,4 +1,4 @@
-"""FastAPI dependencies, defined once: ``SessionDep``, ``ServicesDep``, ``CurrentUser``."""
+"""FastAPI dependencies, defined once: ``SessionDep``, ``ServicesDep``, ``ProvisionerDep``, ``CurrentUser``."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from agent_console.api_errors import raises
 from agent_console.session_cookie import current_session
 from callcenter.bootstrap.services import Services
 from callcenter.platform.errors import NotAuthenticated, PermissionDenied
+from callcenter.telephony.provisioner import AsteriskProvisioner
 from callcenter.tickets.lifecycle import ACTION_ROLES
 from db.models import Role, User
 
@@ -30,6 +31,15 @@ def get_session(services: ServicesDep) -> Iterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def get_provisioner(request: Request) -> AsteriskProvisioner:
+    provisioner: AsteriskProvisioner = request.app.state.provisioner
+    return provisioner
+
+
+# The admin pages' changes to Asterisk's files and prompts, made by the process that drives Asterisk.
+ProvisionerDep = Annotated[AsteriskProvisioner, Depends(get_provisioner)]
 
 
 @raises(NotAuthenticated)

@@ -61,6 +61,7 @@ def create_app(settings: Settings, *, services: Services | None = None, telephon
     app = FastAPI(title="Pasokh", lifespan=lifespan, docs_url="/docs" if explorer else None, redoc_url=None,
                   openapi_url="/openapi.json" if explorer else None)
     app.state.services = services
+    app.state.provisioner = services.provisioner  # agent_console.deps.ProvisionerDep
     app.state.hub = WebsocketHub(bus=services.bus, metrics=services.metrics)
     app.add_middleware(CsrfMiddleware)  # added first, so it runs inside the session middleware
     app.add_middleware(SessionCookieMiddleware, store=services.sessions, secret_key=settings.secret_key,

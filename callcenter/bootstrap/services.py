@@ -11,6 +11,7 @@ from pathlib import PurePosixPath
 
 from sqlalchemy.engine import Engine
 
+from callcenter.bootstrap.provisioning import LocalProvisioner
 from callcenter.intake.ivr_requests import DatabaseIntake
 from callcenter.intake.routing import RoutingPolicy
 from callcenter.platform.bus import Bus, InProcessBus, RedisBus
@@ -23,11 +24,12 @@ from callcenter.staff.login_throttle import LockoutPolicy
 from callcenter.staff.sessions import SessionPolicy, SessionStore
 from callcenter.telephony.agent_states import AgentStateLog
 from callcenter.telephony.ami_bridge import AmiBridge
-from callcenter.telephony.ami_relay import AmiRelayServer, RelayedAmi
+from callcenter.telephony.ami_relay import AmiRelayServer, RelayedAmi, RelayedProvisioner
 from callcenter.telephony.asterisk_actions import AsteriskActions
 from callcenter.telephony.asterisk_sandbox import runtime_for
 from callcenter.telephony.call_records import CallRecords
 from callcenter.telephony.call_tracker import CallTracker
+from callcenter.telephony.provisioner import AsteriskProvisioner
 from callcenter.telephony.recording_retention import RecordingPurger
 from callcenter.telephony.recordings import RecordingStore
 from callcenter.tickets.attachments import SWEEP_EVERY, PhotoStore, photo_sweep_job
@@ -57,6 +59,7 @@ class Services:
     agent_log: AgentStateLog
     call_records: CallRecords  # the one writer of call records
     ami: AsteriskActions  # the AMI bridge, or in a web-only worker its relay
+    provisioner: AsteriskProvisioner  # the admin pages' changes to Asterisk's files: here, or relayed likewise
     agi: AgiServer
     flows: Flows
     recordings: RecordingStore
@@ -133,7 +136,8 @@ def build_services(settings: Settings) -> Services:
     flows = build_flows(settings, engine=engine, notifier=notifier)
     flows.register(agi)
     gateway = build_sms_gateway(settings)
-    ami, relay_server = build_asterisk_actions(settings, tracker=tracker, metrics=metrics)
+    ami, provisioner, relay_server = build_asterisk_actions(settings, engine=engine, tracker=tracker,
+                                                            metrics=metrics)
     purger = recording_purger(settings, engine=engine)
     escalator = Escalator(engine=engine, notifier=notifier)
     scheduler = Scheduler(engine=engine, tick_seconds=settings.scheduler_tick_seconds)
@@ -151,7 +155,8 @@ def build_services(settings: Settings) -> Services:
                        every=timedelta(seconds=settings.verification_dial_interval_seconds))
     return Services(
         settings=settings, engine=engine, metrics=metrics, bus=bus, notifier=notifier, tracker=tracker,
-        agent_log=agent_log, call_records=call_records, ami=ami, relay_server=relay_server, agi=agi, flows=flows,
+        agent_log=agent_log, call_records=call_records, ami=ami, provisioner=provisioner, relay_server=relay_server,
+        agi=agi, flows=flows,
         recordings=recording_store(settings), sms_gateway=gateway,
         recording_purger=purger, scheduler=scheduler, escalator=escalator, verification=verification,
         lockout_policy=LockoutPolicy(max_failures=settings.login_max_failures,
@@ -167,17 +172,20 @@ def build_services(settings: Settings) -> Services:
 
 
 def build_asterisk_actions(
-    settings: Settings, *, tracker: CallTracker, metrics: Metrics
-) -> tuple[AsteriskActions, AmiRelayServer | None]:
-    """The AMI bridge (and, with Redis, the relay that serves web-only workers), or a web-only worker's relay."""
+    settings: Settings, *, engine: Engine, tracker: CallTracker, metrics: Metrics
+) -> tuple[AsteriskActions, AsteriskProvisioner, AmiRelayServer | None]:
+    """The AMI bridge and the provisioner working in this process (and, with Redis, the relay that serves
+    web-only workers with both), or a web-only worker's relayed AMI and provisioner."""
     if settings.role == "web":
         assert settings.redis_url  # settings refuse a web-only worker without Redis
-        return RelayedAmi(redis_url=settings.redis_url, namespace=settings.redis_namespace,
-                          ca_file=settings.redis_ca_file), None
+        relayed = RelayedAmi(redis_url=settings.redis_url, namespace=settings.redis_namespace,
+                             ca_file=settings.redis_ca_file)
+        return relayed, RelayedProvisioner(relayed), None
     bridge = AmiBridge(settings=settings, tracker=tracker, metrics=metrics)
+    provisioner = LocalProvisioner(settings, engine=engine, ami=bridge)
     relay = (AmiRelayServer(redis_url=settings.redis_url, namespace=settings.redis_namespace, ami=bridge,
-                            ca_file=settings.redis_ca_file) if settings.redis_url else None)
-    return bridge, relay
+                            provisioner=provisioner, ca_file=settings.redis_ca_file) if settings.redis_url else None)
+    return bridge, provisioner, relay
 
 
 def recording_store(settings: Settings) -> RecordingStore:
