@@ -60,8 +60,10 @@ $(VENDORED): package.json package-lock.json
 asterisk: python-deps
 	$(PY) -m callcenter asterisk install
 
+# ruff, then the dependency rule between packages (pyproject.toml [tool.importlinter], docs/adr/0040).
 lint:
 	$(PY) -m ruff check .
+	$(VENV)/bin/lint-imports --no-cache --no-logo
 
 typecheck:
 	$(PY) -m mypy

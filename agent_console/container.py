@@ -16,18 +16,10 @@ from callcenter.staff.sessions import SessionStore
 from callcenter.telephony.agent_states import AgentStateLog
 from callcenter.telephony.asterisk_actions import AsteriskActions
 from callcenter.telephony.call_records import CallRecords
+from callcenter.telephony.provisioner import AsteriskProvisioner
 from callcenter.telephony.recordings import RecordingStore
 from callcenter.tickets.attachments import PhotoStore
 from callcenter.verification.dialer import VerificationDialer
-
-
-class AsteriskProvisioning(Protocol):
-    """An administrator's change brought into Asterisk's files: a phone account's, or a new unit's spoken name.
-    Each answers False when Asterisk could not be told now (the change is saved and applies at its next reload)."""
-
-    async def apply_phone_changes(self) -> bool: ...
-
-    async def render_unit_name(self, unit_name: str) -> bool: ...
 
 
 class Listener(Protocol):
@@ -54,6 +46,6 @@ class WebContainer:
     recordings: RecordingStore
     photos: PhotoStore
     verification: VerificationDialer
-    provisioning: AsteriskProvisioning
+    provisioning: AsteriskProvisioner  # in place, or relayed to the telephony process (ADR 0041)
     hub: WebsocketHub
     fastagi: Listener | None  # None in a web-only worker: FastAGI is the telephony process's

@@ -12,7 +12,7 @@ from sqlmodel import Session
 from starlette.requests import HTTPConnection
 
 from agent_console.api_errors import raises
-from agent_console.container import AsteriskProvisioning, Listener, WebContainer
+from agent_console.container import Listener, WebContainer
 from agent_console.hub import WebsocketHub
 from agent_console.session_cookie import current_session
 from callcenter.platform.errors import NotAuthenticated, PermissionDenied
@@ -24,6 +24,7 @@ from callcenter.staff.sessions import SessionStore
 from callcenter.telephony.agent_states import AgentStateLog
 from callcenter.telephony.asterisk_actions import AsteriskActions
 from callcenter.telephony.call_records import CallRecords
+from callcenter.telephony.provisioner import AsteriskProvisioner
 from callcenter.telephony.recordings import RecordingStore
 from callcenter.tickets.attachments import PhotoStore
 from callcenter.tickets.lifecycle import ACTION_ROLES
@@ -60,7 +61,7 @@ LockoutPolicyDep = Annotated[LockoutPolicy, _part(lambda web: web.lockout_policy
 RecordingsDep = Annotated[RecordingStore, _part(lambda web: web.recordings)]
 PhotosDep = Annotated[PhotoStore, _part(lambda web: web.photos)]
 VerificationDep = Annotated[VerificationDialer, _part(lambda web: web.verification)]
-ProvisioningDep = Annotated[AsteriskProvisioning, _part(lambda web: web.provisioning)]
+ProvisioningDep = Annotated[AsteriskProvisioner, _part(lambda web: web.provisioning)]
 HubDep = Annotated[WebsocketHub, _part(lambda web: web.hub)]
 FastAgiDep = Annotated[Listener | None, _part(lambda web: web.fastagi)]
 

@@ -135,7 +135,7 @@ async def add_unit_form(
         return await run_in_threadpool(_page, request, session, admin, errors={"unit": error.message},
                                        values={"unit": values}, status_code=error.status_code)
     message = f"واحد «{unit.name}» افزوده شد."
-    if not await provisioning.render_unit_name(unit.name):
+    if not await provisioning.render_unit_name_prompt(unit.name):
         message += " " + UNIT_PROMPT_PENDING
     return _back(request, message)
 

@@ -1,4 +1,5 @@
-"""Bring Asterisk to the state our database and settings describe: install, render, prompts, (re)start."""
+"""Bring Asterisk to the state our database and settings describe: install, render, prompts, (re)start; and the
+admin pages' changes to its files, in the process that drives it."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ import logging
 import subprocess
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
@@ -62,25 +62,38 @@ def provision_asterisk(
     return process
 
 
-async def apply_phone_changes(settings: Settings, *, engine: Engine, ami: AsteriskActions) -> bool:
-    """Re-render pjsip.conf from the staff table and reload PJSIP over AMI, after a phone account was created,
-    deactivated or reactivated. False when Asterisk was not told: the file is still written where the instance
-    exists, so its next reload or restart picks the change up."""
-    try:
-        written = await run_in_threadpool(_render_phones, settings, engine)
-    except (ConfigurationError, OSError):  # the account is saved either way; the log says what to fix
-        log.exception("could not render pjsip.conf for instance %s", settings.asterisk_instance)
-        return False
-    if not written:
-        log.warning("Asterisk instance %s has no rendered config yet; phones apply when it is provisioned",
-                    settings.asterisk_instance)
-        return False
-    try:
-        await ami.reload_pjsip()
-    except AsteriskUnavailable as exc:
-        log.warning("PJSIP reload over AMI failed (%s); phone changes apply at Asterisk's next reload", exc.details)
-        return False
-    return True
+class LocalProvisioner:
+    """The admin pages' provisioning (callcenter/telephony/provisioner.py) done in this process: the one that
+    drives Asterisk (the "all" or the telephony process), whose files these are."""
+
+    def __init__(self, settings: Settings, *, engine: Engine, ami: AsteriskActions) -> None:
+        self._settings = settings
+        self._engine = engine
+        self._ami = ami
+
+    async def apply_phone_changes(self) -> bool:
+        """Re-render pjsip.conf from the staff table and reload PJSIP over AMI. False when Asterisk was not told:
+        the file is still written where the instance exists, so its next reload or restart picks the change up."""
+        settings = self._settings
+        try:
+            written = await run_in_threadpool(_render_phones, settings, self._engine)
+        except (ConfigurationError, OSError):  # the account is saved either way; the log says what to fix
+            log.exception("could not render pjsip.conf for instance %s", settings.asterisk_instance)
+            return False
+        if not written:
+            log.warning("Asterisk instance %s has no rendered config yet; phones apply when it is provisioned",
+                        settings.asterisk_instance)
+            return False
+        try:
+            await self._ami.reload_pjsip()
+        except AsteriskUnavailable as exc:
+            log.warning("PJSIP reload over AMI failed (%s); phone changes apply at Asterisk's next reload",
+                        exc.details)
+            return False
+        return True
+
+    async def render_unit_name_prompt(self, unit_name: str) -> bool:
+        return await run_in_threadpool(_render_unit_name_prompt, self._settings, unit_name)
 
 
 def _render_phones(settings: Settings, engine: Engine) -> bool:
@@ -93,7 +106,7 @@ def _render_phones(settings: Settings, engine: Engine) -> bool:
     return True
 
 
-def render_unit_name_prompt(settings: Settings, unit_name: str) -> bool:
+def _render_unit_name_prompt(settings: Settings, unit_name: str) -> bool:
     """The spoken name of a unit added at run time, for the IVR's status readback; False when it could not be
     made now (no provisioned instance, or espeak-ng/sox failing): provisioning renders every unit's name anyway."""
     runtime = runtime_for(settings)
@@ -106,18 +119,3 @@ def render_unit_name_prompt(settings: Settings, unit_name: str) -> bool:
         log.exception("could not render the spoken name of unit %r", unit_name)
         return False
     return True
-
-
-@dataclass(frozen=True)
-class LocalProvisioning:
-    """The admin pages' changes applied by the process that took the request, into this machine's instance."""
-
-    settings: Settings
-    engine: Engine
-    ami: AsteriskActions
-
-    async def apply_phone_changes(self) -> bool:
-        return await apply_phone_changes(self.settings, engine=self.engine, ami=self.ami)
-
-    async def render_unit_name(self, unit_name: str) -> bool:
-        return await run_in_threadpool(render_unit_name_prompt, self.settings, unit_name)

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 
 from agent_console.container import WebContainer
 from agent_console.hub import WebsocketHub
-from callcenter.bootstrap.provisioning import LocalProvisioning
+from callcenter.bootstrap.provisioning import LocalProvisioner
 from callcenter.intake.ivr_requests import DatabaseIntake
 from callcenter.intake.routing import RoutingPolicy
 from callcenter.platform.bus import Bus, InProcessBus, RedisBus
@@ -27,11 +27,12 @@ from callcenter.staff.login_throttle import LockoutPolicy
 from callcenter.staff.sessions import SessionPolicy, SessionStore
 from callcenter.telephony.agent_states import AgentStateLog
 from callcenter.telephony.ami_bridge import AmiBridge
-from callcenter.telephony.ami_relay import AmiRelayServer, RelayedAmi
+from callcenter.telephony.ami_relay import AmiRelayServer, RelayedAmi, RelayedProvisioner
 from callcenter.telephony.asterisk_actions import AsteriskActions
 from callcenter.telephony.asterisk_sandbox import runtime_for
 from callcenter.telephony.call_records import CallRecords
 from callcenter.telephony.call_tracker import CallTracker
+from callcenter.telephony.provisioner import AsteriskProvisioner
 from callcenter.telephony.recording_retention import RecordingPurger
 from callcenter.telephony.recordings import RecordingStore
 from callcenter.tickets.attachments import SWEEP_EVERY, PhotoStore, photo_sweep_job
@@ -152,16 +153,19 @@ def build_services(settings: Settings) -> Services:
     telephony: Telephony | None = None
     if settings.role == "web":
         assert settings.redis_url  # settings refuse a web-only worker without Redis
-        ami: AsteriskActions = RelayedAmi(redis_url=settings.redis_url, namespace=settings.redis_namespace,
-                                          ca_file=settings.redis_ca_file)
+        relayed = RelayedAmi(redis_url=settings.redis_url, namespace=settings.redis_namespace,
+                             ca_file=settings.redis_ca_file)
+        ami: AsteriskActions = relayed
         verification = build_verification(settings, engine=engine, ami=ami, notifier=notifier)
+        provisioner: AsteriskProvisioner = RelayedProvisioner(relayed)
     else:
         tracker = CallTracker(records=call_records, agent_log=agent_log, notifier=notifier, metrics=metrics,
                               wrapup_seconds=settings.queue_wrapup_seconds)
         ami = bridge = AmiBridge(settings=settings, tracker=tracker, metrics=metrics)
         verification = build_verification(settings, engine=engine, ami=bridge, notifier=notifier)
+        provisioner = LocalProvisioner(settings, engine=engine, ami=bridge)
         telephony = build_telephony(settings, engine=engine, metrics=metrics, notifier=notifier, tracker=tracker,
-                                    bridge=bridge, verification=verification, photos=photos)
+                                    bridge=bridge, verification=verification, photos=photos, provisioner=provisioner)
     web = WebContainer(
         settings=settings, engine=engine, metrics=metrics, notifier=notifier, ami=ami, agent_log=agent_log,
         call_records=call_records, recordings=recording_store(settings), photos=photos, verification=verification,
@@ -172,7 +176,7 @@ def build_services(settings: Settings) -> Services:
         sessions=SessionStore(engine=engine, policy=SessionPolicy(
             idle=timedelta(seconds=settings.session_idle_seconds),
             lifetime=timedelta(seconds=settings.session_lifetime_seconds))),
-        provisioning=LocalProvisioning(settings=settings, engine=engine, ami=ami),
+        provisioning=provisioner,
         hub=WebsocketHub(bus=bus, metrics=metrics),
         fastagi=telephony.agi if telephony is not None else None,
     )
@@ -181,7 +185,7 @@ def build_services(settings: Settings) -> Services:
 
 def build_telephony(
     settings: Settings, *, engine: Engine, metrics: Metrics, notifier: Notifier, tracker: CallTracker,
-    bridge: AmiBridge, verification: VerificationDialer, photos: PhotoStore,
+    bridge: AmiBridge, verification: VerificationDialer, photos: PhotoStore, provisioner: AsteriskProvisioner,
 ) -> Telephony:
     """FastAGI with its flows, the relay for web-only workers, and the jobs, around the bridge already built."""
     agi = AgiServer(metrics=metrics, secret=settings.agi_secret)
@@ -190,7 +194,7 @@ def build_telephony(
     VerificationCall(menu=flows.menu, answers=verification).register(agi)
     bridge.on("UserEvent", verification.on_user_event)  # the process that hears Asterisk's events
     relay = (AmiRelayServer(redis_url=settings.redis_url, namespace=settings.redis_namespace, ami=bridge,
-                            ca_file=settings.redis_ca_file) if settings.redis_url else None)
+                            provisioner=provisioner, ca_file=settings.redis_ca_file) if settings.redis_url else None)
     purger = recording_purger(settings, engine=engine)
     escalator = Escalator(engine=engine, notifier=notifier)
     scheduler = Scheduler(engine=engine, tick_seconds=settings.scheduler_tick_seconds)

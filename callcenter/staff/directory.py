@@ -22,8 +22,8 @@ from callcenter.platform.errors import (
 )
 from callcenter.platform.lines import LINES
 from callcenter.platform.persian import ascii_digits, normalize_text, persian_digits
+from callcenter.platform.phone_numbers import sms_number
 from callcenter.platform.security import hash_password, new_sip_password, sip_md5_cred
-from callcenter.tickets.sms import sms_number
 from db.models import Category, Line, Role, RowId, Unit, UnitKind, User, UserPublic
 
 # Only call handlers with a desk phone get an extension; the ranges keep an extension's role readable at a glance.

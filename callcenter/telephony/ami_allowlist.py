@@ -1,11 +1,13 @@
-"""Which AMI actions a web-only worker may have the telephony process run, each field's allowed form included.
+"""Which AMI actions and provisioning commands a web-only worker may have the telephony process run, each field's
+allowed form included.
 
 The relay (callcenter/telephony/ami_relay.py) executes what it finds on a Redis list. Anyone able to write to that Redis
 could otherwise run any manager action as the bridge's AMI user (an ``Originate`` of ``System()``, a config
 rewrite...). So a relayed request must have exactly the shape one of ``AsteriskActions``' methods sends: the
 action's name, its set of fields, and every value matched in full against that field's rule (our queues, our
 dialplan contexts, our phones' interfaces, digits where digits belong). Refusal reasons name fields, never
-values: a refused request may carry a citizen's number, and logs must not.
+values: a refused request may carry a citizen's number, and logs must not. The admin pages' provisioning
+commands (callcenter/telephony/provisioner.py) are checked the same way.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from callcenter.telephony.asterisk_actions import (
     VERIFY_AUTOMATIC_CONTEXT,
     VERIFY_CONTEXT,
 )
+from callcenter.telephony.provisioner import APPLY_PHONE_CHANGES, RENDER_UNIT_NAME_PROMPT
 
 Rule = re.Pattern[str] | frozenset[str]
 
@@ -41,6 +44,8 @@ TEXT = re.compile(r"[^\x00-\x1f\x7f]{0,80}")
 DIGITS = re.compile("[0-9]{1,9}")
 TRUE_FALSE = frozenset({"true", "false"})
 ATTEMPT = re.compile(f"{ATTEMPT_VARIABLE}=[0-9]{{1,12}}")
+# A unit's name as the directory stores it (db.models.Unit.name): printable text, at most 200 characters.
+UNIT_NAME = re.compile(r"[^\x00-\x1f\x7f]{1,200}")
 
 
 @dataclass(frozen=True)
@@ -102,27 +107,48 @@ ALLOWED: dict[str, tuple[Shape, ...]] = {
                "Context": _one_of(VERIFY_AUTOMATIC_CONTEXT), "Exten": _one_of("s"), "Priority": _one_of("1"),
                "Timeout": DIGITS, "Variable": ATTEMPT, "Async": _one_of("true")}),
     ),
-    # The admin page's phone changes: re-read pjsip.conf, no other module.
+    # The admin page's phone changes: re-read pjsip.conf, no other module (sent by the telephony process after an
+    # ApplyPhoneChanges command; admitted like every action AsteriskActions sends).
     "Reload": (Shape({"Module": _one_of(PJSIP_MODULE)}),),
+}
+
+
+# The admin pages' changes to Asterisk's files and prompts: pjsip.conf from the staff table (nothing to choose),
+# and the spoken name of a unit (text that is only read aloud; its file is named by a hash of it, never by it).
+COMMANDS: dict[str, tuple[Shape, ...]] = {
+    APPLY_PHONE_CHANGES: (Shape({}),),
+    RENDER_UNIT_NAME_PROMPT: (Shape({"UnitName": UNIT_NAME}),),
 }
 
 
 def checked_action(action: object) -> dict[str, str]:
     """``action`` itself when it is an allowed action of an allowed shape; else :class:`AmiActionRefused`."""
-    if not isinstance(action, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in action.items()):
+    return _checked(action, name_field="Action", allowed=ALLOWED, kind="action")
+
+
+def checked_command(command: object) -> dict[str, str]:
+    """``command`` itself when it is an allowed provisioning command of an allowed shape; else
+    :class:`AmiActionRefused`."""
+    return _checked(command, name_field="Command", allowed=COMMANDS, kind="command")
+
+
+def _checked(request: object, *, name_field: str, allowed: Mapping[str, tuple[Shape, ...]],
+             kind: str) -> dict[str, str]:
+    if not isinstance(request, dict) or not all(isinstance(k, str) and isinstance(v, str)
+                                                for k, v in request.items()):
         raise AmiActionRefused("not a mapping of text fields")
-    if any(_has_control(text) for pair in action.items() for text in pair):
+    if any(_has_control(text) for pair in request.items() for text in pair):
         raise AmiActionRefused("a field holds a line break or another control character",
-                               action=_printable(action.get("Action", "")))
-    name = action.get("Action", "")
-    shapes = ALLOWED.get(name)
+                               action=_printable(request.get(name_field, "")))
+    name = request.get(name_field, "")
+    shapes = allowed.get(name)
     if shapes is None:
-        raise AmiActionRefused("action not on the relay's allowlist", action=_printable(name))
-    fields = {key: value for key, value in action.items() if key != "Action"}
+        raise AmiActionRefused(f"{kind} not on the relay's allowlist", action=_printable(name))
+    fields = {key: value for key, value in request.items() if key != name_field}
     problems = [shape.problem(fields) for shape in shapes]
     if None not in problems:
         raise AmiActionRefused("; ".join(p for p in problems if p), action=name)
-    return action
+    return request
 
 
 def _has_control(text: str) -> bool:

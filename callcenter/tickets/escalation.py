@@ -14,8 +14,8 @@ from sqlmodel import Session, col, select
 
 from callcenter.platform.notifier import Notifier
 from callcenter.platform.persian import persian_digits
+from callcenter.platform.phone_numbers import sms_number
 from callcenter.tickets.inbox import LIAISON_STATUSES, escalated_rounds, round_start, steps_by_ticket, unit_deadline
-from callcenter.tickets.sms import sms_number
 from callcenter.tickets.store import to_public
 from callcenter.tickets.tracking_code import format_for_reading
 from db.models import SmsMessage, Ticket, TicketEscalation, TicketPublic, Unit, utcnow

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -17,14 +16,14 @@ from sqlmodel import Session, col, select
 
 from callcenter.platform.errors import SmsSendFailed
 from callcenter.platform.metrics import Metrics
-from callcenter.platform.persian import normalize_phone_number, persian_digits
+from callcenter.platform.persian import persian_digits
+from callcenter.platform.phone_numbers import sms_number
 from callcenter.tickets.tracking_code import format_for_reading
 from db.models import SmsMessage, SmsStatus, Ticket, utcnow
 
 log = logging.getLogger(__name__)
 
 TRACKING_CODE_TEXT = "شهرداری قزوین: درخواست شما در سامانه {line} ثبت شد. کد رهگیری: {code}"
-_IRANIAN_MOBILE = re.compile(r"09\d{9}")
 
 # Wait after the 1st, 2nd, 3rd, 4th and later failed attempt.
 BACKOFF: Sequence[timedelta] = (
@@ -124,12 +123,6 @@ def tracking_code_text(ticket: Ticket) -> str:
     """What the citizen reads: Persian, with Persian digits and the code in groups of three."""
     return TRACKING_CODE_TEXT.format(line=persian_digits(ticket.line),
                                      code=persian_digits(format_for_reading(ticket.tracking_code)))
-
-
-def sms_number(caller_number: str | None) -> str | None:
-    """The caller's number if it can receive an SMS (an Iranian mobile, ``09`` and nine digits), else None."""
-    number = normalize_phone_number(caller_number) if caller_number else ""
-    return number if _IRANIAN_MOBILE.fullmatch(number) else None
 
 
 def queue_tracking_code_sms(session: Session, *, ticket: Ticket) -> SmsMessage | None:

@@ -12,8 +12,9 @@ from sqlmodel import Session, select
 from callcenter.platform.errors import ConfigurationError, SmsSendFailed
 from callcenter.platform.metrics import Metrics
 from callcenter.platform.persian import ascii_digits
+from callcenter.platform.phone_numbers import sms_number
 from callcenter.platform.settings import load_settings
-from callcenter.tickets.sms import BACKOFF, SmsDispatcher, queue_tracking_code_sms, sms_number, tracking_code_text
+from callcenter.tickets.sms import BACKOFF, SmsDispatcher, queue_tracking_code_sms, tracking_code_text
 from callcenter.tickets.store import create_ticket
 from callcenter.tickets.tracking_code import format_for_reading
 from db.models import Category, Line, SmsMessage, SmsStatus, Ticket, TicketCreate, utcnow
