@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from agent_console.deps import Admin, ServicesDep, SessionDep
 from callcenter.bootstrap.provisioning import apply_phone_changes, render_unit_name_prompt
 from callcenter.bootstrap.services import Services
-from callcenter.platform.errors import AsteriskUnavailable, PasokhError, ValidationFailed
+from callcenter.platform.errors import ASTERISK_FAILURES, PasokhError, ValidationFailed
 from callcenter.platform.lines import LINES
 from callcenter.platform.persian import persian_digits
 from callcenter.staff.directory import (
@@ -210,7 +210,7 @@ async def _apply_phones(services: Services) -> bool:
 async def _leave_queues(services: Services, account: UserPublic) -> None:
     """A deactivated operator must not stay a queue member whose phone no longer exists."""
     for line in LINES:
-        with contextlib.suppress(AsteriskUnavailable):  # not a member of that queue, or Asterisk away
+        with contextlib.suppress(*ASTERISK_FAILURES):  # not a member of that queue, or Asterisk away
             await services.ami.queue_remove(queue=line.queue, extension=account.extension or "")
 
 

@@ -23,7 +23,7 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from callcenter.platform.errors import AmiActionRefused, AsteriskUnavailable, PasokhError
+from callcenter.platform.errors import AmiActionRefused, AsteriskRefused, AsteriskUnavailable, PasokhError
 from callcenter.platform.redis_connection import redis_client
 from callcenter.telephony.ami_allowlist import checked_action
 from callcenter.telephony.asterisk_actions import AsteriskActions
@@ -97,7 +97,7 @@ class AmiRelayServer:
                 answer = dict(await self._ami.action(request["action"]))
             reply = {"ok": True, "answer": answer}
         except PasokhError as refused:
-            reply = {"ok": False, "error": refused.as_dict()}
+            reply = {"ok": False, "error": refused.as_dict(), "reason": getattr(refused, "reason", None)}
         await self._reply(request, reply)
 
     def _well_formed(self, raw: str | bytes) -> dict[str, Any] | None:
@@ -201,6 +201,17 @@ class RelayedAmi(AsteriskActions):
             raise AsteriskUnavailable("the telephony process did not answer", action=action.get("Action"))
         reply = json.loads(popped[1])
         if not reply["ok"]:
-            error = reply["error"]
-            raise AsteriskUnavailable(error["message"], relayed_error_id=error["error_id"], **error["details"])
+            raise _relayed_error(reply["error"], reply.get("reason"))
         return reply["answer"]
+
+
+def _relayed_error(error: dict[str, Any], reason: str | None) -> PasokhError:
+    """The telephony process's error, raised again in the web worker: Asterisk away and Asterisk refusing stay
+    themselves (code reads a refusal's reason); any other (the allowlist's refusal) means this action cannot run."""
+    details = dict(error["details"])
+    reason = reason or str(details.pop("reason", "") or error["error_id"])
+    if error["error_id"] == AsteriskRefused.error_id:
+        return AsteriskRefused(reason, **details)
+    if error["error_id"] == AsteriskUnavailable.error_id:
+        return AsteriskUnavailable(reason, **details)
+    return AsteriskUnavailable(reason, message=error["message"], relayed_error_id=error["error_id"], **details)
