@@ -9,7 +9,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import AliasChoices, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
 from callcenter.platform.errors import ConfigurationError, InvalidSetting
@@ -29,8 +29,9 @@ def _shown(default: str) -> dict[str, Any]:
 
 
 class Settings(BaseSettings):
-    """Everything configurable. Each field is the variable ``PASOKH_<NAME>``, except DATABASE_URL and REDIS_URL,
-    which the set-up contract names without the prefix. An empty variable counts as unset."""
+    """Everything configurable. Each field is the variable ``PASOKH_<NAME>``; DATABASE_URL and REDIS_URL are read
+    without the prefix, as the set-up contract names them (the prefixed name too, the unprefixed one winning). An
+    empty variable counts as unset."""
 
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_ignore_empty=True, extra="ignore",
                                       validate_by_name=True, validate_by_alias=True)
@@ -45,15 +46,16 @@ class Settings(BaseSettings):
     secret_key: str = Field(default=DEFAULT_SECRET, json_schema_extra=_shown("development value"),
                             description="signs the pre-login visitor cookie (sessions themselves are server-side rows)")
     state_dir: Path = Field(
-        default=PROJECT_ROOT / "var", json_schema_extra=_shown("./var"),
+        default=PROJECT_ROOT / "var", json_schema_extra=_shown("`./var`"),
         description="SQLite file, recorded prompt overrides (`var/prompts/<key>.wav`), queue music "
                     "(`var/hold-music/*.wav`, replaces the synthesized loop, decision 32)")
     database_url: str = Field(
-        default="", validation_alias="DATABASE_URL", json_schema_extra=_shown("sqlite:///<state dir>/pasokh.sqlite3"),
+        default="", validation_alias=AliasChoices("DATABASE_URL", "PASOKH_DATABASE_URL"),
+        json_schema_extra=_shown("`sqlite:///<state dir>/pasokh.sqlite3`"),
         description="e.g. `postgresql://user@host:5432/pasokh`")
     # redis://[:password@]host:port/db, or rediss://… for TLS; a private CA's certificate file for rediss.
     redis_url: str | None = Field(
-        default=None, validation_alias="REDIS_URL",
+        default=None, validation_alias=AliasChoices("REDIS_URL", "PASOKH_REDIS_URL"),
         description="events fan out through Redis pub/sub (global sequence numbers) instead of in-process "
                     "(decision 14); `redis://:password@host:port/0`, or `rediss://…` for TLS")
     redis_ca_file: str | None = Field(
@@ -75,7 +77,7 @@ class Settings(BaseSettings):
 
     # Asterisk and its interfaces. Ports are settings so that tests and a running demo can coexist.
     asterisk_cache_dir: Path = Field(default=Path.home() / ".cache" / "pasokh",
-                                     json_schema_extra=_shown("~/.cache/pasokh"),
+                                     json_schema_extra=_shown("`~/.cache/pasokh`"),
                                      description="where the Asterisk chroot is built")
     asterisk_instance: str = Field(default="default",
                                    description="name of this Asterisk instance (its directories and sockets)")
@@ -158,7 +160,7 @@ class Settings(BaseSettings):
         default="24/7",
         description="or e.g. `sat-wed 07:30-19:00; thu 07:30-13:00` (Tehran time); holidays close all day")
     holidays_file: Path | None = Field(
-        default=None, json_schema_extra=_shown("callcenter/platform/data/holidays.toml"),
+        default=None, json_schema_extra=_shown("`callcenter/platform/data/holidays.toml`"),
         description="official holidays, Jalali dates (check lunar ones yearly)")
     voice_message_max_seconds: int = Field(default=120, ge=5, description="longest recorded message")
     voice_message_min_seconds: float = Field(default=1.0, ge=0,
@@ -265,6 +267,8 @@ class Settings(BaseSettings):
 def variable_name(field: str) -> str:
     """The environment variable of a settings field (``web_port`` → ``PASOKH_WEB_PORT``)."""
     alias = Settings.model_fields[field].validation_alias
+    if isinstance(alias, AliasChoices):
+        return str(alias.choices[0])
     return alias if isinstance(alias, str) else f"{ENV_PREFIX}{field.upper()}"
 
 
@@ -307,8 +311,8 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: object)
 
 def _describe(exc: ValidationError) -> str:
     """One line per refused variable, without its value (it may be a secret)."""
-    names = {**{field: variable_name(field) for field in Settings.model_fields},
-             **{variable_name(field): variable_name(field) for field in Settings.model_fields}}
+    names = {key: variable_name(field) for field in Settings.model_fields
+             for key in (field, variable_name(field), f"{ENV_PREFIX}{field.upper()}")}
     problems = [f"{names.get(str(error['loc'][0]), error['loc'][0]) if error['loc'] else 'settings'}: "
                 f"{error['msg']}" for error in exc.errors()]
     return "invalid setting " + "; ".join(problems)
