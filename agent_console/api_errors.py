@@ -2,9 +2,9 @@
 
 A route's errors are the ones its dependencies and its endpoint declare with :func:`raises`, plus what the
 middleware and the request parsing add to every route of a kind: a CSRF refusal and a body over its limit on each
-state-changing method, and ``invalid-data`` on each route that reads parameters or a body. :func:`document_errors`
-adds them to the app's OpenAPI schema, so /openapi.json lists every status a client can receive (and the tests hold
-the app to it).
+state-changing method, ``invalid-data`` on each route that reads parameters or a body, and Asterisk's refusal on each
+route that may find Asterisk away (docs/adr/0047). :func:`document_errors` adds them to the app's OpenAPI schema, so
+/openapi.json lists every status a client can receive (and the tests hold the app to it).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Every error the app raises on purpose: a stable kebab-case ``error_id``, an HTTP status, a Persian message.
 
 The classes are the single list of what a client can be answered with: ``docs/errors.md`` is generated from them
-(``python -m callcenter errors-doc``), and the web layer renders any of them as JSON or as a Persian page
+(``python -m callcenter docs``), and the web layer renders any of them as JSON or as a Persian page
 (agent_console/error_pages.py). A raise site may give a more specific Persian message than the class's
 ``default_message``; errors written for operators (``for_staff = False``: configuration, the sandbox, the SMS
 provider) keep their English message for the log and answer staff with the Persian default.
