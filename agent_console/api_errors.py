@@ -2,9 +2,9 @@
 
 A route's errors are the ones its dependencies and its endpoint declare with :func:`raises`, plus what the
 middleware and the request parsing add to every route of a kind: a CSRF refusal and a body over its limit on each
-state-changing method, and ``invalid-data`` on each route that reads parameters or a body. :func:`document_errors`
-adds them to the app's OpenAPI schema, so /openapi.json lists every status a client can receive (and the tests hold
-the app to it).
+state-changing method, ``invalid-data`` on each route that reads parameters or a body, and Asterisk's refusal on each
+route that may find Asterisk away (docs/adr/0047). :func:`document_errors` adds them to the app's OpenAPI schema, so
+/openapi.json lists every status a client can receive (and the tests hold the app to it).
 """
 
 from __future__ import annotations
@@ -17,8 +17,15 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
-from agent_console.csrf import SAFE_METHODS, CsrfFailed
-from callcenter.platform.errors import PasokhError, RequestTooLarge, ValidationFailed
+from agent_console.csrf import SAFE_METHODS
+from callcenter.platform.errors import (
+    AsteriskRefused,
+    AsteriskUnavailable,
+    CsrfFailed,
+    PasokhError,
+    RequestTooLarge,
+    ValidationFailed,
+)
 
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
 RAISES_ATTRIBUTE = "__pasokh_raises__"
@@ -49,6 +56,8 @@ def route_errors(route: APIRoute) -> set[type[PasokhError]]:
         errors.update({CsrfFailed, RequestTooLarge})  # agent_console/csrf.py, agent_console/body_limit.py
     if route.dependant.path_params or route.dependant.query_params or route.dependant.body_params:
         errors.add(ValidationFailed)
+    if AsteriskUnavailable in errors:  # an action Asterisk may be away for, it may also refuse
+        errors.add(AsteriskRefused)
     return errors
 
 

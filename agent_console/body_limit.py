@@ -6,9 +6,9 @@ import logging
 import re
 
 from starlette.datastructures import Headers
-from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from agent_console.error_pages import error_response
 from callcenter.platform.errors import RequestTooLarge
 from callcenter.platform.persian import persian_digits
 from callcenter.tickets.attachments import MAX_REQUEST_BYTES as PHOTO_FORM_BYTES
@@ -91,5 +91,5 @@ async def _refuse(scope: Scope, receive: Receive, send: Send, limit: int) -> Non
             else f"{persian_digits(kilobytes)} کیلوبایت")
     error = RequestTooLarge(f"حجم اطلاعات فرستاده‌شده بیش از حد مجاز ({size}) است.", limit=limit)
     # Connection: close, since the rest of the body is never read.
-    response = JSONResponse(error.as_dict(), status_code=error.status_code, headers={"Connection": "close"})
+    response = error_response(error, Headers(scope=scope), extra_headers={"Connection": "close"})
     await response(scope, receive, send)

@@ -7,12 +7,12 @@ from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import parse_qs
 
-from starlette.datastructures import MutableHeaders
-from starlette.responses import JSONResponse
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agent_console.body_limit import MAX_BODY_BYTES
-from callcenter.platform.errors import PasokhError
+from agent_console.error_pages import error_response
+from callcenter.platform.errors import CsrfFailed
 
 SESSION_KEY = "csrf"
 COOKIE = "pasokh_csrf"  # readable by our own page's script, which echoes it in the header
@@ -20,11 +20,6 @@ HEADER = "x-csrf-token"
 FORM_FIELD = "csrf_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 MAX_FORM_BYTES = MAX_BODY_BYTES  # a bigger form never reaches us: the body limit refused it already
-
-
-class CsrfFailed(PasokhError):
-    error_id = "csrf-failed"
-    status_code = 403
 
 
 def session_token(session: dict[str, Any]) -> str:
@@ -53,8 +48,7 @@ class CsrfMiddleware:
         if scope["method"] not in SAFE_METHODS:
             supplied, receive = await _supplied_token(scope, receive)
             if supplied is None or not secrets.compare_digest(supplied, expected):
-                error = CsrfFailed("نشست شما منقضی شده است؛ صفحه را دوباره بارگذاری کنید.")
-                await JSONResponse(error.as_dict(), status_code=error.status_code)(scope, receive, send)
+                await error_response(CsrfFailed(), Headers(scope=scope))(scope, receive, send)
                 return
         sent_cookie = _request_cookie(scope)
 

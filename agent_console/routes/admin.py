@@ -23,7 +23,7 @@ from agent_console.deps import (
     StaffSessionsDep,
 )
 from agent_console.templating import TEMPLATES
-from callcenter.platform.errors import AsteriskUnavailable, PasokhError, ValidationFailed
+from callcenter.platform.errors import ASTERISK_FAILURES, PasokhError, ValidationFailed
 from callcenter.platform.lines import LINES
 from callcenter.platform.persian import persian_digits
 from callcenter.staff.directory import (
@@ -210,7 +210,7 @@ def _form(schema: type[Schema], **values: Any) -> Schema:
 async def _leave_queues(ami: AsteriskActions, account: UserPublic) -> None:
     """A deactivated operator must not stay a queue member whose phone no longer exists."""
     for line in LINES:
-        with contextlib.suppress(AsteriskUnavailable):  # not a member of that queue, or Asterisk away
+        with contextlib.suppress(*ASTERISK_FAILURES):  # not a member of that queue, or Asterisk away
             await ami.queue_remove(queue=line.queue, extension=account.extension or "")
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -12,18 +11,19 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from agent_console.api_errors import document_errors
 from agent_console.body_limit import BodyLimitMiddleware
 from agent_console.csrf import CsrfMiddleware
+from agent_console.error_pages import error_response
 from agent_console.routes import ROUTERS
 from agent_console.security_headers import SecurityHeadersMiddleware
 from agent_console.session_cookie import SessionCookieMiddleware
 from callcenter.bootstrap.services import Services, build_services
-from callcenter.platform.errors import NotAuthenticated, PasokhError, ValidationFailed
+from callcenter.platform.errors import InternalError, MethodNotAllowed, NotFound, PasokhError, ValidationFailed
 from callcenter.platform.settings import Settings, load_settings, refuse_built_in_secrets
 
 STATIC_DIR = Path(__file__).resolve().parents[2] / "agent_console" / "static"
@@ -64,45 +64,44 @@ def create_app(settings: Settings, *, services: Services | None = None, telephon
     document_errors(app, ROUTERS)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
-    @app.exception_handler(RequestValidationError)
-    async def invalid_request(_request: Request, exc: RequestValidationError) -> Response:
-        error = ValidationFailed(INVALID_REQUEST, errors=jsonable_encoder(_without_input(exc.errors())))
-        return JSONResponse(error.as_dict(), status_code=error.status_code)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        """FastAPI answers a body it cannot parse (not JSON, not UTF-8) with a bare 400: ours is invalid-data."""
-        if exc.status_code == 400:
-            error = ValidationFailed(INVALID_REQUEST, errors=[{"loc": ["body"], "msg": str(exc.detail)}])
-            return JSONResponse(error.as_dict(), status_code=error.status_code)
-        return await http_exception_handler(request, exc)
-
-    @app.exception_handler(PasokhError)
-    async def pasokh_error(request: Request, exc: PasokhError) -> Response:
-        wants_page = "text/html" in request.headers.get("accept", "")
-        if isinstance(exc, NotAuthenticated) and wants_page:
-            return RedirectResponse("/login", status_code=303)
-        if wants_page:
-            return HTMLResponse(_error_page(exc.message), status_code=exc.status_code)
-        return JSONResponse(exc.as_dict(), status_code=exc.status_code)
-
+    _answer_errors_as_pasokh_errors(app)
     return app
 
 
-INVALID_REQUEST = "اطلاعات ارسال‌شده کامل یا درست نیست."
+def _answer_errors_as_pasokh_errors(app: FastAPI) -> None:
+    """Every answer that is an error is a PasokhError, as a Persian page or JSON (agent_console/error_pages.py):
+    the request parser's, the router's (no such path, wrong method) and a bug's too."""
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        error = ValidationFailed(errors=jsonable_encoder(_without_input(exc.errors())))
+        return error_response(error, request.headers)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        """FastAPI answers a body it cannot parse (not JSON, not UTF-8) with a bare 400: ours is invalid-data;
+        the router's 404 and 405 are ours too (the 405 keeps its Allow header)."""
+        if exc.status_code == 400:
+            error: PasokhError = ValidationFailed(errors=[{"loc": ["body"], "msg": str(exc.detail)}])
+        elif exc.status_code == 404:
+            error = NotFound()
+        elif exc.status_code == 405:
+            error = MethodNotAllowed()
+        else:  # no route raises another; FastAPI's own answer rather than a wrong status
+            return await http_exception_handler(request, exc)
+        return error_response(error, request.headers, extra_headers=exc.headers)
+
+    @app.exception_handler(PasokhError)
+    async def pasokh_error(request: Request, exc: PasokhError) -> Response:
+        return error_response(exc, request.headers)
+
+    @app.exception_handler(Exception)
+    async def bug(request: Request, exc: Exception) -> Response:
+        """Starlette logs the traceback and re-raises after this answer; the client sees no English."""
+        return error_response(InternalError(), request.headers)
 
 
 def _without_input(errors: Sequence[Any]) -> list[dict[str, Any]]:
     """Validation errors without the input they refused: it may be a citizen's words, or bytes that are not text
     (which the JSON answer could not carry)."""
     return [{key: value for key, value in error.items() if key not in ("input", "ctx")} for error in errors]
-
-
-def _error_page(message: str) -> str:
-    """A plain Persian page for a browser that asked for a page it may not see."""
-    return (
-        '<!doctype html><html lang="fa" dir="rtl"><head><meta charset="utf-8"><title>پاسخ</title>'
-        '<link rel="stylesheet" href="/static/console.css"></head><body><main><section class="card login">'
-        f'<p class="error" role="alert">{html.escape(message)}</p><p><a href="/login">ورود با حساب دیگر</a></p>'
-        "</section></main></body></html>"
-    )

@@ -1,4 +1,4 @@
-"""Command line: ``python -m callcenter run|serve|telephony|migrate|seed|asterisk|purge-recordings ...``."""
+"""Command line: ``python -m callcenter run|serve|telephony|migrate|seed|asterisk|purge-recordings|docs ...``."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from sqlmodel import Session
 from callcenter.bootstrap.app import create_app
 from callcenter.bootstrap.provisioning import phones_from_database, provision_asterisk, unit_names_from_database
 from callcenter.bootstrap.services import build_services, recording_purger
-from callcenter.platform.settings import Settings, load_settings, refuse_built_in_secrets
+from callcenter.platform.reference_docs import stale_docs, write_docs
+from callcenter.platform.settings import PROJECT_ROOT, Settings, load_settings, refuse_built_in_secrets
 from callcenter.staff.demo import seed_demo_staff
 from callcenter.telephony.ami_relay import RelayedAmi
 from callcenter.telephony.asterisk_sandbox import AsteriskProcess, ensure_installed, runtime_for
@@ -37,8 +38,12 @@ def main(argv: list[str] | None = None) -> int:
     asterisk = sub.add_parser("asterisk", help="manage the Asterisk instance")
     asterisk.add_argument("action", choices=["install", "provision", "start", "stop", "status"])
     sub.add_parser("purge-recordings", help="delete call recordings older than PASOKH_CALL_RECORDING_RETENTION_DAYS")
+    docs = sub.add_parser("docs", help="write README's configuration table and docs/errors.md from the code")
+    docs.add_argument("--check", action="store_true", help="only say which are out of date (exit 1 if any)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.command == "docs":  # needs no configuration: the table documents it
+        return _docs(check=args.check)
     settings = load_settings()
     if args.command == "migrate":
         upgrade_database(settings.database_url)
@@ -60,6 +65,13 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "purge-recordings":
         _purge_recordings(settings)
     return 0
+
+
+def _docs(*, check: bool) -> int:
+    paths = stale_docs() if check else write_docs()
+    for path in paths:
+        print(f"{'out of date' if check else 'written'}: {path.relative_to(PROJECT_ROOT)}")
+    return 1 if check and paths else 0
 
 
 def _seed(settings: Settings, *, demo: bool) -> None:

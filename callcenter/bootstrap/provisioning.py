@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 from starlette.concurrency import run_in_threadpool
 
 from asterisk_config.render import AmiUser, OperatorPhone, operator_phones, render_config, render_pjsip
-from callcenter.platform.errors import AsteriskUnavailable, ConfigurationError
+from callcenter.platform.errors import ASTERISK_FAILURES, ConfigurationError
 from callcenter.platform.settings import Settings
 from callcenter.telephony.asterisk_actions import AsteriskActions
 from callcenter.telephony.asterisk_sandbox import AsteriskProcess, ensure_installed, runtime_for
@@ -86,9 +86,8 @@ class LocalProvisioner:
             return False
         try:
             await self._ami.reload_pjsip()
-        except AsteriskUnavailable as exc:
-            log.warning("PJSIP reload over AMI failed (%s); phone changes apply at Asterisk's next reload",
-                        exc.details)
+        except ASTERISK_FAILURES as exc:
+            log.warning("PJSIP reload over AMI failed (%s); phone changes apply at Asterisk's next reload", exc)
             return False
         return True
 

@@ -1,126 +1,228 @@
-"""Runtime settings read from the environment, with safe defaults for development only."""
+"""Runtime settings read from the environment (pydantic-settings), with safe defaults for development only."""
 
 from __future__ import annotations
 
 import ipaddress
-import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import AliasChoices, Field, ValidationError, model_validator
+from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
-from callcenter.platform.errors import ConfigurationError
+from callcenter.platform.errors import ConfigurationError, InvalidSetting
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_SECRET = "development-only-secret-change-me"
 DEFAULT_AMI_SECRET = "development-only-ami-secret"
 DEFAULT_SIP_REALM = "pasokh"
+ENV_PREFIX = "PASOKH_"
+# The settings table in README.md (callcenter/bootstrap/docs.py) shows this instead of a default that depends on
+# the machine or is computed.
+SHOWN_DEFAULT = "shown_default"
 
 
-class Settings(BaseModel):
-    """Everything configurable; built by :func:`load_settings` from ``PASOKH_*`` variables."""
+def _shown(default: str) -> dict[str, Any]:
+    return {SHOWN_DEFAULT: default}
+
+
+class Settings(BaseSettings):
+    """Everything configurable. Each field is the variable ``PASOKH_<NAME>``; DATABASE_URL and REDIS_URL are read
+    without the prefix, as the set-up contract names them (the prefixed name too, the unprefixed one winning). An
+    empty variable counts as unset."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_ignore_empty=True, extra="ignore",
+                                      validate_by_name=True, validate_by_alias=True)
 
     # Unset (None) is treated as production when serving: the built-in secrets and the demo accounts need an
     # explicit "development" (refuse_built_in_secrets); an explicit "production" is refused at load without them.
-    environment: Literal["development", "test", "production"] | None = None
-    secret_key: str = DEFAULT_SECRET
-    state_dir: Path = PROJECT_ROOT / "var"
-    database_url: str = ""
+    environment: Literal["development", "test", "production"] | None = Field(
+        default=None, json_schema_extra=_shown("unset (served as production)"),
+        description="`development` (set by `make run`) allows the built-in secrets on a loopback web address and "
+                    "the demo accounts; anything else, unset included, refuses to start without "
+                    "`PASOKH_SECRET_KEY` and `PASOKH_AMI_SECRET`")
+    secret_key: str = Field(default=DEFAULT_SECRET, json_schema_extra=_shown("development value"),
+                            description="signs the pre-login visitor cookie (sessions themselves are server-side rows)")
+    state_dir: Path = Field(
+        default=PROJECT_ROOT / "var", json_schema_extra=_shown("`./var`"),
+        description="SQLite file, recorded prompt overrides (`var/prompts/<key>.wav`), queue music "
+                    "(`var/hold-music/*.wav`, replaces the synthesized loop, decision 32)")
+    database_url: str = Field(
+        default="", validation_alias=AliasChoices("DATABASE_URL", "PASOKH_DATABASE_URL"),
+        json_schema_extra=_shown("`sqlite:///<state dir>/pasokh.sqlite3`"),
+        description="e.g. `postgresql://user@host:5432/pasokh`")
     # redis://[:password@]host:port/db, or rediss://… for TLS; a private CA's certificate file for rediss.
-    redis_url: str | None = None
-    redis_ca_file: str | None = None
+    redis_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("REDIS_URL", "PASOKH_REDIS_URL"),
+        description="events fan out through Redis pub/sub (global sequence numbers) instead of in-process "
+                    "(decision 14); `redis://:password@host:port/0`, or `rediss://…` for TLS")
+    redis_ca_file: str | None = Field(
+        default=None,
+        description="CA certificate that signed a `rediss://` server's certificate (else the system's authorities)")
     # Keys and channels in Redis start with this, so that two installations (or tests) can share one Redis.
-    redis_namespace: str = "pasokh"
+    redis_namespace: str = Field(default="pasokh", description="prefix of Redis keys and channels")
     # "all": FastAGI, the AMI bridge and the web in one process. "web": a web-only worker (several may run
     # behind one port) whose Asterisk actions are relayed through Redis to the "all" process (decision 23).
-    role: Literal["all", "web"] = "all"
-    web_workers: int = Field(default=1, ge=1, le=32)
+    role: Literal["all", "web"] = Field(
+        default="all", description="`web` makes a process a web-only worker (set by `serve` for its workers)")
+    web_workers: int = Field(
+        default=1, ge=1, le=32,
+        description="more than 1 (needs `REDIS_URL`): a telephony process plus that many web-only workers on the "
+                    "port; their AMI actions are relayed through Redis (decision 23)")
 
-    web_host: str = "127.0.0.1"
-    web_port: int = 8000
+    web_host: str = Field(default="127.0.0.1", description="console address")
+    web_port: int = Field(default=8000, ge=1, le=65535, description="console port")
 
     # Asterisk and its interfaces. Ports are settings so that tests and a running demo can coexist.
-    asterisk_cache_dir: Path = Path.home() / ".cache" / "pasokh"
-    asterisk_instance: str = "default"
-    sip_host: str = "127.0.0.1"
-    sip_port: int = 5060
-    rtp_port_start: int = 10000
-    rtp_port_end: int = 10999
-    trunk_match: str = "127.0.0.1"
+    asterisk_cache_dir: Path = Field(default=Path.home() / ".cache" / "pasokh",
+                                     json_schema_extra=_shown("`~/.cache/pasokh`"),
+                                     description="where the Asterisk chroot is built")
+    asterisk_instance: str = Field(default="default",
+                                   description="name of this Asterisk instance (its directories and sockets)")
+    sip_host: str = Field(default="127.0.0.1", description="Asterisk's SIP transport address")
+    sip_port: int = Field(default=5060, ge=1, le=65535, description="Asterisk's SIP transport port")
+    rtp_port_start: int = Field(default=10000, ge=1, le=65535, description="first port of Asterisk's RTP range")
+    rtp_port_end: int = Field(default=10999, ge=1, le=65535, description="last port of Asterisk's RTP range")
+    trunk_match: str = Field(default="127.0.0.1", description="address the citizens' trunk is identified by")
     # The realm Asterisk challenges phones with; stored SIP credentials (md5 of user:realm:password) depend on it.
-    sip_realm: str = DEFAULT_SIP_REALM
-    ami_host: str = "127.0.0.1"
-    ami_port: int = 5038
-    ami_username: str = "pasokh"
-    ami_secret: str = DEFAULT_AMI_SECRET
-    agi_host: str = "127.0.0.1"
-    agi_port: int = 4573
+    sip_realm: str = Field(
+        default=DEFAULT_SIP_REALM,
+        description="the realm phones are challenged with; stored SIP credentials are md5 of "
+                    "`extension:realm:password`, so changing it needs new phone passwords")
+    ami_host: str = Field(default="127.0.0.1", description="Asterisk's manager interface (AMI) address")
+    ami_port: int = Field(default=5038, ge=1, le=65535, description="manager interface port of the bridge")
+    ami_username: str = Field(default="pasokh", description="the bridge's AMI user")
+    ami_secret: str = Field(default=DEFAULT_AMI_SECRET, json_schema_extra=_shown("development value"),
+                            description="the bridge's AMI password")
+    agi_host: str = Field(default="127.0.0.1", description="our FastAGI listener's address")
+    agi_port: int = Field(default=4573, ge=1, le=65535, description="our FastAGI listener's port")
     # Verbose messages Asterisk writes to messages.log (notices, warnings and errors always). From 2 up it logs
     # channel names and dialplan steps, which name the citizens dialled for verification (Local/<number>@...,
     # "Called PJSIP/<number>@outbound-trunk"): the default keeps citizens' numbers out of Asterisk's log.
-    asterisk_log_verbosity: int = Field(default=1, ge=0, le=5)
+    asterisk_log_verbosity: int = Field(
+        default=1, ge=0, le=5,
+        description="verbose level of Asterisk's `messages.log`; from 2 up it logs channel names and dialplan "
+                    "steps, which name the citizens called for verification (anonymous 1888 callers' numbers never "
+                    "appear: their caller ID is withheld the moment they choose)")
     # Required when FastAGI listens beyond loopback: Asterisk's AGI() URLs carry it (?secret=…) and the server
     # refuses a session without it. Letters, digits and ._~- only (it lands in the dialplan), 24 or more.
-    agi_secret: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._~-]{24,}$")
+    agi_secret: str | None = Field(
+        default=None, pattern=r"^[A-Za-z0-9._~-]{24,}$",
+        description="shared secret in the dialplan's AGI URLs (`?secret=…`, 24+ of `A-Za-z0-9._~-`); required "
+                    "when `PASOKH_AGI_HOST` is not loopback, and sessions without it are refused")
 
     # The login throttle (callcenter/staff/login_throttle.py): tries per name and per name+address, and their lockout
     # (also the cap of the progressive delays); tries per address for any names; the first progressive delay.
-    login_max_failures: int = Field(default=5, ge=1)
-    login_lockout_seconds: int = Field(default=900, ge=1)
-    login_address_max_failures: int = Field(default=20, ge=1)
-    login_first_delay_seconds: int = Field(default=30, ge=1)
+    login_max_failures: int = Field(default=5, ge=1,
+                                    description="tries per name and per name+address before a lockout")
+    login_lockout_seconds: int = Field(
+        default=900, ge=1,
+        description="a name's lockout (addresses the account never logged in from) and the cap of the progressive "
+                    "waits")
+    login_address_max_failures: int = Field(default=20, ge=1, description="tries per client address for any names")
+    login_first_delay_seconds: int = Field(
+        default=30, ge=1, description="the first progressive wait (doubled at each lockout in a row)")
     # Server-side sessions (callcenter/staff/sessions.py): idle timeout, absolute lifetime, and how often a console's
     # websocket re-checks its session (revocations also close it at once through the bus).
-    session_idle_seconds: int = Field(default=3600, ge=60)
-    session_lifetime_seconds: int = Field(default=12 * 3600, ge=60)
-    session_check_seconds: float = Field(default=5, gt=0)
+    session_idle_seconds: int = Field(
+        default=3600, ge=60, description="a session ends after this long unused (an open console keeps it in use)")
+    session_lifetime_seconds: int = Field(default=12 * 3600, ge=60,
+                                          description="a session ends this long after login in any case")
+    session_check_seconds: float = Field(
+        default=5, gt=0,
+        description="how often a console's websocket re-checks its session (revocations close it at once "
+                    "through the bus)")
     # The console's public origin(s), comma-separated (e.g. "https://pasokh.example"): a websocket from a page of
     # any other origin is refused. Default: the web address itself (development).
-    public_origins: str = ""
+    public_origins: str = Field(
+        default="", json_schema_extra=_shown("the web address"),
+        description="comma-separated origins the console is served from (e.g. `https://pasokh.example`); "
+                    "websockets from other origins are refused")
 
-    max_inbound_calls: int = Field(default=30, ge=1)
-    queue_wrapup_seconds: int = Field(default=10, ge=0)
-    agent_ring_seconds: int = Field(default=15, ge=1)
+    max_inbound_calls: int = Field(default=30, ge=1,
+                                   description="simultaneous citizen calls; the next hears \"all lines busy\"")
+    queue_wrapup_seconds: int = Field(default=10, ge=0, description="pause after each call before the next rings")
+    agent_ring_seconds: int = Field(default=15, ge=1,
+                                    description="how long an operator's phone rings before the queue tries another")
     # While a caller waits in a queue, every this many seconds the music stops for "please hold" (0: never).
-    queue_announce_seconds: int = Field(default=45, ge=0)
+    queue_announce_seconds: int = Field(
+        default=45, ge=0,
+        description="how often a caller waiting in a queue hears «لطفاً پشت خط بمانید» between the music (0: never)")
 
     # When to offer a callback or a recorded message instead of the queue (see callcenter/intake/routing.py).
-    max_wait_seconds: int = Field(default=120, ge=0)
+    max_wait_seconds: int = Field(
+        default=120, ge=0, description="estimated wait above which callers are offered a callback or a message")
     # "24/7" (default) or weekly windows in Tehran time, e.g. "sat-wed 07:30-19:00; thu 07:30-13:00";
     # holidays (callcenter/platform/data/holidays.toml, or this file) close the lines all day unless "24/7".
-    service_hours: str = "24/7"
-    holidays_file: Path | None = None
-    voice_message_max_seconds: int = Field(default=120, ge=5)
-    voice_message_min_seconds: float = Field(default=1.0, ge=0)
-    voice_message_silence_seconds: int = Field(default=5, ge=1)
+    service_hours: str = Field(
+        default="24/7",
+        description="or e.g. `sat-wed 07:30-19:00; thu 07:30-13:00` (Tehran time); holidays close all day")
+    holidays_file: Path | None = Field(
+        default=None, json_schema_extra=_shown("`callcenter/platform/data/holidays.toml`"),
+        description="official holidays, Jalali dates (check lunar ones yearly)")
+    voice_message_max_seconds: int = Field(default=120, ge=5, description="longest recorded message")
+    voice_message_min_seconds: float = Field(default=1.0, ge=0,
+                                             description="shorter recorded messages are dropped")
+    voice_message_silence_seconds: int = Field(default=5, ge=1,
+                                               description="silence that ends a recorded message")
     # Whole-call recordings (not voice messages, which are ticket evidence) are deleted this long after the call.
-    call_recording_retention_days: int = Field(default=90, ge=1)
-    recording_purge_interval_seconds: float = Field(default=3600, gt=0)
+    call_recording_retention_days: int = Field(
+        default=90, ge=1,
+        description="answered calls are recorded; recordings older than this are deleted (also "
+                    "`python -m callcenter purge-recordings`; voice messages are kept, decision 18)")
+    recording_purge_interval_seconds: float = Field(default=3600, gt=0,
+                                                    description="how often old recordings are looked for")
 
-    # Periodic jobs (callcenter/platform/scheduler.py, decision 28): how often the telephony process looks for due jobs,
-    # and how often it looks for tickets past their unit's deadline to escalate.
-    scheduler_tick_seconds: float = Field(default=5, gt=0)
-    escalation_interval_seconds: float = Field(default=300, gt=0)
+    # Periodic jobs (callcenter/platform/scheduler.py, decision 28): how often the telephony process looks for due
+    # jobs, and how often it looks for tickets past their unit's deadline to escalate.
+    scheduler_tick_seconds: float = Field(default=5, gt=0, description="how often periodic jobs are checked")
+    escalation_interval_seconds: float = Field(default=300, gt=0,
+                                               description="how often overdue tickets are escalated")
 
     # Tracking-code SMS. "outbox" (no provider): messages are written to sms_outbox and stay queued.
-    sms_provider: Literal["outbox", "kavenegar"] = "outbox"
-    kavenegar_api_key: str | None = None
-    kavenegar_sender: str | None = None
-    kavenegar_base_url: str = "https://api.kavenegar.com"
-    sms_max_attempts: int = Field(default=5, ge=1)
-    sms_dispatch_interval_seconds: float = Field(default=10, gt=0)
+    sms_provider: Literal["outbox", "kavenegar"] = Field(
+        default="outbox",
+        description="`kavenegar` sends the tracking-code SMS; `outbox` only records it (decision 10)")
+    kavenegar_api_key: str | None = Field(default=None, description="required with `kavenegar`")
+    kavenegar_sender: str | None = Field(default=None, description="Kavenegar sender line (optional)")
+    kavenegar_base_url: str = Field(default="https://api.kavenegar.com", description="Kavenegar's API address")
+    sms_max_attempts: int = Field(default=5, ge=1, description="retries before an SMS is `failed`")
+    sms_dispatch_interval_seconds: float = Field(default=10, gt=0, description="how often the SMS outbox is sent")
 
     # Verification calls to citizens (decision 31). The outbound trunk is the provider's SIP address; at most
     # max_outbound_calls of the lines are outbound at once, and none while an inbound caller waits.
-    outbound_trunk_host: str = "127.0.0.1"
-    outbound_trunk_port: int = 5060
-    max_outbound_calls: int = Field(default=5, ge=0)
-    verification_ring_seconds: int = Field(default=40, ge=5)
+    outbound_trunk_host: str = Field(default="127.0.0.1",
+                                     description="the provider's SIP address for calls to citizens")
+    outbound_trunk_port: int = Field(default=5060, ge=1, le=65535,
+                                     description="the provider's SIP port for calls to citizens")
+    max_outbound_calls: int = Field(
+        default=5, ge=0,
+        description="lines verification calls may hold at once (fewer than `PASOKH_MAX_INBOUND_CALLS`); none while "
+                    "inbound callers wait")
+    verification_ring_seconds: int = Field(default=40, ge=5,
+                                           description="how long a verification call rings the citizen")
     # When citizens may be called (same syntax as service_hours; holidays are skipped).
-    verification_calling_hours: str = "sat-thu 09:00-20:00"
-    verification_max_attempts: int = Field(default=3, ge=1)
-    verification_retry_minutes: int = Field(default=120, ge=1)
-    verification_dial_interval_seconds: float = Field(default=30, gt=0)
+    verification_calling_hours: str = Field(
+        default="sat-thu 09:00-20:00",
+        description="when citizens may be called (service-hours syntax; holidays skipped)")
+    verification_max_attempts: int = Field(default=3, ge=1, description="unanswered verification calls: attempts")
+    verification_retry_minutes: int = Field(default=120, ge=1,
+                                            description="gap between unanswered verification calls")
+    verification_dial_interval_seconds: float = Field(
+        default=30, gt=0, description="how often the automatic dialer looks for due calls")
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Explicit values, then the environment (the one :func:`load_settings` was given); no .env or secret
+        files: the service manager sets the environment."""
+        environ = _ENVIRON.get()
+        return init_settings, (env_settings if environ is None else _MappingEnvSource(settings_cls, environ))
 
     @model_validator(mode="after")
     def _fill_defaults_and_refuse_unsafe(self) -> Settings:
@@ -162,6 +264,13 @@ class Settings(BaseModel):
         return frozenset(f"http://{host}:{self.web_port}" for host in hosts)
 
 
+def variable_name(field: str) -> str:
+    """The environment variable of a settings field (``web_port`` → ``PASOKH_WEB_PORT``)."""
+    alias = Settings.model_fields[field].validation_alias
+    if isinstance(alias, AliasChoices):
+        return str(alias.choices[0])
+    return alias if isinstance(alias, str) else f"{ENV_PREFIX}{field.upper()}"
+
 
 def refuse_built_in_secrets(settings: Settings) -> None:
     """Fail closed before serving: the built-in secrets only in explicit development, listening on loopback."""
@@ -189,17 +298,46 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-# Variables read without the PASOKH_ prefix, as the set-up contract names them.
-_UNPREFIXED = {"database_url": "DATABASE_URL", "redis_url": "REDIS_URL"}
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+    """Build settings from ``environ`` (default: the process environment) and explicit overrides (by field name,
+    winning over the environment). A value of the wrong type or out of range is an :class:`InvalidSetting` naming
+    its variable; an unsafe combination a :class:`ConfigurationError`."""
+    with _environment(environ):
+        try:
+            return Settings(**overrides)  # type: ignore[arg-type]  # field values by name, validated here
+        except ValidationError as exc:
+            raise InvalidSetting(_describe(exc)) from None
 
 
-def load_settings(environ: dict[str, str] | None = None, **overrides: object) -> Settings:
-    """Build settings from ``environ`` (default: the process environment) and explicit overrides."""
-    env = os.environ if environ is None else environ
-    values: dict[str, object] = {}
-    for name in Settings.model_fields:
-        key = _UNPREFIXED.get(name, f"PASOKH_{name.upper()}")
-        if env.get(key):
-            values[name] = env[key]
-    values.update(overrides)
-    return Settings.model_validate(values)
+def _describe(exc: ValidationError) -> str:
+    """One line per refused variable, without its value (it may be a secret)."""
+    names = {key: variable_name(field) for field in Settings.model_fields
+             for key in (field, variable_name(field), f"{ENV_PREFIX}{field.upper()}")}
+    problems = [f"{names.get(str(error['loc'][0]), error['loc'][0]) if error['loc'] else 'settings'}: "
+                f"{error['msg']}" for error in exc.errors()]
+    return "invalid setting " + "; ".join(problems)
+
+
+_ENVIRON: ContextVar[Mapping[str, str] | None] = ContextVar("pasokh_settings_environ", default=None)
+
+
+@contextmanager
+def _environment(environ: Mapping[str, str] | None) -> Iterator[None]:
+    token = _ENVIRON.set(environ)
+    try:
+        yield
+    finally:
+        _ENVIRON.reset(token)
+
+
+class _MappingEnvSource(EnvSettingsSource):
+    """The environment source reading a given mapping instead of ``os.environ`` (tests, and load_settings's
+    callers that pass one)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]) -> None:
+        self._environ = environ
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return {(name if self.case_sensitive else name.lower()): value for name, value in self._environ.items()
+                if not (self.env_ignore_empty and value == "")}

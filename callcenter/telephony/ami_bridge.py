@@ -13,7 +13,7 @@ from typing import Any
 from panoramisk import Manager
 from panoramisk.ami_protocol import AMIProtocol
 
-from callcenter.platform.errors import AsteriskUnavailable
+from callcenter.platform.errors import ASTERISK_FAILURES, AsteriskRefused, AsteriskUnavailable
 from callcenter.platform.metrics import Metrics
 from callcenter.platform.settings import Settings
 from callcenter.telephony.asterisk_actions import AsteriskActions
@@ -170,7 +170,7 @@ class AmiBridge(AsteriskActions):
             await self._tracker.resync(live)
             members = await self.action_list({"Action": "QueueStatus"})
             await self._tracker.resync_agents(members, time.monotonic())
-        except AsteriskUnavailable:
+        except ASTERISK_FAILURES:
             log.warning("resync after AMI boot failed; will retry on the next FullyBooted")
         finally:
             self._booted.set()
@@ -183,18 +183,20 @@ class AmiBridge(AsteriskActions):
                 continue
             try:
                 await self.action({"Action": "Ping"})
-            except AsteriskUnavailable:
+            except ASTERISK_FAILURES:
                 log.warning("AMI ping unanswered; dropping the connection to reconnect")
                 manager = self._manager
                 if manager is not None and manager.protocol is not None:
                     manager.protocol.transport.close()
 
     async def action(self, action: dict[str, str]) -> Mapping[str, Any]:
-        """Send one action; raise :class:`AsteriskUnavailable` when not connected, refused or unanswered."""
+        """Send one action; :class:`AsteriskUnavailable` when not connected or unanswered, :class:`AsteriskRefused`
+        when Asterisk answers with an error (its words logged here, in English, and kept as the error's reason)."""
         response = await self._send(action, as_list=False)
         if str(response.get("Response", "")).lower() == "error":
-            raise AsteriskUnavailable("Asterisk refused the action", action=action.get("Action"),
-                                      reason=response.get("Message"))
+            reason = str(response.get("Message") or "")
+            log.warning("Asterisk refused %s: %s", action.get("Action"), reason)
+            raise AsteriskRefused(reason, action=action.get("Action"))
         return response
 
     async def action_list(self, action: dict[str, str]) -> list[Mapping[str, Any]]:

@@ -25,7 +25,13 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from callcenter.platform.errors import AmiActionRefused, AsteriskUnavailable, PasokhError
+from callcenter.platform.errors import (
+    ASTERISK_FAILURES,
+    AmiActionRefused,
+    AsteriskRefused,
+    AsteriskUnavailable,
+    PasokhError,
+)
 from callcenter.platform.redis_connection import redis_client
 from callcenter.telephony.ami_allowlist import checked_action, checked_command
 from callcenter.telephony.asterisk_actions import AsteriskActions
@@ -108,7 +114,7 @@ class AmiRelayServer:
         try:
             reply = {"ok": True, "answer": await self._run(request)}
         except PasokhError as refused:
-            reply = {"ok": False, "error": refused.as_dict()}
+            reply = {"ok": False, "error": refused.as_dict(), "reason": getattr(refused, "reason", None)}
         await self._reply(request, reply)
 
     def _admit(self, request: dict[str, Any]) -> None:
@@ -250,8 +256,7 @@ class RelayedAmi(AsteriskActions):
             raise AsteriskUnavailable("the telephony process did not answer", action=name)
         reply = json.loads(popped[1])
         if not reply["ok"]:
-            error = reply["error"]
-            raise AsteriskUnavailable(error["message"], relayed_error_id=error["error_id"], **error["details"])
+            raise _relayed_error(reply["error"], reply.get("reason"))
         return reply["answer"]
 
 
@@ -270,6 +275,18 @@ class RelayedProvisioner:
     async def _run(self, command: dict[str, str]) -> bool:
         try:
             return bool(await self._relay.command(command))
-        except AsteriskUnavailable as exc:  # the change is saved; it applies when Asterisk is next provisioned
-            log.warning("%s was not run by the telephony process (%s)", command["Command"], exc.message)
+        except ASTERISK_FAILURES as exc:  # the change is saved; it applies when Asterisk is next provisioned
+            log.warning("%s was not run by the telephony process (%s)", command["Command"], exc.reason)
             return False
+
+
+def _relayed_error(error: dict[str, Any], reason: str | None) -> PasokhError:
+    """The telephony process's error, raised again in the web worker: Asterisk away and Asterisk refusing stay
+    themselves (code reads a refusal's reason); any other (the allowlist's refusal) means this action cannot run."""
+    details = dict(error["details"])
+    reason = reason or str(details.pop("reason", "") or error["error_id"])
+    if error["error_id"] == AsteriskRefused.error_id:
+        return AsteriskRefused(reason, **details)
+    if error["error_id"] == AsteriskUnavailable.error_id:
+        return AsteriskUnavailable(reason, **details)
+    return AsteriskUnavailable(reason, message=error["message"], relayed_error_id=error["error_id"], **details)

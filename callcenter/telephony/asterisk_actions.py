@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from callcenter.platform.errors import AsteriskUnavailable, NoActiveCall
+from callcenter.platform.errors import AsteriskRefused, NoActiveCall
 from callcenter.platform.lines import LINES
 
 
@@ -35,7 +35,8 @@ class AsteriskActions(ABC):
 
     @abstractmethod
     async def action(self, action: dict[str, str]) -> Mapping[str, Any]:
-        """Send one action; raise :class:`AsteriskUnavailable` when not connected, refused or unanswered."""
+        """Send one action; raise :class:`AsteriskUnavailable` when not connected or unanswered, and
+        :class:`AsteriskRefused` when Asterisk answers with an error."""
 
     @abstractmethod
     async def action_list(self, action: dict[str, str]) -> list[Mapping[str, Any]]:
@@ -66,8 +67,8 @@ class AsteriskActions(ABC):
         there", "Unable to remove interface: Not there") means the queue is already as asked."""
         try:
             await self.action(action)
-        except AsteriskUnavailable as refused:
-            if not str(refused.details.get("reason") or "").lower().endswith(already_so):
+        except AsteriskRefused as refused:
+            if not refused.reason.lower().endswith(already_so):
                 raise
 
     async def operator_call(self, extension: str) -> CallLegs:

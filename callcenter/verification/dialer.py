@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from callcenter.platform.errors import (
-    AsteriskUnavailable,
+    ASTERISK_FAILURES,
     Conflict,
     LinesNeededForInbound,
     NotFound,
@@ -97,7 +97,7 @@ class VerificationDialer:
             await self._ami.call_citizen_for_supervisor(
                 supervisor_extension=extension, citizen_number=ticket.caller_number or "",
                 attempt_id=attempt.id or 0, tracking_code=ticket.tracking_code, ring_seconds=self._ring_seconds)
-        except AsteriskUnavailable:
+        except ASTERISK_FAILURES:
             await self._not_placed(attempt)
             raise
         return await self._announce(task_id, ticket_moved=True)
@@ -130,7 +130,7 @@ class VerificationDialer:
                 return 0
             try:
                 use = await self._ami.lines_in_use()
-            except AsteriskUnavailable:
+            except ASTERISK_FAILURES:
                 return 0
             free = self._free_lines(use)
             if use.inbound_waiting > 0 or free <= 0:
@@ -145,7 +145,7 @@ class VerificationDialer:
         def begin(session: Session) -> tuple[VerificationAttempt, Ticket]:
             by = session.get(User, requested_by_id) if requested_by_id else None
             if by is None:
-                raise PermissionDenied("automatic task without the supervisor who asked for it", task_id=task_id)
+                raise PermissionDenied("ناظری که این تماس خودکار را خواسته بود پیدا نشد.", task_id=task_id)
             return begin_attempt(session, task_id=task_id, by=by, mode=VerificationMode.AUTOMATIC,
                                  policy=self.policy, now=now)
 
@@ -163,7 +163,7 @@ class VerificationDialer:
         try:
             await self._ami.call_citizen_automatically(citizen_number=ticket.caller_number or "",
                                                        attempt_id=attempt.id or 0, ring_seconds=self._ring_seconds)
-        except AsteriskUnavailable:
+        except ASTERISK_FAILURES:
             await self._not_placed(attempt)
             return 0
         await self._announce(task_id, ticket_moved=True)

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
+from callcenter.platform.errors import AsteriskUnavailable, CsrfFailed, MethodNotAllowed, NotFound, ValidationFailed
 from callcenter.platform.security import hash_password
 from db.models import Role, User
 from tests.support.console import log_in_sync
@@ -73,3 +74,43 @@ def test_given_a_refused_field_when_answered_then_the_citizens_words_are_not_ech
     _invalid_data(response)
     assert "not a number" not in response.text
     assert response.json()["details"]["errors"][0]["loc"] == ["body", "category_id"]
+
+
+def test_given_an_unknown_address_or_method_when_called_then_persian_pasokh_errors_not_english(
+    supervisor: TestClient,
+) -> None:
+    missing = supervisor.get("/api/no-such-thing", headers={"Accept": "application/json"})
+    assert missing.status_code == 404
+    assert missing.json() == {"error_id": "not-found", "message": NotFound.default_message, "details": {}}
+    wrong = supervisor.put("/api/me", headers={"Accept": "application/json"})
+    assert wrong.status_code == 405 and wrong.json()["error_id"] == "method-not-allowed"
+    assert wrong.json()["message"] == MethodNotAllowed.default_message and "GET" in wrong.headers["allow"]
+    page = supervisor.get("/no-such-page", headers={"Accept": "text/html"})
+    assert page.status_code == 404 and "text/html" in page.headers["content-type"]
+    assert NotFound.default_message in page.text and "Not Found" not in page.text
+
+
+def test_given_a_form_post_from_a_stale_page_when_refused_then_a_persian_page_and_an_api_call_gets_json(
+    supervisor: TestClient,
+) -> None:
+    del supervisor.headers["X-CSRF-Token"]
+    form = supervisor.post("/account/password", data={"csrf_token": "stale"}, headers={"Accept": "text/html"})
+    assert form.status_code == 403 and "text/html" in form.headers["content-type"]
+    assert CsrfFailed.default_message in form.text and 'dir="rtl"' in form.text
+    api = supervisor.post("/api/tickets", json={}, headers={"Accept": "application/json"})
+    assert api.status_code == 403 and api.json()["error_id"] == "csrf-failed"
+
+
+def test_given_a_form_post_missing_its_fields_when_refused_then_a_persian_page_not_json(
+    supervisor: TestClient,
+) -> None:
+    page = supervisor.post("/account/password", data={}, headers={"Accept": "text/html"})
+    assert page.status_code == 422 and "text/html" in page.headers["content-type"]
+    assert ValidationFailed.default_message in page.text and "Field required" not in page.text
+
+
+def test_given_asterisk_away_when_an_operator_acts_then_the_persian_unavailable_error(supervisor: TestClient) -> None:
+    answer = supervisor.post("/api/queue/join", json={"queue": "line137"}, headers={"Accept": "application/json"})
+    assert answer.status_code == 503, answer.text  # the web-only test app has no AMI connection
+    assert answer.json() == {"error_id": "asterisk-unavailable", "message": AsteriskUnavailable.default_message,
+                             "details": {"action": "QueueAdd"}}

@@ -8,9 +8,9 @@ import asyncio
 
 import pytest
 import websockets
-from agent_console.routes.admin import PHONE_PENDING
 from sqlmodel import Session, select
 
+from agent_console.routes.admin import PHONE_PENDING
 from callcenter.platform.security import hash_password
 from callcenter.telephony.asterisk_sandbox import runtime_for
 from db.models import Role, User

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from callcenter.platform.errors import AsteriskUnavailable
+from callcenter.platform.errors import AsteriskRefused
 from callcenter.telephony.asterisk_actions import AsteriskActions
 
 
@@ -35,7 +35,7 @@ class RecordingAsterisk(AsteriskActions):
     async def action(self, action: dict[str, str]) -> Mapping[str, Any]:
         self.actions.append(action)
         if self._refuse:
-            raise AsteriskUnavailable("Asterisk refused the action", action=action["Action"], reason=self._refuse)
+            raise AsteriskRefused(self._refuse, action=action["Action"])
         return {"Response": "Success"}
 
     async def action_list(self, action: dict[str, str]) -> list[Mapping[str, Any]]:

@@ -7,8 +7,10 @@ import random
 from collections.abc import Mapping
 from typing import Any
 
+import pytest
 from panoramisk.message import Message
 
+from callcenter.platform.errors import AsteriskRefused, AsteriskUnavailable
 from callcenter.platform.metrics import Metrics
 from callcenter.platform.settings import Settings
 from callcenter.telephony.ami_bridge import AmiBridge, ClosableManager, Utf8SafeProtocol
@@ -178,3 +180,34 @@ async def test_given_a_closed_manager_when_a_pending_connection_completes_then_i
     manager.connection_made(future)
     assert transport.closed
     assert manager.protocol is None
+
+
+class _AnsweringManager:
+    """A logged-in panoramisk manager that answers every action with ``answer``."""
+
+    authenticated = True
+    protocol = object()
+
+    def __init__(self, answer: Mapping[str, Any]) -> None:
+        self._answer = answer
+
+    async def send_action(self, action: dict[str, str], as_list: bool = False) -> Mapping[str, Any]:
+        return self._answer
+
+
+async def test_given_asterisk_answering_an_error_when_acting_then_refused_with_its_words_logged_not_shown(
+    caplog: Any,
+) -> None:
+    bridge = AmiBridge(settings=Settings(), tracker=SlowTracker(), metrics=Metrics())  # type: ignore[arg-type]
+    bridge._manager = _AnsweringManager({"Response": "Error", "Message": "No such channel"})  # type: ignore[assignment]
+    with pytest.raises(AsteriskRefused) as refused:
+        await bridge.action({"Action": "Hangup", "Channel": "PJSIP/1001-00000001"})
+    assert refused.value.reason == "No such channel" and "No such channel" not in str(refused.value.as_dict())
+    assert "Asterisk refused Hangup: No such channel" in caplog.text
+
+
+async def test_given_no_connection_when_acting_then_asterisk_is_unavailable_not_refused() -> None:
+    bridge = AmiBridge(settings=Settings(), tracker=SlowTracker(), metrics=Metrics())  # type: ignore[arg-type]
+    with pytest.raises(AsteriskUnavailable) as away:
+        await bridge.action({"Action": "Ping"})
+    assert away.value.error_id == "asterisk-unavailable" and away.value.reason == "not connected to Asterisk"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from callcenter.platform.errors import AsteriskUnavailable
+from callcenter.platform.errors import AsteriskRefused
 from callcenter.telephony.asterisk_actions import CallLegs
 from tests.support.asterisk_fakes import RecordingAsterisk
 
@@ -39,5 +39,5 @@ async def test_given_asterisk_says_not_a_member_when_leaving_then_it_is_done() -
 
 async def test_given_asterisk_refuses_for_another_reason_when_joining_then_the_refusal_stands() -> None:
     asterisk = RecordingAsterisk(refuse="Unable to add interface to queue: No such queue")
-    with pytest.raises(AsteriskUnavailable):
+    with pytest.raises(AsteriskRefused):
         await asterisk.queue_add(queue="line137", extension="1001", member_name="زهرا")

@@ -76,7 +76,8 @@ async def test_given_a_wrong_password_or_no_trusted_ca_when_a_web_worker_acts_th
                 await worker.queue_remove(queue="line137", extension="1001")
         finally:
             await worker.stop()
-        assert refused.value.message == "Redis is unavailable"
+        assert refused.value.reason == "Redis is unavailable"
+        assert refused.value.message == AsteriskUnavailable.default_message
     options = {"ssl_ca_certs": secured_redis.ca_file} if secured_redis.ca_file else {}
     admin = redis.Redis.from_url(secured_redis.url, **options)
     try:
