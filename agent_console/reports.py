@@ -6,20 +6,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-import jdatetime
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from agent_console.deps import ReportReader, SessionDep
-from callcenter.reports.scorecard import (
-    TEHRAN,
-    Scorecard,
-    ScorecardTrend,
-    compute_scorecard,
-    compute_trend,
-    jalali_month_window,
-)
+from callcenter.platform.calendar import jalali_month_window, this_jalali_month
+from callcenter.reports.scorecard import Scorecard, ScorecardTrend, compute_scorecard, compute_trend
 from callcenter.reports.scorecard_export import export_filename, scorecard_pdf, scorecard_title, scorecard_xlsx
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -30,11 +23,6 @@ router = APIRouter()
 @router.get("/scorecard", response_class=HTMLResponse, include_in_schema=False)
 def scorecard_page(request: Request, user: ReportReader) -> Response:
     return TEMPLATES.TemplateResponse(request, "scorecard.html", {"user": user})
-
-
-def this_jalali_month(now: datetime) -> tuple[int, int]:
-    today = jdatetime.date.fromgregorian(date=now.astimezone(TEHRAN).date())
-    return today.year, today.month
 
 
 Year = Annotated[int | None, Query(ge=1390, le=1500)]
