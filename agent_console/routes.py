@@ -39,7 +39,7 @@ from callcenter.platform.errors import (
 from callcenter.platform.lines import LINE_137, line_by_queue
 from callcenter.platform.privacy import unit_for_reader
 from callcenter.staff.accounts import authenticate, change_password
-from callcenter.telephony.asterisk_actions import TRANSFER_CONTEXT
+from callcenter.telephony.dialplan import Context
 from callcenter.tickets.lifecycle import refer_on_filing
 from callcenter.tickets.sms import queue_tracking_code_sms
 from callcenter.tickets.store import (
@@ -316,7 +316,7 @@ async def transfer_call(body: CallTransfer, user: CallHandler, session: SessionD
     }:
         raise ValidationFailed("مقصد انتقال باید صف یکی از خط‌ها یا داخلی یک ناظر باشد.", target=body.target)
     legs = await services.ami.operator_call(_phone_of(user))
-    await services.ami.transfer(legs, context=TRANSFER_CONTEXT, exten=body.target)
+    await services.ami.transfer(legs, context=Context.TRANSFER, exten=body.target)
     await asyncio.to_thread(services.call_records.update, legs.linkedid, transferred_to=body.target)
     log.info("%s transferred call %s to %s", user.username, legs.linkedid, body.target)
     return Response(status_code=204)
