@@ -9,6 +9,7 @@ import jdatetime
 
 from callcenter.platform.persian import persian_digits
 
+# Moments are stored in UTC; Tehran time applies where one is bucketed into a day or month, shown or said (ADR 0051).
 TEHRAN = ZoneInfo("Asia/Tehran")
 # 1 Farvardin is month 1; the pages, the IVR's prompts and the exported scorecards all name months from here.
 JALALI_MONTHS: tuple[str, ...] = (
