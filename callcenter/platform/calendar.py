@@ -11,7 +11,8 @@ from callcenter.platform.persian import persian_digits
 
 # Moments are stored in UTC; Tehran time applies where one is bucketed into a day or month, shown or said (ADR 0051).
 TEHRAN = ZoneInfo("Asia/Tehran")
-# 1 Farvardin is month 1; the pages, the IVR's prompts and the exported scorecards all name months from here.
+# 1 Farvardin is month 1. The IVR's prompts and the scorecard exports name months from here, as should all that
+# shows them.
 JALALI_MONTHS: tuple[str, ...] = (
     "فروردین", "اردیبهشت", "خرداد", "تیر", "مرداد", "شهریور", "مهر", "آبان", "آذر", "دی", "بهمن", "اسفند",
 )
