@@ -11,11 +11,11 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from sqlmodel import Session, col, select
 
 from callcenter.platform.errors import ConfigurationError
-from callcenter.platform.lines import ANONYMOUS_VARIABLE, IVR_CHANNEL_VARIABLES, LINE_137, LINES
+from callcenter.platform.lines import LINE_137, LINE_1888, LINES
 from callcenter.platform.privacy import WITHHELD_CALLER_ID
 from callcenter.platform.settings import Settings
-from callcenter.telephony.asterisk_actions import VERIFICATION_AGI_ROUTE, VERIFICATION_ANSWERED_EVENT
 from callcenter.telephony.asterisk_sandbox import AsteriskRuntime
+from callcenter.telephony.dialplan import template_names
 from callcenter.telephony.recordings import RecordingStore
 from db.models import User
 
@@ -83,6 +83,17 @@ def bridge_ami_user(settings: Settings) -> AmiUser:
     )
 
 
+def template_environment() -> Environment:
+    """The templates' Jinja environment: a name not handed to them (a context or variable retyped with a typo)
+    fails the rendering instead of leaving a blank in Asterisk's config."""
+    return Environment(
+        loader=PackageLoader("asterisk_config", "templates"),
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+
+
 def render_config(
     *,
     settings: Settings,
@@ -94,13 +105,9 @@ def render_config(
     """Write the config files (all, or just ``templates``) into the instance's ``etc`` folder; return that folder."""
     ami_users = [bridge_ami_user(settings), *extra_ami_users]
     _check_safe(phones, ami_users)
-    env = Environment(
-        loader=PackageLoader("asterisk_config", "templates"),
-        undefined=StrictUndefined,
-        keep_trailing_newline=True,
-        autoescape=False,
-    )
+    env = template_environment()
     context = {
+        **template_names(),
         "settings": settings,
         "instance_dir": str(runtime.instance_dir),
         "directories": runtime.stock_directories(),
@@ -111,11 +118,9 @@ def render_config(
             line.number: RecordingStore.call_name(line=line.number, linkedid="${CHANNEL(linkedid)}") for line in LINES
         },
         "lines": LINES,
+        "line_137": LINE_137,
+        "line_1888": LINE_1888,
         "verification_caller_id": LINE_137.number,
-        "verification_agi_route": VERIFICATION_AGI_ROUTE,
-        "verification_answered_event": VERIFICATION_ANSWERED_EVENT,
-        "channel_variables": IVR_CHANNEL_VARIABLES,
-        "anonymous_variable": ANONYMOUS_VARIABLE,
         "withheld_caller_id": WITHHELD_CALLER_ID,
         # Appended to every AGI() URL: FastAGI beyond loopback refuses sessions without the shared secret.
         "agi_secret_query": f"?secret={settings.agi_secret}" if settings.agi_secret else "",

@@ -6,14 +6,9 @@ import logging
 from typing import Protocol
 
 from callcenter.platform.errors import InvalidTrackingCode
-from callcenter.platform.lines import (
-    ANONYMOUS_VARIABLE,
-    FEEDBACK_KIND_VARIABLE,
-    LINE_137,
-    LINE_1888,
-    PERSONNEL_CODE_VARIABLE,
-)
+from callcenter.platform.lines import LINE_137, LINE_1888
 from callcenter.platform.privacy import WITHHELD_CALLER_ID
+from callcenter.telephony.dialplan import NextStep, Variable
 from callcenter.tickets.store import PERSONNEL_CODE_MAX_DIGITS, TicketSummary
 from callcenter.tickets.tracking_code import parse_tracking_code
 from db.models import FeedbackKind
@@ -115,7 +110,7 @@ class Flows:
             if digit != "1":
                 break
         await self.menu.play(channel, "goodbye", escape="")
-        await channel.set_variable("PASOKH_NEXT", "hangup")
+        await channel.set_variable(Variable.NEXT, NextStep.HANGUP)
 
     # -- 1888 ---------------------------------------------------------------------------------------------------
 
@@ -130,10 +125,10 @@ class Flows:
         try:
             choice = await self.menu.choose(channel, ["welcome_1888", "menu_1888"], valid="123", again=["menu_1888"])
             kind = FEEDBACK_KEYS[choice]
-            await channel.set_variable(FEEDBACK_KIND_VARIABLE, kind.value)
+            await channel.set_variable(Variable.FEEDBACK_KIND, kind.value)
             personnel_code = await self._personnel_code(channel)
             if personnel_code:
-                await channel.set_variable(PERSONNEL_CODE_VARIABLE, personnel_code)
+                await channel.set_variable(Variable.PERSONNEL_CODE, personnel_code)
             anonymous = await self.menu.choose(channel, ["anonymity_1888"], valid="12") == "1"
             if anonymous:
                 await withhold_caller_id(channel)
@@ -161,6 +156,6 @@ class Flows:
 async def withhold_caller_id(channel: Channel) -> None:
     """Mark the call anonymous, then replace its caller ID (the change is what tells the AMI bridge, with the mark
     among the event's channel variables)."""
-    await channel.set_variable(ANONYMOUS_VARIABLE, "1")
+    await channel.set_variable(Variable.ANONYMOUS, "1")
     for name, value in WITHHELD_CALLER_ID:
         await channel.set_variable(name, value)

@@ -11,6 +11,7 @@ from callcenter.intake.callbacks import can_call_back
 from callcenter.intake.ivr_requests import CallbackReceipt
 from callcenter.intake.routing import Availability, QueueState, RoutingPolicy
 from callcenter.platform.lines import PublicLine
+from callcenter.telephony.dialplan import NextStep, Variable
 from callcenter.telephony.recordings import RecordingStore
 from callcenter.tickets.store import VoiceMessage
 from db.models import FeedbackKind
@@ -114,7 +115,7 @@ class OperatorAccess:
 
     async def to_queue(self, channel: Channel) -> None:
         await self.menu.play(channel, "connecting_to_operator", escape="")
-        await channel.set_variable("PASOKH_NEXT", "queue")
+        await channel.set_variable(Variable.NEXT, NextStep.QUEUE)
 
     async def _offer_alternatives(self, channel: Channel, caller: Caller, availability: Availability) -> None:
         """Callback (when we have a number to call), recorded message, or wait; three tries, then the queue."""
@@ -142,7 +143,7 @@ class OperatorAccess:
                                                         linkedid=linkedid)
         await self.menu.play(channel, ["callback_registered", *say_number(receipt.position), "callback_in_turn",
                                        "goodbye"], escape="")
-        await channel.set_variable("PASOKH_NEXT", "hangup")
+        await channel.set_variable(Variable.NEXT, NextStep.HANGUP)
 
     async def _take_message(self, channel: Channel, caller: Caller) -> bool:
         """Record after the beep (# ends it); True once a message is kept and its tracking code was read back."""
@@ -163,7 +164,7 @@ class OperatorAccess:
             await self.menu.play(channel, "message_too_short", escape="")
             return False
         await self.menu.play(channel, ["message_recorded", *say_tracking_code(code), "goodbye"], escape="")
-        await channel.set_variable("PASOKH_NEXT", "hangup")
+        await channel.set_variable(Variable.NEXT, NextStep.HANGUP)
         return True
 
     async def _file_message(self, caller: Caller, name: str, linkedid: str) -> str | None:

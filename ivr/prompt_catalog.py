@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from callcenter.platform.calendar import JALALI_MONTHS
+
 PROMPTS: dict[str, str] = {
     "welcome_137": "با سامانه ۱۳۷ شهرداری قزوین تماس گرفته‌اید. به شما خوش آمدید.",
     "welcome_1888": "با سامانه ۱۸۸۸ شهرداری قزوین، برای انتقاد، پیشنهاد و قدردانی، تماس گرفته‌اید.",
@@ -66,7 +68,11 @@ _ONES = ("صفر", "یک", "دو", "سه", "چهار", "پنج", "شش", "هفت
          "ده", "یازده", "دوازده", "سیزده", "چهارده", "پانزده", "شانزده", "هفده", "هجده", "نوزده")
 _TENS = ("بیست", "سی", "چهل", "پنجاه", "شصت", "هفتاد", "هشتاد", "نود")
 _HUNDREDS = ("صد", "دویست", "سیصد", "چهارصد", "پانصد", "ششصد", "هفتصد", "هشتصد", "نهصد")
-_MONTHS = ("فروردین", "اردیبهشت", "خرداد", "تیر", "مرداد", "شهریور", "مهر", "آبان", "آذر", "دی", "بهمن", "اسفند")
+# Ordinals for a date's day (ivr/speech.py say_day_of_month): 21 is "بیست" "و" "یکم", so 1 … 20 and 30 suffice.
+# سی‌اُم: the vowel mark, like نُه's, keeps espeak from saying "si-am".
+_ORDINALS = {1: "یکم", 2: "دوم", 3: "سوم", 4: "چهارم", 5: "پنجم", 6: "ششم", 7: "هفتم", 8: "هشتم", 9: "نهم",
+             10: "دهم", 11: "یازدهم", 12: "دوازدهم", 13: "سیزدهم", 14: "چهاردهم", 15: "پانزدهم", 16: "شانزدهم",
+             17: "هفدهم", 18: "هجدهم", 19: "نوزدهم", 20: "بیستم", 30: "سی‌اُم"}
 
 FRAGMENTS: dict[str, str] = {
     **{f"num_{n}": word for n, word in enumerate(_ONES)},
@@ -75,7 +81,8 @@ FRAGMENTS: dict[str, str] = {
     "num_thousand": "هزار",
     "num_million": "میلیون",
     "word_and": "و",
-    **{f"month_{n}": name for n, name in enumerate(_MONTHS, start=1)},
+    **{f"ordinal_{n}": word for n, word in _ORDINALS.items()},
+    **{f"month_{n}": name for n, name in enumerate(JALALI_MONTHS, start=1)},
     "word_day": "روز",
     "word_hour": "ساعت",
     "word_minute": "دقیقه",

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
-import jdatetime
-
+from callcenter.platform.calendar import jalali_date
 from callcenter.tickets.tracking_code import CODE_LENGTH, format_for_reading
 
-TEHRAN = ZoneInfo("Asia/Tehran")
 MAX_NUMBER = 999_999_999
 AND = "word_and"
 PAUSE = "pause_short"
+
+MAX_DAY_OF_MONTH = 31
+ORDINAL_PREFIX = "ordinal_"
 
 _MINUTE = 60
 _HOUR = 60 * _MINUTE
@@ -84,12 +84,22 @@ def say_tracking_code(code: str) -> list[str]:
     return keys
 
 
+def say_day_of_month(day: int) -> list[str]:
+    """A day of the month as an ordinal, the way a date is said: 1 → "یکم", 21 → "بیست و یکم", 30 → "سی‌ام".
+
+    A Persian ordinal is the cardinal with only its last word made ordinal, so the number's own fragments are kept
+    and the last ``num_N`` becomes ``ordinal_N`` (the catalog has ordinals for 1 … 20 and 30).
+    """
+    if not 1 <= day <= MAX_DAY_OF_MONTH:
+        raise ValueError(f"a day of the month is 1 … {MAX_DAY_OF_MONTH}, not {day}")
+    *head, last = say_number(day)
+    return [*head, ORDINAL_PREFIX + last.removeprefix("num_")]
+
+
 def say_jalali_date(when: datetime) -> list[str]:
-    """An aware datetime as the Jalali date in Tehran: day, month name, year ("۲۵ آبان ۱۴۰۵")."""
-    if when.tzinfo is None:
-        raise ValueError("naive datetimes are ambiguous; pass an aware UTC datetime")
-    jalali = jdatetime.date.fromgregorian(date=when.astimezone(TEHRAN).date())
-    return [*say_number(jalali.day), f"month_{jalali.month}", *say_number(jalali.year)]
+    """An aware datetime as the Jalali date in Tehran: ordinal day, month name, year ("بیست و پنجم آبان ۱۴۰۵")."""
+    jalali = jalali_date(when)
+    return [*say_day_of_month(jalali.day), f"month_{jalali.month}", *say_number(jalali.year)]
 
 
 def say_duration(seconds: int) -> list[str]:

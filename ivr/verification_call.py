@@ -6,7 +6,7 @@ import logging
 from typing import Protocol
 
 from callcenter.platform.errors import Conflict
-from callcenter.telephony.asterisk_actions import ATTEMPT_VARIABLE, VERIFICATION_AGI_ROUTE
+from callcenter.telephony.dialplan import VERIFICATION_AGI_ROUTE, Variable
 from ivr.agi_server import AgiServer
 from ivr.menu import MAX_TRIES, Channel, Menu
 from ivr.speech import say_tracking_code
@@ -36,7 +36,7 @@ class VerificationCall:
     async def ask(self, channel: Channel) -> None:
         """Greeting with the tracking code, then the question up to three times; silence ends the call (the
         attempt then counts as unanswered and the dialer tries again later)."""
-        attempt_text = await self.menu.evaluate(channel, f"${{{ATTEMPT_VARIABLE}}}")
+        attempt_text = await self.menu.evaluate(channel, f"${{{Variable.VERIFY_ATTEMPT}}}")
         code = await self.answers.tracking_code_for(int(attempt_text)) if attempt_text.isdigit() else None
         if code is None:  # unknown, manual, finished or no longer live: nothing is asked, nothing recorded
             log.warning("automatic verification call for an attempt that is not a live automatic call (%r)",

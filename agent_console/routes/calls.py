@@ -23,7 +23,7 @@ from agent_console.deps import (
 from agent_console.routes.console import supervisors_with_phones
 from callcenter.platform.errors import AsteriskUnavailable, NoActiveCall, NotFound, ValidationFailed
 from callcenter.platform.lines import line_by_queue
-from callcenter.telephony.asterisk_actions import TRANSFER_CONTEXT
+from callcenter.telephony.dialplan import Context
 from db.models import Call, RowId
 
 router = APIRouter()
@@ -67,7 +67,7 @@ async def transfer_call(
     }:
         raise ValidationFailed("مقصد انتقال باید صف یکی از خط‌ها یا داخلی یک ناظر باشد.", target=body.target)
     legs = await ami.operator_call(phone_of(user))
-    await ami.transfer(legs, context=TRANSFER_CONTEXT, exten=body.target)
+    await ami.transfer(legs, context=Context.TRANSFER, exten=body.target)
     await asyncio.to_thread(call_records.update, legs.linkedid, transferred_to=body.target)
     log.info("%s transferred call %s to %s", user.username, legs.linkedid, body.target)
     return Response(status_code=204)

@@ -5,20 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-import jdatetime
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
 from agent_console.deps import ReportReader, SessionDep
 from agent_console.templating import TEMPLATES
-from callcenter.reports.scorecard import (
-    TEHRAN,
-    Scorecard,
-    ScorecardTrend,
-    compute_scorecard,
-    compute_trend,
-    jalali_month_window,
-)
+from callcenter.platform.calendar import jalali_month_window, this_jalali_month
+from callcenter.reports.scorecard import Scorecard, ScorecardTrend, compute_scorecard, compute_trend
 from callcenter.reports.scorecard_export import export_filename, scorecard_pdf, scorecard_title, scorecard_xlsx
 
 router = APIRouter()
@@ -27,11 +20,6 @@ router = APIRouter()
 @router.get("/scorecard", response_class=HTMLResponse, include_in_schema=False)
 def scorecard_page(request: Request, user: ReportReader) -> Response:
     return TEMPLATES.TemplateResponse(request, "scorecard.html", {"user": user})
-
-
-def this_jalali_month(now: datetime) -> tuple[int, int]:
-    today = jdatetime.date.fromgregorian(date=now.astimezone(TEHRAN).date())
-    return today.year, today.month
 
 
 Year = Annotated[int | None, Query(ge=1390, le=1500)]

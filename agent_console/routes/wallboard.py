@@ -14,9 +14,10 @@ from sqlmodel import Session, col, select
 from agent_console.api_errors import raises
 from agent_console.deps import AgentLogDep, AsteriskDep, SessionDep, Supervisor, WallboardViewer, phone_of
 from agent_console.templating import TEMPLATES
+from callcenter.platform.calendar import today_window
 from callcenter.platform.errors import AsteriskUnavailable, NoActiveCall
 from callcenter.platform.privacy import masked_number
-from callcenter.reports.kpis import KpiReport, compute_kpis, today_window
+from callcenter.reports.kpis import KpiReport, compute_kpis
 from callcenter.telephony.agent_states import AgentStatus
 from callcenter.telephony.asterisk_actions import SPY_OPTIONS
 from db.models import AgentState, Call, CallPublic, Role

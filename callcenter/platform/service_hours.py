@@ -8,13 +8,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import jdatetime
 
+from callcenter.platform.calendar import TEHRAN, in_tehran, jalali_date, jalali_day
 from callcenter.platform.persian import ascii_digits
 
-TEHRAN = ZoneInfo("Asia/Tehran")
 HOLIDAYS_FILE = Path(__file__).resolve().parent / "data" / "holidays.toml"
 ALWAYS_OPEN = "24/7"
 # The Iranian week, Saturday first; a day's index here is also jdatetime's weekday().
@@ -60,14 +59,14 @@ class ServiceHours:
 
     def is_holiday(self, at: datetime) -> bool:
         """Whether ``at`` falls on a listed holiday (the whole Jalali day in Tehran)."""
-        return _jalali_day(_tehran(at)) in self.holidays
+        return jalali_date(at) in self.holidays
 
     def is_open(self, at: datetime) -> bool:
         """Whether the lines are staffed at the aware moment ``at``."""
-        local = _tehran(at)
+        local = in_tehran(at)
         if self.always_open:
             return True
-        if _jalali_day(local) in self.holidays:
+        if jalali_day(local.date()) in self.holidays:
             return False
         minute = _minutes_since_midnight(local)
         return any(window.start <= minute < window.end for window in self.week[_day_index(local)])
@@ -78,7 +77,7 @@ class ServiceHours:
         ``at`` itself when open now; None for "24/7" (never closed) or when nothing opens within
         ``SEARCH_DAYS`` days (a week with no windows, or a long run of holidays).
         """
-        local = _tehran(at)
+        local = in_tehran(at)
         if self.always_open:
             return None
         if self.is_open(at):
@@ -86,7 +85,7 @@ class ServiceHours:
         midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
         for offset in range(SEARCH_DAYS + 1):
             day = (midnight + timedelta(days=offset)).date()
-            if jdatetime.date.fromgregorian(date=day) in self.holidays:
+            if jalali_day(day) in self.holidays:
                 continue
             # Wall-clock arithmetic: a fresh local midnight per day, then the window's minutes.
             day_start = datetime(day.year, day.month, day.day, tzinfo=TEHRAN)
@@ -220,16 +219,6 @@ def _merge(windows: list[Window]) -> tuple[Window, ...]:
         else:
             merged.append(window)
     return tuple(merged)
-
-
-def _tehran(at: datetime) -> datetime:
-    if at.tzinfo is None or at.utcoffset() is None:
-        raise ValueError(f"service hours need an aware datetime, got naive {at.isoformat()}")
-    return at.astimezone(TEHRAN)
-
-
-def _jalali_day(local: datetime) -> jdatetime.date:
-    return jdatetime.date.fromgregorian(date=local.date())
 
 
 def _day_index(local: datetime) -> int:

@@ -23,16 +23,14 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlmodel import Session, col, func, select
 
+from callcenter.platform.calendar import TEHRAN, require_aware
 from db.models import AgentState, AgentStateChange, Call, CallOutcome, User
-
-TEHRAN = ZoneInfo("Asia/Tehran")
 
 # Which state wins when an operator is in several queues at once: they can only do one thing at a time.
 STATE_STRENGTH: Mapping[AgentState, int] = {
@@ -110,24 +108,11 @@ class _QueuedCall:
         return max(0.0, ((self.ended_at or now) - self.answered_at).total_seconds())
 
 
-def today_window(now: datetime) -> tuple[datetime, datetime]:
-    """The Tehran calendar day containing ``now``, as aware UTC [start, end).
-
-    Built from local midnights through zoneinfo, so a day with a clock change (Iran kept DST until 2022) is
-    23 or 25 hours long rather than shifted.
-    """
-    _require_aware(now)
-    day = now.astimezone(TEHRAN).date()
-    start = datetime.combine(day, time(0), tzinfo=TEHRAN)
-    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=TEHRAN)
-    return start.astimezone(UTC), end.astimezone(UTC)
-
-
 def compute_kpis(session: Session, *, start: datetime, end: datetime, now: datetime,
                  service_level_seconds: int = 20) -> KpiReport:
     """The wallboard's KPIs for calls queued in [start, end) and operator time in [start, min(end, now))."""
     for moment in (start, end, now):
-        _require_aware(moment)
+        require_aware(moment)
     calls = _calls_queued_in(session, start=start, end=end)
     answered = [call for call in calls if call.answered]
     abandoned = sum(1 for call in calls if call.abandoned)
@@ -148,11 +133,6 @@ def compute_kpis(session: Session, *, start: datetime, end: datetime, now: datet
         operators=_operator_kpis(session, answered, state_seconds, now=now),
         hourly=_hourly(calls),
     )
-
-
-def _require_aware(moment: datetime) -> None:
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError("naive datetimes are ambiguous; pass an aware datetime")
 
 
 def _ratio(part: float, whole: float) -> float | None:

@@ -40,16 +40,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
-import jdatetime
 from pydantic import BaseModel
 from sqlmodel import Session, col, select
 
+from callcenter.platform.calendar import jalali_month_window, previous_jalali_months, require_aware
 from db.models import Category, FieldVerdict, Ticket, TicketAction, TicketTransition, Unit
-
-TEHRAN = ZoneInfo("Asia/Tehran")
 
 _REFERRALS = frozenset({TicketAction.REFER, TicketAction.RE_REFER})
 # Steps after which the ticket is no longer the unit's to do (a re-referral also starts the next receipt).
@@ -121,28 +118,10 @@ class _Receipt:
         return None if self.done_at is None else (self.done_at - self.referred_at).total_seconds() / 3600
 
 
-def jalali_month_window(year: int, month: int) -> tuple[datetime, datetime]:
-    """The Jalali month (1 Farvardin = 1) in Tehran, as aware UTC [start, end).
-
-    From local midnights through zoneinfo, so months that held a clock change (Iran kept DST until 2022) are
-    an hour shorter or longer rather than shifted; jdatetime knows which Esfand has 30 days.
-    """
-    if not 1 <= month <= 12:
-        raise ValueError(f"a Jalali month is 1..12, got {month}")
-    first = jdatetime.date(year, month, 1).togregorian()
-    following = jdatetime.date(year + 1, 1, 1) if month == 12 else jdatetime.date(year, month + 1, 1)
-    return _tehran_midnight(first), _tehran_midnight(following.togregorian())
-
-
-def _tehran_midnight(day: date) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=TEHRAN).astimezone(UTC)
-
-
 def compute_scorecard(session: Session, *, start: datetime, end: datetime, now: datetime) -> Scorecard:
     """The scorecard of every unit that received a referral in [start, end), as of ``now``."""
     for moment in (start, end, now):
-        if moment.tzinfo is None or moment.utcoffset() is None:
-            raise ValueError("naive datetimes are ambiguous; pass an aware datetime")
+        require_aware(moment)
     receipts = [receipt for receipt in _receipts(session, start=start, end=end, now=now)
                 if start <= receipt.referred_at < end]
     by_unit: defaultdict[int, list[_Receipt]] = defaultdict(list)
@@ -309,16 +288,6 @@ class ScorecardTrend(BaseModel):
     generated_at: datetime
     months: list[TrendMonth]
     units: list[UnitTrend]
-
-
-def previous_jalali_months(year: int, month: int, count: int) -> list[tuple[int, int]]:
-    """The ``count`` Jalali months ending with (year, month), oldest first."""
-    if not 1 <= month <= 12:
-        raise ValueError(f"a Jalali month is 1..12, got {month}")
-    if count < 1:
-        raise ValueError(f"a trend needs at least one month, got {count}")
-    index = year * 12 + month - 1
-    return [(i // 12, i % 12 + 1) for i in range(index - count + 1, index + 1)]
 
 
 def compute_trend(session: Session, *, year: int, month: int, months: int = TREND_MONTHS,

@@ -9,7 +9,6 @@ from itertools import pairwise
 from pathlib import Path
 from typing import TypeVar
 
-import jdatetime
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 from openpyxl import Workbook
@@ -19,10 +18,10 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from callcenter.platform.calendar import jalali_month_label, jalali_timestamp
 from callcenter.platform.persian import persian_digits
-from callcenter.reports.scorecard import TEHRAN, Scorecard, ScorecardTrend, TrendPoint, UnitScore, UnitTrend
+from callcenter.reports.scorecard import Scorecard, ScorecardTrend, TrendPoint, UnitScore, UnitTrend
 
-JALALI_MONTHS = ("فروردین", "اردیبهشت", "خرداد", "تیر", "مرداد", "شهریور", "مهر", "آبان", "آذر", "دی", "بهمن", "اسفند")
 # The TTFs are copied from the vazirmatn npm package by `make vendor`, like the page's web fonts; nothing is
 # fetched at run time.
 FONT_DIR = Path(__file__).resolve().parents[2] / "agent_console" / "static" / "vendor"
@@ -117,11 +116,6 @@ PALETTE: tuple[tuple[int, int, int], ...] = (
 )
 
 
-def jalali_month_label(year: int, month: int) -> str:
-    """A month as the trend's axis names it: «مهر ۱۴۰۵»."""
-    return f"{JALALI_MONTHS[month - 1]} {persian_digits(year)}"
-
-
 def trend_title(trend: ScorecardTrend) -> str:
     """«روند کارنامه ارزیابی — تیر ۱۴۰۵ تا آذر ۱۴۰۵»."""
     first, last = trend.months[0], trend.months[-1]
@@ -131,7 +125,7 @@ def trend_title(trend: ScorecardTrend) -> str:
 
 def scorecard_title(year: int, month: int) -> str:
     """The heading both files carry, e.g. «کارنامه ارزیابی واحدها — آذر ۱۴۰۵»."""
-    return f"کارنامه ارزیابی واحدها — {JALALI_MONTHS[month - 1]} {persian_digits(year)}"
+    return f"کارنامه ارزیابی واحدها — {jalali_month_label(year, month)}"
 
 
 def export_filename(year: int, month: int, extension: str) -> str:
@@ -152,8 +146,8 @@ def display(value: str | int | float | None, kind: str) -> str:
 
 def generated_note(card: Scorecard | ScorecardTrend) -> str:
     """When the figures were taken, in Tehran's Jalali calendar: outcomes keep changing after the month ends."""
-    moment = jdatetime.datetime.fromgregorian(datetime=card.generated_at.astimezone(TEHRAN))
-    return persian_digits(f"ارقام تا {moment.strftime('%Y/%m/%d')} ساعت {moment.strftime('%H:%M')}")
+    day, clock = jalali_timestamp(card.generated_at)
+    return f"ارقام تا {day} ساعت {clock}"
 
 
 # --- XLSX ---------------------------------------------------------------------------------------------------------

@@ -17,18 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from callcenter.platform.errors import AmiActionRefused
-from callcenter.telephony.asterisk_actions import (
-    ATTEMPT_VARIABLE,
-    INBOUND_GROUP,
-    MUTE_FUNCTION,
-    OUTBOUND_GROUP,
-    PJSIP_MODULE,
-    QUEUES,
-    SPY_OPTIONS,
-    TRANSFER_CONTEXT,
-    VERIFY_AUTOMATIC_CONTEXT,
-    VERIFY_CONTEXT,
-)
+from callcenter.telephony.asterisk_actions import MUTE_FUNCTION, PJSIP_MODULE, QUEUES, SPY_OPTIONS
+from callcenter.telephony.dialplan import Context, Group, Variable, group_count
 from callcenter.telephony.provisioner import APPLY_PHONE_CHANGES, RENDER_UNIT_NAME_PROMPT
 
 Rule = re.Pattern[str] | frozenset[str]
@@ -43,7 +33,7 @@ CHANNEL = re.compile(r"(PJSIP|Local)/[A-Za-z0-9._@+;-]{1,80}")
 TEXT = re.compile(r"[^\x00-\x1f\x7f]{0,80}")
 DIGITS = re.compile("[0-9]{1,9}")
 TRUE_FALSE = frozenset({"true", "false"})
-ATTEMPT = re.compile(f"{ATTEMPT_VARIABLE}=[0-9]{{1,12}}")
+ATTEMPT = re.compile(f"{Variable.VERIFY_ATTEMPT}=[0-9]{{1,12}}")
 # A unit's name as the directory stores it (db.models.Unit.name): printable text, at most 200 characters.
 UNIT_NAME = re.compile(r"[^\x00-\x1f\x7f]{1,200}")
 
@@ -85,13 +75,13 @@ ALLOWED: dict[str, tuple[Shape, ...]] = {
     "CoreShowChannels": (Shape({}),),
     "Hangup": (Shape({"Channel": CHANNEL, "Cause": DIGITS}),),
     # Blind transfer: only into our transfer context, to a queue of ours or a staff extension.
-    "Redirect": (Shape({"Channel": CHANNEL, "Context": _one_of(TRANSFER_CONTEXT),
+    "Redirect": (Shape({"Channel": CHANNEL, "Context": _one_of(Context.TRANSFER),
                         "Exten": re.compile(f"{_EXTENSION}|{'|'.join(map(re.escape, QUEUES))}"),
                         "Priority": _one_of("1")}),),
     # Hold: the MUTEAUDIO function on the citizen's channel, and no other variable.
     "Setvar": (Shape({"Channel": CHANNEL, "Variable": _one_of(MUTE_FUNCTION), "Value": _one_of("on", "off")}),),
     # The line counts the dialer and click-to-call check before dialing, and no other expression.
-    "Getvar": (Shape({"Variable": _one_of(f"GROUP_COUNT({OUTBOUND_GROUP})", f"GROUP_COUNT({INBOUND_GROUP})",
+    "Getvar": (Shape({"Variable": _one_of(group_count(Group.OUTBOUND), group_count(Group.INBOUND),
                                           *(f"QUEUE_WAITING_COUNT({queue})" for queue in QUEUES))}),),
     "Originate": (
         # Listen / whisper / barge: the supervisor's phone runs ChanSpy on an operator's phone, nothing else.
@@ -99,12 +89,12 @@ ALLOWED: dict[str, tuple[Shape, ...]] = {
                "Data": re.compile(f"PJSIP/{_EXTENSION}-,({'|'.join(SPY_OPTIONS.values())})"),
                "CallerID": re.compile(f"Pasokh <{_EXTENSION}>"), "Timeout": DIGITS, "Async": _one_of("true")}),
         # A supervisor's verification call: their phone, then the citizen through our verification context.
-        Shape({"Channel": PHONE_INTERFACE, "Context": _one_of(VERIFY_CONTEXT), "Exten": re.compile(_NUMBER),
+        Shape({"Channel": PHONE_INTERFACE, "Context": _one_of(Context.VERIFY), "Exten": re.compile(_NUMBER),
                "Priority": _one_of("1"), "CallerID": re.compile(f"[0-9]{{1,12}} <{_NUMBER}>"), "Timeout": DIGITS,
                "Variable": ATTEMPT, "Async": _one_of("true")}),
         # The automatic verification call: a Local channel into the same context, answered by our FastAGI.
-        Shape({"Channel": re.compile(f"Local/{_NUMBER}@{VERIFY_CONTEXT}"),
-               "Context": _one_of(VERIFY_AUTOMATIC_CONTEXT), "Exten": _one_of("s"), "Priority": _one_of("1"),
+        Shape({"Channel": re.compile(f"Local/{_NUMBER}@{Context.VERIFY}"),
+               "Context": _one_of(Context.VERIFY_AUTOMATIC), "Exten": _one_of("s"), "Priority": _one_of("1"),
                "Timeout": DIGITS, "Variable": ATTEMPT, "Async": _one_of("true")}),
     ),
     # The admin page's phone changes: re-read pjsip.conf, no other module (sent by the telephony process after an

@@ -9,6 +9,7 @@ from typing import Any
 
 from callcenter.platform.errors import AsteriskRefused, NoActiveCall
 from callcenter.platform.lines import LINES
+from callcenter.telephony.dialplan import Context, Group, Variable, group_count
 
 
 class AsteriskActions(ABC):
@@ -116,8 +117,8 @@ class AsteriskActions(ABC):
     async def lines_in_use(self) -> LineUse:
         """Lines busy now (outbound, and inbound in menus, queues or conversations) and inbound callers waiting
         in the queues, as Asterisk counts them."""
-        outbound = await self._number(f"GROUP_COUNT({OUTBOUND_GROUP})")
-        inbound = await self._number(f"GROUP_COUNT({INBOUND_GROUP})")
+        outbound = await self._number(group_count(Group.OUTBOUND))
+        inbound = await self._number(group_count(Group.INBOUND))
         waiting = [await self._number(f"QUEUE_WAITING_COUNT({queue})") for queue in QUEUES]
         return LineUse(outbound=outbound, inbound=inbound, inbound_waiting=sum(waiting))
 
@@ -127,18 +128,18 @@ class AsteriskActions(ABC):
     ) -> None:
         """Ring the supervisor's phone; once answered, the dialplan calls the citizen on the outbound trunk."""
         await self.action({
-            "Action": "Originate", "Channel": f"PJSIP/{supervisor_extension}", "Context": VERIFY_CONTEXT,
+            "Action": "Originate", "Channel": f"PJSIP/{supervisor_extension}", "Context": Context.VERIFY,
             "Exten": citizen_number, "Priority": "1", "CallerID": f"{tracking_code} <{citizen_number}>",
-            "Timeout": str(ring_seconds * 1000), "Variable": f"{ATTEMPT_VARIABLE}={attempt_id}", "Async": "true",
+            "Timeout": str(ring_seconds * 1000), "Variable": f"{Variable.VERIFY_ATTEMPT}={attempt_id}", "Async": "true",
         })
 
     async def call_citizen_automatically(self, *, citizen_number: str, attempt_id: int, ring_seconds: int) -> None:
         """The citizen's leg runs through the same dialplan (line cap, caller ID) as a supervisor's call; once
         answered, the other end of the local channel asks the question (FastAGI)."""
         await self.action({
-            "Action": "Originate", "Channel": f"Local/{citizen_number}@{VERIFY_CONTEXT}",
-            "Context": VERIFY_AUTOMATIC_CONTEXT, "Exten": "s", "Priority": "1",
-            "Timeout": str((ring_seconds + 5) * 1000), "Variable": f"{ATTEMPT_VARIABLE}={attempt_id}",
+            "Action": "Originate", "Channel": f"Local/{citizen_number}@{Context.VERIFY}",
+            "Context": Context.VERIFY_AUTOMATIC, "Exten": "s", "Priority": "1",
+            "Timeout": str((ring_seconds + 5) * 1000), "Variable": f"{Variable.VERIFY_ATTEMPT}={attempt_id}",
             "Async": "true",
         })
 
@@ -148,16 +149,6 @@ class AsteriskActions(ABC):
         return int(value) if value.isdigit() else 0
 
 
-# Names shared with asterisk_config/templates/extensions.conf.j2.
-TRANSFER_CONTEXT = "pasokh-transfer"
-OUTBOUND_GROUP = "outbound@pasokh"
-INBOUND_GROUP = "inbound@pasokh"
-VERIFY_CONTEXT = "pasokh-verify"
-VERIFY_AUTOMATIC_CONTEXT = "pasokh-verify-automatic"
-ATTEMPT_VARIABLE = "PASOKH_VERIFY_ATTEMPT"
-VERIFICATION_EVENT = "PasokhVerificationCall"
-VERIFICATION_ANSWERED_EVENT = "PasokhVerificationAnswered"
-VERIFICATION_AGI_ROUTE = "verification"
 QUEUES = tuple(line.queue for line in LINES)
 MUTE_FUNCTION = "MUTEAUDIO(all)"
 PJSIP_MODULE = "res_pjsip.so"

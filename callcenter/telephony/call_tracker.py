@@ -9,24 +9,17 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from callcenter.platform.lines import (
-    ANONYMOUS_VARIABLE,
-    FEEDBACK_KIND_VARIABLE,
-    PERSONNEL_CODE_VARIABLE,
-    RECORDING_VARIABLE,
-    line_by_number,
-    line_by_queue,
-)
+from callcenter.platform.lines import line_by_number, line_by_queue
 from callcenter.platform.metrics import Metrics
 from callcenter.platform.notifier import Notifier
 from callcenter.platform.privacy import may_show_caller_number
 from callcenter.telephony.agent_states import AgentStateLog
 from callcenter.telephony.call_records import CallRecords
+from callcenter.telephony.dialplan import Context, UserEvent, Variable
 from db.models import AgentState, CallOutcome, FeedbackKind
 
 log = logging.getLogger(__name__)
 
-INBOUND_CONTEXT = "pasokh-inbound"
 DEVICE_NOT_IN_USE = "1"  # AST_DEVICE_NOT_INUSE in QueueMemberStatus
 # A call transferred to the other queue joins and is answered again: the record keeps the first of each.
 FIRST_QUEUE = frozenset({"queue_name", "queued_at"})
@@ -100,7 +93,7 @@ class CallTracker:
         line = line_by_number(event.get("Exten", ""))
         linkedid = event.get("Linkedid", "")
         is_first_channel = bool(linkedid) and event.get("Uniqueid") == linkedid
-        if line is None or event.get("Context") != INBOUND_CONTEXT or not is_first_channel:
+        if line is None or event.get("Context") != Context.INBOUND or not is_first_channel:
             return
         self.live_calls.add(linkedid)
         self._metrics.calls_started.labels(line=line.number).inc()
@@ -120,7 +113,7 @@ class CallTracker:
             await asyncio.to_thread(self._records.update, linkedid, first_only=(), **choices)
 
     async def _on_user_event(self, event: AmiEvent, origin: float) -> None:
-        if event.get("UserEvent") == "PasokhLinesBusy":
+        if event.get("UserEvent") == UserEvent.LINES_BUSY:
             self._metrics.calls_refused_busy.inc()
             await asyncio.to_thread(self._records.update, event.get("Linkedid", ""), outcome=CallOutcome.LINES_BUSY)
 
@@ -147,7 +140,7 @@ class CallTracker:
         extension = interface_extension(event.get("Interface", ""))
         await self._set_agent(extension, event.get("Queue", ""), AgentState.TALKING, origin)
         operator_id = await asyncio.to_thread(self._records.operator_id, extension)
-        recording = channel_variables(event).get(RECORDING_VARIABLE) or None
+        recording = channel_variables(event).get(Variable.RECORDING) or None
         call = await asyncio.to_thread(
             self._records.update, event.get("Linkedid", ""), first_only=FIRST_ANSWER,
             answered_at=_now(), operator_extension=extension, operator_id=operator_id, recording=recording,
@@ -289,13 +282,13 @@ def channel_variables(event: AmiEvent) -> dict[str, str]:
 def menu_choices(variables: Mapping[str, str]) -> dict[str, object]:
     """The 1888 menu's answers as call-record fields; an anonymous caller's number is not kept."""
     choices: dict[str, object] = {}
-    kind = variables.get(FEEDBACK_KIND_VARIABLE, "")
+    kind = variables.get(Variable.FEEDBACK_KIND, "")
     if kind in FeedbackKind.__members__.values():
         choices["feedback_kind"] = FeedbackKind(kind)
-    code = variables.get(PERSONNEL_CODE_VARIABLE, "")
+    code = variables.get(Variable.PERSONNEL_CODE, "")
     if code.isdigit():
         choices["personnel_code"] = code
-    if variables.get(ANONYMOUS_VARIABLE) == "1":
+    if variables.get(Variable.ANONYMOUS) == "1":
         choices.update(anonymous=True, caller_number="")
     return choices
 

@@ -21,12 +21,8 @@ from callcenter.platform.errors import (
 )
 from callcenter.platform.notifier import Notifier
 from callcenter.platform.persian import persian_digits
-from callcenter.telephony.asterisk_actions import (
-    VERIFICATION_ANSWERED_EVENT,
-    VERIFICATION_EVENT,
-    AsteriskActions,
-    LineUse,
-)
+from callcenter.telephony.asterisk_actions import AsteriskActions, LineUse
+from callcenter.telephony.dialplan import UserEvent
 from callcenter.tickets.store import to_public
 from callcenter.verification.tasks import (
     CallingPolicy,
@@ -174,7 +170,7 @@ class VerificationDialer:
     async def on_user_event(self, event: Mapping[str, str]) -> None:
         """The dialplan's word when the citizen answers, and once their leg is over (ANSWER, NOANSWER, BUSY...,
         REFUSED)."""
-        if event.get("UserEvent") not in (VERIFICATION_EVENT, VERIFICATION_ANSWERED_EVENT):
+        if event.get("UserEvent") not in (UserEvent.VERIFICATION_CALL, UserEvent.VERIFICATION_ANSWERED):
             return
         attempt_text = str(event.get("Attempt", "")).strip()
         if not attempt_text.isdigit():
@@ -182,7 +178,7 @@ class VerificationDialer:
             log.warning("verification call event %s without an attempt (call %s)", event.get("UserEvent"),
                         event.get("Linkedid", "?"))
             return
-        if event.get("UserEvent") == VERIFICATION_ANSWERED_EVENT:
+        if event.get("UserEvent") == UserEvent.VERIFICATION_ANSWERED:
             await self._in_session(lambda session: record_answered(session, attempt_id=int(attempt_text)))
             return
         status = str(event.get("DialStatus", "")).strip() or "UNKNOWN"

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from playwright.async_api import Page, expect
 from sqlmodel import Session
 
-from callcenter.reports.scorecard import jalali_month_window
+from callcenter.platform.calendar import jalali_month_window
 from callcenter.tickets.lifecycle import apply_action
 from db.models import Role, TicketAction, User
 from tests.browser.conftest import WebBackend, log_in

@@ -18,7 +18,8 @@ import websockets
 from sqlmodel import Session, select
 
 from callcenter.intake.routing import RoutingPolicy
-from callcenter.platform.service_hours import TEHRAN, parse_service_hours
+from callcenter.platform.calendar import TEHRAN
+from callcenter.platform.service_hours import parse_service_hours
 from db.models import Call, CallbackRequest, CallOutcome, FeedbackKind, SmsMessage, Ticket, TicketSource
 from ivr.operator_access import OperatorAccess
 from ivr.speech import say_number, say_tracking_code

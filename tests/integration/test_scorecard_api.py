@@ -8,8 +8,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from agent_console.routes.reports import this_jalali_month
-from callcenter.reports.scorecard import jalali_month_window, previous_jalali_months
+from callcenter.platform.calendar import jalali_month_window, previous_jalali_months, this_jalali_month
 from callcenter.tickets.lifecycle import apply_action
 from db.models import Role, TicketAction
 from tests.support.console import log_in_sync

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from agent_console.routes.reports import this_jalali_month
+from callcenter.platform.calendar import this_jalali_month
 from db.models import Role
 from tests.support.console import log_in_sync
 from tests.support.ticket_flow import PASSWORD, WASTE, add_staff, referred_ticket

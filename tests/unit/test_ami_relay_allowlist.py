@@ -17,7 +17,8 @@ from redis.asyncio import Redis
 from callcenter.platform.errors import AmiActionRefused, AsteriskUnavailable, NoActiveCall
 from callcenter.telephony.ami_allowlist import checked_action
 from callcenter.telephony.ami_relay import AmiRelayServer, RelayedAmi
-from callcenter.telephony.asterisk_actions import TRANSFER_CONTEXT, CallLegs
+from callcenter.telephony.asterisk_actions import CallLegs
+from callcenter.telephony.dialplan import Context
 from tests.support.asterisk_fakes import RecordingAsterisk
 from tests.support.redis_service import REDIS_URL
 
@@ -148,8 +149,8 @@ async def test_given_every_action_the_backend_sends_when_checked_then_the_allowl
     await asterisk.queue_remove(queue="line137", extension="1001")
     await asterisk.hang_up(legs.citizen_channel)
     await asterisk.mute(channel=legs.citizen_channel, muted=True)
-    await asterisk.transfer(legs, context=TRANSFER_CONTEXT, exten="1900")
-    await asterisk.transfer(legs, context=TRANSFER_CONTEXT, exten="line1888")
+    await asterisk.transfer(legs, context=Context.TRANSFER, exten="1900")
+    await asterisk.transfer(legs, context=Context.TRANSFER, exten="line1888")
     for options in ("qE", "qEw", "qEB"):
         await asterisk.spy(supervisor_extension="1900", operator_extension="1001", options=options)
     await asterisk.call_citizen_for_supervisor(supervisor_extension="1900", citizen_number="09121234567",

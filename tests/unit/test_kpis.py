@@ -7,7 +7,8 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 from sqlmodel import Session
 
-from callcenter.reports.kpis import TEHRAN, HourlyCalls, KpiReport, compute_kpis, today_window
+from callcenter.platform.calendar import TEHRAN, today_window
+from callcenter.reports.kpis import HourlyCalls, KpiReport, compute_kpis
 from db.models import AgentState, AgentStateChange, Call, CallOutcome, Role, User
 
 DAY = date(2026, 11, 23)  # Iran has kept UTC+03:30 all year since 2022

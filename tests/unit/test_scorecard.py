@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import Session, select
 
+from callcenter.platform.calendar import jalali_month_window, previous_jalali_months
 from callcenter.reports.scorecard import (
     TREND_MONTHS,
     Scorecard,
@@ -15,8 +16,6 @@ from callcenter.reports.scorecard import (
     UnitScore,
     compute_scorecard,
     compute_trend,
-    jalali_month_window,
-    previous_jalali_months,
 )
 from callcenter.tickets.lifecycle import next_status
 from db.models import (

@@ -11,6 +11,7 @@ import pypdfium2 as pdfium
 import pytest
 from openpyxl.worksheet.worksheet import Worksheet
 
+from callcenter.platform.calendar import jalali_month_label, jalali_month_window, previous_jalali_months
 from callcenter.reports.scorecard import (
     Scorecard,
     ScorecardTrend,
@@ -18,15 +19,12 @@ from callcenter.reports.scorecard import (
     TrendPoint,
     UnitScore,
     UnitTrend,
-    jalali_month_window,
-    previous_jalali_months,
 )
 from callcenter.reports.scorecard_export import (
     PALETTE,
     UNITS_PER_PAGE,
     XLSX_COLUMNS,
     export_filename,
-    jalali_month_label,
     scorecard_pdf,
     scorecard_title,
     scorecard_xlsx,

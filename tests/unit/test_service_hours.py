@@ -8,9 +8,9 @@ from pathlib import Path
 import jdatetime
 import pytest
 
+from callcenter.platform.calendar import TEHRAN
 from callcenter.platform.service_hours import (
     HOLIDAYS_FILE,
-    TEHRAN,
     Window,
     load_holiday_names,
     load_holidays,

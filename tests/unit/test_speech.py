@@ -10,7 +10,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ivr.prompt_catalog import PROMPTS
-from ivr.speech import MAX_NUMBER, say_digits, say_duration, say_jalali_date, say_number, say_tracking_code
+from ivr.speech import (
+    MAX_NUMBER,
+    say_day_of_month,
+    say_digits,
+    say_duration,
+    say_jalali_date,
+    say_number,
+    say_tracking_code,
+)
 
 AND = "word_and"
 
@@ -156,24 +164,24 @@ def test_given_anything_but_nine_ascii_digits_when_said_as_a_tracking_code_then_
         say_tracking_code(code)
 
 
-def test_given_16_november_2026_when_said_as_a_date_then_it_is_25_aban_1405() -> None:
+def test_given_16_november_2026_when_said_as_a_date_then_it_is_the_twenty_fifth_of_aban_1405() -> None:
     when = datetime(2026, 11, 16, 12, 0, tzinfo=UTC)
     assert jdatetime.date.fromgregorian(date=when.date()) == jdatetime.date(1405, 8, 25)
-    assert say_jalali_date(when) == [*say_number(25), "month_8", *say_number(1405)]
-    assert spoken(say_jalali_date(when)) == "بیست و پنج آبان هزار و چهارصد و پنج"
+    assert say_jalali_date(when) == ["num_20", AND, "ordinal_5", "month_8", *say_number(1405)]
+    assert spoken(say_jalali_date(when)) == "بیست و پنجم آبان هزار و چهارصد و پنج"
 
 
 def test_given_an_evening_in_utc_that_is_already_tomorrow_in_tehran_when_said_then_the_tehran_date_is_used() -> None:
     assert say_jalali_date(datetime(2026, 11, 16, 20, 31, tzinfo=UTC)) == [
-        *say_number(26), "month_8", *say_number(1405)]
+        "num_20", AND, "ordinal_6", "month_8", *say_number(1405)]
 
 
 def test_given_the_minutes_around_nowruz_1405_when_said_then_the_year_changes_at_tehran_midnight() -> None:
     # Nowruz 1405 is 21 March 2026 (the equinox, 14:46 UTC on the 20th, falls after Tehran noon); Tehran is UTC+3:30.
     assert say_jalali_date(datetime(2026, 3, 20, 20, 29, tzinfo=UTC)) == [
-        *say_number(29), "month_12", *say_number(1404)]
+        "num_20", AND, "ordinal_9", "month_12", *say_number(1404)]
     assert say_jalali_date(datetime(2026, 3, 20, 20, 31, tzinfo=UTC)) == [
-        *say_number(1), "month_1", *say_number(1405)]
+        "ordinal_1", "month_1", *say_number(1405)]
 
 
 def test_given_a_non_utc_aware_datetime_when_said_then_it_is_the_same_instant_in_tehran() -> None:
@@ -190,9 +198,55 @@ def test_every_month_of_the_year_has_its_name_in_the_catalog() -> None:
     for month in range(1, 13):
         gregorian = jdatetime.date(1405, month, 1).togregorian()
         keys = say_jalali_date(datetime(gregorian.year, gregorian.month, gregorian.day, 12, tzinfo=UTC))
-        assert keys == [*say_number(1), f"month_{month}", *say_number(1405)]
+        assert keys == ["ordinal_1", f"month_{month}", *say_number(1405)]
         assert f"month_{month}" in PROMPTS
     assert [PROMPTS[f"month_{m}"] for m in (1, 8, 12)] == ["فروردین", "آبان", "اسفند"]
+
+
+ORDINAL_DAYS = {
+    1: (["ordinal_1"], "یکم"),
+    2: (["ordinal_2"], "دوم"),
+    3: (["ordinal_3"], "سوم"),
+    9: (["ordinal_9"], "نهم"),
+    10: (["ordinal_10"], "دهم"),
+    19: (["ordinal_19"], "نوزدهم"),
+    20: (["ordinal_20"], "بیستم"),
+    21: (["num_20", AND, "ordinal_1"], "بیست و یکم"),
+    29: (["num_20", AND, "ordinal_9"], "بیست و نهم"),
+    30: (["ordinal_30"], "سی‌اُم"),
+    31: (["num_30", AND, "ordinal_1"], "سی و یکم"),
+}
+
+
+@pytest.mark.parametrize(("day", "expected"), ORDINAL_DAYS.items())
+def test_given_a_day_of_the_month_when_said_then_it_is_the_persian_ordinal(
+    day: int, expected: tuple[list[str], str]
+) -> None:
+    keys, text = expected
+    assert say_day_of_month(day) == keys
+    assert spoken(say_day_of_month(day)) == text
+
+
+def test_every_day_of_the_longest_month_is_said_with_fragments_of_the_catalog() -> None:
+    for day in range(1, 32):
+        assert all(key in PROMPTS for key in say_day_of_month(day)), day
+        assert say_day_of_month(day)[-1].startswith("ordinal_"), day
+
+
+@pytest.mark.parametrize("day", [0, 32, -1])
+def test_given_a_day_outside_a_month_when_said_then_value_error_is_raised(day: int) -> None:
+    with pytest.raises(ValueError):
+        say_day_of_month(day)
+
+
+def test_given_the_last_day_of_esfand_when_said_then_it_is_the_twenty_ninth() -> None:
+    # 29 Esfand 1404 is 20 March 2026 in Tehran.
+    assert spoken(say_jalali_date(datetime(2026, 3, 20, 12, 0, tzinfo=UTC))) == "بیست و نهم اسفند هزار و چهارصد و چهار"
+
+
+def test_given_the_first_of_azar_when_said_then_it_is_yekom_azar() -> None:
+    # 1 Azar 1405 is 22 November 2026.
+    assert spoken(say_jalali_date(datetime(2026, 11, 22, 12, 0, tzinfo=UTC))) == "یکم آذر هزار و چهارصد و پنج"
 
 
 DAY, HOUR, MINUTE = 86_400, 3_600, 60

@@ -10,8 +10,9 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from callcenter.platform.calendar import TEHRAN
 from callcenter.platform.errors import Conflict, OutsideCallingHours, ValidationFailed
-from callcenter.platform.service_hours import TEHRAN, parse_service_hours
+from callcenter.platform.service_hours import parse_service_hours
 from callcenter.tickets.lifecycle import apply_action
 from callcenter.verification import tasks as verification
 from callcenter.verification.tasks import (
