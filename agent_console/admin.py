@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 
 from agent_console.deps import Admin, ServicesDep, SessionDep
+from agent_console.static_assets import install_page_globals
 from callcenter.bootstrap.provisioning import apply_phone_changes, render_unit_name_prompt
 from callcenter.bootstrap.services import Services
 from callcenter.platform.errors import AsteriskUnavailable, PasokhError, ValidationFailed
@@ -42,6 +43,7 @@ from callcenter.tickets.referral_units import (
 from db.models import Category, Role, RowId, Unit, UnitKind, User, UserPublic
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+install_page_globals(TEMPLATES.env)
 TEMPLATES.env.filters["fa_digits"] = persian_digits
 
 router = APIRouter(prefix="/admin", include_in_schema=False)

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from agent_console.deps import ReportReader, SessionDep
+from agent_console.static_assets import install_page_globals
 from callcenter.reports.scorecard import (
     TEHRAN,
     Scorecard,
@@ -23,6 +24,7 @@ from callcenter.reports.scorecard import (
 from callcenter.reports.scorecard_export import export_filename, scorecard_pdf, scorecard_title, scorecard_xlsx
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+install_page_globals(TEMPLATES.env)
 
 router = APIRouter()
 

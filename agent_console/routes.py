@@ -23,6 +23,7 @@ from agent_console.deps import CallHandler, CurrentUser, ServicesDep, SessionDep
 from agent_console.session_cookie import current_session
 from agent_console.session_cookie import end as end_session
 from agent_console.session_cookie import start as start_session
+from agent_console.static_assets import install_page_globals
 from callcenter.bootstrap.services import Services
 from callcenter.intake.callbacks import close_callback, pending_callbacks
 from callcenter.platform.errors import (
@@ -65,6 +66,7 @@ from db.models import (
 )
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+install_page_globals(TEMPLATES.env)
 
 router = APIRouter()
 log = logging.getLogger(__name__)

@@ -18,6 +18,7 @@ from starlette.datastructures import UploadFile
 
 from agent_console.api_errors import raises
 from agent_console.deps import CallHandler, HistoryReader, InboxOwner, ServicesDep, SessionDep, TicketActor
+from agent_console.static_assets import install_page_globals
 from callcenter.platform.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationFailed
 from callcenter.platform.persian import persian_digits
 from callcenter.platform.privacy import ticket_for_reader, ticket_read_refusal
@@ -47,6 +48,7 @@ from db.models import (
 )
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+install_page_globals(TEMPLATES.env)
 
 router = APIRouter()
 log = logging.getLogger(__name__)

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from agent_console.api_errors import raises
 from agent_console.deps import CallHandler, ServicesDep, Supervisor
+from agent_console.static_assets import install_page_globals
 from callcenter.platform.errors import (
     AsteriskUnavailable,
     Conflict,
@@ -21,6 +22,7 @@ from callcenter.platform.errors import (
 from db.models import RowId, VerificationOutcome, VerificationTaskPublic
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+install_page_globals(TEMPLATES.env)
 
 router = APIRouter()
 

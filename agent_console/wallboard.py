@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 
 from agent_console.api_errors import raises
 from agent_console.deps import ServicesDep, SessionDep, Supervisor, WallboardViewer
+from agent_console.static_assets import install_page_globals
 from callcenter.platform.errors import AsteriskUnavailable, NoActiveCall, PermissionDenied
 from callcenter.platform.privacy import masked_number
 from callcenter.reports.kpis import KpiReport, compute_kpis, today_window
@@ -23,6 +24,7 @@ from callcenter.telephony.asterisk_actions import SPY_OPTIONS
 from db.models import AgentState, Call, CallPublic, Role
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+install_page_globals(TEMPLATES.env)
 SERVICE_LEVEL_SECONDS = 20
 RECENT_CALLS = 10
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import html
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -13,7 +12,6 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from agent_console.admin import router as admin_router
@@ -25,6 +23,7 @@ from agent_console.reports import router as reports_router
 from agent_console.routes import router
 from agent_console.security_headers import SecurityHeadersMiddleware
 from agent_console.session_cookie import SessionCookieMiddleware
+from agent_console.static_assets import ASSETS, HashedStaticFiles
 from agent_console.ticket_flow import router as ticket_flow_router
 from agent_console.verifications import router as verifications_router
 from agent_console.wallboard import router as wallboard_router
@@ -34,7 +33,6 @@ from callcenter.platform.settings import Settings, load_settings, refuse_built_i
 
 # Every router of the app, in one place (the route × role test walks these).
 ROUTERS = (router, admin_router, wallboard_router, ticket_flow_router, reports_router, verifications_router)
-STATIC_DIR = Path(__file__).resolve().parents[2] / "agent_console" / "static"
 
 
 def web_worker_app() -> FastAPI:
@@ -70,7 +68,7 @@ def create_app(settings: Settings, *, services: Services | None = None, telephon
     for feature_router in ROUTERS:
         app.include_router(feature_router)
     document_errors(app, ROUTERS)
-    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.mount("/static", HashedStaticFiles(ASSETS), name="static")
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_request: Request, exc: RequestValidationError) -> Response:
