@@ -46,6 +46,7 @@ def page_vocabulary(role: Role | None, *, now: datetime | None = None) -> dict[s
         "agent_states": {state.value: name for state, name in STATE_NAMES.items()},
         "pause_reasons": {reason.value: name for reason, name in PAUSE_REASON_NAMES.items()},
         "photos": {
+            "with_action": attachments.PHOTO_ACTION.value,
             "max_count": attachments.MAX_PHOTOS,
             "max_bytes": attachments.MAX_PHOTO_BYTES,
             "types": list(attachments.PHOTO_TYPES),

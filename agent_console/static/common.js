@@ -3,7 +3,8 @@
 // digits and UTC. No rule of the server is restated here: what the pages show or check comes in `vocabulary`.
 
 // Built by agent_console/vocabulary.py from the modules that own each rule, embedded in every page (base.html).
-const embedded = document.getElementById("vocabulary");
+// (No document when a test imports this module under node: only the pure helpers are used there.)
+const embedded = globalThis.document ? document.getElementById("vocabulary") : null;
 export const vocabulary = embedded ? JSON.parse(embedded.textContent) : {};
 
 export const $ = (id) => document.getElementById(id);

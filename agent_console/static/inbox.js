@@ -127,7 +127,7 @@ function actionsCell(item) {
   error.hidden = true;
   box.append(note);
   let photos = null;
-  if (steps.some((step) => step.action === "report_done")) {  // the one step that takes photos
+  if (steps.some((step) => step.action === PHOTOS.with_action)) {  // the one step that takes photos
     photos = document.createElement("input");
     photos.type = "file";
     photos.multiple = true;
@@ -158,7 +158,7 @@ async function act(ticket, step, note, error, box, photos) {
     note.focus();
     return;
   }
-  const files = step.action === "report_done" && photos ? [...photos.files] : [];
+  const files = step.action === PHOTOS.with_action && photos ? [...photos.files] : [];
   const problem = photoProblem(files);
   if (problem) {
     showError(error, problem);

@@ -53,6 +53,8 @@ TOO_MANY = f"حداکثر {persian_digits(MAX_PHOTOS)} عکس می‌توانی�
 # Templates naming the refused file as {name}: the server's refusal, and the page's check before uploading.
 TOO_BIG = f"عکس «{{name}}» بزرگ‌تر از {persian_digits(MAX_PHOTO_BYTES // (1024 * 1024))} مگابایت است."
 NOT_A_PHOTO = "فایل «{name}» عکس JPEG، PNG یا WebP نیست."
+# The one step that may carry photos: the unit shows the work it reports done.
+PHOTO_ACTION = TicketAction.REPORT_DONE
 NOT_WITH_THIS_ACTION = "عکس فقط همراه با «اعلام انجام کار» فرستاده می‌شود."
 
 
@@ -210,7 +212,7 @@ def apply_action_with_photos(
 ) -> TicketTransition:
     """``apply_action``, with photos for a report-done step: refused photos refuse the step, and a refused step
     leaves no file behind (the rows commit with the step; the files are removed if it does not commit)."""
-    if uploads and action != TicketAction.REPORT_DONE:
+    if uploads and action != PHOTO_ACTION:
         raise ValidationFailed(NOT_WITH_THIS_ACTION, field="photos")
     photos = check_photos(uploads)
     saved: list[tuple[str, Photo]] = []

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 from unittest.mock import MagicMock
@@ -73,7 +76,7 @@ def test_given_the_vocabulary_then_lines_photos_and_the_month_come_from_their_mo
 
 def test_given_the_pages_then_no_script_restates_a_rule_or_a_name_the_server_gives() -> None:
     scripts = "\n".join(path.read_text(encoding="utf-8") for path in STATIC.glob("*.js"))
-    for restated in ("report_done\", \"اعلام", "5 * 1024 * 1024", "image/jpeg", "line1888", "line137", "فروردین",
+    for restated in ("\"report_done\"", "\"disputed\"", "5 * 1024 * 1024", "image/jpeg", "line1888", "line137", "فروردین",
                      "استراحت", "ثبت‌شده", "حق با شهروند", "رفع نشده", "#1f77b4"):
         assert restated not in scripts, restated
 
@@ -113,3 +116,17 @@ def test_given_a_hashed_url_then_it_is_cached_for_a_year_and_an_unhashed_one_is_
     again = client.get(assets.url("page.js"), headers={"If-None-Match": hashed.headers["etag"]})
     assert again.status_code == 304
     assert client.get("/static/missing.js").status_code == 404
+
+
+def test_given_a_dropped_websocket_then_reconnecting_backs_off_exponentially_with_jitter_up_to_a_cap() -> None:
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed (make deps installs it)")
+    script = ("import { reconnectDelay } from './agent_console/static/common.js';"
+              "console.log(JSON.stringify([0, 1, 2, 5, 6, 40].map((a) => "
+              "[reconnectDelay(a, () => 0), reconnectDelay(a, () => 0.999999)])));")
+    out = subprocess.run([node, "--input-type=module", "-e", script], cwd=STATIC.parents[1], check=True,
+                         capture_output=True, text=True, timeout=30).stdout
+    lowest, highest = zip(*json.loads(out), strict=True)
+    assert [round(x) for x in lowest] == [500, 1000, 2000, 15000, 15000, 15000]  # half the ceiling at least
+    assert [round(x) for x in highest] == [1000, 2000, 4000, 30000, 30000, 30000]  # doubling, capped at 30 s
