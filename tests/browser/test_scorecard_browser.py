@@ -149,11 +149,11 @@ async def test_given_the_charts_then_their_axes_legends_and_tooltips_are_in_pers
     referred_ticket(engine, by=operator, unit=WASTE)  # this month: one unit, one bar
 
     await log_in(page, backend.url, "digits-mayor", PASSWORD, landing="/wallboard")
-    await page.wait_for_function("typeof Chart !== 'undefined' && Chart.getChart('hourly-chart') !== undefined")
+    await page.wait_for_function("() => typeof Chart !== 'undefined' && Chart.getChart('hourly-chart') !== undefined")
     hourly = await page.evaluate(CHART_TEXT, "hourly-chart")
     await page.goto(backend.url + "/scorecard")
     await expect(page.locator("#units tbody tr")).to_have_count(1)
-    await page.wait_for_function("Chart.getChart('score-chart') !== undefined")
+    await page.wait_for_function("() => Chart.getChart('score-chart') !== undefined")
     score = await page.evaluate(CHART_TEXT, "score-chart")
 
     for drawn in (hourly, score):
