@@ -45,7 +45,10 @@ class StaticAssets:
         self.directory = directory
 
     def url(self, name: str) -> str:
-        return f"/static/{name}?v={self.assets[name].version}"
+        asset = self.assets.get(name)
+        # A file missing at startup (vendor/ not built yet) keeps a plain URL: the page still renders, and the
+        # file, once there, is revalidated on every use.
+        return f"/static/{name}" if asset is None else f"/static/{name}?v={asset.version}"
 
     @cached_property
     def assets(self) -> dict[str, Asset]:

@@ -76,8 +76,8 @@ def test_given_the_vocabulary_then_lines_photos_and_the_month_come_from_their_mo
 
 def test_given_the_pages_then_no_script_restates_a_rule_or_a_name_the_server_gives() -> None:
     scripts = "\n".join(path.read_text(encoding="utf-8") for path in STATIC.glob("*.js"))
-    for restated in ("\"report_done\"", "\"disputed\"", "5 * 1024 * 1024", "image/jpeg", "line1888", "line137", "فروردین",
-                     "استراحت", "ثبت‌شده", "حق با شهروند", "رفع نشده", "#1f77b4"):
+    for restated in ('"report_done"', '"disputed"', "5 * 1024 * 1024", "image/jpeg", "line1888", "line137",
+                     "فروردین", "استراحت", "ثبت‌شده", "حق با شهروند", "رفع نشده", "#1f77b4"):
         assert restated not in scripts, restated
 
 
@@ -116,6 +116,7 @@ def test_given_a_hashed_url_then_it_is_cached_for_a_year_and_an_unhashed_one_is_
     again = client.get(assets.url("page.js"), headers={"If-None-Match": hashed.headers["etag"]})
     assert again.status_code == 304
     assert client.get("/static/missing.js").status_code == 404
+    assert assets.url("missing.js") == "/static/missing.js"
 
 
 def test_given_a_dropped_websocket_then_reconnecting_backs_off_exponentially_with_jitter_up_to_a_cap() -> None:
