@@ -133,7 +133,7 @@ function showChosenQueue() {
 }
 
 function fillQueueChoices() {
-  for (const line of vocabulary.lines) $("queue").add(new Option(`صف ${line.name}`, line.queue));
+  for (const line of vocabulary.lines) $("queue").add(new Option(line.name, line.queue));  // after the label «صف»
   for (const [reason, name] of Object.entries(vocabulary.pause_reasons)) $("pause-reason").add(new Option(name, reason));
   $("queue").addEventListener("change", showChosenQueue);
 }
