@@ -11,13 +11,13 @@ FONT_FILES := Vazirmatn-Regular.woff2 Vazirmatn-Bold.woff2
 TTF_FILES := Vazirmatn-Regular.ttf Vazirmatn-Bold.ttf
 CHART_JS := chart.umd.min.js
 
-.PHONY: run test bench deps debian-packages python-deps vendor asterisk lint typecheck pytest clean
+.PHONY: run test bench deps debian-packages python-deps vendor asterisk lint lint-js typecheck pytest clean
 
 # The demo: development (built-in secrets on loopback, demo accounts) unless PASOKH_ENVIRONMENT says otherwise.
 run: deps asterisk
 	PASOKH_ENVIRONMENT=$${PASOKH_ENVIRONMENT:-development} $(PY) -m callcenter run
 
-test: deps asterisk lint typecheck pytest
+test: deps asterisk lint lint-js typecheck pytest
 
 bench: deps asterisk
 	$(PY) -m tests.perf.bench
@@ -64,6 +64,15 @@ asterisk: python-deps
 lint:
 	$(PY) -m ruff check .
 	$(VENV)/bin/lint-imports --no-cache --no-logo
+
+# The pages' ES modules (eslint.config.js); ESLint is a devDependency, so `npm ci` brings it with the vendored assets.
+ESLINT := node_modules/.bin/eslint
+lint-js: $(ESLINT)
+	$(ESLINT) agent_console/static --max-warnings 0
+
+$(ESLINT): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
 
 typecheck:
 	$(PY) -m mypy

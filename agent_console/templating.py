@@ -1,4 +1,4 @@
-"""The one Jinja2 environment of the staff pages, with the filters every template may use."""
+"""The one Jinja2 environment of the staff pages, with the filters and globals every template may use."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ from pathlib import Path
 
 from fastapi.templating import Jinja2Templates
 
+from agent_console.static_assets import install_page_globals
 from callcenter.platform.persian import persian_digits
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 TEMPLATES.env.filters["fa_digits"] = persian_digits
+install_page_globals(TEMPLATES.env)  # static_url(...) with content hashes, page_vocabulary(role)

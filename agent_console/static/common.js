@@ -1,89 +1,111 @@
-// Shared by the console and the wallboard: Persian digits, Jalali dates, state names, the API client and
-// table helpers. Persian digits and Jalali dates only here, at the edge; the API speaks ASCII digits and UTC.
-"use strict";
+// The pages' shared module: the vocabulary the server embeds, the API client, Persian formatting, keyed table
+// rows and the live websocket. Persian digits and Jalali dates only here, at the edge: the API speaks ASCII
+// digits and UTC. No rule of the server is restated here: what the pages show or check comes in `vocabulary`.
 
-const toPersianDigits = (value) => String(value).replace(/[0-9]/g, (d) => "۰۱۲۳۴۵۶۷۸۹"[d]);
-const jalaliDate = (iso) =>
-  new Intl.DateTimeFormat("fa-IR-u-ca-persian", { dateStyle: "medium", timeZone: "Asia/Tehran" }).format(new Date(iso));
-const groupCode = (code) => code.replace(/(\d{3})(?=\d)/g, "$1-");
-const jalaliDateTime = (iso) =>
-  new Intl.DateTimeFormat("fa-IR-u-ca-persian", { dateStyle: "medium", timeStyle: "short", timeZone: "Asia/Tehran" })
-    .format(new Date(iso));
-const LINE_NAMES = { "137": "۱۳۷", "1888": "۱۸۸۸" };
-const PAUSE_REASONS = { break: "استراحت", training: "آموزش", after_call_work: "کار پس از تماس" };
-const AGENT_STATES = {
-  ready: "آماده در صف", paused: "در مکث", ringing: "در حال زنگ", talking: "در مکالمه",
-  wrap_up: "جمع‌بندی تماس", logged_out: "خارج از صف",
+// Built by agent_console/vocabulary.py from the modules that own each rule, embedded in every page (base.html).
+// (No document when a test imports this module under node: only the pure helpers are used there.)
+const embedded = globalThis.document ? document.getElementById("vocabulary") : null;
+export const vocabulary = embedded ? JSON.parse(embedded.textContent) : {};
+
+export const $ = (id) => document.getElementById(id);
+
+// --- Formatting ------------------------------------------------------------------------------------------------
+
+export const toPersianDigits = (value) => String(value).replace(/[0-9]/g, (d) => "۰۱۲۳۴۵۶۷۸۹"[d]);
+const dateFormat = new Intl.DateTimeFormat("fa-IR-u-ca-persian", { dateStyle: "medium", timeZone: "Asia/Tehran" });
+const dateTimeFormat = new Intl.DateTimeFormat("fa-IR-u-ca-persian",
+  { dateStyle: "medium", timeStyle: "short", timeZone: "Asia/Tehran" });
+export const jalaliDate = (iso) => dateFormat.format(new Date(iso));
+export const jalaliDateTime = (iso) => dateTimeFormat.format(new Date(iso));
+export const groupCode = (code) => code.replace(/(\d{3})(?=\d)/g, "$1-");
+export const trackingCode = (code) => ltr(toPersianDigits(groupCode(code)));
+export const percent = (value) => (value === null || value === undefined ? "—" : `${toPersianDigits(Math.round(value * 100))}٪`);
+
+// Seconds as m:ss (or h:mm:ss) in Persian digits, for time in state and waiting time.
+export function clock(seconds) {
+  const total = Math.max(0, Math.floor(seconds));
+  const h = Math.floor(total / 3600), m = Math.floor((total % 3600) / 60), sec = total % 60;
+  const mm = h ? String(m).padStart(2, "0") : String(m);
+  return toPersianDigits(`${h ? `${h}:` : ""}${mm}:${String(sec).padStart(2, "0")}`);
+}
+
+// Names the server gave, falling back to the raw value (never blank) for something newer than the page.
+const named = (table, key) => (vocabulary[table] && vocabulary[table][key]) || key;
+export const lineName = (numberOrQueue) => {
+  const line = (vocabulary.lines || []).find((l) => l.number === numberOrQueue || l.queue === numberOrQueue);
+  return line ? line.name : numberOrQueue;
 };
+export const statusName = (status) => named("statuses", status);
+export const priorityName = (priority) => named("priorities", priority);
+export const verdictName = (verdict) => named("verdicts", verdict);
+export const feedbackName = (kind) => named("feedback_kinds", kind);
+export const pauseReasonName = (reason) => named("pause_reasons", reason);
+export function agentStateLabel(state, reason) {
+  const label = named("agent_states", state);
+  return state === "paused" && reason ? `${label} (${pauseReasonName(reason)})` : label;
+}
 
-const $ = (id) => document.getElementById(id);
-async function api(method, url, body) {
-  const response = await fetch(url, {
-    method,
-    headers: {
-      Accept: "application/json",
-      ...(body ? { "Content-Type": "application/json" } : {}),
-      "X-CSRF-Token": document.querySelector('meta[name="csrf-token"]').content,
-    },
-    body: body ? JSON.stringify(body) : undefined,
-    credentials: "same-origin",
-  });
+// Every element marked data-digits shows its (server-rendered) digits in Persian.
+export function persianDigitsInPage() {
+  document.querySelectorAll("[data-digits]").forEach((el) => { el.textContent = toPersianDigits(el.textContent); });
+}
+
+// --- API -------------------------------------------------------------------------------------------------------
+
+const csrfToken = () => document.querySelector('meta[name="csrf-token"]').content;
+
+async function answer(response) {
   if (response.status === 204) return null;
   const data = await response.json().catch(() => ({}));
   if (!response.ok) {
+    // The server's errors carry a Persian message; FastAPI's own validation errors (a list in "detail") do not.
     const message = data.message || (Array.isArray(data.detail) ? "اطلاعات فرم کامل یا درست نیست." : "خطا در ارتباط با سامانه.");
     throw new Error(message);
   }
   return data;
 }
 
-function showError(element, message) {
+export async function api(method, url, body) {
+  const response = await fetch(url, {
+    method,
+    headers: {
+      Accept: "application/json",
+      ...(body ? { "Content-Type": "application/json" } : {}),
+      "X-CSRF-Token": csrfToken(),
+    },
+    body: body ? JSON.stringify(body) : undefined,
+    credentials: "same-origin",
+  });
+  return answer(response);
+}
+
+// A multipart body (the browser sets the boundary, so no Content-Type here).
+export async function apiForm(url, form) {
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { Accept: "application/json", "X-CSRF-Token": csrfToken() },
+    body: form,
+    credentials: "same-origin",
+  });
+  return answer(response);
+}
+
+export function showError(element, message) {
   element.textContent = message;
   element.hidden = !message;
 }
 
-function fillTable(table, empty, rows) {
-  const body = table.querySelector("tbody");
-  body.replaceChildren(...rows);
-  table.hidden = rows.length === 0;
-  empty.hidden = rows.length !== 0;
-}
-
-// Rows are rebuilt on every refresh; what someone is typing in a row's note (or the photos they chose) must
-// survive it, even a refresh asked for before they started that lands after. Matched by the row's data-code.
-function keepingTypedNotes(table, rebuild) {
-  const typed = new Map();
-  const chosen = new Map();
-  let focused = null;
-  for (const row of table.querySelectorAll("tr[data-code]")) {
-    const note = row.querySelector(".note");
-    const photos = row.querySelector(".photos-input");
-    if (note && note.value) typed.set(row.dataset.code, note.value);
-    if (note && note === document.activeElement) focused = row.dataset.code;
-    if (photos && photos.files.length) chosen.set(row.dataset.code, photos.files);
-  }
-  rebuild();
-  const inRow = (code, selector) => table.querySelector(`tr[data-code="${CSS.escape(code)}"] ${selector}`);
-  for (const [code, value] of typed) {
-    const note = inRow(code, ".note");
-    if (note) note.value = value;
-  }
-  for (const [code, files] of chosen) {
-    const photos = inRow(code, ".photos-input");
-    if (photos) photos.files = files;
-  }
-  if (focused && inRow(focused, ".note")) inRow(focused, ".note").focus();
-}
+// --- Tables ----------------------------------------------------------------------------------------------------
 
 // Codes and numbers read left to right even inside Persian text ("۱۲۳-۴۵۶-۷۸۹", not its groups reversed).
-function ltr(text) {
+export function ltr(text) {
   const element = document.createElement("bdi");
   element.className = "num";
   element.textContent = text;
   return element;
 }
 
-function row(cells) {
+export function row(cells) {
   const tr = document.createElement("tr");
   for (const cell of cells) {
     const td = tr.insertCell();
@@ -92,25 +114,133 @@ function row(cells) {
   return tr;
 }
 
-
-// Seconds as m:ss (or h:mm:ss) in Persian digits, for time in state and waiting time.
-function clock(seconds) {
-  const total = Math.max(0, Math.floor(seconds));
-  const h = Math.floor(total / 3600), m = Math.floor((total % 3600) / 60), sec = total % 60;
-  const mm = h ? String(m).padStart(2, "0") : String(m);
-  return toPersianDigits(`${h ? `${h}:` : ""}${mm}:${String(sec).padStart(2, "0")}`);
+// The table's rows follow `items`, keyed by `key(item)`: a row whose item did not change stays as it is (what is
+// typed in it, its focus, its chosen files untouched); a changed one is built anew by `build(item)` and takes
+// over the values of its old row's [data-keep] inputs; rows of items that are gone are removed. So a refresh,
+// even one asked for before someone started typing, never loses their words.
+export function updateRows(table, empty, items, key, build) {
+  const body = table.tBodies[0];
+  const old = new Map([...body.rows].map((tr) => [tr.dataset.key, tr]));
+  const focused = document.activeElement;
+  let refocus = null;
+  const rows = items.map((item) => {
+    const id = String(key(item));
+    const signature = JSON.stringify(item);
+    const existing = old.get(id);
+    if (existing && existing.dataset.signature === signature) return existing;
+    const fresh = build(item);
+    fresh.dataset.key = id;
+    fresh.dataset.signature = signature;
+    if (existing) refocus = carryInputs(existing, fresh, focused) || refocus;
+    return fresh;
+  });
+  rows.forEach((tr, index) => {
+    const current = body.rows[index];
+    if (current === tr) return;
+    // A rebuilt row takes its old row's place; anything else is moved there (rows left over end up last).
+    if (current && !tr.isConnected && old.get(tr.dataset.key) === current) current.replaceWith(tr);
+    else body.insertBefore(tr, current || null);
+  });
+  while (body.rows.length > rows.length) body.rows[rows.length].remove();
+  if (refocus) restoreFocus(refocus);
+  table.hidden = rows.length === 0;
+  empty.hidden = rows.length !== 0;
 }
 
-// The websocket: ``loadSnapshot`` (returning a promise) loads the page's state over REST on every (re)connect,
+function carryInputs(from, to, focused) {
+  let refocus = null;
+  for (const input of from.querySelectorAll("[data-keep]")) {
+    const twin = to.querySelector(`[data-keep="${CSS.escape(input.dataset.keep)}"]`);
+    if (!twin) continue;
+    if (input.type === "file") {
+      if (input.files.length) twin.files = input.files;
+    } else {
+      twin.value = input.value;
+    }
+    if (input === focused) refocus = { element: twin, start: input.selectionStart, end: input.selectionEnd };
+  }
+  return refocus;
+}
+
+function restoreFocus({ element, start, end }) {
+  element.focus();
+  if (typeof start === "number" && element.setSelectionRange) element.setSelectionRange(start, end);
+}
+
+// --- Charts ----------------------------------------------------------------------------------------------------
+
+// Chart.js (vendored, a classic script loaded before the modules) with Persian digits on every axis, tooltip and
+// legend: numbers through the fa-IR locale, our own labels through toPersianDigits. Undefined when the library
+// failed to load (the numbers still show in the tables).
+function persianTick(value, index, ticks) {
+  const label = this.type === "category" ? this.getLabelForValue(value)
+    : globalThis.Chart.Ticks.formatters.numeric.call(this, value, index, ticks);
+  return Array.isArray(label) ? label.map(toPersianDigits) : toPersianDigits(label);
+}
+
+export function persianChart(canvas, config) {
+  const Chart = globalThis.Chart;
+  if (typeof Chart === "undefined") return undefined;
+  Chart.defaults.font.family = "Vazirmatn, Tahoma, sans-serif";
+  Chart.defaults.locale = "fa-IR";
+  const options = config.options || {};
+  const scales = options.scales || {};
+  for (const axis of ["x", "y", ...Object.keys(scales)]) {
+    scales[axis] = scales[axis] || {};
+    scales[axis].ticks = { callback: persianTick, ...(scales[axis].ticks || {}) };
+  }
+  const plugins = options.plugins || {};
+  const legend = plugins.legend || {};
+  const tooltip = plugins.tooltip || {};
+  const defaultLabels = Chart.defaults.plugins.legend.labels.generateLabels;
+  return new Chart(canvas, {
+    ...config,
+    options: {
+      ...options,
+      scales,
+      plugins: {
+        ...plugins,
+        legend: {
+          ...legend,
+          labels: {
+            ...(legend.labels || {}),
+            generateLabels: (chart) => defaultLabels(chart).map((item) => ({ ...item, text: toPersianDigits(item.text) })),
+          },
+        },
+        tooltip: {
+          ...tooltip,
+          callbacks: {
+            title: (items) => items.map((item) => toPersianDigits(item.label)),
+            label: (item) => `${toPersianDigits(item.dataset.label)}: ${toPersianDigits(item.formattedValue)}`,
+            ...(tooltip.callbacks || {}),
+          },
+        },
+      },
+    },
+  });
+}
+
+// --- Live events -----------------------------------------------------------------------------------------------
+
+// Reconnecting: exponential from a second, capped at half a minute, with jitter (a restarted server is not met
+// by every page at the same instant). `random` is there for a test.
+const RECONNECT_FIRST_MS = 1000;
+const RECONNECT_CAP_MS = 30000;
+export function reconnectDelay(attempt, random = Math.random) {
+  const ceiling = Math.min(RECONNECT_CAP_MS, RECONNECT_FIRST_MS * 2 ** attempt);
+  return ceiling / 2 + random() * (ceiling / 2);
+}
+
+// The websocket: `loadSnapshot` (returning a promise) loads the page's state over REST on every (re)connect,
 // then deltas arrive in order. Messages are numbered per connection (hello = 0); a gap, or a "resync" from the
 // server, means something was missed and the snapshot is loaded again.
 // A snapshot read before a delta can land after it and undo it (an operator presses "ready" right after the
 // page connects: the answer to /api/me, read before the queue event, arrives after the event). So a delta that
 // arrives while a snapshot is loading marks that snapshot stale, and it is loaded once more.
-function openEvents(loadSnapshot, onEvent) {
-  let lastSeq = -1;
+export function openEvents(loadSnapshot, onEvent) {
   let loading = false;
   let stale = false;
+  let failures = 0;
   const refresh = async () => {
     if (loading) { stale = true; return; }
     loading = true;
@@ -121,24 +251,30 @@ function openEvents(loadSnapshot, onEvent) {
     }
   };
   const scheme = location.protocol === "https:" ? "wss" : "ws";
-  const socket = new WebSocket(`${scheme}://${location.host}/ws`);
-  socket.onopen = () => {
-    $("connection").textContent = "متصل"; $("connection").className = "badge on";
-    refresh();
+  const connect = () => {
+    let lastSeq = -1;
+    const socket = new WebSocket(`${scheme}://${location.host}/ws`);
+    socket.onopen = () => {
+      failures = 0;
+      $("connection").textContent = "متصل"; $("connection").className = "badge on";
+      refresh();
+    };
+    socket.onmessage = (e) => {
+      const message = JSON.parse(e.data);
+      const gap = message.seq !== 0 && message.seq !== lastSeq + 1;
+      lastSeq = message.seq;
+      if (message.seq === 0) return;  // hello
+      if (gap || message.name === "resync") refresh();
+      if (message.name === "resync") return;
+      if (loading) stale = true;
+      onEvent(message);
+    };
+    socket.onclose = (e) => {
+      if (e.code === 4401) { location.href = "/login"; return; }  // the session was revoked or expired
+      $("connection").textContent = "قطع"; $("connection").className = "badge off";
+      setTimeout(connect, reconnectDelay(failures));
+      failures += 1;
+    };
   };
-  socket.onmessage = (e) => {
-    const message = JSON.parse(e.data);
-    const gap = message.seq !== 0 && message.seq !== lastSeq + 1;
-    lastSeq = message.seq;
-    if (message.seq === 0) return;  // hello
-    if (gap || message.name === "resync") refresh();
-    if (message.name === "resync") return;
-    if (loading) stale = true;
-    onEvent(message);
-  };
-  socket.onclose = (e) => {
-    if (e.code === 4401) { location.href = "/login"; return; }  // the session was revoked or expired
-    $("connection").textContent = "قطع"; $("connection").className = "badge off";
-    setTimeout(() => openEvents(loadSnapshot, onEvent), 1000);
-  };
+  connect();
 }

@@ -1,18 +1,15 @@
-// Operator console: websocket screen pop, queue membership, call controls, ticket form (helpers: common.js).
-"use strict";
+// Operator console: websocket screen pop, queue membership (137 or 1888), call controls, ticket form.
+import {
+  $, agentStateLabel, api, clock, feedbackName, groupCode, jalaliDate, jalaliDateTime, lineName, ltr, openEvents,
+  persianDigitsInPage, row, showError, statusName, toPersianDigits, trackingCode, updateRows, vocabulary,
+} from "./common.js";
 
-const STATUS_NAMES = {
-  registered: "ثبت‌شده", referred: "ارجاع‌شده به واحد", accepted: "در دست اقدام واحد",
-  done: "انجام‌شده به گزارش واحد", awaiting_verification: "در انتظار تأیید شهروند",
-  verified: "بسته‌شده با تأیید شهروند", reopened: "بازگشایی‌شده", disputed: "در انتظار رأی ناظر میدانی",
-  closed_on_verdict: "بسته‌شده با رأی ناظر میدانی", cancelled: "لغوشده",
-};
-const FEEDBACK_NAMES = { criticism: "انتقاد", suggestion: "پیشنهاد", appreciation: "قدردانی" };
-const state = { call: null, reference: null, requestId: null, onHold: false };
+const state = { call: null, reference: null, requestId: null, onHold: false, queues: [] };
+// The queue the operator works in, chosen on the page (137 unless they pick 1888).
+const chosenQueue = () => $("queue").value;
 
 function setQueueState(name, reason, since) {
-  const label = AGENT_STATES[name] || name;
-  $("queue-state").textContent = name === "paused" && reason ? `${label} (${PAUSE_REASONS[reason] || reason})` : label;
+  $("queue-state").textContent = agentStateLabel(name, reason);
   $("queue-state").dataset.state = name;
   state.stateSince = since ? new Date(since) : null;
   tickStateTime();
@@ -33,8 +30,7 @@ function fillTransferTargets() {
   for (const s of state.reference.supervisors) {
     select.add(new Option(`ناظر: ${s.full_name} (${toPersianDigits(s.extension)})`, s.extension));
   }
-  select.add(new Option("صف ۱۸۸۸", "line1888"));
-  select.add(new Option("صف ۱۳۷", "line137"));
+  for (const line of [...vocabulary.lines].reverse()) select.add(new Option(`صف ${line.name}`, line.queue));
 }
 
 async function callAction(path, body) {
@@ -92,7 +88,7 @@ async function loadReference() {
   const category = $("category");
   const unit = $("unit");
   for (const c of state.reference.categories) {
-    category.add(new Option(`${c.name} (${LINE_NAMES[c.line] || c.line})`, c.id));
+    category.add(new Option(`${c.name} (${lineName(c.line)})`, c.id));
   }
   for (const u of state.reference.units) unit.add(new Option(u.name, u.id));
   for (const d of state.reference.units.filter((u) => u.kind === "district")) $("district").add(new Option(d.name, d.id));
@@ -127,8 +123,19 @@ async function selectDefaultUnit() {
 
 async function loadMe() {
   const me = await api("GET", "/api/me");
-  const mine = me.queues.find((q) => q.queue === "line137");
+  state.queues = me.queues;
+  showChosenQueue();
+}
+
+function showChosenQueue() {
+  const mine = state.queues.find((q) => q.queue === chosenQueue());
   setQueueState(mine ? mine.state : "logged_out", mine && mine.reason, mine && mine.since);
+}
+
+function fillQueueChoices() {
+  for (const line of vocabulary.lines) $("queue").add(new Option(line.name, line.queue));  // after the label «صف»
+  for (const [reason, name] of Object.entries(vocabulary.pause_reasons)) $("pause-reason").add(new Option(name, reason));
+  $("queue").addEventListener("change", showChosenQueue);
 }
 
 function showScreenPop(data) {
@@ -138,22 +145,14 @@ function showScreenPop(data) {
   $("screen-pop").hidden = false;
   $("caller-number").textContent = data.call.anonymous ? "ناشناس (به درخواست تماس‌گیرنده)"
     : toPersianDigits(data.call.caller_number || "ناشناس");
-  $("call-line").textContent = LINE_NAMES[data.call.line] || data.call.line;
+  $("call-line").textContent = lineName(data.call.line);
   $("feedback-choice").hidden = !data.call.feedback_kind;
-  $("feedback-kind").textContent = FEEDBACK_NAMES[data.call.feedback_kind] || "";
+  $("feedback-kind").textContent = data.call.feedback_kind ? feedbackName(data.call.feedback_kind) : "";
   $("personnel-code-wrap").hidden = !data.call.personnel_code;
   $("personnel-code").textContent = toPersianDigits(data.call.personnel_code || "");
-  const body = $("history").querySelector("tbody");
-  body.replaceChildren();
-  for (const t of data.history) {
-    const row = body.insertRow();
-    for (const cell of [ltr(toPersianDigits(groupCode(t.tracking_code))), t.category_name || "پیام صوتی", t.unit_name,
-      STATUS_NAMES[t.status] || t.status, jalaliDate(t.created_at)]) {
-      row.insertCell().append(cell);
-    }
-  }
-  $("history").hidden = data.history.length === 0;
-  $("no-history").hidden = data.history.length !== 0;
+  updateRows($("history"), $("no-history"), data.history, (t) => t.tracking_code, (t) => row([
+    trackingCode(t.tracking_code), t.category_name || "پیام صوتی", t.unit_name, statusName(t.status),
+    jalaliDate(t.created_at)]));
   $("ticket-result").hidden = true;
   showCallControls(true);
   checkDuplicates();
@@ -170,8 +169,9 @@ function onEvent(message) {
     $("call-idle").textContent = "تماس پایان یافت؛ ثبت درخواست را کامل کنید.";
     $("call-idle").hidden = false;
     showCallControls(false);
-  } else if (name === "agent_state" && data.queue === "line137") {
-    setQueueState(data.state, data.reason, data.since);
+  } else if (name === "agent_state") {
+    state.queues = [...state.queues.filter((q) => q.queue !== data.queue), data];
+    if (data.queue === chosenQueue()) setQueueState(data.state, data.reason, data.since);
   } else if (name === "callback_requested" || name === "callback_closed") {
     loadCallbacks();
   } else if (name === "ticket_created" && data.ticket.source === "voice_message") {
@@ -181,17 +181,18 @@ function onEvent(message) {
 
 async function loadCallbacks() {
   const pending = await api("GET", "/api/callbacks");
-  fillTable($("callbacks"), $("no-callbacks"), pending.map((c, index) => {
+  const numbered = pending.map((c, index) => ({ ...c, position: index + 1 }));
+  updateRows($("callbacks"), $("no-callbacks"), numbered, (c) => c.id, (c) => {
     const done = document.createElement("button");
     done.type = "button";
     done.textContent = "تماس گرفته شد";
     done.dataset.callback = c.id;
     done.addEventListener("click", () => closeCallback(c.id, "done"));
-    const tr = row([toPersianDigits(index + 1), ltr(toPersianDigits(c.caller_number)), LINE_NAMES[c.line] || c.line,
+    const tr = row([toPersianDigits(c.position), ltr(toPersianDigits(c.caller_number)), lineName(c.line),
       jalaliDateTime(c.waiting_since), done]);
     tr.dataset.callback = c.id;
     return tr;
-  }));
+  });
 }
 
 async function closeCallback(id, status) {
@@ -206,16 +207,16 @@ async function closeCallback(id, status) {
 
 async function loadVoiceMessages() {
   const messages = await api("GET", "/api/voice-messages");
-  fillTable($("voice-messages"), $("no-voice-messages"), messages.map((t) => {
+  updateRows($("voice-messages"), $("no-voice-messages"), messages, (t) => t.tracking_code, (t) => {
     const audio = document.createElement("audio");
     audio.controls = true;
     audio.preload = "metadata";
     audio.src = `/api/tickets/${t.tracking_code}/recording`;
-    const tr = row([ltr(toPersianDigits(groupCode(t.tracking_code))), LINE_NAMES[t.line] || t.line,
+    const tr = row([trackingCode(t.tracking_code), lineName(t.line),
       t.anonymous ? "ناشناس" : ltr(toPersianDigits(t.caller_number || "—")), jalaliDateTime(t.created_at), audio]);
     tr.dataset.code = t.tracking_code;
     return tr;
-  }));
+  });
 }
 
 async function fileTicket(event) {
@@ -255,7 +256,7 @@ async function checkDuplicates() {
   const found = await api("GET", `/api/duplicates?${query}`).catch(() => []);
   $("duplicates").replaceChildren(...found.map((t) => {
     const item = document.createElement("li");
-    item.append(ltr(toPersianDigits(groupCode(t.tracking_code))), ` — ${t.category_name || "پیام صوتی"}، ${t.address || ""} (${jalaliDate(t.created_at)})`);
+    item.append(trackingCode(t.tracking_code), ` — ${t.category_name || "پیام صوتی"}، ${t.address || ""} (${jalaliDate(t.created_at)})`);
     item.dataset.code = t.tracking_code;
     return item;
   }));
@@ -265,14 +266,16 @@ async function checkDuplicates() {
 async function queueAction(path, extra = {}) {
   showError($("queue-error"), "");
   try {
-    await api("POST", path, { queue: "line137", ...extra });
+    await api("POST", path, { queue: chosenQueue(), ...extra });
   } catch (error) {
     showError($("queue-error"), error.message);
   }
 }
 
-document.addEventListener("DOMContentLoaded", () => {
-  document.querySelectorAll("[data-digits]").forEach((el) => { el.textContent = toPersianDigits(el.textContent); });
+// A module runs once the page is parsed: no need to wait for DOMContentLoaded.
+{
+  persianDigitsInPage();
+  fillQueueChoices();
   $("ticket-form").addEventListener("submit", fileTicket);
   $("category").addEventListener("change", checkDuplicates);
   $("address").addEventListener("change", checkDuplicates);
@@ -288,4 +291,4 @@ document.addEventListener("DOMContentLoaded", () => {
   loadReference().catch((e) => showError($("ticket-error"), e.message));
   // A fresh snapshot on every (re)connect, then deltas: nothing missed.
   openEvents(() => Promise.all([loadMe(), loadCallbacks(), loadVoiceMessages()]), onEvent);
-});
+}

@@ -1,51 +1,21 @@
 // The inbox: a unit liaison's referred, reopened and accepted tickets, or a field supervisor's disputed ones,
-// each with its deadline and the buttons of the lifecycle steps that person may take (helpers: common.js).
-"use strict";
+// each with its deadline and the buttons of the lifecycle steps that person may take. The steps, which of them
+// need a note and the photo limits come from the server (vocabulary.steps, vocabulary.photos): none is restated.
+import {
+  $, api, apiForm, jalaliDateTime, openEvents, priorityName, row, showError, toPersianDigits, trackingCode,
+  updateRows, verdictName, vocabulary,
+} from "./common.js";
 
-const PRIORITY_NAMES = { normal: "عادی", high: "بالا", urgent: "فوری" };
 const ROLE = document.getElementById("inbox-panel").dataset.role;
-const VERDICT_NAMES = { citizen_right: "حق با شهروند", unit_right: "حق با واحد", partly: "تا حدی" };
-// What each status lets the page's person do: [action, button text, note required?, verdict].
-const BUTTONS = {
-  referred: [["accept", "پذیرش", false], ["decline", "بازگرداندن به مرکز تماس", true]],
-  reopened: [["accept", "پذیرش", false], ["dispute", "اعتراض", true]],
-  accepted: [["report_done", "اعلام انجام کار", true]],
-  disputed: [
-    ["field_verdict", VERDICT_NAMES.citizen_right, false, "citizen_right"],
-    ["field_verdict", VERDICT_NAMES.unit_right, false, "unit_right"],
-    ["field_verdict", VERDICT_NAMES.partly, true, "partly"],
-  ],
-};
-const NOTE_MISSING = {
-  decline: "بنویسید چرا این درخواست به این واحد مربوط نیست.",
-  dispute: "دلیل اعتراض واحد را بنویسید.",
-  report_done: "بنویسید چه کاری انجام شد.",
-  field_verdict: "بنویسید کدام بخش از کار هنوز مانده است.",
-};
+const PHOTOS = vocabulary.photos;
+
 // Photos with "report done" (decision 29): the server checks them again by their bytes; these checks only spare
 // the liaison an upload that would be refused.
-const MAX_PHOTOS = 5;
-const MAX_PHOTO_BYTES = 5 * 1024 * 1024;
-const PHOTO_TYPES = ["image/jpeg", "image/png", "image/webp"];
-
-// Like common.js's api(), for a multipart body (the browser sets the boundary, so no Content-Type here).
-async function apiForm(url, form) {
-  const response = await fetch(url, {
-    method: "POST",
-    headers: { Accept: "application/json", "X-CSRF-Token": document.querySelector('meta[name="csrf-token"]').content },
-    body: form,
-    credentials: "same-origin",
-  });
-  const data = await response.json().catch(() => ({}));
-  if (!response.ok) throw new Error(data.message || "خطا در ارتباط با سامانه.");
-  return data;
-}
-
 function photoProblem(files) {
-  if (files.length > MAX_PHOTOS) return `حداکثر ${toPersianDigits(MAX_PHOTOS)} عکس می‌توانید بفرستید.`;
+  if (files.length > PHOTOS.max_count) return PHOTOS.too_many;
   for (const file of files) {
-    if (file.size > MAX_PHOTO_BYTES) return `عکس «${file.name}» بزرگ‌تر از ${toPersianDigits(5)} مگابایت است.`;
-    if (file.type && !PHOTO_TYPES.includes(file.type)) return `فایل «${file.name}» عکس JPEG، PNG یا WebP نیست.`;
+    if (file.size > PHOTOS.max_bytes) return PHOTOS.too_big.replace("{name}", file.name);
+    if (file.type && !PHOTOS.types.includes(file.type)) return PHOTOS.not_a_photo.replace("{name}", file.name);
   }
   return "";
 }
@@ -128,44 +98,53 @@ function whatCell(item) {
   if (item.citizen_words) box.append(noteLine("سخن شهروند", item.citizen_words));
   if (item.dispute_note) box.append(noteLine("دلیل اعتراض واحد", item.dispute_note));
   if (item.verdict) {
-    box.append(noteLine(`رأی ناظر میدانی (${VERDICT_NAMES[item.verdict]})`, item.verdict_note || "—"));
+    box.append(noteLine(`رأی ناظر میدانی (${verdictName(item.verdict)})`, item.verdict_note || "—"));
   }
   if (ROLE === "field_supervisor") showPhotos(t, box);
   return box;
 }
 
+// "توضیح (برای «بازگرداندن به مرکز تماس» لازم است)": which of this row's buttons need the note, as the server says.
+function notePlaceholder(steps) {
+  const needing = steps.filter((step) => step.note_required).map((step) => `«${step.label}»`);
+  return needing.length ? `توضیح (برای ${needing.join(" و ")} لازم است)` : "توضیح";
+}
+
 function actionsCell(item) {
   const box = document.createElement("div");
   box.className = "actions";
+  const steps = vocabulary.steps[item.ticket.status] || [];
   const note = document.createElement("textarea");
   note.rows = 2;
-  note.maxLength = 4000;
+  note.maxLength = vocabulary.note_max_length;
   note.className = "note";
+  note.dataset.keep = "note";
   note.setAttribute("aria-label", "توضیح");
-  note.placeholder = item.ticket.status === "disputed" ? "توضیح رأی (برای «تا حدی» لازم است)" : "توضیح (برای بازگرداندن، اعتراض و اعلام انجام کار لازم است)";
+  note.placeholder = notePlaceholder(steps);
   const error = document.createElement("p");
   error.className = "error";
   error.setAttribute("role", "alert");
   error.hidden = true;
   box.append(note);
   let photos = null;
-  if (item.ticket.status === "accepted") {
+  if (steps.some((step) => step.action === PHOTOS.with_action)) {  // the one step that takes photos
     photos = document.createElement("input");
     photos.type = "file";
     photos.multiple = true;
-    photos.accept = PHOTO_TYPES.join(",");
+    photos.accept = PHOTOS.types.join(",");
     photos.className = "photos-input";
+    photos.dataset.keep = "photos";
     const label = document.createElement("label");
-    label.append(`عکس کار انجام‌شده (اختیاری، تا ${toPersianDigits(MAX_PHOTOS)} عکس) `, photos);
+    label.append(`عکس کار انجام‌شده (اختیاری، تا ${toPersianDigits(PHOTOS.max_count)} عکس) `, photos);
     box.append(label);
   }
-  for (const [action, label, needsNote, verdict] of BUTTONS[item.ticket.status] || []) {
+  for (const step of steps) {
     const button = document.createElement("button");
     button.type = "button";
-    button.textContent = label;
-    button.dataset.action = action;
-    if (verdict) button.dataset.verdict = verdict;
-    button.addEventListener("click", () => act(item.ticket, { action, verdict, needsNote }, note, error, box, photos));
+    button.textContent = step.label;
+    button.dataset.action = step.action;
+    if (step.verdict) button.dataset.verdict = step.verdict;
+    button.addEventListener("click", () => act(item.ticket, step, note, error, box, photos));
     box.append(button);
   }
   box.append(error);
@@ -174,12 +153,12 @@ function actionsCell(item) {
 
 async function act(ticket, step, note, error, box, photos) {
   const text = note.value.trim();
-  if (step.needsNote && !text) {
-    showError(error, NOTE_MISSING[step.action]);
+  if (step.note_required && !text) {
+    showError(error, step.note_required);
     note.focus();
     return;
   }
-  const files = step.action === "report_done" && photos ? [...photos.files] : [];
+  const files = step.action === PHOTOS.with_action && photos ? [...photos.files] : [];
   const problem = photoProblem(files);
   if (problem) {
     showError(error, problem);
@@ -213,7 +192,7 @@ function inboxRow(item) {
   const category = document.createElement("div");
   category.append(t.category_name || "—", document.createElement("br"), t.district_name || "منطقه نامشخص");
   const tr = row([
-    ltr(toPersianDigits(groupCode(t.tracking_code))), category, whatCell(item), PRIORITY_NAMES[t.priority],
+    trackingCode(t.tracking_code), category, whatCell(item), priorityName(t.priority),
     item.status_name, jalaliDateTime(item.referred_at), deadlineCell(item), actionsCell(item),
   ]);
   tr.dataset.code = t.tracking_code;
@@ -233,19 +212,13 @@ async function loadInbox() {
       if (!inbox.unit_name) showError($("inbox-error"), "برای شما واحدی تعیین نشده است؛ از مدیر سامانه بخواهید واحدتان را ثبت کند.");
     }
     $("inbox-count").textContent = toPersianDigits(inbox.items.length);
-    keepingTypedNotes($("inbox"), () => fillTable($("inbox"), $("inbox-empty"), inbox.items.map(inboxRow)));
+    updateRows($("inbox"), $("inbox-empty"), inbox.items, (item) => item.ticket.tracking_code, inboxRow);
   } catch (failure) {
     showError($("inbox-error"), failure.message);
   }
 }
 
-// A note being typed must survive: refresh on others' changes only when nobody is typing in this page.
-function refreshSoon() {
-  if (document.activeElement && document.activeElement.classList.contains("note") && document.activeElement.value) return;
-  if ([...document.querySelectorAll(".photos-input")].some((input) => input.files.length)) return;
-  loadInbox();
-}
-
+// Others' changes refresh the list at once: rows update in place, so a note being typed survives (updateRows).
 openEvents(loadInbox, (message) => {
-  if (["ticket_changed", "ticket_created", "ticket_escalated"].includes(message.name)) refreshSoon();
+  if (["ticket_changed", "ticket_created", "ticket_escalated"].includes(message.name)) loadInbox();
 });

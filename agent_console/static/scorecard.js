@@ -1,22 +1,15 @@
 // The units' evaluation scorecard for a Jalali month: a ranked table, a chart, and the six months' trend as a line
-// chart (helpers: common.js).
-"use strict";
+// chart. Month names, this month and the units' colours (shared with the PDF) come from the server.
+import { $, api, percent as pct, persianChart, row, showError, toPersianDigits, updateRows, vocabulary } from "./common.js";
 
-const MONTHS = ["فروردین", "اردیبهشت", "خرداد", "تیر", "مرداد", "شهریور", "مهر", "آبان", "آذر", "دی", "بهمن", "اسفند"];
-const pct = (value) => (value === null || value === undefined ? "—" : `${toPersianDigits(Math.round(value * 100))}٪`);
+const MONTHS = vocabulary.months;
 const hours = (value) => (value === null || value === undefined ? "—" : toPersianDigits(value.toFixed(1)));
 let chart = null;
 let trendChart = null;
 let trend = null;
 // One colour per unit line, in the trend's order; the PDF uses the same (scorecard_export.PALETTE).
-const PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
+const PALETTE = vocabulary.palette;
 const monthLabel = (m) => `${MONTHS[m.month - 1]} ${toPersianDigits(m.year)}`;
-
-function currentJalaliMonth() {
-  const parts = new Intl.DateTimeFormat("en-u-ca-persian-nu-latn", { year: "numeric", month: "numeric", timeZone: "Asia/Tehran" })
-    .formatToParts(new Date());
-  return { year: Number(parts.find((p) => p.type === "year").value), month: Number(parts.find((p) => p.type === "month").value) };
-}
 
 async function loadScorecard(year, month) {
   showError($("scorecard-error"), "");
@@ -26,13 +19,13 @@ async function loadScorecard(year, month) {
   try {
     const card = await api("GET", `/api/scorecard?year=${year}&month=${month}`);
     $("period").textContent = `${MONTHS[month - 1]} ${toPersianDigits(year)}`;
-    fillTable($("units"), $("no-units"), card.units.map((u) => {
+    updateRows($("units"), $("no-units"), card.units, (u) => u.unit_id, (u) => {
       const tr = row([toPersianDigits(u.rank), u.unit_name, toPersianDigits(u.received), pct(u.on_time_rate),
         hours(u.median_hours_to_done), hours(u.p90_hours_to_done), pct(u.verification_pass_rate), pct(u.reopen_rate),
         `${toPersianDigits(u.verdicts_against)} / ${toPersianDigits(u.verdicts_for)}`, pct(u.citizen_satisfaction)]);
       tr.dataset.unit = u.unit_id;
       return tr;
-    }));
+    });
     drawScores(card.units);
   } catch (error) {
     showError($("scorecard-error"), error.message);
@@ -55,7 +48,7 @@ async function loadTrend(year, month) {
 // A line per unit of the chosen measure, as percentages; a month the unit received nothing is a gap, not 0 %.
 // Right to left: the oldest month on the right, the value axis beside it.
 function drawTrend() {
-  if (typeof Chart === "undefined" || trend === null) return;
+  if (trend === null) return;
   const measure = $("trend-measure").value;
   const data = {
     labels: trend.months.map(monthLabel),
@@ -71,8 +64,7 @@ function drawTrend() {
     })),
   };
   if (trendChart) { trendChart.data = data; trendChart.update("none"); return; }
-  Chart.defaults.font.family = "Vazirmatn, Tahoma, sans-serif";
-  trendChart = new Chart($("trend-chart"), {
+  trendChart = persianChart($("trend-chart"), {
     type: "line",
     data,
     options: {
@@ -91,18 +83,16 @@ function drawTrend() {
 }
 
 function drawScores(units) {
-  if (typeof Chart === "undefined") return;
   const data = {
     labels: units.map((u) => u.unit_name),
     datasets: [{ label: "امتیاز", data: units.map((u) => (u.score === null ? 0 : Math.round(u.score * 100))), backgroundColor: "#0b6e4f" }],
   };
   if (chart) { chart.data = data; chart.update("none"); return; }
-  Chart.defaults.font.family = "Vazirmatn, Tahoma, sans-serif";
-  chart = new Chart($("score-chart"), { type: "bar", data, options: { animation: false, indexAxis: "y", scales: { x: { min: 0, max: 100 } } } });
+  chart = persianChart($("score-chart"), { type: "bar", data, options: { animation: false, indexAxis: "y", scales: { x: { min: 0, max: 100 } } } });
 }
 
-document.addEventListener("DOMContentLoaded", () => {
-  const { year, month } = currentJalaliMonth();
+{
+  const { year, month } = vocabulary.this_month;
   MONTHS.forEach((name, index) => $("month").add(new Option(name, index + 1)));
   $("year").value = year;
   $("month").value = String(month);
@@ -112,4 +102,4 @@ document.addEventListener("DOMContentLoaded", () => {
     loadScorecard(Number($("year").value), Number($("month").value));
   });
   loadScorecard(year, month);
-});
+}

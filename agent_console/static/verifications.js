@@ -1,9 +1,13 @@
 // The supervisors' verification list: call the citizen (their phone first), hand tasks to the automatic dialer,
-// record what the citizen said. Live: every change of a task arrives as "verification_changed".
-"use strict";
+// record what the citizen said. Live: every change of a task arrives as "verification_changed". The outcomes,
+// their names and which needs the citizen's words come from the server (vocabulary.verification).
+import {
+  $, api, jalaliDateTime, ltr, openEvents, persianDigitsInPage, row, showError, toPersianDigits, trackingCode,
+  updateRows, vocabulary,
+} from "./common.js";
 
-const TASK_STATES = { pending: "در نوبت تماس", calling: "در حال تماس", gave_up: "پاسخ نداد (پایان تلاش‌ها)", done: "ثبت شد" };
-const OUTCOME_NAMES = { unreachable: "در دسترس نبود", not_placed: "خط آزاد نبود", resolved: "رفع شده", not_resolved: "رفع نشده" };
+const WORDS = vocabulary.verification;
+const OUTCOME_STYLE = { resolved: "ok", not_resolved: "warn" };
 
 function button(label, onClick, className = "") {
   const element = document.createElement("button");
@@ -31,8 +35,10 @@ function actions(task) {
   cell.className = "actions";
   const note = document.createElement("textarea");
   note.className = "note";
+  note.dataset.keep = "note";
   note.rows = 2;
-  note.placeholder = "سخن شهروند (برای «رفع نشده» لازم است)";
+  const needing = WORDS.recorded.filter((o) => o.note_required).map((o) => `«${o.label}»`);
+  note.placeholder = needing.length ? `سخن شهروند (برای ${needing.join(" و ")} لازم است)` : "سخن شهروند";
   note.setAttribute("aria-label", `سخن شهروند درباره ${task.tracking_code}`);
   const outcome = (value) => act(() => api("POST", `/api/verifications/${task.id}/outcome`, { outcome: value, note: note.value }));
   cell.append(
@@ -41,22 +47,20 @@ function actions(task) {
     button("تماس خودکار", () => act(() => api("POST", "/api/verifications/automatic", { task_ids: [task.id] }),
       "در نوبت تماس خودکار قرار گرفت.")),
     note,
-    button("رفع شده", () => outcome("resolved"), "ok"),
-    button("رفع نشده", () => outcome("not_resolved"), "warn"),
-    button("در دسترس نبود", () => outcome("unreachable")),
+    ...WORDS.recorded.map((o) => button(o.label, () => outcome(o.outcome), OUTCOME_STYLE[o.outcome] || "")),
   );
   return cell;
 }
 
 function stateText(task) {
   const mode = task.mode === "automatic" ? " · خودکار" : "";
-  const last = task.outcome ? ` · آخرین نتیجه: ${OUTCOME_NAMES[task.outcome] || task.outcome}` : "";
-  return `${TASK_STATES[task.status] || task.status}${mode}${last}`;
+  const last = task.outcome ? ` · آخرین نتیجه: ${WORDS.outcomes[task.outcome] || task.outcome}` : "";
+  return `${WORDS.states[task.status] || task.status}${mode}${last}`;
 }
 
 function taskRow(task) {
   const tr = row([
-    ltr(toPersianDigits(groupCode(task.tracking_code))),
+    trackingCode(task.tracking_code),
     `${task.category_name} · ${task.unit_name}`,
     task.done_note,
     ltr(toPersianDigits(task.caller_number)),
@@ -73,19 +77,13 @@ function taskRow(task) {
 async function loadTasks() {
   const tasks = await api("GET", "/api/verifications");
   $("verification-count").textContent = toPersianDigits(tasks.length);
-  keepingTypedNotes($("verifications"),
-    () => fillTable($("verifications"), $("verifications-empty"), tasks.map(taskRow)));
+  updateRows($("verifications"), $("verifications-empty"), tasks, (task) => task.id, taskRow);
 }
 
-// A note being typed must survive: reload on others' changes only when nobody types here.
-function refreshSoon() {
-  const typing = document.activeElement && document.activeElement.classList.contains("note") && document.activeElement.value;
-  if (!typing) loadTasks().catch((failure) => showError($("verifications-error"), failure.message));
-}
+// Others' changes reload the list at once: rows update in place, so words being typed survive (updateRows).
+const reload = () => loadTasks().catch((failure) => showError($("verifications-error"), failure.message));
 
-document.addEventListener("DOMContentLoaded", () => {
-  document.querySelectorAll("[data-digits]").forEach((el) => { el.textContent = toPersianDigits(el.textContent); });
-  openEvents(() => loadTasks().catch((failure) => showError($("verifications-error"), failure.message)), (message) => {
-    if (message.name === "verification_changed" || message.name === "ticket_changed") refreshSoon();
-  });
+persianDigitsInPage();
+openEvents(reload, (message) => {
+  if (message.name === "verification_changed" || message.name === "ticket_changed") reload();
 });

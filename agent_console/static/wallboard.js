@@ -1,13 +1,14 @@
 // Supervisor wallboard: a snapshot over REST (agents, waiting calls, today's KPIs), then websocket deltas.
 // Agent states apply at once; anything about calls reloads the snapshot (debounced), so KPIs never drift.
-"use strict";
+import {
+  $, agentStateLabel, api, clock, jalaliDate, jalaliDateTime, lineName, ltr, openEvents, percent, persianChart,
+  persianDigitsInPage, row, showError, toPersianDigits, updateRows,
+} from "./common.js";
 
 const CAN_SUPERVISE = document.getElementById("wallboard-script").dataset.canSupervise === "yes";
-const QUEUE_NAMES = { line137: "۱۳۷", line1888: "۱۸۸۸" };
 const SPY_MODES = [["listen", "شنود"], ["whisper", "نجوا"], ["barge", "ورود به مکالمه"]];
 const board = { agents: new Map(), waiting: [], kpis: null, skewMs: 0, reloadTimer: null, charts: {} };
 
-const percent = (value) => (value === null || value === undefined ? "—" : `${toPersianDigits(Math.round(value * 100))}٪`);
 const seconds = (value) => (value === null || value === undefined ? "—" : clock(value));
 const serverNow = () => Date.now() + board.skewMs;
 const agentKey = (a) => `${a.extension}/${a.queue}`;
@@ -28,7 +29,7 @@ async function loadSnapshot() {
 
 // Answered calls that ended today, newest first; supervisors can play each conversation.
 function renderRecent(calls) {
-  fillTable($("recent"), $("no-recent"), calls.map((c) => {
+  updateRows($("recent"), $("no-recent"), calls, (c) => c.id, (c) => {
     let recording = "—";
     if (CAN_SUPERVISE && c.has_recording) {
       recording = document.createElement("audio");
@@ -37,12 +38,12 @@ function renderRecent(calls) {
       recording.src = `/api/calls/${c.id}/recording`;
     }
     const talked = c.ended_at && c.answered_at ? clock((new Date(c.ended_at) - new Date(c.answered_at)) / 1000) : "—";
-    const tr = row([jalaliDateTime(c.started_at), LINE_NAMES[c.line] || c.line,
+    const tr = row([jalaliDateTime(c.started_at), lineName(c.line),
       c.anonymous ? "ناشناس" : ltr(toPersianDigits(c.caller_number || "—")), ltr(toPersianDigits(c.operator_extension || "—")),
-      ltr(talked), c.transferred_to ? `منتقل به ${toPersianDigits(QUEUE_NAMES[c.transferred_to] || c.transferred_to)}` : "", recording]);
+      ltr(talked), c.transferred_to ? `منتقل به ${toPersianDigits(lineName(c.transferred_to))}` : "", recording]);
     tr.dataset.call = c.id;
     return tr;
-  }));
+  });
 }
 
 function reportLoadError(error) {
@@ -71,11 +72,6 @@ function answeredToday(extension) {
   return found ? found.answered : 0;
 }
 
-function stateLabel(agent) {
-  const label = AGENT_STATES[agent.state] || agent.state;
-  return agent.state === "paused" && agent.reason ? `${label} (${PAUSE_REASONS[agent.reason] || agent.reason})` : label;
-}
-
 function spyButtons(agent) {
   const cell = document.createElement("span");
   if (!CAN_SUPERVISE || agent.state !== "talking") return cell;
@@ -93,33 +89,34 @@ function spyButtons(agent) {
 
 function renderAgents() {
   const agents = [...board.agents.values()].sort((a, b) => a.extension.localeCompare(b.extension));
-  fillTable($("agents"), $("no-agents"), agents.map((a) => {
+  const withAnswered = agents.map((a) => ({ ...a, answered: answeredToday(a.extension) }));
+  updateRows($("agents"), $("no-agents"), withAnswered, agentKey, (a) => {
     const since = document.createElement("bdi");
     since.className = "num since";
     since.dataset.since = a.since;
     const status = document.createElement("span");
     status.className = `state state-${a.state}`;
-    status.textContent = stateLabel(a);
-    const tr = row([a.name || a.extension, ltr(toPersianDigits(a.extension)), QUEUE_NAMES[a.queue] || a.queue, status,
-      since, toPersianDigits(answeredToday(a.extension)), spyButtons(a)]);
+    status.textContent = agentStateLabel(a.state, a.reason);
+    const tr = row([a.name || a.extension, ltr(toPersianDigits(a.extension)), lineName(a.queue), status,
+      since, toPersianDigits(a.answered), spyButtons(a)]);
     tr.dataset.extension = a.extension;
     tr.dataset.queue = a.queue;
     tr.dataset.state = a.state;
     return tr;
-  }));
+  });
   tick();
 }
 
 function renderWaiting() {
   $("waiting-count").textContent = toPersianDigits(board.waiting.length);
-  fillTable($("waiting"), $("no-waiting"), board.waiting.map((c) => {
+  updateRows($("waiting"), $("no-waiting"), board.waiting, (c) => c.id, (c) => {
     const waited = document.createElement("bdi");
     waited.className = "num since";
     waited.dataset.since = c.queued_at;
-    const tr = row([LINE_NAMES[c.line] || c.line, c.anonymous ? "ناشناس" : ltr(toPersianDigits(c.caller_number || "—")), waited]);
+    const tr = row([lineName(c.line), c.anonymous ? "ناشناس" : ltr(toPersianDigits(c.caller_number || "—")), waited]);
     tr.dataset.call = c.id;
     return tr;
-  }));
+  });
   tick();
 }
 
@@ -130,14 +127,12 @@ function tick() {
 }
 
 function drawChart(id, config) {
-  if (typeof Chart === "undefined") return;  // the vendored library failed to load: numbers still show
   if (board.charts[id]) {
     board.charts[id].data = config.data;
     board.charts[id].update("none");
     return;
   }
-  Chart.defaults.font.family = "Vazirmatn, Tahoma, sans-serif";
-  board.charts[id] = new Chart($(id), config);
+  board.charts[id] = persianChart($(id), config);  // undefined if the library failed to load: numbers still show
 }
 
 function renderCharts() {
@@ -193,8 +188,6 @@ function onEvent(message) {
   }
 }
 
-document.addEventListener("DOMContentLoaded", () => {
-  document.querySelectorAll("[data-digits]").forEach((el) => { el.textContent = toPersianDigits(el.textContent); });
-  openEvents(() => loadSnapshot().catch(reportLoadError), onEvent);
-  setInterval(tick, 1000);
-});
+persianDigitsInPage();
+openEvents(() => loadSnapshot().catch(reportLoadError), onEvent);
+setInterval(tick, 1000);

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -12,7 +11,6 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from agent_console.api_errors import document_errors
@@ -22,11 +20,10 @@ from agent_console.error_pages import error_response
 from agent_console.routes import ROUTERS
 from agent_console.security_headers import SecurityHeadersMiddleware
 from agent_console.session_cookie import SessionCookieMiddleware
+from agent_console.static_assets import ASSETS, HashedStaticFiles
 from callcenter.bootstrap.services import Services, build_services
 from callcenter.platform.errors import InternalError, MethodNotAllowed, NotFound, PasokhError, ValidationFailed
 from callcenter.platform.settings import Settings, load_settings, refuse_built_in_secrets
-
-STATIC_DIR = Path(__file__).resolve().parents[2] / "agent_console" / "static"
 
 
 def web_worker_app() -> FastAPI:
@@ -62,7 +59,7 @@ def create_app(settings: Settings, *, services: Services | None = None, telephon
     for feature_router in ROUTERS:
         app.include_router(feature_router)
     document_errors(app, ROUTERS)
-    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.mount("/static", HashedStaticFiles(ASSETS), name="static")
 
     _answer_errors_as_pasokh_errors(app)
     return app

@@ -9,7 +9,22 @@ from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from db.models import AgentState, AgentStateChange, User
+from db.models import AgentState, AgentStateChange, PauseReason, User
+
+# How the console and the wallboard name each state and each reason for a pause.
+STATE_NAMES: dict[AgentState, str] = {
+    AgentState.READY: "آماده در صف",
+    AgentState.PAUSED: "در مکث",
+    AgentState.RINGING: "در حال زنگ",
+    AgentState.TALKING: "در مکالمه",
+    AgentState.WRAP_UP: "جمع‌بندی تماس",
+    AgentState.LOGGED_OUT: "خارج از صف",
+}
+PAUSE_REASON_NAMES: dict[PauseReason, str] = {
+    PauseReason.BREAK: "استراحت",
+    PauseReason.TRAINING: "آموزش",
+    PauseReason.AFTER_CALL_WORK: "کار پس از تماس",
+}
 
 
 class AgentStatus(BaseModel):

@@ -46,7 +46,15 @@ _PARTIAL = re.compile(r"^\.(.+)\.part$")  # PhotoStore.save writes here first, t
 _SWEEP_BATCH = 500  # names asked about per query
 _FILENAME_SHOWN = 60  # an uploader's file name is echoed in errors, cut short
 
+# The types sniff_image recognises, as browsers name them (the inbox's file picker offers only these).
+PHOTO_TYPES = ("image/jpeg", "image/png", "image/webp")
+
 TOO_MANY = f"حداکثر {persian_digits(MAX_PHOTOS)} عکس می‌توانید بفرستید."
+# Templates naming the refused file as {name}: the server's refusal, and the page's check before uploading.
+TOO_BIG = f"عکس «{{name}}» بزرگ‌تر از {persian_digits(MAX_PHOTO_BYTES // (1024 * 1024))} مگابایت است."
+NOT_A_PHOTO = "فایل «{name}» عکس JPEG، PNG یا WebP نیست."
+# The one step that may carry photos: the unit shows the work it reports done.
+PHOTO_ACTION = TicketAction.REPORT_DONE
 NOT_WITH_THIS_ACTION = "عکس فقط همراه با «اعلام انجام کار» فرستاده می‌شود."
 
 
@@ -92,15 +100,12 @@ def check_photos(uploads: Sequence[Upload]) -> list[Photo]:
         shown = (upload.filename or "بی‌نام")[:_FILENAME_SHOWN]
         if len(upload.data) > MAX_PHOTO_BYTES:
             log.info("Refused photo %r: larger than %d bytes", upload.filename, MAX_PHOTO_BYTES)
-            raise ValidationFailed(
-                f"عکس «{shown}» بزرگ‌تر از {persian_digits(MAX_PHOTO_BYTES // (1024 * 1024))} مگابایت است.",
-                field="photos", filename=upload.filename)
+            raise ValidationFailed(TOO_BIG.format(name=shown), field="photos", filename=upload.filename)
         kind = sniff_image(upload.data)
         if kind is None:
             log.info("Refused photo %r: not JPEG, PNG or WebP by its content (%d bytes)", upload.filename,
                      len(upload.data))
-            raise ValidationFailed(f"فایل «{shown}» عکس JPEG، PNG یا WebP نیست.", field="photos",
-                                   filename=upload.filename)
+            raise ValidationFailed(NOT_A_PHOTO.format(name=shown), field="photos", filename=upload.filename)
         photos.append(Photo(content_type=kind[0], extension=kind[1], data=upload.data,
                             sha256=hashlib.sha256(upload.data).hexdigest()))
     return photos
@@ -207,7 +212,7 @@ def apply_action_with_photos(
 ) -> TicketTransition:
     """``apply_action``, with photos for a report-done step: refused photos refuse the step, and a refused step
     leaves no file behind (the rows commit with the step; the files are removed if it does not commit)."""
-    if uploads and action != TicketAction.REPORT_DONE:
+    if uploads and action != PHOTO_ACTION:
         raise ValidationFailed(NOT_WITH_THIS_ACTION, field="photos")
     photos = check_photos(uploads)
     saved: list[tuple[str, Photo]] = []

@@ -84,6 +84,12 @@ _NOTE_REQUIRED: Mapping[TicketAction, str] = MappingProxyType({
 _PARTLY_NOTE = "بنویسید کدام بخش از کار هنوز مانده است."
 NOTE_MAX_LENGTH = 4000
 
+VERDICT_NAMES: Mapping[FieldVerdict, str] = MappingProxyType({
+    V.CITIZEN_RIGHT: "حق با شهروند",
+    V.UNIT_RIGHT: "حق با واحد",
+    V.PARTLY: "تا حدی",
+})
+
 STATUS_NAMES: Mapping[TicketStatus, str] = MappingProxyType({
     S.REGISTERED: "ثبت‌شده",
     S.REFERRED: "ارجاع‌شده به واحد",
@@ -109,6 +115,19 @@ ACTION_NAMES: Mapping[TicketAction, str] = MappingProxyType({
     A.RE_REFER: "ارجاع دوباره",
     A.CANCEL: "لغو",
 })
+
+
+def note_required(action: TicketAction, verdict: FieldVerdict | None = None) -> str | None:
+    """What to ask for when the step is taken without a note, or None when a note is optional."""
+    if action in _NOTE_REQUIRED:
+        return _NOTE_REQUIRED[action]
+    return _PARTLY_NOTE if verdict == FieldVerdict.PARTLY else None
+
+
+def steps_open_to(role: Role, status: TicketStatus) -> list[tuple[TicketAction, FieldVerdict | None]]:
+    """The steps of the graph out of ``status`` that ``role`` may take, in the table's order (the pages' buttons)."""
+    return [(action, verdict) for (source, action, verdict) in TRANSITIONS
+            if source == status and role in ACTION_ROLES[action]]
 
 
 def next_status(status: TicketStatus, action: TicketAction, verdict: FieldVerdict | None = None) -> TicketStatus:
@@ -222,10 +241,9 @@ def _checked_note(action: TicketAction, verdict: FieldVerdict | None, note: str)
         raise ValidationFailed("توضیح بیش از اندازه طولانی است.", field="note")
     if clean:
         return clean
-    if action in _NOTE_REQUIRED:
-        raise ValidationFailed(_NOTE_REQUIRED[action], field="note")
-    if verdict == FieldVerdict.PARTLY:
-        raise ValidationFailed(_PARTLY_NOTE, field="note")
+    missing = note_required(action, verdict)
+    if missing is not None:
+        raise ValidationFailed(missing, field="note")
     return clean
 
 

@@ -29,6 +29,22 @@ from db.models import (
 )
 
 Status, Outcome = VerificationTaskStatus, VerificationOutcome
+
+# How the supervisors' verification list names a task's state and a call's outcome; RECORDED_OUTCOMES are the
+# three a supervisor records by hand (not_placed is Asterisk's alone), each moving the ticket as its action does.
+STATUS_NAMES: dict[VerificationTaskStatus, str] = {
+    Status.PENDING: "در نوبت تماس", Status.CALLING: "در حال تماس", Status.GAVE_UP: "پاسخ نداد (پایان تلاش‌ها)",
+    Status.DONE: "ثبت شد",
+}
+OUTCOME_NAMES: dict[VerificationOutcome, str] = {
+    Outcome.UNREACHABLE: "در دسترس نبود", Outcome.NOT_PLACED: "خط آزاد نبود", Outcome.RESOLVED: "رفع شده",
+    Outcome.NOT_RESOLVED: "رفع نشده",
+}
+RECORDED_OUTCOMES: dict[VerificationOutcome, TicketAction | None] = {
+    Outcome.RESOLVED: TicketAction.VERIFY_RESOLVED,
+    Outcome.NOT_RESOLVED: TicketAction.VERIFY_NOT_RESOLVED,
+    Outcome.UNREACHABLE: None,
+}
 # A call placed this recently without a result is still ringing or talking: a second one would ring the
 # citizen twice. Longer than any ring time; after it, a lost result (a supervisor who never picked up) no
 # longer blocks the task.

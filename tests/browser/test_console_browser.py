@@ -100,3 +100,22 @@ async def test_given_wrong_password_when_logging_in_then_persian_error_and_no_co
     await expect(page).to_have_url(backend.url + "/login")
     await page.goto(backend.url + "/console")
     await expect(page).to_have_url(backend.url + "/login")  # no session: sent back to the login form
+
+
+async def test_given_the_1888_queue_chosen_when_the_operator_joins_and_leaves_then_asterisk_follows_in_1888(
+    backend: RunningBackend, operator_phones: object, console_page: Page,
+) -> None:
+    """The console works either line's queue (its lines come from the server), not only 137's."""
+    page = console_page
+    await log_in(page, backend.url, OPERATOR_1.username, OPERATOR_1.password)
+    await expect(page.locator("#connection")).to_have_text("متصل")
+    await expect(page.locator("#queue option")).to_have_text(["۱۳۷", "۱۸۸۸"])
+    await page.locator("#queue").select_option("line1888")
+    queue_state = page.locator("#queue-state")
+    await page.locator("#join-queue").click()
+    await expect(queue_state).to_have_attribute("data-state", "ready", timeout=15_000)
+    me = await page.evaluate("fetch('/api/me').then((r) => r.json())")
+    assert {q["queue"]: q["state"] for q in me["queues"]}.get("line1888") == "ready"
+
+    await page.locator("#leave-queue").click()
+    await expect(queue_state).to_have_attribute("data-state", "logged_out", timeout=15_000)

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from playwright.async_api import Page, Route, expect
 from sqlmodel import Session
 
-from callcenter.tickets.lifecycle import apply_action
+from callcenter.tickets.lifecycle import ACTION_ROLES, TRANSITIONS, apply_action
 from callcenter.tickets.store import to_public
 from db.models import Role, Ticket, TicketAction, TicketPriority, TicketStatus, User
 from tests.browser.conftest import WebBackend, log_in
@@ -173,3 +173,49 @@ async def test_given_a_refresh_already_on_its_way_when_the_liaison_writes_a_note
     await expect(row.get_by_label("توضیح")).to_have_value("سطل خالی و محل شسته شد")
     await expect(row.get_by_label("توضیح")).to_be_focused()
     assert await row.locator(".photos-input").evaluate("input => input.files.length") == 1
+
+
+async def test_given_a_liaison_typing_a_note_when_a_live_event_rebuilds_its_row_then_the_words_caret_and_focus_stay(
+    engine: sa.Engine, web_backend: WebBackend, console_page: Page,
+) -> None:
+    """Rows update in place (keyed by tracking code): a refresh that lands mid-sentence changes the row's text
+    but not what is being typed, nor where the caret is."""
+    page = console_page
+    _liaison, fresh, _late = a_liaison_and_tickets(engine)
+    await log_in_to_inbox(page, web_backend.url, "waste.liaison")
+    row = page.locator(f'#inbox tr[data-code="{fresh.tracking_code}"]')
+    note = row.get_by_label("توضیح")
+    await note.click()
+    await note.press_sequentially("این درخواست")
+    with Session(engine) as session:  # the ticket's description is corrected elsewhere, and announced
+        ticket = session.get(Ticket, fresh.id)
+        assert ticket is not None
+        ticket.description = "سطل زباله سر کوچه پر است و بو می‌دهد"
+        session.add(ticket)
+        session.commit()
+        session.refresh(ticket)
+        web_backend.services.notifier.ticket_changed(to_public(session, ticket), action=A.REFER)
+    await expect(row).to_contain_text("و بو می‌دهد")  # the row was rebuilt with the new words
+    await note.press_sequentially(" به واحد ما مربوط نیست")  # typing goes on where it was
+
+    await expect(note).to_have_value("این درخواست به واحد ما مربوط نیست")
+    await expect(note).to_be_focused()
+
+
+async def test_given_the_liaisons_rows_then_their_buttons_are_the_lifecycle_tables_steps_for_the_liaison(
+    engine: sa.Engine, web_backend: WebBackend, console_page: Page,
+) -> None:
+    """The page restates no rule: what it offers per status is what the transition table allows the role."""
+    page = console_page
+    liaison, fresh, late = a_liaison_and_tickets(engine)
+    with Session(engine) as session:
+        apply_action(session, ticket_id=fresh.id, action=A.ACCEPT, actor=liaison)
+    await log_in_to_inbox(page, web_backend.url, "waste.liaison")
+    for filed, status in ((fresh, S.ACCEPTED), (late, S.REFERRED)):
+        row = page.locator(f'#inbox tr[data-code="{filed.tracking_code}"]')
+        await expect(row).to_have_attribute("data-status", status.value)
+        shown = await row.locator("button[data-action]").evaluate_all("bs => bs.map(b => b.dataset.action)")
+        table = [action.value for source, action, _ in TRANSITIONS
+                 if source == status and Role.UNIT_LIAISON in ACTION_ROLES[action]]
+        assert shown == table, status
+        assert table  # the table gives the liaison something to do in both

@@ -125,3 +125,40 @@ async def test_given_four_months_of_work_when_the_mayors_office_reads_the_trend_
         SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
         await page.evaluate("document.fonts.ready.then(() => true)")
         await page.screenshot(path=str(SCREENSHOT))
+
+
+# Every label Chart.js drew on the chart's axes, its legend and the first bar's tooltip.
+CHART_TEXT = """id => {
+  const chart = Chart.getChart(id);
+  chart.tooltip.setActiveElements([{ datasetIndex: 0, index: 0 }], { x: 0, y: 0 });
+  chart.update("none");
+  return {
+    ticks: Object.values(chart.scales).flatMap((scale) => scale.ticks.map((tick) => String(tick.label))),
+    legend: chart.legend.legendItems.map((item) => item.text),
+    tooltip: chart.tooltip.body.flatMap((part) => part.lines),
+  };
+}"""
+
+
+async def test_given_the_charts_then_their_axes_legends_and_tooltips_are_in_persian_digits(
+    web_backend: WebBackend, console_page: Page,
+) -> None:
+    page, engine, backend = console_page, web_backend.engine, web_backend
+    operator = add_staff(engine, "digits-operator", Role.OPERATOR)
+    add_staff(engine, "digits-mayor", Role.VIEWER)
+    referred_ticket(engine, by=operator, unit=WASTE)  # this month: one unit, one bar
+
+    await log_in(page, backend.url, "digits-mayor", PASSWORD, landing="/wallboard")
+    await page.wait_for_function("() => typeof Chart !== 'undefined' && Chart.getChart('hourly-chart') !== undefined")
+    hourly = await page.evaluate(CHART_TEXT, "hourly-chart")
+    await page.goto(backend.url + "/scorecard")
+    await expect(page.locator("#units tbody tr")).to_have_count(1)
+    await page.wait_for_function("() => Chart.getChart('score-chart') !== undefined")
+    score = await page.evaluate(CHART_TEXT, "score-chart")
+
+    for drawn in (hourly, score):
+        text = " ".join(drawn["ticks"] + drawn["legend"] + drawn["tooltip"])
+        assert any(digit in text for digit in "۰۱۲۳۴۵۶۷۸۹"), drawn
+        assert not any(digit in text for digit in "0123456789"), drawn
+    assert "۱۰۰" in score["ticks"] and "۰" in score["ticks"]  # the score axis, 0 to 100
+    assert score["tooltip"] and score["tooltip"][0].startswith("امتیاز: ")
