@@ -194,7 +194,7 @@ async def test_given_a_liaison_typing_a_note_when_a_live_event_rebuilds_its_row_
         session.add(ticket)
         session.commit()
         session.refresh(ticket)
-        web_backend.services.notifier.ticket_changed(to_public(session, ticket), action=A.REFER)
+        web_backend.services.web.notifier.ticket_changed(to_public(session, ticket), action=A.REFER)
     await expect(row).to_contain_text("و بو می‌دهد")  # the row was rebuilt with the new words
     await note.press_sequentially(" به واحد ما مربوط نیست")  # typing goes on where it was
 
