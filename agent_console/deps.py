@@ -13,6 +13,7 @@ from agent_console.session_cookie import current_session
 from callcenter.bootstrap.services import Services
 from callcenter.platform.errors import NotAuthenticated, PermissionDenied
 from callcenter.tickets.lifecycle import ACTION_ROLES
+from db.engine import unit_of_work
 from db.models import Role, User
 
 
@@ -25,11 +26,14 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 
 
 def get_session(services: ServicesDep) -> Iterator[Session]:
-    with Session(services.engine) as session:
+    """The request's unit of work: committed when the route returns, rolled back when it raises (ADR 0043)."""
+    with unit_of_work(services.engine) as session:
         yield session
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": the commit runs when the route function returns, before the response is sent, so a failed
+# commit reaches the client as an error; the default "request" scope would commit after a 2xx was already sent.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 @raises(NotAuthenticated)

@@ -40,15 +40,14 @@ from callcenter.platform.lines import LINE_137, line_by_queue
 from callcenter.platform.privacy import unit_for_reader
 from callcenter.staff.accounts import authenticate, change_password
 from callcenter.telephony.asterisk_actions import TRANSFER_CONTEXT
-from callcenter.tickets.lifecycle import refer_on_filing
-from callcenter.tickets.sms import queue_tracking_code_sms
+from callcenter.tickets.filing import file_with_referral
 from callcenter.tickets.store import (
     find_by_tracking_code,
     possible_duplicates,
-    submit_ticket,
     to_public,
     unclassified_voice_messages,
 )
+from db.engine import unit_of_work
 from db.models import (
     Call,
     CallbackPublic,
@@ -175,7 +174,7 @@ async def change_own_password(
 
 
 def _change_password(services: Services, *, user_id: int, current: str, new: str) -> None:
-    with Session(services.engine) as session:
+    with unit_of_work(services.engine) as session:
         user = session.get(User, user_id)
         assert user is not None
         change_password(session, user=user, current=current, new=new)
@@ -324,16 +323,10 @@ async def transfer_call(body: CallTransfer, user: CallHandler, session: SessionD
 
 @router.post("/api/tickets", status_code=201)
 def file_ticket(body: TicketCreate, user: CallHandler, session: SessionDep, services: ServicesDep) -> TicketPublic:
-    submission = submit_ticket(session, data=body, created_by=user)
+    submission = file_with_referral(session, data=body, by=user)
     ticket = submission.ticket
-    refer_on_filing(session, ticket=ticket, by=user)
-    # Only an outbox row: the dispatcher sends it later, so a slow or failing provider never holds the operator.
-    try:
-        queue_tracking_code_sms(session, ticket=ticket)
-    except Exception:  # the ticket is filed and its code on the operator's screen; the SMS is a courtesy
-        session.rollback()
-        log.exception("Ticket %s: could not queue the tracking-code SMS", ticket.tracking_code)
     public = to_public(session, ticket)
+    session.commit()  # stored before it is counted and announced (the consoles re-read what they are told of)
     if submission.new:  # a replayed form gets the first ticket back, counted and announced once
         services.metrics.tickets_created.labels(line=ticket.line).inc()
         services.notifier.ticket_created(public)
@@ -401,6 +394,7 @@ def close_callback_request(
 ) -> CallbackPublic:
     closed = CallbackPublic.model_validate(close_callback(session, callback_id=callback_id, status=body.status,
                                                           by=user))
+    session.commit()  # stored before it is announced
     services.notifier.callback_closed(closed)
     return closed
 

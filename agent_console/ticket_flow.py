@@ -145,6 +145,7 @@ def take_action(
         expected_status=body.expected_status)
     session.refresh(ticket)
     public = to_public(session, ticket)
+    session.commit()  # stored before it is announced
     log.info("Ticket %s: %s by %s (%s → %s)%s", ticket.tracking_code, transition.action, user.username,
              transition.from_status, transition.to_status,
              f" with {len(upload.photos)} photo(s)" if upload.photos else "")
