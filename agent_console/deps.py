@@ -29,6 +29,7 @@ from callcenter.telephony.recordings import RecordingStore
 from callcenter.tickets.attachments import PhotoStore
 from callcenter.tickets.lifecycle import ACTION_ROLES
 from callcenter.verification.dialer import VerificationDialer
+from db.engine import unit_of_work
 from db.models import Role, User
 
 Part = TypeVar("Part")
@@ -67,11 +68,14 @@ FastAgiDep = Annotated[Listener | None, _part(lambda web: web.fastagi)]
 
 
 def get_session(engine: EngineDep) -> Iterator[Session]:
-    with Session(engine) as session:
+    """The request's unit of work: committed when the route returns, rolled back when it raises (ADR 0043)."""
+    with unit_of_work(engine) as session:
         yield session
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": the commit runs when the route function returns, before the response is sent, so a failed
+# commit reaches the client as an error; the default "request" scope would commit after a 2xx was already sent.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 @raises(NotAuthenticated)

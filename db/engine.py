@@ -1,9 +1,12 @@
-"""Engine creation for SQLite (default) or PostgreSQL, and applying migrations before any process serves."""
+"""Engine creation for SQLite (default) or PostgreSQL, the unit of work, and migrations run before serving."""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import sqlalchemy as sa
 from alembic import command
@@ -11,7 +14,10 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
+P = ParamSpec("P")
+R = TypeVar("R")
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
@@ -24,8 +30,39 @@ def make_engine(database_url: str) -> Engine:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         sa.event.listen(engine, "connect", _sqlite_pragmas)
+        sa.event.listen(engine, "savepoint", _sqlite_transaction_before_savepoint)
         return engine
     return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+@contextmanager
+def unit_of_work(engine: Engine) -> Iterator[Session]:
+    """One transaction for an edge (a request, a dialer step, an IVR request, a job, the CLI): committed when the
+    block ends normally, rolled back when it raises; domain code inside only adds and flushes (ADR 0043).
+
+    Loaded objects stay readable after the commit: the edge hands them on (to the IVR, to announcements) after the
+    session has closed, and expiring them would make every such read a detached-instance error."""
+    with Session(engine, expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+def all_or_nothing(step: Callable[Concatenate[Session, P], R]) -> Callable[Concatenate[Session, P], R]:
+    """A domain step that may refuse after it started writing runs in a savepoint: a refusal its caller handles
+    (and goes on) undoes this step only, leaving the caller's transaction as it was before the step."""
+    @functools.wraps(step)
+    def run(session: Session, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            with session.begin_nested():  # flushes the caller's changes first, so none is lost below
+                return step(session, *args, **kwargs)
+        except BaseException:
+            session.expire_all()  # what the step changed in memory but never flushed must not be written later
+            raise
+    return run
 
 
 def _driver_url(database_url: str) -> str:
@@ -41,6 +78,17 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def _sqlite_transaction_before_savepoint(connection: sa.Connection, _name: str | None) -> None:
+    """pysqlite begins a transaction only before a data change, so a savepoint taken first would open the
+    transaction itself and its release would commit everything so far (SQLite's rule for the outermost savepoint):
+    the unit of work would no longer be one. A savepoint is where a domain step is about to write, so the
+    transaction begins here, taking the write lock at once (IMMEDIATE) as the step's first change would anyway;
+    a deferred one would read a snapshot that a concurrent commit could make impossible to write from."""
+    dbapi_connection = connection.connection.dbapi_connection
+    if dbapi_connection is not None and not dbapi_connection.in_transaction:
+        dbapi_connection.execute("BEGIN IMMEDIATE")
 
 
 def alembic_config(database_url: str) -> Config:

@@ -81,7 +81,7 @@ DEMO_LOGINS: tuple[DemoLogin, ...] = (
 
 
 def seed_reference_data(session: Session) -> None:
-    """Units and categories; safe to run again (adds only what is missing)."""
+    """Units and categories; safe to run again (adds only what is missing). Flushed; the caller commits."""
     units = {u.name: u for u in session.exec(select(Unit)).all()}
     for name, kind, parent in UNITS:
         if name not in units:
@@ -101,4 +101,4 @@ def seed_reference_data(session: Session) -> None:
         assert category_id is not None and district_id is not None and unit_id is not None  # flushed rows
         if (category_id, district_id) not in overridden:
             session.add(CategoryDistrictUnit(category_id=category_id, district_id=district_id, unit_id=unit_id))
-    session.commit()
+    session.flush()

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from db.engine import make_engine, upgrade_database
+from db.engine import make_engine, unit_of_work, upgrade_database
 from db.seed import seed_reference_data
 
 pytest_plugins = ["tests.support.fixtures"]
@@ -103,7 +103,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 @pytest.fixture
 def engine(database_url: str) -> Iterator[sa.Engine]:
     engine = make_engine(database_url)
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         seed_reference_data(session)
     yield engine
     engine.dispose()

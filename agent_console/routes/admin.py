@@ -93,6 +93,7 @@ async def add_staff(
     except PasokhError as error:
         return await run_in_threadpool(_page, request, session, admin, errors={"staff": error.message},
                                        values={"staff": values}, status_code=error.status_code)
+    await run_in_threadpool(session.commit)  # the phone configuration below is rendered from the stored staff table
     log.info("Admin %s created account %s (%s)", admin.username, created.account.username, created.account.role)
     applied = await provisioning.apply_phone_changes() if created.account.extension else True
     return await run_in_threadpool(_page, request, session, admin, created=created, phone_applied=applied)
@@ -108,6 +109,7 @@ async def change_active(
     except PasokhError as error:
         return await run_in_threadpool(_page, request, session, admin, errors={"staff": error.message},
                                        status_code=error.status_code)
+    await run_in_threadpool(session.commit)  # before its sessions end and its phone goes: both read the stored account
     log.info("Admin %s set account %s active=%s", admin.username, account.username, active)
     if not active:  # its sessions end now, and its consoles' websockets with them
         revoked = await run_in_threadpool(sessions.revoke_all, account.id)

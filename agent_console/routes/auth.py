@@ -20,6 +20,7 @@ from agent_console.templating import TEMPLATES
 from callcenter.platform.errors import AccountLocked, NotAuthenticated, PasokhError, ValidationFailed
 from callcenter.staff.accounts import authenticate, change_password
 from callcenter.staff.login_throttle import LockoutPolicy
+from db.engine import unit_of_work
 from db.models import Role, User
 
 router = APIRouter()
@@ -134,7 +135,7 @@ async def change_own_password(
 
 
 def _change_password(engine: Engine, *, user_id: int, current: str, new: str) -> None:
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         user = session.get(User, user_id)
         assert user is not None
         change_password(session, user=user, current=current, new=new)

@@ -106,5 +106,6 @@ def close_callback_request(
 ) -> CallbackPublic:
     closed = CallbackPublic.model_validate(close_callback(session, callback_id=callback_id, status=body.status,
                                                           by=user))
+    session.commit()  # stored before it is announced
     notifier.callback_closed(closed)
     return closed

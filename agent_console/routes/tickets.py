@@ -40,11 +40,10 @@ from callcenter.tickets.attachments import (
     history_with_photos,
     photo_of,
 )
+from callcenter.tickets.filing import file_with_referral
 from callcenter.tickets.inbox import units_that_held, was_disputed
-from callcenter.tickets.lifecycle import refer_on_filing
 from callcenter.tickets.referral_units import ReferralUnit, referral_unit
-from callcenter.tickets.sms import queue_tracking_code_sms
-from callcenter.tickets.store import find_by_tracking_code, possible_duplicates, submit_ticket, to_public
+from callcenter.tickets.store import find_by_tracking_code, possible_duplicates, to_public
 from db.models import (
     Call,
     FieldVerdict,
@@ -68,16 +67,10 @@ PHOTO_FILE: dict[int | str, dict[str, Any]] = {200: {"description": "The photo",
 def file_ticket(
     body: TicketCreate, user: CallHandler, session: SessionDep, metrics: MetricsDep, notifier: NotifierDep,
 ) -> TicketPublic:
-    submission = submit_ticket(session, data=body, created_by=user)
+    submission = file_with_referral(session, data=body, by=user)
     ticket = submission.ticket
-    refer_on_filing(session, ticket=ticket, by=user)
-    # Only an outbox row: the dispatcher sends it later, so a slow or failing provider never holds the operator.
-    try:
-        queue_tracking_code_sms(session, ticket=ticket)
-    except Exception:  # the ticket is filed and its code on the operator's screen; the SMS is a courtesy
-        session.rollback()
-        log.exception("Ticket %s: could not queue the tracking-code SMS", ticket.tracking_code)
     public = to_public(session, ticket)
+    session.commit()  # stored before it is counted and announced (the consoles re-read what they are told of)
     if submission.new:  # a replayed form gets the first ticket back, counted and announced once
         metrics.tickets_created.labels(line=ticket.line).inc()
         notifier.ticket_created(public)
@@ -200,6 +193,7 @@ def take_action(
         expected_status=body.expected_status)
     session.refresh(ticket)
     public = to_public(session, ticket)
+    session.commit()  # stored before it is announced
     log.info("Ticket %s: %s by %s (%s → %s)%s", ticket.tracking_code, transition.action, user.username,
              transition.from_status, transition.to_status,
              f" with {len(upload.photos)} photo(s)" if upload.photos else "")

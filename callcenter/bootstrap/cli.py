@@ -10,7 +10,6 @@ import subprocess
 import sys
 
 import uvicorn
-from sqlmodel import Session
 
 from callcenter.bootstrap.app import create_app
 from callcenter.bootstrap.provisioning import phones_from_database, provision_asterisk, unit_names_from_database
@@ -20,7 +19,7 @@ from callcenter.platform.settings import PROJECT_ROOT, Settings, load_settings, 
 from callcenter.staff.demo import seed_demo_staff
 from callcenter.telephony.ami_relay import RelayedAmi
 from callcenter.telephony.asterisk_sandbox import AsteriskProcess, ensure_installed, runtime_for
-from db.engine import make_engine, upgrade_database
+from db.engine import make_engine, unit_of_work, upgrade_database
 from db.seed import DEMO_LOGINS, seed_reference_data
 
 
@@ -77,7 +76,7 @@ def _docs(*, check: bool) -> int:
 def _seed(settings: Settings, *, demo: bool) -> None:
     upgrade_database(settings.database_url)
     engine = make_engine(settings.database_url)
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:  # the CLI's edge: reference data and demo staff, all or nothing
         seed_reference_data(session)
         if demo:
             if settings.environment != "development":

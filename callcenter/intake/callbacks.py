@@ -32,10 +32,9 @@ def request_callback(session: Session, *, line: str, caller_number: str, linkedi
     request = CallbackRequest(line=line, caller_number=number, linkedid=linkedid, call_id=call.id if call else None,
                               waiting_since=call.started_at if call else utcnow())
     try:
-        session.add(request)
-        session.commit()
+        with session.begin_nested():  # a savepoint: a twin's row undoes only this insert
+            session.add(request)
     except IntegrityError:  # the same IVR step, retried concurrently: the first one stands
-        session.rollback()
         twin = _same_call_or_pending(session, line=line, caller_number=number, linkedid=linkedid)
         if twin is None:
             raise
@@ -90,8 +89,7 @@ def close_callback(
         .where(col(CallbackRequest.id) == callback_id, col(CallbackRequest.status) == CallbackStatus.PENDING)
         .values(status=status, handled_by_id=by.id, handled_at=at or utcnow())
     )
-    session.commit()
-    request = session.get(CallbackRequest, callback_id)
+    request = session.get(CallbackRequest, callback_id, populate_existing=True)  # the row as the update left it
     if request is None:
         raise NotFound("درخواست تماس برگشتی پیدا نشد.", callback_id=callback_id)
     if closed.rowcount != 1:

@@ -12,6 +12,7 @@ from callcenter.intake.callbacks import position_in_line, request_callback
 from callcenter.platform.notifier import Notifier
 from callcenter.tickets.sms import queue_tracking_code_sms
 from callcenter.tickets.store import VoiceMessage, submit_voice_message, to_public
+from db.engine import unit_of_work
 from db.models import Call, CallbackPublic, CallOutcome, TicketPublic
 
 
@@ -41,7 +42,9 @@ class DatabaseIntake:
         return CallbackReceipt(callback_id=callback.id, position=position)
 
     def _leave_message(self, message: VoiceMessage) -> tuple[TicketPublic, bool]:
-        with Session(self._engine) as session:
+        """The AGI step's unit of work: the ticket, its SMS and the call's outcome are stored together or not at
+        all (a failure reaches the flow, which tells the caller; nothing half-written stays behind)."""
+        with unit_of_work(self._engine) as session:
             submission = submit_voice_message(session, message=message)
             ticket = submission.ticket
             queue_tracking_code_sms(session, ticket=ticket)
@@ -49,7 +52,7 @@ class DatabaseIntake:
             return to_public(session, ticket), submission.new
 
     def _request_callback(self, line: str, caller_number: str, linkedid: str) -> tuple[CallbackPublic, int]:
-        with Session(self._engine) as session:
+        with unit_of_work(self._engine) as session:
             callback = request_callback(session, line=line, caller_number=caller_number, linkedid=linkedid)
             _settle_call(session, linkedid, CallOutcome.CALLBACK)
             return CallbackPublic.model_validate(callback), position_in_line(session, callback)
@@ -65,4 +68,3 @@ def _settle_call(session: Session, linkedid: str, outcome: CallOutcome, *, forge
     if forget_caller:  # an anonymous message: not even the call record keeps who left it
         call.anonymous, call.caller_number = True, ""
     session.add(call)
-    session.commit()

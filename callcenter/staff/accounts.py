@@ -58,4 +58,4 @@ def change_password(session: Session, *, user: User, current: str, new: str) -> 
         raise ValidationFailed("گذرواژهٔ تازه باید با گذرواژهٔ فعلی فرق داشته باشد.", field="new_password")
     user.password_hash = hash_password(strong_password(new))
     session.add(user)
-    session.commit()
+    session.flush()

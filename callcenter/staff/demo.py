@@ -33,7 +33,7 @@ def seed_demo_staff(session: Session, *, environment: str | None, sip_realm: str
                 unit_id=unit_ids.get(login.unit) if login.unit else None,
             )
         )
-    session.commit()
+    session.flush()
 
 
 def _keep_demo_phone_documented(user: User, login: DemoLogin, sip_realm: str) -> None:

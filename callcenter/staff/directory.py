@@ -127,7 +127,7 @@ def set_active(session: Session, *, user_id: int, active: bool, by: User) -> Use
         raise ValidationFailed("حساب خودتان را نمی‌توانید غیرفعال کنید.", field="active")
     user.is_active = active
     session.add(user)
-    session.commit()
+    session.flush()
     session.refresh(user)
     return UserPublic.model_validate(user)
 
@@ -142,7 +142,7 @@ def set_unit_manager_phone(session: Session, *, unit_id: int, phone: str) -> Uni
         raise ValidationFailed("شماره همراه مدیر واحد باید با ۰۹ آغاز شود و یازده رقم باشد.", field="manager_phone")
     unit.manager_phone = number
     session.add(unit)
-    session.commit()
+    session.flush()
     session.refresh(unit)
     return unit
 
@@ -155,11 +155,10 @@ def add_unit(session: Session, *, data: UnitCreate) -> Unit:
     if session.exec(select(Unit).where(Unit.name == name)).first() is not None:
         raise taken
     unit = Unit(name=name, kind=data.kind, parent_id=data.parent_id)
-    session.add(unit)
     try:
-        session.commit()
+        with session.begin_nested():  # a savepoint: a refused insert leaves the caller's transaction usable
+            session.add(unit)
     except IntegrityError as exc:  # the same name added a moment ago by another administrator
-        session.rollback()
         raise taken from exc
     session.refresh(unit)
     return unit
@@ -175,7 +174,7 @@ def add_category(session: Session, *, data: CategoryCreate) -> Category:
                                 field="name")
     category = Category(name=name, line=data.line, default_unit_id=data.default_unit_id, sla_hours=data.sla_hours)
     session.add(category)
-    session.commit()
+    session.flush()
     session.refresh(category)
     return category
 
@@ -187,12 +186,11 @@ def list_staff(session: Session) -> list[UserPublic]:
 
 
 def _inserted(session: Session, user: User, *, username: str, extension: str | None, allocated: bool) -> bool:
-    """Commit the new account; False when an extension we allocated was taken meanwhile (try another)."""
-    session.add(user)
+    """Store the new account; False when an extension we allocated was taken meanwhile (try another)."""
     try:
-        session.commit()
+        with session.begin_nested():  # a savepoint: a refused insert undoes only itself
+            session.add(user)
     except IntegrityError as exc:
-        session.rollback()
         if _user_named(session, username) is not None:
             raise UsernameTaken(f"نام کاربری «{username}» از پیش وجود دارد.", field="username") from exc
         if extension is None or not allocated:

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from db.engine import unit_of_work
 from db.models import StaffSession, User, utcnow
 
 # A session's last_seen_at is written at most this often: not one database write per request.
@@ -60,16 +61,15 @@ class SessionStore:
         token = new_token()
         row = StaffSession(token_hash=token_hash(token), user_id=user_id, created_at=now, last_seen_at=now,
                            address=address[:64], user_agent=user_agent[:256], csrf_token=new_token())
-        with Session(self._engine) as session:
+        with unit_of_work(self._engine) as session:
             session.add(row)
-            session.commit()
-            session.refresh(row)
+            session.flush()
             assert row.id is not None
             return token, ActiveSession(id=row.id, user_id=user_id, csrf_token=row.csrf_token)
 
     def find(self, token: str, *, now: datetime | None = None) -> ActiveSession | None:
         """The live session this cookie names, or None (unknown, revoked, expired, or its account deactivated)."""
-        with Session(self._engine) as session:
+        with unit_of_work(self._engine) as session:
             row = session.exec(select(StaffSession).where(StaffSession.token_hash == token_hash(token))).first()
             row = self._live(session, row, now=now or utcnow())
             if row is None or row.id is None:
@@ -78,31 +78,27 @@ class SessionStore:
 
     def is_live(self, session_id: int, *, now: datetime | None = None) -> bool:
         """For a console's websocket: whether its session still stands (and, it being in use, not idle)."""
-        with Session(self._engine) as session:
+        with unit_of_work(self._engine) as session:
             return self._live(session, session.get(StaffSession, session_id), now=now or utcnow()) is not None
 
     def save(self, active: ActiveSession) -> None:
         """What a request changed in its session (its CSRF token, a page's data)."""
-        with Session(self._engine) as session:
+        with unit_of_work(self._engine) as session:
             session.execute(sa.update(StaffSession).where(col(StaffSession.id) == active.id)
                             .values(csrf_token=active.csrf_token, data=active.data))
-            session.commit()
 
     def revoke(self, session_id: int) -> None:
-        with Session(self._engine) as session:
+        with unit_of_work(self._engine) as session:
             session.execute(sa.delete(StaffSession).where(col(StaffSession.id) == session_id))
-            session.commit()
 
     def revoke_all(self, user_id: int, *, except_session: int | None = None) -> int:
         """Every session of the account (but ``except_session``, the one changing its password): how many."""
         condition = col(StaffSession.user_id) == user_id
         if except_session is not None:
             condition = condition & (col(StaffSession.id) != except_session)
-        with Session(self._engine) as session:
+        with unit_of_work(self._engine) as session:
             revoked = session.execute(sa.delete(StaffSession).where(condition).returning(col(StaffSession.id)))
-            count = len(revoked.all())
-            session.commit()
-            return count
+            return len(revoked.all())
 
     def _live(self, session: Session, row: StaffSession | None, *, now: datetime) -> StaffSession | None:
         if row is None:
@@ -111,11 +107,10 @@ class SessionStore:
         expired = now - row.last_seen_at > self.policy.idle or now - row.created_at > self.policy.lifetime
         if expired or user is None or not user.is_active:
             session.delete(row)
-            session.commit()
             return None
         if now - row.last_seen_at > TOUCH_EVERY:
             row.last_seen_at = now
             session.add(row)
-            session.commit()
+            session.flush()
             session.refresh(row)
         return row

@@ -9,6 +9,7 @@ from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from db.engine import unit_of_work
 from db.models import AgentState, AgentStateChange, PauseReason, User
 
 # How the console and the wallboard name each state and each reason for a pause.
@@ -51,18 +52,17 @@ class AgentStateLog:
         The same state reported again (Asterisk lists every member after a reconnect) keeps its first
         time, so time in state survives a backend restart.
         """
-        with Session(self._engine) as session:
+        with unit_of_work(self._engine) as session:
             last = _latest(session, extension=extension, queue=queue)
             if last is not None and last.state == state and last.reason == reason:
                 return last.at
             session.add(AgentStateChange(extension=extension, queue_name=queue, state=state, reason=reason, at=at))
-            session.commit()
             return at
 
     def current(self, *, extension: str | None = None) -> list[AgentStatus]:
         """Every operator still in a queue (their latest state is not logged out), by extension; only
         ``extension``'s queues when given."""
-        with Session(self._engine) as session:
+        with unit_of_work(self._engine) as session:
             users = select(User).where(col(User.extension).is_not(None))
             if extension is not None:
                 users = users.where(User.extension == extension)

@@ -7,10 +7,11 @@ from datetime import datetime
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from callcenter.platform.persian import normalize_phone_number
 from callcenter.tickets.store import tickets_for_caller
+from db.engine import unit_of_work
 from db.models import Call, CallOutcome, CallPublic, TicketPublic, User
 
 
@@ -22,23 +23,22 @@ class CallRecords:
 
     def start(self, *, linkedid: str, line: str, caller_number: str, channel: str, at: datetime) -> CallPublic:
         """Record a new call; a repeated start (e.g. after an AMI reconnect) returns the existing record."""
-        with Session(self._engine) as session:
+        with unit_of_work(self._engine) as session:
             existing = session.exec(select(Call).where(Call.linkedid == linkedid)).first()
             if existing is not None:
                 return CallPublic.of(existing)
             call = Call(linkedid=linkedid, line=line, caller_number=normalize_phone_number(caller_number),
                         channel=channel, started_at=at)
-            session.add(call)
             try:
-                session.commit()
+                with session.begin_nested():  # a savepoint: the twin's row stands, this insert is undone
+                    session.add(call)
             except IntegrityError:
-                session.rollback()
                 call = session.exec(select(Call).where(Call.linkedid == linkedid)).one()
             session.refresh(call)
             return CallPublic.of(call)
 
     def get(self, linkedid: str) -> CallPublic | None:
-        with Session(self._engine) as session:
+        with unit_of_work(self._engine) as session:
             call = session.exec(select(Call).where(Call.linkedid == linkedid)).first()
             return CallPublic.of(call) if call else None
 
@@ -47,7 +47,7 @@ class CallRecords:
 
         Fields named in ``first_only`` keep a value they already have (a transferred call joins a second queue
         and is answered again; its first wait and first answer are what the KPIs measure)."""
-        with Session(self._engine) as session:
+        with unit_of_work(self._engine) as session:
             call = session.exec(select(Call).where(Call.linkedid == linkedid)).first()
             if call is None:
                 return None
@@ -55,13 +55,13 @@ class CallRecords:
                 if not (name in first_only and getattr(call, name) is not None):
                     setattr(call, name, value)
             session.add(call)
-            session.commit()
+            session.flush()
             session.refresh(call)
             return CallPublic.of(call)
 
     def finish(self, linkedid: str, *, at: datetime) -> CallPublic | None:
         """Close the record and settle its outcome from what happened."""
-        with Session(self._engine) as session:
+        with unit_of_work(self._engine) as session:
             call = session.exec(select(Call).where(Call.linkedid == linkedid)).first()
             if call is None:
                 return None
@@ -70,13 +70,13 @@ class CallRecords:
             if call.outcome == CallOutcome.IN_PROGRESS:
                 call.outcome = settled_outcome(call)
             session.add(call)
-            session.commit()
+            session.flush()
             session.refresh(call)
             return CallPublic.of(call)
 
     def close_missing(self, live_linkedids: set[str], *, at: datetime) -> int:
         """After a reconnect: calls still open in the database but gone from Asterisk are closed."""
-        with Session(self._engine) as session:
+        with unit_of_work(self._engine) as session:
             open_calls = session.exec(select(Call).where(col(Call.ended_at).is_(None))).all()
             closed = 0
             for call in open_calls:
@@ -86,16 +86,15 @@ class CallRecords:
                         call.outcome = settled_outcome(call)
                     session.add(call)
                     closed += 1
-            session.commit()
             return closed
 
     def operator_id(self, extension: str) -> int | None:
-        with Session(self._engine) as session:
+        with unit_of_work(self._engine) as session:
             user = session.exec(select(User).where(User.extension == extension)).first()
             return user.id if user else None
 
     def history(self, caller_number: str) -> list[TicketPublic]:
-        with Session(self._engine) as session:
+        with unit_of_work(self._engine) as session:
             return tickets_for_caller(session, caller_number)
 
 

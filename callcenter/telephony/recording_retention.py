@@ -7,10 +7,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from callcenter.platform.errors import NotFound
 from callcenter.telephony.recordings import RecordingStore
+from db.engine import unit_of_work
 from db.models import Call
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ def purge_expired_call_recordings(*, engine: Engine, store: RecordingStore, olde
 
 
 def _purge_linked(engine: Engine, store: RecordingStore, older_than: datetime) -> int:
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         rows = session.exec(
             select(Call.id, Call.recording)
             .where(col(Call.recording).is_not(None), col(Call.started_at) < older_than)
@@ -61,13 +62,12 @@ def _remove_file(store: RecordingStore, call_id: int, name: str) -> bool:
 
 
 def _unlink_calls(engine: Engine, removed: list[tuple[int, str]]) -> int:
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         for call_id, name in removed:
             call = session.get(Call, call_id)
             if call is not None and call.recording == name:
                 call.recording = None
                 session.add(call)
-        session.commit()
     return len(removed)
 
 
@@ -89,7 +89,7 @@ def _purge_orphans(engine: Engine, store: RecordingStore, older_than: datetime) 
 
 def _is_linked(engine: Engine, name: str) -> bool:
     """A call still pointing to the file is newer than the cutoff (its link would be gone otherwise): keep it."""
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         return session.exec(select(Call.id).where(col(Call.recording) == name)).first() is not None
 
 

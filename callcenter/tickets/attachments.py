@@ -20,6 +20,7 @@ from callcenter.platform.errors import NotFound, ValidationFailed
 from callcenter.platform.persian import persian_digits
 from callcenter.platform.settings import Settings
 from callcenter.tickets.lifecycle import apply_action, history
+from db.engine import unit_of_work
 from db.models import (
     FieldVerdict,
     Ticket,
@@ -177,7 +178,7 @@ def sweep_orphan_photos(*, engine: Engine, store: PhotoStore, older_than: dateti
     if not candidates:
         return 0
     linked: set[str] = set()
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         for start in range(0, len(candidates), _SWEEP_BATCH):
             names = [path.name for path in candidates[start : start + _SWEEP_BATCH]]
             linked.update(session.exec(select(TicketAttachment.stored_name)
@@ -211,7 +212,8 @@ def apply_action_with_photos(
     expected_status: TicketStatus | None = None,
 ) -> TicketTransition:
     """``apply_action``, with photos for a report-done step: refused photos refuse the step, and a refused step
-    leaves no file behind (the rows commit with the step; the files are removed if it does not commit)."""
+    leaves no file behind (the rows are written with the step, in the caller's transaction; the files are removed
+    if the step is refused, and a commit failing after that leaves files the photo sweep deletes)."""
     if uploads and action != PHOTO_ACTION:
         raise ValidationFailed(NOT_WITH_THIS_ACTION, field="photos")
     photos = check_photos(uploads)

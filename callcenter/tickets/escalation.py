@@ -10,7 +10,7 @@ from datetime import datetime
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from callcenter.platform.notifier import Notifier
 from callcenter.platform.persian import persian_digits
@@ -18,6 +18,7 @@ from callcenter.platform.phone_numbers import sms_number
 from callcenter.tickets.inbox import LIAISON_STATUSES, escalated_rounds, round_start, steps_by_ticket, unit_deadline
 from callcenter.tickets.store import to_public
 from callcenter.tickets.tracking_code import format_for_reading
+from db.engine import unit_of_work
 from db.models import SmsMessage, Ticket, TicketEscalation, TicketPublic, Unit, utcnow
 
 log = logging.getLogger(__name__)
@@ -88,7 +89,7 @@ class Escalator:
         return results
 
     def _overdue(self, now: datetime) -> list[_Overdue]:
-        with Session(self._engine) as session:
+        with unit_of_work(self._engine) as session:
             tickets = session.exec(select(Ticket).where(col(Ticket.status).in_(LIAISON_STATUSES),
                                                         col(Ticket.unit_id).is_not(None))).all()
             ids = [ticket.id for ticket in tickets if ticket.id is not None]
@@ -109,18 +110,17 @@ class Escalator:
 
     def _escalate(self, overdue: _Overdue, now: datetime) -> Escalated | None:
         """The escalation row and the manager's SMS in one transaction: both or neither."""
-        with Session(self._engine) as session:
+        with unit_of_work(self._engine) as session:
             ticket = session.get(Ticket, overdue.ticket_id)
             if ticket is None or ticket.status not in LIAISON_STATUSES or ticket.unit_id != overdue.unit_id:
                 return None  # it moved on since we looked (reported done, re-referred…)
             escalation = TicketEscalation(ticket_id=overdue.ticket_id, unit_id=overdue.unit_id,
                                           round_step_id=overdue.round_step_id, deadline=overdue.deadline,
                                           escalated_at=now)
-            session.add(escalation)
             try:
-                session.flush()
+                with session.begin_nested():  # a savepoint, flushed at its end
+                    session.add(escalation)
             except IntegrityError:  # another backend process escalated this round a moment ago
-                session.rollback()
                 return None
             public = to_public(session, ticket)
             unit = session.get(Unit, overdue.unit_id)
@@ -134,5 +134,4 @@ class Escalator:
             else:  # still escalated: the supervisors hear of it through the event
                 log.warning("Ticket %s is overdue but unit %d has no mobile number for its manager; "
                             "only the supervisors are told", ticket.tracking_code, overdue.unit_id)
-            session.commit()
             return Escalated(ticket=public, deadline=overdue.deadline, escalated_at=now, sms_queued=to is not None)

@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 
 from callcenter.platform.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationFailed
 from callcenter.platform.persian import normalize_text
+from db.engine import all_or_nothing
 from db.models import (
     FieldVerdict,
     Role,
@@ -145,6 +146,7 @@ def next_status(status: TicketStatus, action: TicketAction, verdict: FieldVerdic
     raise ValidationFailed("نتیجه بازدید فقط همراه با رأی ناظر میدانی ثبت می‌شود.", field="verdict")
 
 
+@all_or_nothing
 def apply_action(
     session: Session,
     *,
@@ -156,15 +158,13 @@ def apply_action(
     verdict: FieldVerdict | None = None,
     expected_status: TicketStatus | None = None,
     with_step: Callable[[Session, TicketTransition], None] | None = None,
-    commit: bool = True,
 ) -> TicketTransition:
-    """Move the ticket one step and record it, in one transaction; refuses a stale, invalid or unauthorised step.
+    """Move the ticket one step and record it in the caller's transaction; refuses a stale, invalid or
+    unauthorised step (raising, so the edge rolls back whatever the step had written).
 
     ``expected_status`` is the status the caller saw on screen: if someone else has moved the ticket since,
     the step is refused instead of being applied to a ticket the caller has not seen. ``with_step`` adds rows
     that belong to the step (its photos) once the step has an id, so they commit or roll back with it.
-    ``commit=False`` leaves the step flushed in the caller's transaction, for a step that only stands together
-    with the next one (the caller commits, or rolls both back).
     """
     ticket = session.get(Ticket, ticket_id)
     if ticket is None:
@@ -185,18 +185,11 @@ def apply_action(
     )
     session.add(transition)
     if with_step is not None:
-        try:
-            session.flush()
-            with_step(session, transition)
-        except BaseException:
-            session.rollback()
-            raise
+        session.flush()
+        with_step(session, transition)
     if action == TicketAction.REPORT_DONE:
         _open_verification_task(session, ticket)
-    if not commit:
-        session.flush()
-        return transition
-    session.commit()
+    session.flush()
     session.refresh(transition)
     return transition
 
@@ -277,8 +270,7 @@ def _move(
         .values(status=to_status, unit_id=to_unit_id)
     )
     if moved.rowcount != 1:
-        session.rollback()
-        current = session.get(Ticket, ticket_id)
+        current = session.get(Ticket, ticket_id, populate_existing=True)  # as it is now, not as first read
         raise _moved_on(ticket_id, current.status if current else from_status)
 
 

@@ -81,11 +81,10 @@ def add_district_unit(session: Session, *, category_id: int, district_id: int, u
     if session.exec(same).first() is not None:
         raise taken
     override = CategoryDistrictUnit(category_id=category_id, district_id=district_id, unit_id=unit_id)
-    session.add(override)
     try:
-        session.commit()
+        with session.begin_nested():  # a savepoint: a refused insert leaves the caller's transaction usable
+            session.add(override)
     except IntegrityError as exc:  # another administrator added the same pair a moment ago
-        session.rollback()
         raise taken from exc
     session.refresh(override)
     return override
@@ -97,5 +96,5 @@ def remove_district_unit(session: Session, *, override_id: int) -> CategoryDistr
     if override is None:
         raise NotFound("این واحد منطقه‌ای پیدا نشد؛ شاید پیش‌تر برداشته شده است.", override_id=override_id)
     session.delete(override)
-    session.commit()
+    session.flush()
     return override

@@ -19,6 +19,7 @@ from callcenter.platform.metrics import Metrics
 from callcenter.platform.persian import persian_digits
 from callcenter.platform.phone_numbers import sms_number
 from callcenter.tickets.tracking_code import format_for_reading
+from db.engine import unit_of_work
 from db.models import SmsMessage, SmsStatus, Ticket, utcnow
 
 log = logging.getLogger(__name__)
@@ -136,11 +137,9 @@ def queue_tracking_code_sms(session: Session, *, ticket: Ticket) -> SmsMessage |
         return existing
     message = SmsMessage(to_number=to, body=tracking_code_text(ticket), ticket_id=ticket.id, dedup_key=key)
     try:
-        with session.begin_nested():
+        with session.begin_nested():  # a savepoint: a twin's row undoes only this insert, not the caller's work
             session.add(message)
-        session.commit()
     except IntegrityError:  # a twin request queued it a moment ago
-        session.rollback()
         return _by_dedup_key(session, key)
     session.refresh(message)
     return message
@@ -224,7 +223,7 @@ class SmsDispatcher:
         return 0
 
     def _due_ids(self) -> list[int]:
-        with Session(self._engine) as session:
+        with unit_of_work(self._engine) as session:
             rows = session.exec(
                 select(SmsMessage.id)
                 .where(SmsMessage.status == SmsStatus.QUEUED, col(SmsMessage.next_attempt_at) <= self._now())
@@ -237,7 +236,8 @@ class SmsDispatcher:
         """Take the message if it is still queued and due (another dispatcher may have been quicker)."""
         now = self._now()
         table = SmsMessage.__table__  # type: ignore[attr-defined]
-        with self._engine.begin() as connection:
+        with unit_of_work(self._engine) as session:
+            connection = session.connection()
             claimed = connection.execute(
                 sa.update(table)
                 .where(table.c.id == message_id, table.c.status == SmsStatus.QUEUED, table.c.next_attempt_at <= now)
@@ -259,18 +259,17 @@ class SmsDispatcher:
             return row.to_number, row.body, row.attempts
 
     def _mark_sent(self, message_id: int, provider_id: str) -> None:
-        with Session(self._engine) as session:
+        with unit_of_work(self._engine) as session:
             message = session.get(SmsMessage, message_id)
             if message is None:
                 return
             message.status, message.sent_at = SmsStatus.SENT, self._now()
             message.provider_message_id, message.last_error = provider_id[:64], None
             session.add(message)
-            session.commit()
 
     def _mark_failed_attempt(self, message_id: int, attempts: int, error: str) -> bool:
         """Record the error; schedule the next attempt or give up. True when given up."""
-        with Session(self._engine) as session:
+        with unit_of_work(self._engine) as session:
             message = session.get(SmsMessage, message_id)
             if message is None:
                 return True
@@ -281,7 +280,6 @@ class SmsDispatcher:
             else:
                 message.next_attempt_at = self._now() + backoff(attempts)
             session.add(message)
-            session.commit()
             return gave_up
 
     def _count(self, result: str) -> None:

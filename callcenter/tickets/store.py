@@ -15,6 +15,7 @@ from callcenter.platform.errors import NotFound, ValidationFailed
 from callcenter.platform.persian import ascii_digits, normalize_phone_number, normalize_text
 from callcenter.tickets.lifecycle import FINAL_STATUSES
 from callcenter.tickets.tracking_code import new_tracking_code, parse_tracking_code
+from db.engine import unit_of_work
 from db.models import (
     Call,
     Category,
@@ -167,14 +168,13 @@ def _insert_with_unique_code(session: Session, ticket: Ticket) -> Submission:
     for _ in range(_CODE_ATTEMPTS):
         ticket.tracking_code = new_tracking_code()
         try:
+            # A savepoint: a refused insert undoes only itself, never the rest of the caller's transaction.
             with session.begin_nested():
                 session.add(ticket)
-            session.commit()
             session.refresh(ticket)
             return Submission(ticket, new=True)
         except IntegrityError:
             # Either the code was taken (try another) or a twin submission won the race (return it).
-            session.rollback()
             if ticket.request_id:
                 twin = _by_request_id(session, ticket.request_id)
                 if twin is not None:
@@ -283,7 +283,7 @@ class DatabaseTicketDirectory:
         number = normalize_phone_number(caller_number)
         if not number:
             return None
-        with Session(self._engine) as session:
+        with unit_of_work(self._engine) as session:
             ticket = session.exec(
                 select(Ticket)
                 .where(Ticket.caller_number == number, col(Ticket.status).in_(OPEN_STATUSES))
@@ -292,7 +292,7 @@ class DatabaseTicketDirectory:
             return _summary(session, ticket) if ticket else None
 
     def _by_tracking_code(self, code: str) -> TicketSummary | None:
-        with Session(self._engine) as session:
+        with unit_of_work(self._engine) as session:
             ticket = session.exec(select(Ticket).where(Ticket.tracking_code == code)).first()
             return _summary(session, ticket) if ticket else None
 

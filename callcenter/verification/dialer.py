@@ -40,6 +40,7 @@ from callcenter.verification.tasks import (
     release_lost_calls,
     task_public,
 )
+from db.engine import unit_of_work
 from db.models import (
     Ticket,
     TicketAction,
@@ -247,8 +248,9 @@ class VerificationDialer:
         return public
 
     async def _in_session(self, work: Callable[[Session], R]) -> R:
+        """The dialer's edge: each step is one unit of work, committed before anything is dialled or announced."""
         def run() -> R:
-            with Session(self._engine) as session:
+            with unit_of_work(self._engine) as session:
                 return work(session)
         return await asyncio.to_thread(run)
 

@@ -12,6 +12,7 @@ from callcenter.platform.errors import Conflict, NotFound, OutsideCallingHours, 
 from callcenter.platform.service_hours import ServiceHours
 from callcenter.tickets.lifecycle import OPEN_VERIFICATION_STATUSES as OPEN_STATUSES
 from callcenter.tickets.lifecycle import apply_action
+from db.engine import all_or_nothing
 from db.models import (
     Category,
     Ticket,
@@ -133,14 +134,14 @@ def begin_attempt(
     attempt = VerificationAttempt(task_id=task.id, mode=mode, placed_by_id=by.id, started_at=now)
     session.add(attempt)
     if ticket.status == TicketStatus.DONE:
-        apply_action(session, ticket_id=ticket.id, action=TicketAction.REQUEST_VERIFICATION, actor=by)  # commits
-    else:
-        session.commit()
+        apply_action(session, ticket_id=ticket.id, action=TicketAction.REQUEST_VERIFICATION, actor=by)
+    session.flush()
     session.refresh(attempt)
     session.refresh(ticket)
     return attempt, ticket
 
 
+@all_or_nothing
 def record_outcome(
     session: Session, *, task_id: int, outcome: VerificationOutcome, by: User, note: str = "",
     policy: CallingPolicy, now: datetime, attempt_id: int | None = None,
@@ -158,7 +159,7 @@ def record_outcome(
         if counted is not None:  # Asterisk already counted this call: the supervisor only confirms it
             counted.note = note or counted.note
             session.add(counted)
-            session.commit()
+            session.flush()
             session.refresh(task)
             return task
     if attempt is not None:
@@ -169,7 +170,7 @@ def record_outcome(
     else:
         _reschedule(task, outcome=outcome, policy=policy, now=now)
         session.add(task)
-        session.commit()
+    session.flush()
     session.refresh(task)
     return task
 
@@ -187,16 +188,14 @@ def record_dial_result(
     session.add(attempt)
     task = get_task(session, attempt.task_id)
     if attempt.outcome is not None or task.status != Status.CALLING:
-        session.commit()
         return None
     if dial_status == "ANSWER" and attempt.mode == VerificationMode.MANUAL:
-        session.commit()
         return None
     outcome = Outcome.NOT_PLACED if dial_status == "REFUSED" else Outcome.UNREACHABLE
     attempt.outcome = outcome
     _reschedule(task, outcome=outcome, policy=policy, now=now)
     session.add(task)
-    session.commit()
+    session.flush()
     session.refresh(task)
     return task
 
@@ -208,7 +207,6 @@ def record_answered(session: Session, *, attempt_id: int) -> None:
         return
     attempt.dial_status = ANSWERED
     session.add(attempt)
-    session.commit()
 
 
 def live_automatic_attempt(session: Session, *, attempt_id: int, now: datetime) -> VerificationAttempt | None:
@@ -259,7 +257,7 @@ def ask_automatic(session: Session, *, task_ids: list[int], by: User, now: datet
             task.status, task.attempts, task.next_attempt_at = Status.PENDING, 0, now
         session.add(task)
         changed.append(task)
-    session.commit()
+    session.flush()
     for task in changed:
         session.refresh(task)
     return changed
@@ -273,7 +271,7 @@ def hand_back_to_supervisors(session: Session, *, task_id: int) -> VerificationT
     if task.status != Status.DONE:
         task.status, task.mode = Status.GAVE_UP, VerificationMode.MANUAL
         session.add(task)
-        session.commit()
+        session.flush()
         session.refresh(task)
     return task
 
@@ -314,14 +312,10 @@ def _settle(session: Session, *, task: VerificationTask, outcome: VerificationOu
     task.status, task.outcome, task.closed_at = Status.DONE, outcome, now
     session.add(task)
     action = TicketAction.VERIFY_RESOLVED if outcome == Outcome.RESOLVED else TicketAction.VERIFY_NOT_RESOLVED
-    try:
-        if ticket.status == TicketStatus.DONE:  # a result recorded without a call placed through us (a desk phone)
-            apply_action(session, ticket_id=ticket.id, action=TicketAction.REQUEST_VERIFICATION, actor=by,
-                         commit=False)  # stands only with the result: a refused result must not leave it
-        apply_action(session, ticket_id=ticket.id, action=action, actor=by, note=note)  # commits task, attempt
-    except BaseException:
-        session.rollback()
-        raise
+    if ticket.status == TicketStatus.DONE:  # a result recorded without a call placed through us (a desk phone)
+        # Stands only with the result, in the same transaction: a refused result raises and the edge rolls back.
+        apply_action(session, ticket_id=ticket.id, action=TicketAction.REQUEST_VERIFICATION, actor=by)
+    apply_action(session, ticket_id=ticket.id, action=action, actor=by, note=note)
 
 
 def _reschedule(task: VerificationTask, *, outcome: VerificationOutcome, policy: CallingPolicy,
@@ -350,7 +344,6 @@ def _claim(session: Session, task: VerificationTask, now: datetime) -> None:
         .values(status=Status.CALLING, next_attempt_at=_later_than(task.next_attempt_at, now))
     )
     if claimed.rowcount != 1:
-        session.rollback()
         raise Conflict("تماسی برای این درخواست هم‌اکنون گرفته شده است.", task_id=task.id)
     session.expire(task)
 

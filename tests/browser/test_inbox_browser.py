@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from playwright.async_api import Page, Route, expect
-from sqlmodel import Session
 
 from callcenter.tickets.lifecycle import ACTION_ROLES, TRANSITIONS, apply_action
 from callcenter.tickets.store import to_public
+from db.engine import unit_of_work
 from db.models import Role, Ticket, TicketAction, TicketPriority, TicketStatus, User
 from tests.browser.conftest import WebBackend, log_in
 from tests.support.photos import image_bytes
@@ -103,7 +103,7 @@ async def test_given_a_ticket_moved_on_elsewhere_when_the_liaison_clicks_then_th
     row = page.locator(f'#inbox tr[data-code="{fresh.tracking_code}"]')
     await expect(row).to_be_visible()
     supervisor = add_staff(engine, "inbox.supervisor", Role.SUPERVISOR)
-    with Session(engine) as session:  # a supervisor withdraws it while the liaison's page still shows it
+    with unit_of_work(engine) as session:  # a supervisor withdraws it while the liaison's page still shows it
         apply_action(session, ticket_id=fresh.id, action=A.CANCEL, actor=supervisor, note="تکراری")
     await row.get_by_role("button", name="پذیرش").click()
     await expect(row.locator(".error")).to_contain_text("وضعیت این درخواست در این فاصله تغییر کرده")
@@ -117,7 +117,7 @@ async def test_given_a_disputed_ticket_when_the_field_supervisor_rules_partly_th
     liaison, fresh, _late = a_liaison_and_tickets(engine)
     operator = add_staff(engine, "verifying.operator", Role.OPERATOR)
     add_staff(engine, "field.supervisor", Role.FIELD_SUPERVISOR)
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         for action, actor, note in ((A.ACCEPT, liaison, ""), (A.REPORT_DONE, liaison, "جمع شد"),
                                     (A.REQUEST_VERIFICATION, operator, ""),
                                     (A.VERIFY_NOT_RESOLVED, operator, "کیسه‌های زباله هنوز کنار جوی است"),
@@ -144,7 +144,7 @@ async def test_given_a_refresh_already_on_its_way_when_the_liaison_writes_a_note
 ) -> None:
     page = console_page
     liaison, fresh, late = a_liaison_and_tickets(engine)
-    with Session(engine) as session:  # accepted: its row offers the note and the photos of "report done"
+    with unit_of_work(engine) as session:  # accepted: its row offers the note and the photos of "report done"
         apply_action(session, ticket_id=fresh.id, action=A.ACCEPT, actor=liaison)
     photo = tmp_path / "after.png"
     photo.write_bytes(image_bytes("PNG", size=(40, 30), colour="teal"))
@@ -160,7 +160,7 @@ async def test_given_a_refresh_already_on_its_way_when_the_liaison_writes_a_note
         await route.fulfill(response=response)
 
     await page.route("**/api/inbox", hold)
-    with Session(engine) as session:  # someone else's change: the page refreshes (nobody is typing yet)
+    with unit_of_work(engine) as session:  # someone else's change: the page refreshes (nobody is typing yet)
         other = session.get(Ticket, late.id)
         assert other is not None
         web_backend.services.web.notifier.ticket_changed(to_public(session, other), action=A.REFER)
@@ -187,7 +187,7 @@ async def test_given_a_liaison_typing_a_note_when_a_live_event_rebuilds_its_row_
     note = row.get_by_label("توضیح")
     await note.click()
     await note.press_sequentially("این درخواست")
-    with Session(engine) as session:  # the ticket's description is corrected elsewhere, and announced
+    with unit_of_work(engine) as session:  # the ticket's description is corrected elsewhere, and announced
         ticket = session.get(Ticket, fresh.id)
         assert ticket is not None
         ticket.description = "سطل زباله سر کوچه پر است و بو می‌دهد"
@@ -208,7 +208,7 @@ async def test_given_the_liaisons_rows_then_their_buttons_are_the_lifecycle_tabl
     """The page restates no rule: what it offers per status is what the transition table allows the role."""
     page = console_page
     liaison, fresh, late = a_liaison_and_tickets(engine)
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         apply_action(session, ticket_id=fresh.id, action=A.ACCEPT, actor=liaison)
     await log_in_to_inbox(page, web_backend.url, "waste.liaison")
     for filed, status in ((fresh, S.ACCEPTED), (late, S.REFERRED)):

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from playwright.async_api import BrowserContext, Page, expect
-from sqlmodel import Session, select
+from sqlmodel import select
 
 from callcenter.tickets.lifecycle import apply_action
+from db.engine import unit_of_work
 from db.models import Role, TicketAction, TicketAttachment, TicketStatus
 from tests.browser.conftest import WebBackend, log_in
 from tests.support.photos import image_bytes
@@ -34,7 +35,7 @@ async def test_given_an_accepted_ticket_when_the_liaison_reports_done_with_a_pho
     liaison = add_staff(engine, "waste.liaison", Role.UNIT_LIAISON, unit=WASTE)
     add_staff(engine, "field.supervisor", Role.FIELD_SUPERVISOR)
     ticket = referred_ticket(engine, by=operator, unit=WASTE, description="نخاله کنار جوی ریخته شده")
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         apply_action(session, ticket_id=ticket.id, action=A.ACCEPT, actor=liaison)
     photo = tmp_path / "after.png"
     photo.write_bytes(image_bytes("PNG", size=(120, 90), colour="tomato"))
@@ -51,11 +52,11 @@ async def test_given_an_accepted_ticket_when_the_liaison_reports_done_with_a_pho
 
     await expect(row).to_have_count(0)
     assert status_of(engine, ticket) == S.DONE
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         [stored] = session.exec(select(TicketAttachment)).all()
     assert (stored.content_type, stored.size) == ("image/png", photo.stat().st_size)
 
-    with Session(engine) as session:  # the citizen says it is not done; the unit disputes it
+    with unit_of_work(engine) as session:  # the citizen says it is not done; the unit disputes it
         for action, actor, note in ((A.REQUEST_VERIFICATION, operator, ""),
                                     (A.VERIFY_NOT_RESOLVED, operator, "هنوز نخاله آنجاست"),
                                     (A.DISPUTE, liaison, "عکس محل پاکیزه را فرستاده‌ایم")):

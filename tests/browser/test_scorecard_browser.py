@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from playwright.async_api import Page, expect
-from sqlmodel import Session
 
 from callcenter.platform.calendar import jalali_month_window
 from callcenter.tickets.lifecycle import apply_action
+from db.engine import unit_of_work
 from db.models import Role, TicketAction, User
 from tests.browser.conftest import WebBackend, log_in
 from tests.support.ticket_flow import (
@@ -41,7 +41,7 @@ async def test_given_two_units_when_the_mayors_office_opens_the_scorecard_then_t
     add_staff(engine, "sc-mayor", Role.VIEWER)
     punctual = referred_ticket(engine, by=operator, unit=WASTE)
     late = referred_ticket(engine, by=operator, unit=GREENERY, description="درخت شکسته در پارک")
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         apply_action(session, ticket_id=punctual.id, action=TicketAction.ACCEPT, actor=waste)
         apply_action(session, ticket_id=punctual.id, action=TicketAction.REPORT_DONE, actor=waste,
                      note="سطل‌ها تخلیه شد")
@@ -74,7 +74,7 @@ def moved_to(engine: sa.Engine, ticket: Filed, month: int) -> None:
 
 
 def reported_done(engine: sa.Engine, ticket: Filed, liaison: User) -> None:
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         apply_action(session, ticket_id=ticket.id, action=TicketAction.ACCEPT, actor=liaison)
         apply_action(session, ticket_id=ticket.id, action=TicketAction.REPORT_DONE, actor=liaison, note="انجام شد")
 

@@ -32,7 +32,7 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
-from sqlmodel import Session, select
+from sqlmodel import select
 
 from agent_console.csrf import COOKIE as CSRF_COOKIE
 from agent_console.csrf import FORM_FIELD as CSRF_FIELD
@@ -42,7 +42,7 @@ from callcenter.intake.callbacks import request_callback
 from callcenter.platform.security import hash_password
 from callcenter.platform.settings import load_settings
 from callcenter.tickets.store import create_ticket
-from db.engine import make_engine
+from db.engine import make_engine, unit_of_work
 from db.models import Category, Role, TicketCreate, Unit, User
 from db.seed import seed_reference_data
 from tests.support.backend import TEST_SECRETS, InProcessServer, free_port
@@ -74,7 +74,7 @@ class Visitor:
 def _seed(database_url: str) -> None:
     """Reference data, one account per role and a little of everything the routes read by id."""
     engine = make_engine(database_url)
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         seed_reference_data(session)
         unit = session.exec(select(Unit)).first()
         assert unit is not None

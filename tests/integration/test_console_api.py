@@ -13,9 +13,10 @@ from sqlmodel import Session, col, select
 from callcenter.bootstrap.app import create_app
 from callcenter.platform.settings import load_settings
 from db.engine import make_engine
-from db.models import Category, LoginThrottle, Ticket, TicketTransition
+from db.models import Category, LoginThrottle, SmsMessage, Ticket, TicketTransition
 from tests.support.backend import OPERATOR_1, TEST_SECRETS, seed_staff
 from tests.support.console import log_in_sync
+from tests.support.outbox import outbox_refusing
 
 
 @pytest.fixture
@@ -79,6 +80,25 @@ def test_when_the_same_form_is_submitted_twice_then_one_ticket_with_one_code(cli
         steps = session.exec(select(TicketTransition)).all()
     assert first.json()["status"] == second.json()["status"] == "referred"
     assert [(t.action, t.to_unit_id) for t in steps] == [("refer", body["unit_id"])]
+
+
+def test_given_the_sms_outbox_failing_when_a_ticket_is_filed_then_an_error_and_nothing_half_written(
+    client: TestClient,
+) -> None:
+    login(client)
+    # The same app and login, but a server error comes back as a response instead of raising in the test.
+    failing = TestClient(client.app, base_url="http://127.0.0.1", raise_server_exceptions=False,
+                         cookies=client.cookies, headers=client.headers)
+    body = {**a_category(client), "description": "چاله بزرگ در خیابان", "caller_number": "09121234567"}
+    with outbox_refusing():
+        response = failing.post("/api/tickets", json=body)
+    assert response.status_code == 500
+    engine = client.app.state.services.engine  # type: ignore[attr-defined]
+    with Session(engine) as session:
+        assert session.exec(select(Ticket)).all() == []
+        assert session.exec(select(TicketTransition)).all() == []
+        assert session.exec(select(SmsMessage)).all() == []
+    assert client.post("/api/tickets", json=body).status_code == 201  # the outbox back: the same form files
 
 
 def test_given_missing_description_when_filing_then_persian_validation_error(client: TestClient) -> None:

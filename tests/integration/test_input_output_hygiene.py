@@ -20,6 +20,7 @@ from agent_console.routes import ROUTERS
 from callcenter.intake.callbacks import request_callback
 from callcenter.intake.ivr_requests import DatabaseIntake
 from callcenter.tickets.store import VoiceMessage
+from db.engine import unit_of_work
 from db.models import CallbackRequest, CallbackStatus, SmsMessage, Ticket, TicketSource
 from tests.support.backend import OPERATOR_1, OPERATOR_2
 from tests.support.console import logged_in_client, next_event
@@ -31,7 +32,7 @@ CLOSERS = 8
 async def test_given_a_pending_callback_when_operators_close_it_at_the_same_moment_then_one_wins_and_the_rest_409(
     web_backend: WebBackend,
 ) -> None:
-    with Session(web_backend.engine) as session:
+    with unit_of_work(web_backend.engine) as session:
         callback_id = request_callback(session, line="137", caller_number="09121112233", linkedid="race-1").id
     accounts = [OPERATOR_1, OPERATOR_2] * (CLOSERS // 2)
     clients = [await logged_in_client(web_backend.url, a.username, a.password) for a in accounts]
@@ -48,7 +49,7 @@ async def test_given_a_pending_callback_when_operators_close_it_at_the_same_mome
     assert {answer.status_code for answer in losers} == {409}
     assert {answer.json()["error_id"] for answer in losers} == {"callback-already-closed"}
     assert all("بسته" in answer.json()["message"] for answer in losers)
-    with Session(web_backend.engine) as session:
+    with unit_of_work(web_backend.engine) as session:
         stored = session.get(CallbackRequest, callback_id)
         assert stored is not None and stored.status.value == winners[0].json()["status"]
         assert stored.status != CallbackStatus.PENDING and stored.handled_by_id is not None
@@ -145,7 +146,7 @@ async def test_given_a_description_with_nul_and_control_characters_when_filing_t
     finally:
         await client.aclose()
     assert response.status_code == 201, response.text
-    with Session(web_backend.engine) as session:
+    with unit_of_work(web_backend.engine) as session:
         stored = session.exec(select(Ticket).where(Ticket.tracking_code == response.json()["tracking_code"])).one()
     assert (stored.description, stored.address) == ("چراغ کوچه خاموش است", "خیابان امام[2J")
 
@@ -215,7 +216,7 @@ async def test_given_a_client_request_id_outside_the_clients_namespace_when_fili
         await client.aclose()
     assert response.status_code == 422
     assert response.json()["error_id"] == "invalid-data"
-    with Session(web_backend.engine) as session:
+    with unit_of_work(web_backend.engine) as session:
         assert session.exec(select(Ticket)).all() == []
 
 
@@ -243,7 +244,7 @@ async def test_given_a_client_tried_to_claim_a_calls_voice_key_when_the_caller_l
     finally:
         await client.aclose()
     assert announced == [code, marker]
-    with Session(web_backend.engine) as session:
+    with unit_of_work(web_backend.engine) as session:
         ticket = session.exec(select(Ticket).where(Ticket.tracking_code == code)).one()
         assert ticket.source == TicketSource.VOICE_MESSAGE and ticket.caller_number == "09125556666"
         assert ticket.id is not None

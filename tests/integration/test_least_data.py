@@ -11,13 +11,14 @@ import pytest
 import sqlalchemy as sa
 import websockets
 from fastapi.testclient import TestClient
-from sqlmodel import Session, select
+from sqlmodel import select
 
 from callcenter.bootstrap.app import create_app
 from callcenter.platform.settings import load_settings
 from callcenter.staff.directory import set_unit_manager_phone
 from callcenter.tickets.lifecycle import apply_action
 from callcenter.tickets.store import create_ticket
+from db.engine import unit_of_work
 from db.models import Category, FeedbackKind, Role, TicketAction, TicketCreate, User
 from tests.integration.test_route_access import ACCESS, concrete
 from tests.support.backend import TEST_SECRETS
@@ -35,7 +36,7 @@ INSPECTION = "مدیریت بازرسی"
 
 def a_1888_criticism(engine: sa.Engine, by: User) -> Filed:
     """A citizen's criticism of a named staff member, referred to the inspection unit."""
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         category = session.exec(select(Category).where(Category.name == "انتقاد از کارکنان")).one()
         ticket = create_ticket(session, data=TicketCreate(
             category_id=category.id or 0, unit_id=unit_id(engine, INSPECTION), description="برخورد نامناسب در باجه",
@@ -69,7 +70,7 @@ def city(engine: sa.Engine, database_url: str, tmp_path: object) -> Iterator[Cit
     for role in (Role.SUPERVISOR, Role.ADMIN, Role.VIEWER, Role.FIELD_SUPERVISOR, Role.INSPECTOR):
         add_staff(engine, f"least.{role.value}", role)
     criticism = a_1888_criticism(engine, operator)
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         set_unit_manager_phone(session, unit_id=unit_id(engine, WASTE), phone=MANAGER_PHONE)
     settings = load_settings(environ={}, environment="test", **TEST_SECRETS, database_url=database_url,
                              state_dir=tmp_path)
@@ -117,7 +118,7 @@ def test_given_a_field_supervisor_when_reading_tickets_by_code_then_only_those_t
 ) -> None:
     plain = referred_ticket(city.engine, by=city.operator, unit=WASTE, description="سطل پر است")
     disputed = referred_ticket(city.engine, by=city.operator, unit=WASTE, description="نخاله")
-    with Session(city.engine) as session:
+    with unit_of_work(city.engine) as session:
         liaison = session.exec(select(User).where(User.username == "waste.liaison")).one()
         for action, actor, note in ((A.ACCEPT, liaison, ""), (A.REPORT_DONE, liaison, "جمع شد"),
                                     (A.REQUEST_VERIFICATION, city.operator, ""),

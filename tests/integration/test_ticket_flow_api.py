@@ -11,13 +11,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
-from sqlmodel import Session, select
+from sqlmodel import select
 
 from callcenter.bootstrap.app import create_app
 from callcenter.platform.settings import load_settings
 from callcenter.tickets.inbox import inbox_for
 from callcenter.tickets.lifecycle import apply_action
 from callcenter.tickets.store import create_ticket
+from db.engine import unit_of_work
 from db.models import Category, Role, TicketAction, TicketCreate, TicketStatus, User
 from tests.support.backend import TEST_SECRETS
 from tests.support.console import log_in_sync
@@ -177,7 +178,7 @@ def test_given_a_ticket_when_looked_up_by_code_then_the_citizens_data_reaches_on
 def test_given_a_ticket_filed_for_a_unit_but_never_referred_there_then_that_units_liaison_cannot_read_it(
     site: Site,
 ) -> None:
-    with Session(site.engine) as session:  # an administrator files it with a unit in mind; nobody referred it yet
+    with unit_of_work(site.engine) as session:  # an administrator files it with a unit in mind; nobody referred it yet
         admin = session.exec(select(User).where(User.username == "flow.admin")).one()
         category = session.exec(select(Category).where(Category.name == "جمع‌آوری زباله")).one()
         filed = create_ticket(session, data=TicketCreate(
@@ -198,7 +199,7 @@ def test_given_tickets_of_several_kinds_when_the_liaison_opens_the_inbox_then_th
                                category="نخاله و مصالح ساختمانی رهاشده")
     referred_ticket(site.engine, by=site.operator, unit=GREENERY)  # another unit's
     liaison = _user(site, "waste.liaison")
-    with Session(site.engine) as session:
+    with unit_of_work(site.engine) as session:
         operator = _user(site, "flow.operator")
         for action, actor, note in ((A.ACCEPT, liaison, ""), (A.REPORT_DONE, liaison, "جمع شد"),
                                     (A.REQUEST_VERIFICATION, operator, ""),
@@ -253,7 +254,7 @@ def test_given_the_admin_form_when_adding_a_liaison_then_a_unit_is_required_and_
 
 
 def _user(site: Site, username: str) -> User:
-    with Session(site.engine) as session:
+    with unit_of_work(site.engine) as session:
         user = session.exec(select(User).where(User.username == username)).one()
         session.expunge(user)
         return user

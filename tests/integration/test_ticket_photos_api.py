@@ -12,11 +12,12 @@ import httpx
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
-from sqlmodel import Session, select
+from sqlmodel import select
 
 from callcenter.bootstrap.app import create_app
 from callcenter.platform.settings import load_settings
 from callcenter.tickets.lifecycle import apply_action
+from db.engine import unit_of_work
 from db.models import Role, TicketAction, TicketAttachment, TicketStatus
 from tests.support.backend import TEST_SECRETS
 from tests.support.console import log_in_sync
@@ -46,7 +47,7 @@ class Site:
         return self.client
 
     def stored(self) -> list[TicketAttachment]:
-        with Session(self.engine) as session:
+        with unit_of_work(self.engine) as session:
             return list(session.exec(select(TicketAttachment)).all())
 
     def files(self) -> list[Path]:
@@ -61,7 +62,7 @@ def site(engine: sa.Engine, database_url: str, tmp_path: Path) -> Iterator[Site]
     for role in (Role.SUPERVISOR, Role.FIELD_SUPERVISOR, Role.INSPECTOR, Role.VIEWER, Role.ADMIN):
         add_staff(engine, f"photo.{role.value}", role)
     ticket = referred_ticket(engine, by=operator, unit=WASTE)
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         apply_action(session, ticket_id=ticket.id, action=A.ACCEPT, actor=liaison)
     settings = load_settings(environ={}, environment="test", **TEST_SECRETS, database_url=database_url,
                              state_dir=tmp_path / "state")

@@ -7,10 +7,11 @@ import asyncio
 from collections.abc import Callable, Mapping
 
 import pytest
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from callcenter.platform.errors import LinesNeededForInbound
 from callcenter.tickets.lifecycle import apply_action
+from db.engine import unit_of_work
 from db.models import (
     Role,
     TicketAction,
@@ -33,7 +34,7 @@ CITIZEN = "09121234567"  # the number referred_ticket files
 
 
 def staff(backend: RunningBackend, username: str) -> User:
-    with Session(backend.engine) as session:
+    with unit_of_work(backend.engine) as session:
         user = session.exec(select(User).where(User.username == username)).one()
         session.expunge(user)
         return user
@@ -43,7 +44,7 @@ def done_ticket(backend: RunningBackend) -> tuple[Filed, int]:
     """A ticket its unit reported done, and its verification task."""
     liaison = add_staff(backend.engine, "waste-liaison", Role.UNIT_LIAISON, unit=WASTE)
     ticket = referred_ticket(backend.engine, by=staff(backend, OPERATOR_1.username), unit=WASTE)
-    with Session(backend.engine) as session:
+    with unit_of_work(backend.engine) as session:
         apply_action(session, ticket_id=ticket.id, action=TicketAction.ACCEPT, actor=liaison)
         apply_action(session, ticket_id=ticket.id, action=TicketAction.REPORT_DONE, actor=liaison,
                      note="سطل‌ها تخلیه شد")
@@ -52,7 +53,7 @@ def done_ticket(backend: RunningBackend) -> tuple[Filed, int]:
 
 
 def attempts(backend: RunningBackend) -> list[VerificationAttempt]:
-    with Session(backend.engine) as session:
+    with unit_of_work(backend.engine) as session:
         rows = list(session.exec(select(VerificationAttempt).order_by(col(VerificationAttempt.id))).all())
         for row in rows:
             session.expunge(row)

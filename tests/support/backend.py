@@ -22,7 +22,7 @@ from callcenter.platform.lines import LINES
 from callcenter.platform.security import hash_password, sip_md5_cred
 from callcenter.platform.settings import DEFAULT_SIP_REALM, Settings, load_settings
 from callcenter.tickets.store import create_ticket
-from db.engine import make_engine, upgrade_database
+from db.engine import make_engine, unit_of_work, upgrade_database
 from db.models import Category, Role, Ticket, TicketCreate, User
 from db.seed import seed_reference_data
 
@@ -181,7 +181,7 @@ async def running_backend(
 
 def earlier_ticket(engine: Engine, *, caller: str, description: str) -> Ticket:
     """A 137 ticket already on file for ``caller`` (its category's default unit), as a returning caller has."""
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         category = session.exec(select(Category).where(Category.line == "137")).first()
         assert category is not None and category.id is not None and category.default_unit_id is not None
         ticket = create_ticket(session, data=TicketCreate(

@@ -6,11 +6,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from callcenter.platform.security import hash_password
 from callcenter.tickets.lifecycle import apply_action
 from callcenter.tickets.store import create_ticket
+from db.engine import unit_of_work
 from db.models import (
     Category,
     Role,
@@ -37,14 +38,14 @@ class Filed:
 
 
 def unit_id(engine: Engine, name: str) -> int:
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         unit = session.exec(select(Unit).where(Unit.name == name)).one()
         assert unit.id is not None
         return unit.id
 
 
 def add_staff(engine: Engine, username: str, role: Role, *, unit: str | None = None) -> User:
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         user = User(username=username, full_name=f"{username} آزمایشی", role=role,
                     password_hash=hash_password(PASSWORD), unit_id=unit_id(engine, unit) if unit else None)
         session.add(user)
@@ -59,7 +60,7 @@ def referred_ticket(
     address: str = "خیابان فردوسی، کوچه ۱۲", priority: TicketPriority = TicketPriority.NORMAL,
 ) -> Filed:
     """Filed by an operator and referred to ``unit`` through apply_action."""
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         chosen = session.exec(select(Category).where(Category.name == category)).one()
         district = session.exec(select(Unit).where(Unit.name == "منطقه دو")).one()
         assert chosen.id is not None
@@ -72,14 +73,14 @@ def referred_ticket(
 
 
 def status_of(engine: Engine, ticket: Filed) -> TicketStatus:
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         found = session.get(Ticket, ticket.id)
         assert found is not None
         return found.status
 
 
 def steps_of(engine: Engine, ticket: Filed) -> list[tuple[TicketAction, TicketStatus, TicketStatus, str]]:
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         rows = session.exec(select(TicketTransition).where(TicketTransition.ticket_id == ticket.id)
                             .order_by(col(TicketTransition.id))).all()
         return [(row.action, row.from_status, row.to_status, row.note) for row in rows]
@@ -88,7 +89,7 @@ def steps_of(engine: Engine, ticket: Filed) -> list[tuple[TicketAction, TicketSt
 def referred_long_ago(engine: Engine, ticket: Filed, *, by: timedelta) -> None:
     """Move the referral back in time, as if the unit had let the ticket sit (test setup only: rows are
     otherwise never rewritten)."""
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         for row in session.exec(select(TicketTransition).where(TicketTransition.ticket_id == ticket.id)).all():
             row.at -= by
             session.add(row)

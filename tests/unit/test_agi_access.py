@@ -12,7 +12,6 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 import sqlalchemy as sa
-from sqlmodel import Session
 
 from asterisk_config.render import render_config
 from callcenter.platform.bus import InProcessBus
@@ -24,6 +23,7 @@ from callcenter.platform.settings import load_settings
 from callcenter.telephony.asterisk_sandbox import AsteriskRuntime
 from callcenter.verification.dialer import VerificationDialer
 from callcenter.verification.tasks import CallingPolicy
+from db.engine import unit_of_work
 from db.models import VerificationAttempt, VerificationMode, VerificationTask, VerificationTaskStatus
 from ivr.agi_server import AgiChannel, AgiServer
 from ivr.menu import Menu, Prompts
@@ -143,7 +143,7 @@ async def agi_session_for_attempt(port: int, attempt_id: int, *, press: str | No
 
 
 def first_attempt(engine: sa.Engine, task_id: int) -> VerificationAttempt:
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         task = session.get(VerificationTask, task_id)
         attempt = session.exec(sa.select(VerificationAttempt).where(  # type: ignore[call-overload]
             VerificationAttempt.task_id == task_id)).scalars().first()
@@ -160,7 +160,7 @@ async def test_given_an_attempt_that_is_not_a_live_automatic_call_when_fastagi_i
     port, _dialer = verification_agi
     supervisor, [task_id] = tasks_reported_done(engine, 1)
     now = datetime.now(UTC)
-    with Session(engine) as session:  # the task is being called; its attempt is shaped by the case
+    with unit_of_work(engine) as session:  # the task is being called; its attempt is shaped by the case
         task = session.get(VerificationTask, task_id)
         assert task is not None and supervisor.id is not None
         task.status = VerificationTaskStatus.CALLING
@@ -179,7 +179,7 @@ async def test_given_an_attempt_that_is_not_a_live_automatic_call_when_fastagi_i
 
     assert commands[0] == 'GET FULL VARIABLE "${PASOKH_VERIFY_ATTEMPT}"'
     assert commands[1:] == [f'STREAM FILE "{SOUNDS}/goodbye" ""']  # no greeting, no question
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         task = session.get(VerificationTask, task_id)
         assert task is not None and task.status == VerificationTaskStatus.CALLING
         assert all(a.key_pressed is None and a.outcome is None
@@ -199,7 +199,7 @@ async def test_given_a_live_automatic_attempt_when_the_citizen_presses_1_then_re
     commands = await agi_session_for_attempt(port, attempt.id or 0)
 
     assert any("verify_question" in c for c in commands) and any("verify_thanks_resolved" in c for c in commands)
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         task = session.get(VerificationTask, task_id)
         assert task is not None and task.status == VerificationTaskStatus.DONE
     # The same attempt, asked about again (a replayed session), is finished: nothing more is asked.

@@ -25,6 +25,7 @@ from callcenter.tickets.attachments import (
     sweep_orphan_photos,
 )
 from callcenter.tickets.lifecycle import apply_action
+from db.engine import unit_of_work
 from db.models import Role, Ticket, TicketAction, TicketAttachment, TicketStatus, User
 from tests.support.photos import FAKE_JPEG, image_bytes
 from tests.support.ticket_flow import GREENERY, WASTE, Filed, add_staff, referred_ticket, status_of
@@ -42,7 +43,7 @@ def files_in(store: PhotoStore) -> list[Path]:
 
 
 def rows(engine: sa.Engine) -> list[TicketAttachment]:
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         return list(session.exec(select(TicketAttachment)).all())
 
 
@@ -50,7 +51,7 @@ def accepted_ticket(engine: sa.Engine) -> tuple[Filed, User]:
     operator = add_staff(engine, "photo.operator", Role.OPERATOR)
     liaison = add_staff(engine, "photo.liaison", Role.UNIT_LIAISON, unit=WASTE)
     ticket = referred_ticket(engine, by=operator, unit=WASTE)
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         apply_action(session, ticket_id=ticket.id, action=A.ACCEPT, actor=liaison)
     return ticket, liaison
 
@@ -102,7 +103,7 @@ def test_given_an_accepted_ticket_when_reported_done_with_two_photos_then_files_
 ) -> None:
     ticket, liaison = accepted_ticket(engine)
     jpeg, webp = image_bytes("JPEG"), image_bytes("WEBP", colour="navy")
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         step = apply_action_with_photos(session, store, ticket_id=ticket.id, action=A.REPORT_DONE, actor=liaison,
                                         note="سطل‌ها تخلیه شد",
                                         uploads=[Upload("a.jpg", jpeg), Upload("b.webp", webp)])
@@ -117,7 +118,7 @@ def test_given_an_accepted_ticket_when_reported_done_with_two_photos_then_files_
     assert [path.name for path in files_in(store)] == sorted(r.stored_name for r in stored)  # no partial files
     assert all(r.at.tzinfo is not None for r in stored)
 
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         found = session.get(Ticket, ticket.id)
         assert found is not None
         steps = history_with_photos(session, found)
@@ -192,7 +193,7 @@ def test_given_files_a_killed_process_left_behind_when_swept_then_only_old_unlin
     engine: sa.Engine, store: PhotoStore,
 ) -> None:
     ticket, liaison = accepted_ticket(engine)
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         apply_action_with_photos(session, store, ticket_id=ticket.id, action=A.REPORT_DONE, actor=liaison,
                                  note="سطل‌ها تخلیه شد", uploads=[Upload("a.jpg", image_bytes("JPEG"))])
     [linked] = files_in(store)

@@ -20,6 +20,7 @@ from callcenter.telephony.agent_states import AgentStateLog
 from callcenter.telephony.call_records import CallRecords
 from callcenter.telephony.call_tracker import CallTracker, channel_variables, menu_choices
 from callcenter.tickets.store import create_ticket
+from db.engine import unit_of_work
 from db.models import Call, CallOutcome, Category, FeedbackKind, Role, TicketCreate, User
 
 CALL = "1700000000.1"
@@ -253,7 +254,7 @@ async def test_given_queue_members_added_and_paused_when_tracked_then_agent_stat
 async def test_given_a_caller_with_an_earlier_ticket_when_an_operator_answers_then_the_screen_pop_shows_it(
     tracking: Tracking,
 ) -> None:
-    with Session(tracking.engine) as session:
+    with unit_of_work(tracking.engine) as session:
         category = session.exec(select(Category)).first()
         assert category is not None and category.default_unit_id is not None
         earlier = create_ticket(

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from agent_console.hub import is_for
 from callcenter.platform.bus import DomainEvent, InProcessBus
@@ -19,6 +19,7 @@ from callcenter.tickets.escalation import Escalator
 from callcenter.tickets.inbox import inbox_for
 from callcenter.tickets.lifecycle import apply_action
 from callcenter.tickets.tracking_code import format_for_reading
+from db.engine import unit_of_work
 from db.models import Role, SmsMessage, TicketAction, TicketEscalation, Unit, User
 from tests.support.ticket_flow import (
     GREENERY,
@@ -51,7 +52,7 @@ class RecordingBus(InProcessBus):
 
 
 def set_manager_phone(engine: sa.Engine, unit: str, phone: str | None) -> None:
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         row = session.get(Unit, unit_id(engine, unit))
         assert row is not None
         row.manager_phone = phone
@@ -60,19 +61,19 @@ def set_manager_phone(engine: sa.Engine, unit: str, phone: str | None) -> None:
 
 
 def escalations(engine: sa.Engine) -> list[tuple[int, int]]:
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         rows = session.exec(select(TicketEscalation).order_by(col(TicketEscalation.id))).all()
         return [(row.ticket_id, row.unit_id) for row in rows]
 
 
 def escalation_sms(engine: sa.Engine) -> list[SmsMessage]:
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         return list(session.exec(select(SmsMessage).where(col(SmsMessage.dedup_key).startswith("escalation:"))
                                  .order_by(col(SmsMessage.id))).all())
 
 
 def act(engine: sa.Engine, ticket: Filed, action: TicketAction, actor: User, **extra: Any) -> None:
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         apply_action(session, ticket_id=ticket.id, action=action, actor=actor, **extra)
 
 
@@ -215,7 +216,7 @@ async def test_given_an_escalated_ticket_when_the_liaison_opens_the_inbox_then_i
     await world.escalator.run()
     late_since_now = world.overdue_ticket(description="سطل دوم")  # overdue, the job has not run since
 
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         liaison = session.get(User, world.liaison.id)
         assert liaison is not None
         marks = {item.ticket.tracking_code: item.escalated for item in inbox_for(session, liaison).items}

@@ -440,11 +440,13 @@ def test_given_a_session_holding_a_stale_ticket_when_another_moved_it_meanwhile_
     session: Session, staff: Staff,
 ) -> None:
     ticket_id = walk_to(session, staff, S.AWAITING_VERIFICATION)
+    session.commit()  # the test is the edge here: what it walked is stored before the other session moves it
     stale = session.get(Ticket, ticket_id)
     assert stale is not None and stale.status == S.AWAITING_VERIFICATION  # loaded, and kept, by this session
     bind = session.get_bind()
     with Session(bind) as other:
         apply_action(other, ticket_id=ticket_id, action=A.VERIFY_RESOLVED, actor=staff.supervisor)
+        other.commit()
         rows = transition_count(other, ticket_id)
     with pytest.raises(Conflict):
         apply_action(session, ticket_id=ticket_id, action=A.VERIFY_NOT_RESOLVED, actor=staff.operator,

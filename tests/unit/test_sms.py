@@ -36,6 +36,7 @@ def outbox(engine: sa.Engine) -> list[SmsMessage]:
 def queue(session: Session, caller_number: str | None = "09121234567") -> SmsMessage:
     message = queue_tracking_code_sms(session, ticket=a_ticket(session, caller_number))
     assert message is not None
+    session.commit()  # the test is the edge: the dispatcher reads the outbox in its own transactions
     return message
 
 
@@ -119,6 +120,7 @@ def test_queueing_the_same_ticket_twice_keeps_one_message(session: Session, engi
     first = queue_tracking_code_sms(session, ticket=ticket)
     again = queue_tracking_code_sms(session, ticket=a_ticket(session, request_id="form-7"))
     assert first is not None and again is not None and first.id == again.id
+    session.commit()
     assert len(outbox(engine)) == 1
 
 

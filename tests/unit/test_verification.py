@@ -28,6 +28,7 @@ from callcenter.verification.tasks import (
     record_outcome,
     release_lost_calls,
 )
+from db.engine import unit_of_work
 from db.models import (
     Role,
     TicketAction,
@@ -57,20 +58,20 @@ def people(engine: sa.Engine) -> tuple[User, User, User]:
 def reported_done(engine: sa.Engine, people: tuple[User, User, User]) -> Filed:
     operator, liaison, _ = people
     ticket = referred_ticket(engine, by=operator, unit=WASTE)
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         apply_action(session, ticket_id=ticket.id, action=A.ACCEPT, actor=liaison)
         apply_action(session, ticket_id=ticket.id, action=A.REPORT_DONE, actor=liaison, note="سطل‌ها تخلیه شد")
     return ticket
 
 
 def task_of(engine: sa.Engine, ticket: Filed) -> VerificationTask:
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         return session.exec(select(VerificationTask).where(VerificationTask.ticket_id == ticket.id)).one()
 
 
 def supervisor_calls(engine: sa.Engine, *, task_id: int, by: User, now: datetime = MONDAY_10) -> VerificationAttempt:
     """A supervisor's click-to-call as the backend records it (the call itself is Asterisk's)."""
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         attempt, _ = begin_attempt(session, task_id=task_id, by=by, mode=VerificationMode.MANUAL, policy=ALWAYS,
                                    now=now)
     return attempt
@@ -89,7 +90,7 @@ def test_given_a_unit_reports_done_then_one_verification_task_waits_for_a_call(
     ticket = reported_done(engine, people)
     task = task_of(engine, ticket)
     assert (task.status, task.attempts, task.mode) == (TS.PENDING, 0, VerificationMode.MANUAL)
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         [listed] = open_tasks(session, policy=ALWAYS)
     assert (listed.tracking_code, listed.done_note, listed.caller_number) == (
         ticket.tracking_code, "سطل‌ها تخلیه شد", "09121234567")
@@ -101,13 +102,13 @@ def test_given_a_supervisor_calls_and_the_citizen_says_not_solved_then_the_ticke
     supervisor = people[2]
     ticket, task, attempt = called(engine, people)
     assert status_of(engine, ticket) == S.AWAITING_VERIFICATION
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         record_dial_result(session, attempt_id=attempt.id or 0, dial_status="ANSWER", policy=ALWAYS, now=MONDAY_10)
         assert task_of(engine, ticket).status == TS.CALLING  # answered: the supervisor gives the result
         with pytest.raises(ValidationFailed):  # the citizen's words are required
             record_outcome(session, task_id=task.id or 0, outcome=Out.NOT_RESOLVED, by=supervisor, policy=ALWAYS,
                            now=MONDAY_10)
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         record_outcome(session, task_id=task.id or 0, outcome=Out.NOT_RESOLVED, by=supervisor, policy=ALWAYS,
                        now=MONDAY_10, note="سطل‌ها هنوز پر است")
     assert status_of(engine, ticket) == S.REOPENED
@@ -115,7 +116,7 @@ def test_given_a_supervisor_calls_and_the_citizen_says_not_solved_then_the_ticke
                                             "سطل‌ها هنوز پر است")
     done = task_of(engine, ticket)
     assert (done.status, done.outcome) == (TS.DONE, Out.NOT_RESOLVED)
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         [stored] = session.exec(select(VerificationAttempt)).all()
         assert (stored.outcome, stored.dial_status) == (Out.NOT_RESOLVED, "ANSWER")
 
@@ -134,7 +135,7 @@ def test_given_a_citizen_who_never_answers_then_retries_in_calling_hours_and_a_h
     nexts = []
     for now in (evening, None, None):
         moment = now or nexts[-1]
-        with Session(engine) as session:
+        with unit_of_work(engine) as session:
             attempt, _ = begin_attempt(session, task_id=task_id, by=supervisor, mode=VerificationMode.MANUAL,
                                        policy=policy, now=moment)
             task = record_dial_result(session, attempt_id=attempt.id or 0, dial_status="NOANSWER", policy=policy,
@@ -167,7 +168,7 @@ def test_given_a_call_in_progress_when_a_second_supervisor_clicks_call_then_refu
 ) -> None:
     ticket = reported_done(engine, people)
     task_id = task_of(engine, ticket).id or 0
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         begin_attempt(session, task_id=task_id, by=people[2], mode=VerificationMode.MANUAL, policy=ALWAYS,
                       now=MONDAY_10)
     with Session(engine) as session, pytest.raises(Conflict):
@@ -182,7 +183,7 @@ def test_given_automatic_verification_when_the_citizen_presses_2_then_reopened_i
     ticket = reported_done(engine, people)
     task_id = task_of(engine, ticket).id or 0
     soon = datetime.now(UTC) + timedelta(seconds=1)
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         ask_automatic(session, task_ids=[task_id], by=supervisor, now=soon)
         [due] = due_automatic(session, now=soon, limit=5)
         attempt, _ = begin_attempt(session, task_id=due.id or 0, by=supervisor, mode=VerificationMode.AUTOMATIC,
@@ -192,7 +193,7 @@ def test_given_automatic_verification_when_the_citizen_presses_2_then_reopened_i
         record_key(session, attempt_id=attempt_id, key="2", policy=ALWAYS, now=soon)
     assert status_of(engine, ticket) == S.REOPENED
     assert steps_of(engine, ticket)[-1][3] == AUTOMATIC_NOT_RESOLVED_NOTE
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         stored = session.get(VerificationAttempt, attempt_id)
         assert stored is not None and (stored.key_pressed, stored.outcome) == ("2", Out.NOT_RESOLVED)
         # The dialplan's report after the call changes nothing more.
@@ -206,7 +207,7 @@ def test_given_an_automatic_call_answered_without_a_key_then_it_counts_as_unreac
     ticket = reported_done(engine, people)
     task_id = task_of(engine, ticket).id or 0
     soon = datetime.now(UTC) + timedelta(seconds=1)
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         ask_automatic(session, task_ids=[task_id], by=people[2], now=soon)
         attempt, _ = begin_attempt(session, task_id=task_id, by=people[2], mode=VerificationMode.AUTOMATIC,
                                    policy=ALWAYS, now=soon)
@@ -221,7 +222,7 @@ def test_given_the_lines_kept_for_inbound_when_the_call_is_refused_then_no_attem
 ) -> None:
     ticket = reported_done(engine, people)
     task_id = task_of(engine, ticket).id or 0
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         attempt, _ = begin_attempt(session, task_id=task_id, by=people[2], mode=VerificationMode.MANUAL,
                                    policy=ALWAYS, now=MONDAY_10)
         task = record_dial_result(session, attempt_id=attempt.id or 0, dial_status="REFUSED", policy=ALWAYS,
@@ -234,7 +235,7 @@ def test_given_an_anonymous_ticket_when_reported_done_then_no_task_since_nobody_
     engine: sa.Engine, people: tuple[User, User, User],
 ) -> None:
     ticket = referred_ticket(engine, by=people[0], unit=WASTE)
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         session.exec(sa.text("UPDATE ticket SET caller_number = NULL WHERE id = :id").bindparams(id=ticket.id))
         session.commit()
         apply_action(session, ticket_id=ticket.id, action=A.ACCEPT, actor=people[1])
@@ -247,13 +248,13 @@ def test_given_a_call_that_never_reported_back_when_it_is_older_than_any_call_th
 ) -> None:
     ticket = reported_done(engine, people)
     task_id = task_of(engine, ticket).id or 0
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         begin_attempt(session, task_id=task_id, by=people[2], mode=VerificationMode.MANUAL, policy=ALWAYS,
                       now=MONDAY_10)
         assert release_lost_calls(session, policy=ALWAYS, now=MONDAY_10 + timedelta(minutes=1)) == []
         [released] = release_lost_calls(session, policy=ALWAYS, now=MONDAY_10 + timedelta(minutes=4))
     assert (released.status, released.attempts, released.outcome) == (TS.PENDING, 1, Out.UNREACHABLE)
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         [attempt] = session.exec(select(VerificationAttempt)).all()
         assert (attempt.dial_status, attempt.outcome) == ("LOST", Out.UNREACHABLE)
 
@@ -272,7 +273,7 @@ def test_given_no_call_placed_through_us_when_not_resolved_is_recorded_without_t
     assert (task_of(engine, ticket).status, status_of(engine, ticket)) == (TS.PENDING, S.DONE)
     assert [step[0] for step in steps_of(engine, ticket)][-1] == A.REPORT_DONE  # no half step left behind
 
-    with Session(engine) as session:  # with the citizen's words it goes through, both steps together
+    with unit_of_work(engine) as session:  # with the citizen's words it goes through, both steps together
         record_outcome(session, task_id=task.id or 0, outcome=Out.NOT_RESOLVED, by=supervisor,
                        note="هنوز زباله‌ها مانده است", policy=ALWAYS, now=MONDAY_10)
     assert (task_of(engine, ticket).status, status_of(engine, ticket)) == (TS.DONE, S.REOPENED)
@@ -284,18 +285,18 @@ def test_given_asterisk_reported_no_answer_when_the_supervisor_also_clicks_unrea
 ) -> None:
     supervisor = people[2]
     ticket, task, attempt = called(engine, people)
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         record_dial_result(session, attempt_id=attempt.id or 0, dial_status="NOANSWER", policy=ALWAYS,
                            now=MONDAY_10 + timedelta(seconds=40))
         record_outcome(session, task_id=task.id or 0, outcome=Out.UNREACHABLE, by=supervisor, note="بوق آزاد",
                        policy=ALWAYS, now=MONDAY_10 + timedelta(seconds=50))
     counted = task_of(engine, ticket)
     assert (counted.status, counted.attempts) == (TS.PENDING, 1)
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         [stored] = session.exec(select(VerificationAttempt)).all()
         assert (stored.outcome, stored.note) == (Out.UNREACHABLE, "بوق آزاد")
 
-    with Session(engine) as session:  # later, a call from a desk phone nobody answered counts as a second one
+    with unit_of_work(engine) as session:  # later, a call from a desk phone nobody answered counts as a second one
         record_outcome(session, task_id=task.id or 0, outcome=Out.UNREACHABLE, by=supervisor,
                        policy=ALWAYS, now=MONDAY_10 + timedelta(hours=3))
     assert task_of(engine, ticket).attempts == 2
@@ -306,7 +307,7 @@ def test_given_an_answered_call_awaiting_its_result_when_two_supervisors_call_ag
 ) -> None:
     supervisor = people[2]
     task_id = task_of(engine, reported_done(engine, people)).id or 0
-    with Session(engine) as session:  # the first call was answered and is over; no result yet: still "calling"
+    with unit_of_work(engine) as session:  # the first call was answered and is over; no result yet: still "calling"
         first, _ = begin_attempt(session, task_id=task_id, by=supervisor, mode=VerificationMode.MANUAL,
                                  policy=ALWAYS, now=MONDAY_10)
         record_dial_result(session, attempt_id=first.id or 0, dial_status="ANSWER", policy=ALWAYS,
@@ -318,7 +319,7 @@ def test_given_an_answered_call_awaiting_its_result_when_two_supervisors_call_ag
         """This click read the task before the other click committed its call: no live call, as it saw it."""
         seen = real_check(session, task, now)
         monkeypatch.setattr(verification, "_last_call_is_live", real_check)
-        with Session(engine) as other:
+        with unit_of_work(engine) as other:
             begin_attempt(other, task_id=task_id, by=supervisor, mode=VerificationMode.MANUAL, policy=ALWAYS,
                           now=later)
         return seen
@@ -328,7 +329,7 @@ def test_given_an_answered_call_awaiting_its_result_when_two_supervisors_call_ag
         begin_attempt(session, task_id=task_id, by=supervisor, mode=VerificationMode.MANUAL, policy=ALWAYS,
                       now=later)
 
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         assert len(session.exec(select(VerificationAttempt)).all()) == 2  # the first call, and one more
 
 
@@ -338,15 +339,15 @@ def test_given_a_supervisor_and_a_citizen_talking_for_long_when_the_dialer_looks
     supervisor = people[2]
     ticket, task, attempt = called(engine, people)
     task_id = task.id or 0
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         record_answered(session, attempt_id=attempt.id or 0)  # the citizen picked up
-    with Session(engine) as session:  # twenty minutes of conversation: not lost, and not to be called again
+    with unit_of_work(engine) as session:  # twenty minutes of conversation: not lost, and not to be called again
         assert release_lost_calls(session, policy=ALWAYS, now=MONDAY_10 + timedelta(minutes=20)) == []
     with Session(engine) as session, pytest.raises(Conflict):
         begin_attempt(session, task_id=task_id, by=supervisor, mode=VerificationMode.MANUAL, policy=ALWAYS,
                       now=MONDAY_10 + timedelta(minutes=20))
     assert (task_of(engine, ticket).status, task_of(engine, ticket).attempts) == (TS.CALLING, 0)
 
-    with Session(engine) as session:  # a day later nothing can still be on: Asterisk lost the call
+    with unit_of_work(engine) as session:  # a day later nothing can still be on: Asterisk lost the call
         [released] = release_lost_calls(session, policy=ALWAYS, now=MONDAY_10 + timedelta(days=1))
     assert (released.status, released.attempts) == (TS.PENDING, 1)

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import select
 
 from callcenter.platform.bus import InProcessBus
 from callcenter.platform.errors import LinesNeededForInbound
@@ -19,6 +19,7 @@ from callcenter.telephony.asterisk_actions import LineUse
 from callcenter.tickets.lifecycle import apply_action
 from callcenter.verification.dialer import VerificationDialer
 from callcenter.verification.tasks import CallingPolicy
+from db.engine import unit_of_work
 from db.models import Role, TicketAction, User, VerificationMode, VerificationTask, VerificationTaskStatus
 from tests.support.asterisk_fakes import RecordingAsterisk
 from tests.support.ticket_flow import WASTE, add_staff, referred_ticket
@@ -67,15 +68,15 @@ def tasks_reported_done(engine: sa.Engine, count: int) -> tuple[User, list[int]]
     supervisor = add_staff(engine, "d-supervisor", Role.SUPERVISOR)
     for _ in range(count):
         ticket = referred_ticket(engine, by=operator, unit=WASTE)
-        with Session(engine) as session:
+        with unit_of_work(engine) as session:
             apply_action(session, ticket_id=ticket.id, action=TicketAction.ACCEPT, actor=liaison)
             apply_action(session, ticket_id=ticket.id, action=TicketAction.REPORT_DONE, actor=liaison, note="شد")
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         return supervisor, [t.id or 0 for t in session.exec(select(VerificationTask)).all()]
 
 
 def statuses(engine: sa.Engine) -> list[VerificationTaskStatus]:
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         return sorted(t.status for t in session.exec(select(VerificationTask)).all())
 
 
@@ -122,7 +123,7 @@ async def test_given_the_dialplan_reports_no_answer_then_the_task_waits_for_its_
 
     await dialer.on_user_event({"Event": "UserEvent", "UserEvent": "PasokhVerificationCall", "Attempt": attempt_id,
                                 "DialStatus": "NOANSWER"})
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         task = session.get(VerificationTask, task_id)
         assert task is not None and (task.status, task.attempts) == (VerificationTaskStatus.PENDING, 1)
     names = []
@@ -139,7 +140,7 @@ async def test_given_a_task_its_supervisor_can_no_longer_call_when_due_first_the
     await dialer.ask_automatic(task_ids=task_ids[:1], by=supervisor)
     other = add_staff(engine, "d-supervisor-2", Role.SUPERVISOR)
     await dialer.ask_automatic(task_ids=task_ids[1:], by=other)
-    with Session(engine) as session:  # the first supervisor leaves; their task is due first
+    with unit_of_work(engine) as session:  # the first supervisor leaves; their task is due first
         leaver = session.get(User, supervisor.id)
         assert leaver is not None
         leaver.is_active = False
@@ -149,7 +150,7 @@ async def test_given_a_task_its_supervisor_can_no_longer_call_when_due_first_the
     assert await dialer.dial_due(datetime.now(UTC) + timedelta(seconds=1)) == 1
     assert await dialer.dial_due(datetime.now(UTC) + timedelta(seconds=2)) == 0  # and it stays out of the rounds
 
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         first, second = (session.get(VerificationTask, task_id) for task_id in task_ids)
         assert first is not None and second is not None
         assert (first.status, first.mode) == (VerificationTaskStatus.GAVE_UP, VerificationMode.MANUAL)
