@@ -162,7 +162,7 @@ async def test_given_the_outbox_insert_fails_when_the_ivr_takes_a_message_then_n
 def unit_app(engine: sa.Engine, *, refuse_commit: bool) -> FastAPI:
     """The console's session dependency on a route that adds a unit and returns 201."""
     app = FastAPI()
-    app.state.services = SimpleNamespace(engine=engine)
+    app.state.web = SimpleNamespace(engine=engine)  # the web container, as far as the session dependency reads it
 
     @app.post("/units", status_code=201)
     def add(session: SessionDep) -> dict[str, str]:
