@@ -6,7 +6,6 @@ import re
 from dataclasses import dataclass
 from datetime import UTC
 from itertools import pairwise
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, event, given, settings
@@ -35,9 +34,10 @@ from db.models import (
     Unit,
     User,
 )
+from tests.support.paths import REPO_ROOT
 
 S, A, V = TicketStatus, TicketAction, FieldVerdict
-CONSOLE_JS = Path(__file__).resolve().parents[2] / "agent_console" / "static" / "console.js"
+CONSOLE_JS = REPO_ROOT / "agent_console" / "static" / "console.js"
 
 # The graph as issue 6 describes it, written out independently of the module's table.
 EXPECTED_EDGES = {
