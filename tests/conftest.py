@@ -14,11 +14,22 @@ from sqlmodel import Session
 
 from db.engine import make_engine, upgrade_database
 from db.seed import seed_reference_data
+from tests.support.markers import resolved_fixtures, service_markers
 
-pytest_plugins = ["tests.support.fixtures"]
+pytest_plugins = ["tests.support.fixtures", "pytester"]
 
 IN_CI = os.environ.get("CI") == "true"
 POSTGRES_ADMIN_URL = os.environ.get("PASOKH_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Each test gets the markers of the services it uses (tests/support/markers.py), so ``-m`` selects tiers."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        params = callspec.params if callspec is not None else {}
+        for marker in sorted(service_markers(item.path, resolved_fixtures(item), params)):
+            if item.get_closest_marker(marker) is None:
+                item.add_marker(marker)
 
 
 def require(condition: bool, reason: str) -> None:
