@@ -14,9 +14,12 @@ from sqlmodel import Session
 
 from db.engine import make_engine, upgrade_database
 from db.seed import seed_reference_data
+from tests.support import hypothesis_profiles as hypothesis_profiles  # registers and loads the profiles
+from tests.support.argon2_cost import use_cheap_argon2
 from tests.support.markers import resolved_fixtures, service_markers
 
-pytest_plugins = ["tests.support.fixtures", "pytester"]
+pytest_plugins = ["tests.support.fixtures", "tests.support.argon2_cost", "pytester"]
+use_cheap_argon2()  # before any fixture or module hashes a password
 
 IN_CI = os.environ.get("CI") == "true"
 POSTGRES_ADMIN_URL = os.environ.get("PASOKH_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
