@@ -11,13 +11,21 @@ FONT_FILES := Vazirmatn-Regular.woff2 Vazirmatn-Bold.woff2
 TTF_FILES := Vazirmatn-Regular.ttf Vazirmatn-Bold.ttf
 CHART_JS := chart.umd.min.js
 
-.PHONY: run test bench deps debian-packages python-deps vendor asterisk lint lint-js typecheck pytest clean
+.PHONY: run test test-fast bench deps debian-packages python-deps vendor asterisk lint lint-js typecheck pytest clean
 
 # The demo: development (built-in secrets on loopback, demo accounts) unless PASOKH_ENVIRONMENT says otherwise.
 run: deps asterisk
 	PASOKH_ENVIRONMENT=$${PASOKH_ENVIRONMENT:-development} $(PY) -m callcenter run
 
 test: deps asterisk lint lint-js typecheck pytest
+
+# The unit tier alone, in well under a minute: SQLite, no Asterisk/PostgreSQL/Redis/browser (the markers, applied
+# from the fixtures each test uses: tests/support/markers.py), a tenth of the property-test examples. No
+# DATABASE_URL or REDIS_URL from the caller's shell reaches it.
+FAST_TIER := not asterisk and not postgres and not redis and not browser
+test-fast: python-deps
+	env -u DATABASE_URL -u REDIS_URL $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile \
+	  --hypothesis-profile=fast -m "$(FAST_TIER)" tests/unit
 
 bench: deps asterisk
 	$(PY) -m tests.perf.bench

@@ -14,11 +14,25 @@ from sqlmodel import Session
 
 from db.engine import make_engine, unit_of_work, upgrade_database
 from db.seed import seed_reference_data
+from tests.support import hypothesis_profiles as hypothesis_profiles  # registers and loads the profiles
+from tests.support.argon2_cost import use_cheap_argon2
+from tests.support.markers import resolved_fixtures, service_markers
 
-pytest_plugins = ["tests.support.fixtures"]
+pytest_plugins = ["tests.support.fixtures", "tests.support.argon2_cost", "pytester"]
+use_cheap_argon2()  # before any fixture or module hashes a password
 
 IN_CI = os.environ.get("CI") == "true"
 POSTGRES_ADMIN_URL = os.environ.get("PASOKH_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Each test gets the markers of the services it uses (tests/support/markers.py), so ``-m`` selects tiers."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        params = callspec.params if callspec is not None else {}
+        for marker in sorted(service_markers(item.path, resolved_fixtures(item), params)):
+            if item.get_closest_marker(marker) is None:
+                item.add_marker(marker)
 
 
 def require(condition: bool, reason: str) -> None:

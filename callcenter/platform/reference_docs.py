@@ -1,7 +1,7 @@
 """Docs generated from the code: README's configuration table (from Settings) and docs/errors.md (from the errors).
 
-``python -m callcenter docs`` writes both; tests/unit/test_reference_docs.py fails when a committed copy differs
-from what the code generates, so a new setting or error cannot go undocumented.
+``python -m callcenter docs`` writes both; tests/unit/callcenter/platform/test_reference_docs.py fails when a
+committed copy differs from what the code generates, so a new setting or error cannot go undocumented.
 """
 
 from __future__ import annotations

@@ -131,7 +131,7 @@ def _without_token(page: str) -> str:
 
 
 async def test_given_an_unknown_name_and_a_real_one_when_both_are_guessed_then_the_answers_cannot_be_told_apart(
-    live: Live,
+    production_argon2: None, live: Live,
 ) -> None:
     def attempts(username: str) -> list[tuple[int, str, float]]:
         answers = []

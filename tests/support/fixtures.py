@@ -35,6 +35,7 @@ from tests.support.backend import (
     start_serving,
     telephony_settings,
 )
+from tests.support.private_redis import can_start_redis
 from tests.support.redis_service import REDIS_URL, redis_reachable
 from tests.support.sipp import Sipp
 
@@ -97,12 +98,25 @@ async def operator_phones(sipp: Sipp) -> AsyncIterator[asyncio.subprocess.Proces
 
 
 @pytest.fixture
-async def redis_namespace() -> AsyncIterator[str]:
-    """A Redis key prefix of this test's own on the real Redis; its keys are deleted afterwards."""
+def redis_server() -> str:
+    """The real Redis's URL, once it answers (the fixture every test of the running Redis depends on)."""
     require(redis_reachable(), f"Redis at {REDIS_URL}")
+    return REDIS_URL
+
+
+@pytest.fixture
+def redis_server_binary() -> str:
+    """The redis-server command, for tests that start a Redis of their own."""
+    require(can_start_redis(), "redis-server and openssl to start a private Redis")
+    return "redis-server"
+
+
+@pytest.fixture
+async def redis_namespace(redis_server: str) -> AsyncIterator[str]:
+    """A Redis key prefix of this test's own on the real Redis; its keys are deleted afterwards."""
     name = f"pasokh-test-{uuid.uuid4().hex[:10]}"
     yield name
-    admin = Redis.from_url(REDIS_URL)
+    admin = Redis.from_url(redis_server)
     keys = [key async for key in admin.scan_iter(f"{name}:*")]
     if keys:
         await admin.delete(*keys)

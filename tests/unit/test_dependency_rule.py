@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.paths import REPO_ROOT
+
+ROOT = REPO_ROOT
 PACKAGES = ("callcenter", "agent_console", "ivr", "asterisk_config", "db")
 LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
 LAYERS = "Each package imports only the packages below it"

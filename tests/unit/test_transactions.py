@@ -36,9 +36,10 @@ from db.models import (
     UnitKind,
 )
 from tests.support.outbox import OutboxDown, outbox_refusing
+from tests.support.paths import REPO_ROOT
 from tests.support.ticket_flow import add_staff
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = REPO_ROOT
 PACKAGES = ("callcenter", "ivr", "db", "agent_console")
 # The edges ADR 0043 names, listed once: only here is a session opened, a transaction begun, committed or rolled
 # back. Everything else adds and flushes in the session its caller gives it (or opens one through unit_of_work).

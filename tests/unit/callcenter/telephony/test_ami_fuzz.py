@@ -27,8 +27,9 @@ from callcenter.telephony.agent_states import AgentStateLog
 from callcenter.telephony.ami_bridge import AmiBridge, ClosableManager, Utf8SafeProtocol
 from callcenter.telephony.call_records import CallRecords
 from callcenter.telephony.call_tracker import CallTracker
+from tests.support.hypothesis_profiles import examples
 
-EXAMPLES = int(os.environ.get("PASOKH_FUZZ_EXAMPLES", "150"))
+EXAMPLES = int(os.environ.get("PASOKH_FUZZ_EXAMPLES", examples(150)))
 FUZZ = settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 EOL = b"\r\n"

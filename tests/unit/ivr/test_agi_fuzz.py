@@ -17,8 +17,9 @@ from hypothesis import strategies as st
 
 from callcenter.platform.metrics import Metrics
 from ivr.agi_server import MAX_HEADER_BYTES, AgiChannel, AgiCommandFailed, AgiServer
+from tests.support.hypothesis_profiles import examples
 
-EXAMPLES = int(os.environ.get("PASOKH_FUZZ_EXAMPLES", "150"))
+EXAMPLES = int(os.environ.get("PASOKH_FUZZ_EXAMPLES", examples(150)))
 CLOSE_SECONDS = 2.0
 FUZZ = settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])

@@ -14,14 +14,12 @@ from callcenter.platform.bus import RedisBus
 from callcenter.platform.errors import AsteriskUnavailable, ConfigurationError
 from callcenter.platform.settings import load_settings
 from callcenter.telephony.ami_relay import AmiRelayServer, RelayedAmi
-from tests.conftest import require
 from tests.support.asterisk_fakes import RecordingAsterisk
-from tests.support.private_redis import PASSWORD, PrivateRedis, can_start_redis, private_redis
+from tests.support.private_redis import PASSWORD, PrivateRedis, private_redis
 
 
 @pytest.fixture(params=[False, True], ids=["password", "password-and-tls"])
-def secured_redis(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[PrivateRedis]:
-    require(can_start_redis(), "redis-server and openssl to start a private Redis")
+def secured_redis(request: pytest.FixtureRequest, tmp_path: Path, redis_server_binary: str) -> Iterator[PrivateRedis]:
     with private_redis(tmp_path, tls=request.param) as server:
         yield server
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
+import argon2
 import pytest
 
+from callcenter.platform import security
 from callcenter.platform.errors import AsteriskSandboxError, ConfigurationError
 from callcenter.platform.security import hash_password, new_sip_password, verify_password
 from callcenter.platform.settings import load_settings
@@ -79,6 +82,18 @@ def test_given_a_stored_hash_when_verifying_the_right_and_a_wrong_password_then_
     stored = hash_password("درست-رمز")
     assert verify_password("درست-رمز", stored) is True
     assert verify_password("wrong", stored) is False
+
+
+def test_given_the_module_as_production_imports_it_then_passwords_are_hashed_with_argon2id_64mib_3_passes() -> None:
+    # The suite runs on a cheap hasher (tests/support/argon2_cost.py); a fresh copy of the module is what
+    # production runs, untouched by it.
+    spec = importlib.util.spec_from_file_location("production_security", security.__file__)
+    assert spec is not None and spec.loader is not None
+    production = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(production)
+    assert production.PASSWORD_HASHING == argon2.profiles.RFC_9106_LOW_MEMORY
+    assert production.hash_password("درست-رمز").startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    assert hash_password("درست-رمز").startswith("$argon2id$v=19$m=8,t=1,p=1$")  # this suite's own, cheap one
 
 
 def test_given_a_corrupt_hash_when_verifying_then_it_fails_without_raising() -> None:

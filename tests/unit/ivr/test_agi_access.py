@@ -29,8 +29,8 @@ from ivr.agi_server import AgiChannel, AgiServer
 from ivr.menu import Menu, Prompts
 from ivr.verification_call import VerificationCall
 from tests.support.backend import free_port
-from tests.unit.test_agi_server import agi_header, read_line, read_to_eof
-from tests.unit.test_verification_dialer import ScriptedAsterisk, tasks_reported_done
+from tests.unit.callcenter.verification.test_verification_dialer import ScriptedAsterisk, tasks_reported_done
+from tests.unit.ivr.test_agi_server import agi_header, read_line, read_to_eof
 
 SECRET = "agi-shared-secret-0123456789abcdef"
 SOUNDS = PurePosixPath("/sounds/fa")

@@ -34,6 +34,7 @@ from db.models import (
     Unit,
     User,
 )
+from tests.support.hypothesis_profiles import examples
 
 S, A, V = TicketStatus, TicketAction, FieldVerdict
 # The graph as issue 6 describes it, written out independently of the module's table.
@@ -144,7 +145,7 @@ def draw_action(data: st.DataObject, status: TicketStatus) -> TicketAction:
     return data.draw(st.sampled_from(fitting or list(TicketAction)) | st.sampled_from(TicketAction), label="action")
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(data=st.data())
 def test_given_any_sequence_of_actions_from_registered_when_applied_to_the_table_then_states_stay_valid(
     data: st.DataObject,
@@ -506,7 +507,7 @@ def the_actor(staff: Staff, who: str, holder: str) -> User:
     return actor
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_given_any_sequence_of_actions_by_anyone_when_applied_then_status_and_history_agree(
     session: Session, staff: Staff, data: st.DataObject,

@@ -21,8 +21,9 @@ from callcenter.telephony.dialplan import (
     Variable,
     template_names,
 )
+from tests.support.paths import REPO_ROOT
 
-TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "asterisk_config" / "templates"
+TEMPLATES_DIR = REPO_ROOT / "asterisk_config" / "templates"
 DIALPLAN_TEMPLATES = ("extensions.conf", "pjsip.conf", "manager.conf")
 # What a retyped name looks like: a context, a channel variable, a user event.
 CONTEXT_NAME = re.compile(r"(?<![\w-])pasokh-[a-z-]+")

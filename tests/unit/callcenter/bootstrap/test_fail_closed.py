@@ -16,8 +16,7 @@ from callcenter.platform.settings import DEFAULT_AMI_SECRET, DEFAULT_SECRET, loa
 from callcenter.staff.demo import seed_demo_staff
 from db.engine import make_engine
 from db.models import User
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.paths import REPO_ROOT as ROOT
 
 
 def _command(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:

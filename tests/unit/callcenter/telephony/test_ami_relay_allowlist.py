@@ -20,6 +20,7 @@ from callcenter.telephony.ami_relay import AmiRelayServer, RelayedAmi
 from callcenter.telephony.asterisk_actions import CallLegs
 from callcenter.telephony.dialplan import Context
 from tests.support.asterisk_fakes import RecordingAsterisk
+from tests.support.hypothesis_profiles import examples
 from tests.support.redis_service import REDIS_URL
 
 SHELL_ORIGINATE = {"Action": "Originate", "Channel": "Local/s@default", "Application": "System",
@@ -194,7 +195,7 @@ _FIELD_NAMES = st.sampled_from(["Action", "Channel", "Context", "Exten", "Applic
                                 "Queue", "Interface", "Module", "Priority", "Async", "Timeout", "CallerID"])
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.dictionaries(st.one_of(_FIELD_NAMES, st.text(max_size=12)), st.text(max_size=40), max_size=10)
        .map(lambda fields: {**fields, "Action": fields.get("Action", "Originate")}))
 def test_given_any_fields_when_checked_then_refused_or_exactly_an_allowed_shape_never_a_crash(

@@ -20,8 +20,9 @@ from callcenter.platform.lines import LINES
 from callcenter.tickets import attachments
 from callcenter.tickets.lifecycle import ACTION_ROLES, TRANSITIONS, apply_action
 from db.models import FieldVerdict, Role, TicketAction, TicketStatus
+from tests.support.paths import REPO_ROOT
 
-STATIC = Path(__file__).resolve().parents[2] / "agent_console" / "static"
+STATIC = REPO_ROOT / "agent_console" / "static"
 
 
 @pytest.mark.parametrize("role", list(Role), ids=lambda r: r.value)

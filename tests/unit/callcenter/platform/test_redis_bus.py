@@ -13,16 +13,14 @@ import redis
 from redis.asyncio import Redis
 
 from callcenter.platform.bus import DomainEvent, RedisBus, Subscription
-from tests.conftest import require
-from tests.support.redis_service import REDIS_URL, redis_reachable
+from tests.support.redis_service import REDIS_URL
 
 MakeBus = Callable[..., Awaitable[RedisBus]]
 
 
 @pytest.fixture
-async def admin() -> AsyncIterator[Redis]:
-    require(redis_reachable(), f"Redis at {REDIS_URL}")
-    client = Redis.from_url(REDIS_URL)
+async def admin(redis_server: str) -> AsyncIterator[Redis]:
+    client = Redis.from_url(redis_server)
     yield client
     await client.aclose()
 

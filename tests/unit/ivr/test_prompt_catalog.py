@@ -16,8 +16,8 @@ import ivr.prompts
 from ivr.prompt_catalog import FRAGMENTS, PROMPTS
 from ivr.prompts import render_prompts
 from tests.conftest import require
+from tests.support.paths import REPO_ROOT as ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 PYTHON_DIRS = (ROOT / "ivr", ROOT / "callcenter")
 TEMPLATES_DIR = ROOT / "asterisk_config" / "templates"
 

@@ -4,7 +4,6 @@ and the unit's inbox; nothing for tickets within their deadline or out of the un
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +20,7 @@ from callcenter.tickets.lifecycle import apply_action
 from callcenter.tickets.tracking_code import format_for_reading
 from db.engine import unit_of_work
 from db.models import Role, SmsMessage, TicketAction, TicketEscalation, Unit, User
+from tests.support.paths import REPO_ROOT
 from tests.support.ticket_flow import (
     GREENERY,
     WASTE,
@@ -33,7 +33,7 @@ from tests.support.ticket_flow import (
 
 A = TicketAction
 MANAGER = "09351112233"
-INBOX_JS = Path(__file__).resolve().parents[2] / "agent_console" / "static" / "inbox.js"
+INBOX_JS = REPO_ROOT / "agent_console" / "static" / "inbox.js"
 # Garbage collection has 24 hours (the seed); a day and an hour ago is past the deadline.
 OVERDUE = timedelta(hours=25)
 

@@ -17,6 +17,7 @@ from callcenter.tickets.tracking_code import (
     parse_tracking_code,
     verhoeff_check_digit,
 )
+from tests.support.hypothesis_profiles import examples
 
 bodies = st.builds(
     lambda first, rest: str(first) + "".join(map(str, rest)),
@@ -51,7 +52,7 @@ def test_given_the_random_source_always_draws_zero_when_making_a_code_then_the_f
     assert is_valid(code)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(codes)
 def test_given_a_single_digit_typo_when_parsing_tracking_code_then_it_is_rejected(code: str) -> None:
     for position in range(len(code)):
@@ -64,7 +65,7 @@ def test_given_a_single_digit_typo_when_parsing_tracking_code_then_it_is_rejecte
                 parse_tracking_code(typo)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(codes)
 def test_given_two_adjacent_digits_swapped_when_parsing_tracking_code_then_it_is_rejected(code: str) -> None:
     for position in range(len(code) - 1):
@@ -77,7 +78,7 @@ def test_given_two_adjacent_digits_swapped_when_parsing_tracking_code_then_it_is
             parse_tracking_code(swapped)
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=examples(50), deadline=None)
 @given(codes)
 def test_given_persian_digits_with_spaces_and_dashes_when_parsing_then_the_ascii_code_comes_back(code: str) -> None:
     typed = f" {persian_digits(code[:3])}-{persian_digits(code[3:6])} {persian_digits(code[6:])} "
