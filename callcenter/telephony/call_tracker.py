@@ -51,9 +51,10 @@ class CallTracker:
 
     def __init__(
         self, *, records: CallRecords, agent_log: AgentStateLog, notifier: Notifier, metrics: Metrics,
-        wrapup_seconds: float,
+        wrapup_seconds: float, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._records = records
+        self._sleep = sleep  # how a wrap-up timer waits: the real clock, or a test's hand-driven one
         self._agent_log = agent_log
         self._notifier = notifier
         self._metrics = metrics
@@ -167,7 +168,7 @@ class CallTracker:
         timer.add_done_callback(self._timers.discard)
 
     async def _end_wrap_up(self, entered: LiveAgent, delay: float) -> None:
-        await asyncio.sleep(delay)
+        await self._sleep(delay)
         await self._set_agent(entered.extension, entered.queue, AgentState.READY, time.monotonic(),
                               only_if=lambda current: current is not None and current.since == entered.since
                               and current.state == AgentState.WRAP_UP)
@@ -257,6 +258,10 @@ class CallTracker:
         for status in await asyncio.to_thread(self._agent_log.current):
             if (status.extension, status.queue) not in listed:
                 await self._set_agent(status.extension, status.queue, AgentState.LOGGED_OUT, origin)
+
+    async def timers_done(self) -> None:
+        """Wait until the wrap-up timers running now have ended and moved their operators on."""
+        await asyncio.gather(*self._timers, return_exceptions=True)
 
     async def stop(self) -> None:
         for timer in list(self._timers):

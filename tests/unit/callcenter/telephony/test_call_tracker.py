@@ -29,12 +29,30 @@ CALLER = "09121111111"
 WRAP_UP_SECONDS = 0.2
 
 
+class HandDrivenSleep:
+    """The wrap-up timers' clock, moved by the test: each sleep is recorded and waits until released."""
+
+    def __init__(self) -> None:
+        self.requested: list[float] = []
+        self._released = asyncio.Event()
+
+    async def __call__(self, delay: float) -> None:
+        self.requested.append(delay)
+        await self._released.wait()
+
+    async def elapse(self, tracker: CallTracker) -> None:
+        """Every pending delay passes at once; returns when the timers have done their work."""
+        self._released.set()
+        await tracker.timers_done()
+
+
 @dataclass
 class Tracking:
     tracker: CallTracker
     engine: sa.Engine
     events: Subscription
     metrics: Metrics
+    clock: HandDrivenSleep
 
     async def feed(self, *events: Mapping[str, str]) -> None:
         for event in events:
@@ -61,9 +79,10 @@ class Tracking:
 def tracking(engine: sa.Engine) -> Tracking:
     bus = InProcessBus()
     metrics = Metrics()
+    clock = HandDrivenSleep()
     tracker = CallTracker(records=CallRecords(engine=engine), agent_log=AgentStateLog(engine=engine),
-                          notifier=Notifier(bus=bus), metrics=metrics, wrapup_seconds=WRAP_UP_SECONDS)
-    return Tracking(tracker=tracker, engine=engine, events=bus.subscribe(), metrics=metrics)
+                          notifier=Notifier(bus=bus), metrics=metrics, wrapup_seconds=WRAP_UP_SECONDS, sleep=clock)
+    return Tracking(tracker=tracker, engine=engine, events=bus.subscribe(), metrics=metrics, clock=clock)
 
 
 def newchannel(linkedid: str = CALL, *, uniqueid: str | None = None, exten: str = "137",
@@ -306,8 +325,9 @@ async def test_given_a_call_completes_when_the_wrap_up_time_passes_then_the_oper
     add_operator(tracking.engine)
     await tracking.feed(*answered_call_events())
     assert tracking.tracker.agents[("1001", "line137")].state == "wrap_up"
+    assert len(tracking.clock.requested) == 1 and 0 < tracking.clock.requested[0] <= WRAP_UP_SECONDS
 
-    await asyncio.sleep(WRAP_UP_SECONDS + 0.3)
+    await tracking.clock.elapse(tracking.tracker)
 
     assert tracking.tracker.agents[("1001", "line137")].state == "ready"
     states = [e.data["state"] for e in tracking.published() if e.name == "agent_state"]
@@ -320,7 +340,7 @@ async def test_given_a_new_call_rings_during_wrap_up_timer_then_the_timer_does_n
     await tracking.feed(*answered_call_events())
     await tracking.feed(agent_event("AgentCalled", OTHER_CALL))  # Asterisk's wrap-up ended before ours
 
-    await asyncio.sleep(WRAP_UP_SECONDS + 0.3)
+    await tracking.clock.elapse(tracking.tracker)
 
     assert tracking.tracker.agents[("1001", "line137")].state == "ringing"
 
@@ -354,11 +374,13 @@ async def test_given_a_member_listed_soon_after_its_last_call_when_resyncing_the
     engine: sa.Engine,
 ) -> None:
     # LastCall has a one-second resolution: a wrap-up of two seconds is still running when listed.
+    clock = HandDrivenSleep()
     tracker = CallTracker(records=CallRecords(engine=engine), agent_log=AgentStateLog(engine=engine),
-                          notifier=Notifier(bus=InProcessBus()), metrics=Metrics(), wrapup_seconds=2)
+                          notifier=Notifier(bus=InProcessBus()), metrics=Metrics(), wrapup_seconds=2, sleep=clock)
     await tracker.resync_agents([queue_member("1001", last_call=str(int(time.time())))], time.monotonic())
     assert tracker.agents[("1001", "line137")].state == "wrap_up"
-    await asyncio.sleep(2.2)
+    assert len(clock.requested) == 1 and 0 < clock.requested[0] <= 2  # the rest of the two seconds, not all of it
+    await clock.elapse(tracker)
     assert tracker.agents[("1001", "line137")].state == "ready"
 
 
