@@ -82,6 +82,8 @@ async def test_given_operator_and_wallboard_when_a_citizen_calls_then_both_follo
     await operator.keyboard.press("Alt+KeyP")
     await expect(row).to_have_attribute("data-state", "paused")
     await expect(row.locator(".state")).to_have_text("در مکث (آموزش)")
+    # Alt+R resumes what the operator's own console shows as paused (else it joins): wait for it, as a person would.
+    await expect(operator.locator("#queue-state")).to_have_attribute("data-state", "paused")
     await operator.keyboard.press("Alt+KeyR")  # resume
     await expect(row).to_have_attribute("data-state", "ready")
 

@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
-from sqlmodel import Session
 
 from callcenter.platform.calendar import jalali_month_window, previous_jalali_months, this_jalali_month
 from callcenter.tickets.lifecycle import apply_action
+from db.engine import unit_of_work
 from db.models import Role, TicketAction
 from tests.support.console import log_in_sync
 from tests.support.ticket_flow import GREENERY, PASSWORD, WASTE, add_staff, referred_long_ago, referred_ticket
@@ -22,7 +22,7 @@ def test_given_a_unit_that_reported_done_when_the_inspector_asks_for_this_month_
     liaison = add_staff(engine, "api-waste", Role.UNIT_LIAISON, unit=WASTE)
     add_staff(engine, "api-inspector", Role.INSPECTOR)
     filed = referred_ticket(engine, by=operator, unit=WASTE)
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         apply_action(session, ticket_id=filed.id, action=TicketAction.ACCEPT, actor=liaison)
         apply_action(session, ticket_id=filed.id, action=TicketAction.REPORT_DONE, actor=liaison, note="انجام شد")
     log_in_sync(web_client, "api-inspector", PASSWORD)
@@ -63,7 +63,7 @@ def test_given_tickets_this_month_and_last_when_the_mayor_asks_for_the_trend_the
     # This month the waste unit reports done at once; last month the greenery unit let a ticket go past its
     # deadline (moved to the middle of the previous Jalali month).
     done = referred_ticket(engine, by=operator, unit=WASTE)
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         apply_action(session, ticket_id=done.id, action=TicketAction.ACCEPT, actor=liaison)
         apply_action(session, ticket_id=done.id, action=TicketAction.REPORT_DONE, actor=liaison, note="انجام شد")
     late = referred_ticket(engine, by=operator, unit=GREENERY, description="درخت شکسته در پارک")
