@@ -1,1 +1,1 @@
-"""The operators' browser console: web routes, websocket hub, Jinja2 templates, static assets."""
+"""The staff pages: web routes (one module per resource), websocket hub, middleware, templates, static assets."""

@@ -1,1 +1,1 @@
-"""Pasokh core: settings, domain services, AMI bridge, event bus, app factory and CLI."""
+"""Pasokh core, by layer: platform; staff, tickets, intake, reports, verification; telephony; bootstrap."""
