@@ -4,12 +4,15 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 # command:Debian package
-DEB_COMMANDS := sipp:sip-tester espeak-ng:espeak-ng sox:sox chromium:chromium debootstrap:debootstrap npm:npm
+DEB_COMMANDS := sipp:sip-tester espeak-ng:espeak-ng sox:sox chromium:chromium debootstrap:debootstrap npm:npm wrk:wrk
 VENDOR := agent_console/static/vendor
 FONT_FILES := Vazirmatn-Regular.woff2 Vazirmatn-Bold.woff2
 # TTFs for the scorecard PDF (fpdf2 embeds TrueType, not woff2).
 TTF_FILES := Vazirmatn-Regular.ttf Vazirmatn-Bold.ttf
 CHART_JS := chart.umd.min.js
+# The public site's map (only drawn when PASOKH_MAP_TILES_URL names a tile server); its marker images beside it.
+LEAFLET := leaflet/leaflet.js leaflet/leaflet.css leaflet/images/marker-icon.png leaflet/images/marker-icon-2x.png \
+  leaflet/images/marker-shadow.png
 
 .PHONY: run test test-fast bench deps debian-packages python-deps vendor asterisk lint lint-js typecheck pytest clean
 
@@ -52,7 +55,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 # Front-end assets come from npm at build time; nothing is fetched by the browser at run time.
-VENDORED := $(addprefix $(VENDOR)/,$(FONT_FILES) $(TTF_FILES) $(CHART_JS))
+VENDORED := $(addprefix $(VENDOR)/,$(FONT_FILES) $(TTF_FILES) $(CHART_JS) $(LEAFLET))
 vendor: $(VENDORED)
 
 $(VENDORED): package.json package-lock.json
@@ -62,6 +65,10 @@ $(VENDORED): package.json package-lock.json
 	cp $(addprefix node_modules/vazirmatn/fonts/ttf/,$(TTF_FILES)) $(VENDOR)/
 	cp node_modules/chart.js/dist/$(CHART_JS) $(VENDOR)/
 	cp node_modules/chart.js/LICENSE.md $(VENDOR)/chart.js-LICENSE.md
+	mkdir -p $(VENDOR)/leaflet/images
+	cp node_modules/leaflet/dist/leaflet.js node_modules/leaflet/dist/leaflet.css node_modules/leaflet/LICENSE \
+	  $(VENDOR)/leaflet/
+	cp node_modules/leaflet/dist/images/*.png $(VENDOR)/leaflet/images/
 	touch $(VENDORED)
 
 # The system Asterisk if installed, else the project's Debian-sid chroot under ~/.cache/pasokh (built once).

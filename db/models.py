@@ -68,6 +68,15 @@ class Role(enum.StrEnum):
     FIELD_SUPERVISOR = "field_supervisor"
     INSPECTOR = "inspector"
     VIEWER = "viewer"
+    # Staff at an in-person service desk: they file tickets for citizens who come in, and print the receipt.
+    DESK = "desk"
+    # The citizen themself, through a public channel (the web site, Open311): the role recorded on the history
+    # steps they take (filing, answering "solved / not solved" online). Never the role of an account.
+    CITIZEN = "citizen"
+
+
+# The roles a staff account may have (CITIZEN is only ever recorded on history steps).
+STAFF_ROLES = tuple(role for role in Role if role != Role.CITIZEN)
 
 
 class Line(enum.StrEnum):
@@ -297,6 +306,9 @@ class TicketSource(enum.StrEnum):
 
     OPERATOR = "operator"        # filed by an operator during or after a call
     VOICE_MESSAGE = "voice_message"  # a message the caller recorded in the IVR; an operator classifies it
+    WEB = "web"                  # the citizens' public site, filed by the citizen (mobile verified by SMS code)
+    IN_PERSON = "in_person"      # a service desk: staff filed it for a citizen who came in, and printed a receipt
+    OPEN311 = "open311"          # a city app through the Open311 GeoReport v2 API (callcenter/open311)
 
 
 class TicketBase(SQLModel):
@@ -328,6 +340,9 @@ class Ticket(TicketBase, table=True):
     # The municipal district (a unit of kind "district") where the problem is.
     district_id: int | None = Field(default=None, foreign_key="unit.id")
     priority: TicketPriority = Field(default=TicketPriority.NORMAL, sa_type=EnumAsString(TicketPriority, 16))
+    # Where the citizen pointed on a map or their phone located them (WGS 84 degrees); both or neither.
+    latitude: float | None = None
+    longitude: float | None = None
 
 
 CLIENT_REQUEST_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
@@ -346,6 +361,8 @@ class TicketCreate(TicketBase):
         default=None, max_length=64)
     feedback_kind: FeedbackKind | None = None
     personnel_code: str | None = Field(default=None, max_length=16)
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
 
 
 class TicketPublic(TicketBase):
@@ -368,6 +385,8 @@ class TicketPublic(TicketBase):
     district_id: int | None = None
     district_name: str = ""
     priority: TicketPriority = TicketPriority.NORMAL
+    latitude: float | None = None
+    longitude: float | None = None
 
 
 class TicketAction(enum.StrEnum):
@@ -399,7 +418,8 @@ class TicketTransitionBase(SQLModel):
     from_status: TicketStatus = Field(sa_type=EnumAsString(TicketStatus, 24))
     to_status: TicketStatus = Field(sa_type=EnumAsString(TicketStatus, 24))
     action: TicketAction = Field(sa_type=EnumAsString(TicketAction, 24))
-    actor_id: int = Field(foreign_key="staff_user.id")
+    # None for a step the citizen took through a public channel (actor_role is then CITIZEN).
+    actor_id: int | None = Field(default=None, foreign_key="staff_user.id")
     # The role at the time: a later change of the account's role does not rewrite who was allowed what.
     actor_role: Role = Field(sa_type=EnumAsString(Role, 20))
     note: str = Field(default="", max_length=4000)
@@ -492,12 +512,14 @@ class SmsMessage(SQLModel, table=True):
 
 class TicketAttachmentBase(SQLModel):
     ticket_id: int = Field(foreign_key="ticket.id", index=True)
-    # The report-done step the photos were sent with: they are evidence of that report, not of the ticket at large.
-    transition_id: int = Field(foreign_key="ticket_transition.id", index=True)
+    # The step the photos were sent with (a unit's report that the work is done, a citizen's online "not solved"):
+    # evidence of that step. None for the photos a citizen filed the ticket with (shown on its first step).
+    transition_id: int | None = Field(default=None, foreign_key="ticket_transition.id", index=True)
     content_type: str = Field(max_length=32)
     size: int
     sha256: str = Field(max_length=64)
-    uploaded_by_id: int = Field(foreign_key="staff_user.id")
+    # None when the citizen sent it (a public channel has no account).
+    uploaded_by_id: int | None = Field(default=None, foreign_key="staff_user.id")
     at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 

@@ -24,7 +24,7 @@ from callcenter.platform.lines import LINES
 from callcenter.platform.persian import ascii_digits, normalize_text, persian_digits
 from callcenter.platform.phone_numbers import sms_number
 from callcenter.platform.security import hash_password, new_sip_password, sip_md5_cred
-from db.models import Category, Line, Role, RowId, Unit, UnitKind, User, UserPublic
+from db.models import STAFF_ROLES, Category, Line, Role, RowId, Unit, UnitKind, User, UserPublic
 
 # Only call handlers with a desk phone get an extension; the ranges keep an extension's role readable at a glance.
 PHONE_RANGES: dict[Role, range] = {Role.OPERATOR: range(1001, 1900), Role.SUPERVISOR: range(1900, 2000)}
@@ -82,6 +82,8 @@ def has_phone(role: Role) -> bool:
 def create_staff(session: Session, *, data: StaffCreate, sip_realm: str) -> NewStaff:
     """Validate and store a staff account; operators and supervisors get an extension and a generated SIP password,
     returned here once and stored only as its md5 credential for ``sip_realm``."""
+    if data.role not in STAFF_ROLES:
+        raise ValidationFailed("این نقش برای حساب کارکنان نیست.", field="role")
     username = _valid_username(data.username)
     full_name = _required_name(data.full_name, field="full_name", message="نام و نام خانوادگی را بنویسید.")
     password = strong_password(data.password.get_secret_value())

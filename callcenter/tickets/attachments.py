@@ -244,18 +244,20 @@ def photo_url(tracking_code: str, photo_id: int) -> str:
 
 
 def history_with_photos(session: Session, ticket: Ticket) -> list[TicketTransitionWithPhotos]:
-    """The ticket's history, each step with the photos sent with it."""
+    """The ticket's history, each step with the photos sent with it; the photos the citizen filed the ticket
+    with (no step of their own) are shown on its first step."""
     assert ticket.id is not None
     rows = session.exec(select(TicketAttachment).where(TicketAttachment.ticket_id == ticket.id)
                         .order_by(col(TicketAttachment.id))).all()
-    by_step: dict[int, list[TicketAttachmentPublic]] = defaultdict(list)
+    steps = history(session, ticket.id)
+    first_step = steps[0].id if steps else None
+    by_step: dict[int | None, list[TicketAttachmentPublic]] = defaultdict(list)
     for row in rows:
         assert row.id is not None
-        by_step[row.transition_id].append(TicketAttachmentPublic(
+        by_step[row.transition_id if row.transition_id is not None else first_step].append(TicketAttachmentPublic(
             id=row.id, content_type=row.content_type, size=row.size, sha256=row.sha256, at=row.at,
             url=photo_url(ticket.tracking_code, row.id)))
-    return [TicketTransitionWithPhotos(**step.model_dump(), photos=by_step.get(step.id, []))
-            for step in history(session, ticket.id)]
+    return [TicketTransitionWithPhotos(**step.model_dump(), photos=by_step.get(step.id, [])) for step in steps]
 
 
 def photo_of(session: Session, ticket: Ticket, photo_id: int) -> TicketAttachment:

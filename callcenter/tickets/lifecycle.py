@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from types import MappingProxyType
 
 import sqlalchemy as sa
@@ -16,6 +17,7 @@ from db.models import (
     Role,
     Ticket,
     TicketAction,
+    TicketSource,
     TicketStatus,
     TicketTransition,
     TicketTransitionPublic,
@@ -57,16 +59,18 @@ FINAL_STATUSES = frozenset({S.VERIFIED, S.CLOSED_ON_VERDICT, S.CANCELLED})
 # Operators and supervisors talk to citizens: they refer, and they make the verification call. Only the
 # ticket's own unit speaks for the unit; only a field supervisor, who has seen the place, settles a dispute;
 # withdrawing a ticket (a duplicate) is a supervisor's call. Admins, inspectors and viewers only read.
+# A service desk files for the citizen in front of it, and a citizen filing online refers by the routing table
+# (callcenter/tickets/filing.py); a citizen answers "solved / not solved" online as they would on the phone.
 ACTION_ROLES: Mapping[TicketAction, frozenset[Role]] = MappingProxyType({
-    A.REFER: frozenset({Role.OPERATOR, Role.SUPERVISOR}),
+    A.REFER: frozenset({Role.OPERATOR, Role.SUPERVISOR, Role.DESK, Role.CITIZEN}),
     A.RE_REFER: frozenset({Role.OPERATOR, Role.SUPERVISOR}),
     A.ACCEPT: frozenset({Role.UNIT_LIAISON}),
     A.DECLINE: frozenset({Role.UNIT_LIAISON}),
     A.REPORT_DONE: frozenset({Role.UNIT_LIAISON}),
     A.DISPUTE: frozenset({Role.UNIT_LIAISON}),
-    A.REQUEST_VERIFICATION: frozenset({Role.OPERATOR, Role.SUPERVISOR}),
-    A.VERIFY_RESOLVED: frozenset({Role.OPERATOR, Role.SUPERVISOR}),
-    A.VERIFY_NOT_RESOLVED: frozenset({Role.OPERATOR, Role.SUPERVISOR}),
+    A.REQUEST_VERIFICATION: frozenset({Role.OPERATOR, Role.SUPERVISOR, Role.CITIZEN}),
+    A.VERIFY_RESOLVED: frozenset({Role.OPERATOR, Role.SUPERVISOR, Role.CITIZEN}),
+    A.VERIFY_NOT_RESOLVED: frozenset({Role.OPERATOR, Role.SUPERVISOR, Role.CITIZEN}),
     A.FIELD_VERDICT: frozenset({Role.FIELD_SUPERVISOR}),
     A.CANCEL: frozenset({Role.SUPERVISOR}),
 })
@@ -118,6 +122,22 @@ ACTION_NAMES: Mapping[TicketAction, str] = MappingProxyType({
 })
 
 
+@dataclass(frozen=True)
+class Citizen:
+    """The citizen themself, acting through a public channel: no account, so the step records no actor id and
+    the role CITIZEN. Whoever passes one has checked that this citizen may act on this ticket (a verified
+    mobile, a signed link)."""
+
+    channel: TicketSource
+    role: Role = Role.CITIZEN
+    is_active: bool = True
+    id: None = None
+
+
+Actor = User | Citizen
+CITIZEN_ACTOR_NAME = "شهروند"
+
+
 def note_required(action: TicketAction, verdict: FieldVerdict | None = None) -> str | None:
     """What to ask for when the step is taken without a note, or None when a note is optional."""
     if action in _NOTE_REQUIRED:
@@ -152,7 +172,7 @@ def apply_action(
     *,
     ticket_id: int,
     action: TicketAction,
-    actor: User,
+    actor: Actor,
     note: str = "",
     unit_id: int | None = None,
     verdict: FieldVerdict | None = None,
@@ -216,8 +236,12 @@ def _moved_on(ticket_id: int, status: TicketStatus) -> Conflict:
                     "صفحه را تازه کنید و دوباره تصمیم بگیرید.", ticket_id=ticket_id, status=status.value)
 
 
-def _permitted_actor_id(actor: User, action: TicketAction, ticket: Ticket) -> int:
-    """The actor's id, if their role (and, for a liaison, their unit) lets them take the action."""
+def _permitted_actor_id(actor: Actor, action: TicketAction, ticket: Ticket) -> int | None:
+    """The actor's id (None for a citizen), if their role (and, for a liaison, their unit) lets them act."""
+    if isinstance(actor, Citizen):
+        if Role.CITIZEN not in ACTION_ROLES[action]:
+            raise PermissionDenied(f"«{ACTION_NAMES[action]}» از سوی شهروند ممکن نیست.", action=action.value)
+        return None
     if actor.id is None or not actor.is_active:
         raise PermissionDenied("این حساب کاربری فعال نیست.")
     if actor.role not in ACTION_ROLES[action]:
@@ -286,9 +310,10 @@ def history(session: Session, ticket_id: int) -> list[TicketTransitionPublic]:
 
 
 def _public(session: Session, transition: TicketTransition) -> TicketTransitionPublic:
-    actor = session.get(User, transition.actor_id)
+    actor = session.get(User, transition.actor_id) if transition.actor_id is not None else None
+    citizen = transition.actor_role == Role.CITIZEN
     return TicketTransitionPublic.model_validate(transition, update={
-        "actor_name": actor.full_name if actor else "",
+        "actor_name": CITIZEN_ACTOR_NAME if citizen else actor.full_name if actor else "",
         "from_unit_name": _unit_name(session, transition.from_unit_id),
         "to_unit_name": _unit_name(session, transition.to_unit_id),
     })
@@ -299,7 +324,7 @@ def _unit_name(session: Session, unit_id: int | None) -> str:
     return unit.name if unit else ""
 
 
-def refer_on_filing(session: Session, *, ticket: Ticket, by: User) -> None:
+def refer_on_filing(session: Session, *, ticket: Ticket, by: Actor) -> None:
     """An operator who files a ticket has chosen its unit: that is the referral, the first step of its history.
 
     A retried form returns the ticket already referred (nothing to do); an admin filing leaves it registered for

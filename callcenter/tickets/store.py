@@ -68,8 +68,12 @@ def create_ticket(session: Session, *, data: TicketCreate, created_by: User | No
     return submit_ticket(session, data=data, created_by=created_by).ticket
 
 
-def submit_ticket(session: Session, *, data: TicketCreate, created_by: User | None) -> Submission:
-    """``create_ticket``, telling a new ticket from a replayed submission."""
+def submit_ticket(
+    session: Session, *, data: TicketCreate, created_by: User | None,
+    source: TicketSource = TicketSource.OPERATOR, anonymous: bool = False,
+) -> Submission:
+    """``create_ticket``, telling a new ticket from a replayed submission. ``source`` is the channel it came in
+    by; ``anonymous`` (a 1888 citizen online who asked for it) keeps no number, whatever the data says."""
     if data.request_id:
         existing = _by_request_id(session, data.request_id)
         if existing is not None:
@@ -86,8 +90,10 @@ def submit_ticket(session: Session, *, data: TicketCreate, created_by: User | No
     call = session.get(Call, data.call_id) if data.call_id is not None else None
     if data.call_id is not None and call is None:
         raise ValidationFailed("تماس مرتبط پیدا نشد.", field="call_id")
-    anonymous = bool(call and call.anonymous)
+    anonymous = anonymous or bool(call and call.anonymous)
     caller = None if anonymous else data.caller_number or (call.caller_number if call else None)
+    if (data.latitude is None) != (data.longitude is None):
+        raise ValidationFailed("موقعیت روی نقشه ناقص است؛ دوباره انتخاب کنید.", field="latitude")
     ticket = Ticket(
         category_id=category.id,
         unit_id=data.unit_id,
@@ -104,6 +110,9 @@ def submit_ticket(session: Session, *, data: TicketCreate, created_by: User | No
         anonymous=anonymous,
         district_id=data.district_id,
         priority=data.priority,
+        source=source,
+        latitude=data.latitude,
+        longitude=data.longitude,
         tracking_code="",
     )
     return _insert_with_unique_code(session, ticket)

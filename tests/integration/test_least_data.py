@@ -19,7 +19,7 @@ from callcenter.staff.directory import set_unit_manager_phone
 from callcenter.tickets.lifecycle import apply_action
 from callcenter.tickets.store import create_ticket
 from db.engine import unit_of_work
-from db.models import Category, FeedbackKind, Role, TicketAction, TicketCreate, User
+from db.models import STAFF_ROLES, Category, FeedbackKind, Role, TicketAction, TicketCreate, User
 from tests.integration.test_route_access import ACCESS, concrete
 from tests.support.backend import TEST_SECRETS
 from tests.support.console import log_in_sync, logged_in_client, next_event
@@ -146,7 +146,7 @@ def test_given_the_inspection_office_when_reading_a_ticket_by_code_then_refused(
     assert client.get("/api/scorecard").status_code == 200  # what the office reads: the units' aggregates
 
 
-@pytest.mark.parametrize("role", list(Role))
+@pytest.mark.parametrize("role", list(STAFF_ROLES))
 def test_given_a_role_when_reading_the_reference_data_then_unit_managers_mobiles_only_for_the_administrator(
     city: City, role: Role,
 ) -> None:
