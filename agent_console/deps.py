@@ -106,8 +106,9 @@ CALL_HANDLING_ROLES = frozenset({Role.OPERATOR, Role.SUPERVISOR, Role.ADMIN})
 SUPERVISING_ROLES = frozenset({Role.SUPERVISOR, Role.ADMIN})
 # Supervisors, admins and the mayor's office watch the wallboard; only supervisors act on calls.
 WALLBOARD_ROLES = SUPERVISING_ROLES | {Role.VIEWER}
-# Whoever some lifecycle action is for; which action, and for a liaison which unit, apply_action decides.
-TICKET_ACTOR_ROLES = frozenset().union(*ACTION_ROLES.values())
+# Whoever some lifecycle action is for; which action, and for a liaison which unit, apply_action decides. A service
+# desk refers only the ticket it files (its own form), and a citizen has no account: neither acts on tickets here.
+TICKET_ACTOR_ROLES = frozenset().union(*ACTION_ROLES.values()) - {Role.DESK, Role.CITIZEN}
 # A liaison or a field supervisor passes here but reads only the tickets in their scope (checked per ticket,
 # callcenter/platform/privacy.py); the inspection office reads the scorecard, not single tickets.
 HISTORY_READER_ROLES = CALL_HANDLING_ROLES | {Role.FIELD_SUPERVISOR, Role.UNIT_LIAISON}

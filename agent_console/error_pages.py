@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from starlette.datastructures import Headers
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from callcenter.platform.errors import NotAuthenticated, PasokhError
+from callcenter.platform.errors import NotAuthenticated, PasokhError, RateLimited
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +29,9 @@ def wants_page(headers: Headers) -> bool:
 def error_response(error: PasokhError, headers: Headers, *, extra_headers: Mapping[str, str] | None = None
                    ) -> Response:
     """``error`` as the asker can read it. An operator's (English) message is logged here and never sent."""
+    retry_after = error.details.get("retry_after") if isinstance(error, RateLimited) else None
+    if retry_after is not None:
+        extra_headers = {**(extra_headers or {}), "Retry-After": str(retry_after)}
     if not error.for_staff:
         log.warning("%s answered as %s: %s", type(error).__name__, error.error_id, error.message)
     if wants_page(headers):

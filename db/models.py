@@ -671,3 +671,18 @@ class TicketEscalation(SQLModel, table=True):
     round_step_id: int = Field(foreign_key="ticket_transition.id")
     deadline: datetime = Field(sa_type=UTCDateTime)
     escalated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+# --- public channels ---
+
+
+class RateLimitWindow(SQLModel, table=True):
+    """How many times a key was used in one fixed window of a scope (callcenter/platform/rate_limits.py). The key
+    is an HMAC of what is limited (an address, a mobile, a tracking code, an API key), never the thing itself."""
+
+    __tablename__ = "rate_limit_window"
+
+    scope: str = Field(primary_key=True, max_length=32)
+    key: str = Field(primary_key=True, max_length=64)
+    window_start: datetime = Field(primary_key=True, sa_type=UTCDateTime)
+    hits: int = 0

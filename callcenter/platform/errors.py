@@ -114,6 +114,15 @@ class AccountLocked(PasokhError):
     default_message = "به دلیل تلاش‌های ناموفق پیاپی، ورود موقتاً ممکن نیست؛ کمی بعد دوباره تلاش کنید."
 
 
+class RateLimited(PasokhError):
+    """Too many requests of one kind from one address, for one number or code, or with one API key: wait
+    (callcenter/platform/rate_limits.py). ``retry_after`` (seconds) becomes the response's Retry-After."""
+
+    error_id = "rate-limited"
+    status_code = 429
+    default_message = "تعداد درخواست‌ها از حد مجاز گذشته است؛ کمی بعد دوباره تلاش کنید."
+
+
 class CsrfFailed(PasokhError):
     """A state-changing request without the session's CSRF token (a stale page, or another site's form)."""
 

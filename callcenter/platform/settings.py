@@ -213,6 +213,28 @@ class Settings(BaseSettings):
     verification_dial_interval_seconds: float = Field(
         default=30, gt=0, description="how often the automatic dialer looks for due calls")
 
+    # The citizens' channels (the public site, SMS links, receipts, Open311).
+    public_base_url: str = Field(
+        default="", json_schema_extra=_shown("the web address"),
+        description="the address citizens reach the public site at (e.g. `https://137.qazvin.ir`): the links in "
+                    "SMS messages and on receipts' QR codes start with it")
+    map_tiles_url: str | None = Field(
+        default=None,
+        description="tile server URL template (`https://tiles.example/{z}/{x}/{y}.png`) for the report form's map; "
+                    "without it the form works by address (and the phone's location) alone")
+    map_tiles_attribution: str = Field(default="", description="the tile server's attribution shown on the map")
+    online_answer_hours: int = Field(
+        default=48, ge=1,
+        description="how long the SMS link to answer \"solved / not solved\" online waits before verification "
+                    "calls begin")
+    open311_jurisdiction_id: str = Field(
+        default="qazvin.ir", description="the Open311 jurisdiction_id this server answers for")
+
+    def public_url(self, path: str) -> str:
+        """An absolute link for a citizen (``path`` starts with ``/``): the public base, else the web address."""
+        base = self.public_base_url.rstrip("/") or f"http://{self.web_host}:{self.web_port}"
+        return base + path
+
     @classmethod
     def settings_customise_sources(
         cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,

@@ -6,12 +6,15 @@ Create Date: 2026-12-02 17:40:00.000000
 
 Ticket.source and staff_user.role are plain strings, so the new values (web, in_person, open311; desk) need no
 change here. A citizen acting through a public channel has no account: the history step they take and the
-photos they send keep no staff user (NULL), and tickets may carry the location the citizen pointed at.
+photos they send keep no staff user (NULL), and tickets may carry the location the citizen pointed at. Public
+requests are counted per key in fixed windows (rate_limit_window).
 """
 from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+
+import db.models
 
 revision: str = '0013'
 down_revision: str | None = '0012'
@@ -20,6 +23,14 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.create_table(
+        'rate_limit_window',
+        sa.Column('scope', sa.String(length=32), nullable=False),
+        sa.Column('key', sa.String(length=64), nullable=False),
+        sa.Column('window_start', db.models.UTCDateTime(), nullable=False),
+        sa.Column('hits', sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint('scope', 'key', 'window_start'),
+    )
     with op.batch_alter_table('ticket') as batch:
         batch.add_column(sa.Column('latitude', sa.Float(), nullable=True))
         batch.add_column(sa.Column('longitude', sa.Float(), nullable=True))
@@ -42,3 +53,4 @@ def downgrade() -> None:
     with op.batch_alter_table('ticket') as batch:
         batch.drop_column('longitude')
         batch.drop_column('latitude')
+    op.drop_table('rate_limit_window')
