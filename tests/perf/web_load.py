@@ -91,7 +91,8 @@ def run_wrk(name: str, base_url: str, script: str, *, connections: int, seconds:
         )
     line = next((ln for ln in completed.stdout.splitlines() if ln.startswith(RESULT_MARK)), None)
     if completed.returncode != 0 or line is None:
-        raise RuntimeError(f"wrk failed ({completed.returncode}): {completed.stdout[-2000:]} {completed.stderr[-2000:]}")
+        output = f"{completed.stdout[-2000:]} {completed.stderr[-2000:]}"
+        raise RuntimeError(f"wrk failed ({completed.returncode}): {output}")
     figures = json.loads(line.removeprefix(RESULT_MARK))
     return WrkResult(
         name=name, connections=connections, requests=figures["requests"], seconds=figures["duration_us"] / 1e6,
