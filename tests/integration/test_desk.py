@@ -170,6 +170,8 @@ def test_given_a_form_the_desk_must_refuse_when_submitted_then_a_persian_error_a
 
     assert response.status_code == 422
     assert message in response.text
+    marked = re.findall(r'name="(\w+)"[^>]*aria-invalid="true"', response.text)
+    assert marked == [next(iter(fields))]  # the field at fault, and only it, is marked for screen readers
     for name in ("address", "mobile", "request_id"):
         assert f'name="{name}" value="{form[name]}"' in response.text, name
     assert re.search(rf'<option value="{form["category_id"]}" selected>', response.text)
