@@ -16,6 +16,7 @@ from sqlmodel import select
 
 from callcenter.bootstrap.app import create_app
 from callcenter.citizens.desk import BAD_MOBILE, NO_DESCRIPTION
+from callcenter.platform.calendar import jalali_timestamp
 from callcenter.platform.persian import normalize_text, persian_digits
 from callcenter.platform.settings import load_settings
 from callcenter.tickets.tracking_code import format_for_reading
@@ -191,13 +192,16 @@ def test_given_a_filed_desk_ticket_when_its_receipt_is_opened_then_code_category
     pdf = client.get(f"/desk/receipts/{code}.pdf")
 
     assert page.status_code == 200
-    for text in (persian_digits(format_for_reading(code)), FLOODING, DISTRICT_TWO, "شهرداری قزوین", "<svg"):
+    filed_on, _clock = jalali_timestamp(desk.ticket(code).created_at)  # e.g. «۱۴۰۵/۰۹/۱۱»
+    assert re.fullmatch(r"[۰-۹]{4}/[۰-۹]{2}/[۰-۹]{2}", filed_on)
+    for text in (persian_digits(format_for_reading(code)), FLOODING, DISTRICT_TWO, "شهرداری قزوین", filed_on,
+                 "<svg"):
         assert text in page.text, text
     assert MOBILE not in page.text and persian_digits(MOBILE) not in page.text
     assert (pdf.status_code, pdf.headers["content-type"]) == (200, "application/pdf")
     assert f"receipt-{code}.pdf" in pdf.headers["content-disposition"]
     text = pdf_text(pdf.content)
-    assert persian_digits(format_for_reading(code)) in text and DISTRICT_TWO in text
+    assert persian_digits(format_for_reading(code)) in text and DISTRICT_TWO in text and filed_on in text
     assert MOBILE not in text and persian_digits(MOBILE) not in text
 
 
