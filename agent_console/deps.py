@@ -116,6 +116,8 @@ HISTORY_READER_ROLES = CALL_HANDLING_ROLES | {Role.FIELD_SUPERVISOR, Role.UNIT_L
 INBOX_ROLES = frozenset({Role.UNIT_LIAISON, Role.FIELD_SUPERVISOR})
 # The mayor's office, supervisors, admins and the inspection office read the units' scorecard.
 REPORT_ROLES = frozenset({Role.VIEWER, Role.SUPERVISOR, Role.ADMIN, Role.INSPECTOR})
+# The in-person service desk: its own staff, and operators and supervisors filling in at the counter (ADR 0059).
+DESK_ROLES = frozenset({Role.DESK, Role.OPERATOR, Role.SUPERVISOR})
 
 CallHandler = Annotated[User, role_guard(CALL_HANDLING_ROLES, "این بخش فقط برای کارشناسان و ناظران مرکز تماس است.")]
 Supervisor = Annotated[User, role_guard(SUPERVISING_ROLES, "این بخش فقط برای ناظران مرکز تماس است.")]
@@ -125,6 +127,7 @@ TicketActor = Annotated[User, role_guard(TICKET_ACTOR_ROLES, "نقش شما فق
 HistoryReader = Annotated[User, role_guard(HISTORY_READER_ROLES, "نقش شما اجازه دیدن سابقه درخواست‌ها را ندارد.")]
 InboxOwner = Annotated[User, role_guard(INBOX_ROLES, "این بخش فقط برای رابطان واحدها و ناظران میدانی است.")]
 ReportReader = Annotated[User, role_guard(REPORT_ROLES, "این گزارش فقط برای دفتر شهردار، ناظران و بازرسی است.")]
+DeskStaff = Annotated[User, role_guard(DESK_ROLES, "این بخش فقط برای میز خدمت حضوری، کارشناسان و ناظران است.")]
 
 
 def phone_of(user: User) -> str:

@@ -34,12 +34,14 @@ WALLBOARD_EVENT_PREFIXES = ("agent_", "call_")
 
 def is_for(event: DomainEvent, *, role: Role, extension: str | None) -> bool:
     """Supervisors and admins see everything; operators their own phone's events and everyone's untargeted
-    ones; the mayor's office (viewer) what the wallboard shows; other staff only ticket events. ``resync`` goes
-    to everyone."""
+    ones; the mayor's office (viewer) what the wallboard shows; the service desk nothing; other staff only ticket
+    events. ``resync`` goes to everyone."""
     if role in CALL_CENTER or event.name == "resync":
         return True
     if role == Role.VIEWER:
         return event.name.startswith(WALLBOARD_EVENT_PREFIXES)
+    if role == Role.DESK:  # the service desk's pages are not live; it hears of no one's tickets (ADR 0059)
+        return False
     if role != Role.OPERATOR:
         return event.name in TICKET_EVENTS
     target = event.data.get("extension")

@@ -8,6 +8,7 @@ from agent_console.routes import (
     auth,
     calls,
     console,
+    desk,
     inbox,
     live,
     queue,
@@ -19,5 +20,5 @@ from agent_console.routes import (
 )
 
 ROUTERS = tuple(module.router for module in (
-    auth, console, queue, calls, tickets, inbox, wallboard, verifications, reports, admin, live, system,
+    auth, console, queue, calls, tickets, inbox, wallboard, verifications, reports, admin, desk, live, system,
 ))

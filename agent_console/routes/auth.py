@@ -35,12 +35,14 @@ def home(request: Request, session: SessionDep) -> RedirectResponse:
 
 
 def landing_page(user: User) -> str:
-    """Where a user starts: the mayor's office watches the wallboard, liaisons and field supervisors their inbox;
-    everyone else the console (which tells roles without a page yet that it is not theirs)."""
+    """Where a user starts: the mayor's office watches the wallboard, liaisons and field supervisors their inbox,
+    the service desk its form; everyone else the console (which tells roles without a page yet that it is not
+    theirs)."""
     return LANDING_PAGES.get(user.role, "/console")
 
 
-LANDING_PAGES = {Role.VIEWER: "/wallboard", Role.UNIT_LIAISON: "/inbox", Role.FIELD_SUPERVISOR: "/inbox"}
+LANDING_PAGES = {Role.VIEWER: "/wallboard", Role.UNIT_LIAISON: "/inbox", Role.FIELD_SUPERVISOR: "/inbox",
+                 Role.DESK: "/desk"}
 
 
 @router.get("/login", response_class=HTMLResponse, include_in_schema=False)

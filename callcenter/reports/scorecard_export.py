@@ -6,7 +6,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from io import BytesIO
 from itertools import pairwise
-from pathlib import Path
 from typing import TypeVar
 
 from fpdf import FPDF
@@ -20,12 +19,9 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from callcenter.platform.calendar import jalali_month_label, jalali_timestamp
 from callcenter.platform.persian import persian_digits
+from callcenter.platform.persian_pdf import FONT, persian_document
 from callcenter.reports.scorecard import Scorecard, ScorecardTrend, TrendPoint, UnitScore, UnitTrend
 
-# The TTFs are copied from the vazirmatn npm package by `make vendor`, like the page's web fonts; nothing is
-# fetched at run time.
-FONT_DIR = Path(__file__).resolve().parents[2] / "agent_console" / "static" / "vendor"
-FONT = "Vazirmatn"
 # Ten units per page leave room for the table and the chart of the same units on one A4 landscape page, so the
 # mayor reads each unit's figures and its bar side by side.
 UNITS_PER_PAGE = 10
@@ -343,19 +339,9 @@ def _chunks(items: Sequence[Chunked]) -> list[list[Chunked]]:
 
 
 def _new_document(title: str) -> FPDF:
-    pdf = FPDF(orientation="L", unit="mm", format="A4")
-    pdf.set_title(title)
-    pdf.set_creator("Pasokh")
+    pdf = persian_document(title=title, page_format="A4", orientation="L")
     pdf.set_auto_page_break(auto=False)  # pages are laid out by hand, UNITS_PER_PAGE at a time
     pdf.set_margins(12, 10, 12)
-    for style, file in (("", "Vazirmatn-Regular.ttf"), ("B", "Vazirmatn-Bold.ttf")):
-        path = FONT_DIR / file
-        if not path.is_file():
-            raise FileNotFoundError(f"{path} is missing; `make vendor` copies it from node_modules/vazirmatn")
-        pdf.add_font(FONT, style=style, fname=str(path))
-    # HarfBuzz joins the Persian letters and fpdf2 orders the runs right to left; without it the letters
-    # would be printed isolated and reversed.
-    pdf.set_text_shaping(use_shaping_engine=True, direction="rtl", script="arab", language="fas")
     return pdf
 
 

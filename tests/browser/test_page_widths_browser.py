@@ -30,6 +30,7 @@ PAGES: tuple[tuple[tuple[str, str], str], ...] = (
     ((SUPERVISOR.username, SUPERVISOR.password), "/verifications"),
     (("widths.mayor", PASSWORD), "/scorecard"),
     (("widths.admin", PASSWORD), "/admin"),
+    (("widths.desk", PASSWORD), "/desk"),
 )
 
 # What sticks out of the viewport (the title bar and headings; the innermost elements beyond the edge), so a failure
@@ -61,6 +62,7 @@ def people_and_work(engine: sa.Engine) -> None:
     add_staff(engine, "widths.field", Role.FIELD_SUPERVISOR)
     add_staff(engine, "widths.mayor", Role.VIEWER)
     add_staff(engine, "widths.admin", Role.ADMIN)
+    add_staff(engine, "widths.desk", Role.DESK)
     referred_ticket(engine, by=operator, unit=WASTE, priority=TicketPriority.URGENT,
                     description="سطل زبالهٔ بزرگ سر کوچه از دیروز پر است و بوی آن تا خانه‌های اطراف رسیده است",
                     address="بلوار نوروزیان، خیابان شهید بهشتی، کوچهٔ شانزدهم، پلاک ۱۲۸")

@@ -115,6 +115,28 @@ def test_given_a_taken_username_when_adding_then_the_form_comes_back_with_a_pers
     assert 'id="new-account"' not in response.text
 
 
+def test_given_the_admin_when_adding_a_service_desk_account_then_no_phone_and_it_logs_in_to_the_desk_form(
+    site: AdminSite,
+) -> None:
+    page = site.add_operator("counter.sara", role="desk", full_name="سارا محمدی")
+
+    counter = site.user("counter.sara")
+    assert (counter.role, counter.extension, counter.sip_md5_cred) == (Role.DESK, None, None)
+    assert 'id="no-phone"' in page and 'id="new-sip-password"' not in page and PHONE_PENDING not in page
+    assert "counter.sara" not in site.pjsip_conf
+    row = re.search(r'<tr data-username="counter.sara">(.+?)</tr>', site.client.get("/admin").text, re.DOTALL)
+    assert row is not None and "میز خدمت حضوری" in row.group(1)
+    site.client.cookies.clear()
+    assert log_in_sync(site.client, "counter.sara", "operator-pass").headers["location"] == "/desk"
+    assert site.client.get("/desk").status_code == 200
+
+
+def test_given_a_desk_account_with_an_extension_typed_when_adding_then_refused_in_persian(site: AdminSite) -> None:
+    page = site.add_operator("counter.phone", role="desk", extension="1005")
+    assert "فقط کارشناسان و ناظران داخلی تلفن دارند." in page
+    assert "counter.phone" not in site.client.get("/admin").text.split('id="staff"')[1].split("</table>")[0]
+
+
 def test_given_a_weak_password_when_adding_then_refused_and_nothing_saved(site: AdminSite) -> None:
     response = site.client.post("/admin/staff", data={"username": "short.pass", "full_name": "کوتاه",
                                                       "role": "operator", "password": "1234"})

@@ -14,12 +14,13 @@ from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from callcenter.bootstrap.app import create_app
+from callcenter.platform.persian import persian_digits
 from callcenter.platform.settings import load_settings
 from callcenter.staff.directory import set_unit_manager_phone
 from callcenter.tickets.lifecycle import apply_action
 from callcenter.tickets.store import create_ticket
 from db.engine import unit_of_work
-from db.models import STAFF_ROLES, Category, FeedbackKind, Role, TicketAction, TicketCreate, User
+from db.models import STAFF_ROLES, Category, FeedbackKind, Role, TicketAction, TicketCreate, Unit, User
 from tests.integration.test_route_access import ACCESS, concrete
 from tests.support.backend import TEST_SECRETS
 from tests.support.console import log_in_sync, logged_in_client, next_event
@@ -29,6 +30,7 @@ from tests.support.ticket_flow import PASSWORD, WASTE, Filed, add_staff, referre
 
 A = TicketAction
 CITIZEN = "09127654321"
+DESK_CITIZEN = "09131112233"
 PERSONNEL_CODE = "4455667"
 MANAGER_PHONE = "09351112233"
 INSPECTION = "مدیریت بازرسی"
@@ -144,6 +146,36 @@ def test_given_the_inspection_office_when_reading_a_ticket_by_code_then_refused(
         assert (response.status_code, response.json()["error_id"]) == (403, "permission-denied")
         assert CITIZEN not in response.text
     assert client.get("/api/scorecard").status_code == 200  # what the office reads: the units' aggregates
+
+
+def test_given_the_service_desk_when_it_walks_every_route_it_may_then_no_citizen_s_number_not_even_on_its_receipt(
+    city: City,
+) -> None:
+    client = city.as_user("least.desk")
+    with unit_of_work(city.engine) as session:
+        category = session.exec(select(Category).where(Category.name == "جمع‌آوری زباله")).one()
+        district = session.exec(select(Unit).where(Unit.name == "منطقه دو")).one()
+    filed = client.post("/desk", data={"category_id": str(category.id), "district_id": str(district.id),
+                                       "address": "میدان آزادی", "description": "سطل زباله شکسته است",
+                                       "mobile": DESK_CITIZEN, "request_id": "least-data-desk"},
+                        follow_redirects=False)
+    assert filed.status_code == 303, filed.text
+    own = filed.headers["location"].rsplit("/", 1)[1]
+    answers = {}
+    for method, path in ACCESS:
+        allowed = ACCESS[(method, path)]
+        if method != "GET" or (allowed is not None and Role.DESK not in allowed):
+            continue
+        answers[path] = client.get(concrete(path).replace("123456784", own), headers={"Accept": "application/json"})
+    assert answers["/desk/receipts/{tracking_code}"].status_code == 200
+    assert answers["/desk/receipts/{tracking_code}.pdf"].status_code == 200
+    for where, answer in answers.items():
+        for number in (CITIZEN, DESK_CITIZEN):  # the 1888 caller's, and the desk's own citizen's
+            for shown in (number, persian_digits(number)):
+                assert shown.encode() not in answer.content, where
+        assert PERSONNEL_CODE.encode() not in answer.content, where
+    refused = client.get(f"/api/tickets/{city.criticism.tracking_code}", headers={"Accept": "application/json"})
+    assert refused.status_code == 403
 
 
 @pytest.mark.parametrize("role", list(STAFF_ROLES))

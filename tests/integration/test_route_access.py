@@ -33,6 +33,8 @@ TICKET_ACTORS = frozenset({Role.OPERATOR, Role.SUPERVISOR, Role.UNIT_LIAISON, Ro
 HISTORY_READERS = CALL_HANDLERS | {Role.FIELD_SUPERVISOR, Role.UNIT_LIAISON}
 INBOX_OWNERS = frozenset({Role.UNIT_LIAISON, Role.FIELD_SUPERVISOR})
 REPORT_READERS = frozenset({Role.VIEWER, Role.SUPERVISOR, Role.ADMIN, Role.INSPECTOR})
+# The service desk: its own staff, and operators and supervisors at the counter; nothing else is the desk's.
+DESK_STAFF = frozenset({Role.DESK, Role.OPERATOR, Role.SUPERVISOR})
 
 # (method, path) → the roles that may use it. A new route fails the completeness test until it is listed here.
 ACCESS: dict[tuple[str, str], frozenset[Role] | None] = {
@@ -89,6 +91,10 @@ ACCESS: dict[tuple[str, str], frozenset[Role] | None] = {
     ("POST", "/api/verifications/{task_id}/call"): SUPERVISORS,
     ("POST", "/api/verifications/automatic"): SUPERVISORS,
     ("POST", "/api/verifications/{task_id}/outcome"): CALL_HANDLERS,
+    ("GET", "/desk"): DESK_STAFF,
+    ("POST", "/desk"): DESK_STAFF,
+    ("GET", "/desk/receipts/{tracking_code}"): DESK_STAFF,
+    ("GET", "/desk/receipts/{tracking_code}.pdf"): DESK_STAFF,
 }
 EXAMPLE_PATHS = {"{tracking_code}": "123456784", "{callback_id}": "1", "{user_id}": "1", "{call_id}": "1"}
 EXAMPLE_PATHS.update({"{photo_id}": "1", "{override_id}": "1", "{task_id}": "1", "{unit_id}": "1"})

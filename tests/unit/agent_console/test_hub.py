@@ -81,6 +81,14 @@ def test_given_staff_outside_the_call_center_when_events_flow_then_they_get_tick
     assert [is_for(e, role=role, extension=None) for e in (call, ringing, changed)] == [False, False, True]
 
 
+def test_given_the_service_desk_when_events_flow_then_it_hears_no_ticket_and_no_call() -> None:
+    events = [DomainEvent(seq=1, name="call_started", data={"call": {"caller_number": "09121111111"}}),
+              DomainEvent(seq=2, name="ticket_created", data={"ticket": {}}),
+              DomainEvent(seq=3, name="ticket_changed", data={"ticket": {}}),
+              DomainEvent(seq=4, name="resync", data={})]
+    assert [is_for(e, role=Role.DESK, extension=None) for e in events] == [False, False, False, True]
+
+
 def test_given_an_operator_when_events_flow_then_untargeted_and_own_phone_events_only() -> None:
     mine = DomainEvent(seq=1, name="call_connected", data={"extension": "1001"})
     theirs = DomainEvent(seq=2, name="call_connected", data={"extension": "1002"})
