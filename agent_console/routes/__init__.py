@@ -10,6 +10,7 @@ from agent_console.routes import (
     console,
     inbox,
     live,
+    open311,
     queue,
     reports,
     system,
@@ -19,5 +20,5 @@ from agent_console.routes import (
 )
 
 ROUTERS = tuple(module.router for module in (
-    auth, console, queue, calls, tickets, inbox, wallboard, verifications, reports, admin, live, system,
+    auth, console, queue, calls, tickets, inbox, wallboard, verifications, reports, admin, live, system, open311,
 ))
