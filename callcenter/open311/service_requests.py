@@ -232,9 +232,10 @@ def _as_requests(session: Session, tickets: Sequence[Ticket]) -> list[dict[str, 
         return []
     units = {unit.id: unit.name for unit in session.exec(select(Unit)).all()}
     categories = {category.id: category for category in service_categories(session)}
-    updated: dict[int | None, datetime] = dict(session.exec(select(TicketTransition.ticket_id, func.max(TicketTransition.at))
-                                .where(col(TicketTransition.ticket_id).in_([t.id for t in tickets]))
-                                .group_by(col(TicketTransition.ticket_id))).all())
+    ids = [ticket.id for ticket in tickets]
+    last_step = select(TicketTransition.ticket_id, func.max(TicketTransition.at)).where(
+        col(TicketTransition.ticket_id).in_(ids)).group_by(col(TicketTransition.ticket_id))
+    updated: dict[int | None, datetime] = dict(session.exec(last_step).all())
     return [_as_request(ticket, categories[ticket.category_id], units, updated.get(ticket.id))
             for ticket in tickets if ticket.category_id in categories]
 
