@@ -205,8 +205,8 @@ def remove_district_unit_form(request: Request, override_id: RowId, admin: Admin
 
 @router.post("/open311-keys", response_class=HTMLResponse)
 def issue_open311_key_form(
-    request: Request, admin: Admin, session: SessionDep, name: Annotated[str, Form()],
-    requests_per_minute: Annotated[str, Form()],
+    request: Request, admin: Admin, session: SessionDep, name: Annotated[str, Form()] = "",
+    requests_per_minute: Annotated[str, Form()] = "",
 ) -> Response:
     """Shown on the answer page itself, once, like a new phone's password: only the key's hash is stored."""
     values = {"name": name, "requests_per_minute": requests_per_minute}
