@@ -39,8 +39,8 @@ from db.models import utcnow
 PREFIX = "/open311/v2"
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 READ_SCOPE = "open311-address"
-UNKNOWN_FORMAT = "قالب پاسخ را با پسوند ‎.json یا ‎.xml بخواهید."
-UNKNOWN_JURISDICTION = "این سامانه به این jurisdiction_id پاسخ نمی‌دهد."
+UNKNOWN_FORMAT = "قالب پاسخ جی‌سان یا اکس‌ام‌ال است؛ پسوند نشانی آن را می‌گوید."
+UNKNOWN_JURISDICTION = "این سامانه به درخواست‌های این حوزه پاسخ نمی‌دهد."
 
 
 @router.get("/discovery.{fmt}")
@@ -95,11 +95,11 @@ async def post_service_request(request: Request, fmt: str, engine: EngineDep, se
 def _post(request: Request, fmt: str, fields: dict[str, str], engine: Engine, settings: Settings) -> Response:
     answer_format = _format(fmt)
     if answer_format is None:
-        return _error(NotFound(UNKNOWN_FORMAT), Format.JSON)
+        return _error(NotFound(UNKNOWN_FORMAT, field="format"), Format.JSON)
     try:
         secret = fields.get("api_key") or request.query_params.get("api_key", "")
         if not secret:
-            raise ValidationFailed("api_key لازم است.", field="api_key")
+            raise ValidationFailed("کلید دسترسی لازم است.", field="api_key")
         _check_jurisdiction(fields.get("jurisdiction_id") or request.query_params.get("jurisdiction_id"), settings)
         limiter = RateLimiter(secret=settings.secret_key)
         with unit_of_work(engine) as session:  # counted even when the post is then refused
@@ -120,7 +120,7 @@ def _read(request: Request, fmt: str, root: str, engine: Engine, settings: Setti
     """A GET: the format, the jurisdiction, the address's limit, then ``work`` in its own unit of work."""
     answer_format = _format(fmt)
     if answer_format is None:
-        return _error(NotFound(UNKNOWN_FORMAT), Format.JSON)
+        return _error(NotFound(UNKNOWN_FORMAT, field="format"), Format.JSON)
     try:
         _check_jurisdiction(request.query_params.get("jurisdiction_id"), settings)
         rule = RateRule(scope=READ_SCOPE, limit=settings.open311_reads_per_minute, window=timedelta(minutes=1))
@@ -144,7 +144,7 @@ def _format(fmt: str) -> Format | None:
 def _check_jurisdiction(jurisdiction_id: str | None, settings: Settings) -> None:
     """Optional (this server answers for one jurisdiction); another one is the spec's 404."""
     if jurisdiction_id and jurisdiction_id != settings.open311_jurisdiction_id:
-        raise NotFound(UNKNOWN_JURISDICTION, jurisdiction_id=jurisdiction_id)
+        raise NotFound(UNKNOWN_JURISDICTION, field="jurisdiction_id")
 
 
 def _response(value: Any, root: str, fmt: Format, *, status_code: int = 200) -> Response:

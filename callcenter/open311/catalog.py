@@ -10,7 +10,7 @@ from callcenter.platform.errors import NotFound, ValidationFailed
 from db.models import Category, Line, Unit, UnitKind
 
 DISTRICT_ATTRIBUTE = "district"
-SERVICE_NOT_FOUND = "این service_code در فهرست خدمات نیست."
+SERVICE_NOT_FOUND = "این کد خدمت در فهرست خدمات نیست."
 
 
 def service_categories(session: Session) -> list[Category]:
@@ -28,7 +28,7 @@ def service_category(session: Session, code: str) -> Category:
     """The category a service code names, or :class:`NotFound`."""
     category = session.get(Category, int(code)) if code.isascii() and code.isdigit() and len(code) < 18 else None
     if category is None or category.line != Line.SERVICES:
-        raise NotFound(SERVICE_NOT_FOUND, service_code=code)
+        raise NotFound(SERVICE_NOT_FOUND, field="service_code")
     return category
 
 
@@ -61,8 +61,7 @@ def district_id(raw: str) -> int | None:
     if not raw:
         return None
     if not (raw.isascii() and raw.isdigit() and len(raw) < 18):
-        raise ValidationFailed("مقدار attribute[district] باید یکی از کلیدهای فهرست مناطق باشد.",
-                               field=DISTRICT_ATTRIBUTE)
+        raise ValidationFailed("منطقه باید یکی از کلیدهای فهرست مناطق باشد.", field=f"attribute[{DISTRICT_ATTRIBUTE}]")
     return int(raw)
 
 

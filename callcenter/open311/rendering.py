@@ -42,8 +42,11 @@ def error_code(error: PasokhError) -> int:
 
 
 def errors_body(error: PasokhError) -> list[dict[str, Any]]:
-    """The spec's error array: a code and a description (Persian, as every message of ours)."""
-    return [{"code": error_code(error), "description": error.staff_message}]
+    """The spec's error array: a code and a description, Persian as every message of ours, followed by the
+    parameter it is about in the spec's own name (``(service_code)``), for the app's developer."""
+    field = error.details.get("field") if error.for_staff else None
+    description = f"{error.staff_message} ({field})" if field else error.staff_message
+    return [{"code": error_code(error), "description": description}]
 
 
 def _fill(element: ElementTree.Element, name: str, value: Any) -> None:

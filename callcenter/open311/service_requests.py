@@ -71,10 +71,10 @@ def parse_w3c(raw: str, *, field: str) -> datetime:
     try:
         moment = datetime.fromisoformat(raw.strip())
     except ValueError:
-        raise ValidationFailed(f"{field} باید تاریخ W3C باشد، مانند 2026-01-01T00:00:00Z.", field=field) from None
+        raise ValidationFailed("تاریخ باید به قالب استاندارد ایزو ۸۶۰۱ باشد.", field=field) from None
     if moment.tzinfo is None:
         if len(raw.strip()) > len("2026-01-01"):
-            raise ValidationFailed(f"{field} باید منطقهٔ زمانی داشته باشد (Z یا ‎+03:30).", field=field)
+            raise ValidationFailed("زمان باید منطقهٔ زمانی داشته باشد.", field=field)
         moment = moment.replace(tzinfo=UTC)
     return moment
 
@@ -95,19 +95,20 @@ def parse_query(params: Mapping[str, str], *, now: datetime) -> RequestQuery:
     ids = _listed(params.get("service_request_id", ""))
     if ids:
         if len(ids) > MAX_IDS:
-            raise ValidationFailed(f"حداکثر {persian_digits(MAX_IDS)} service_request_id در هر درخواست.")
+            raise ValidationFailed(f"حداکثر {persian_digits(MAX_IDS)} شناسهٔ درخواست در هر پرسش.",
+                                   field="service_request_id")
         return RequestQuery(ids=tuple(ids))
     statuses = _listed(params.get("status", ""))
     if any(status not in ("open", "closed") for status in statuses):
-        raise ValidationFailed("status فقط open یا closed است.", field="status")
+        raise ValidationFailed("وضعیت فقط باز یا بسته است.", field="status")
     start = parse_w3c(params["start_date"], field="start_date") if params.get("start_date") else None
     end = parse_w3c(params["end_date"], field="end_date") if params.get("end_date") else None
     end = end or (start + MAX_RANGE if start else now)
     start = start or end - MAX_RANGE
     if start > end:
-        raise ValidationFailed("start_date پس از end_date است.", field="start_date")
+        raise ValidationFailed("تاریخ آغاز پس از تاریخ پایان است.", field="start_date")
     if end - start > MAX_RANGE:
-        raise ValidationFailed("بازهٔ start_date تا end_date بیش از ۹۰ روز است.", field="end_date")
+        raise ValidationFailed("بازهٔ تاریخ‌ها بیش از ۹۰ روز است.", field="end_date")
     return RequestQuery(service_codes=tuple(_listed(params.get("service_code", ""))), statuses=tuple(statuses),
                         start=start, end=end)
 
@@ -137,7 +138,7 @@ def request_by_id(session: Session, raw: str) -> dict[str, Any]:
     code = _tracking_code(raw)
     found = find_requests(session, RequestQuery(ids=(code,))) if code else []
     if not found:
-        raise NotFound("درخواستی با این service_request_id نیست.", service_request_id=raw)
+        raise NotFound("درخواستی با این شناسه نیست.", field="service_request_id")
     return found[0]
 
 
@@ -145,7 +146,7 @@ def request_by_token(session: Session, token: str) -> dict[str, str]:
     """GET tokens/{token}: the request a post's token became."""
     ticket = session.exec(select(Ticket).where(Ticket.request_id == server_request_id(TOKEN_KIND, token))).first()
     if ticket is None:
-        raise NotFound("درخواستی با این token ثبت نشده است.", token=token)
+        raise NotFound("درخواستی با این نشانه ثبت نشده است.", field="token")
     return {"service_request_id": ticket.tracking_code, "token": token}
 
 
@@ -162,7 +163,8 @@ def new_token(key_id: int, idempotency_key: str | None) -> str:
     if idempotency_key is None:
         return uuid.uuid4().hex
     if not IDEMPOTENCY_KEY.fullmatch(idempotency_key):
-        raise ValidationFailed("Idempotency-Key فقط حروف و رقم‌های لاتین، - و _ است (حداکثر ۳۶ نویسه).")
+        raise ValidationFailed("کلید تکرار فقط حروف و رقم‌های لاتین، خط تیره و زیرخط است (حداکثر ۳۶ نویسه).",
+                               field="Idempotency-Key")
     return f"k{key_id}-{idempotency_key}"
 
 
@@ -171,15 +173,18 @@ def post_request(session: Session, form: Mapping[str, str], *, token: str) -> Po
     ticket. Only the phone is kept of who the citizen is (email and names are not stored, decision 60)."""
     code = form.get("service_code", "").strip()
     if not code:
-        raise ValidationFailed("service_code لازم است.", field="service_code")
+        raise ValidationFailed("کد خدمت لازم است.", field="service_code")
     category = service_category(session, code)
     lat, long = form.get("lat", "").strip(), form.get("long", "").strip()
     address = form.get("address_string", "").strip() or form.get("address_id", "").strip()
     if not address and not (lat and long):
-        raise ValidationFailed("مکان لازم است: lat و long، یا address_string.", field="address_string")
+        raise ValidationFailed("مکان لازم است: طول و عرض جغرافیایی، یا نشانی.", field="address_string")
     data = _ticket_data(category, form, lat=lat, long=long, address=address)
-    submission = file_from_channel(session, data=data.model_copy(update={"request_id": server_request_id(
-        TOKEN_KIND, token)}), source=TicketSource.OPEN311, by=Citizen(channel=TicketSource.OPEN311))
+    try:
+        submission = file_from_channel(session, data=data.model_copy(update={"request_id": server_request_id(
+            TOKEN_KIND, token)}), source=TicketSource.OPEN311, by=Citizen(channel=TicketSource.OPEN311))
+    except ValidationFailed as error:  # named as the app knows the field (attribute[district], not district_id)
+        raise ValidationFailed(error.message, field=_field_name(error.details.get("field", ""))) from error
     ticket = submission.ticket
     unit = session.get(Unit, ticket.unit_id) if ticket.unit_id else None
     notice = (f"درخواست شما با کد رهگیری {persian_digits(ticket.tracking_code)} ثبت و به «{unit.name if unit else ''}»"
@@ -191,7 +196,7 @@ def post_request(session: Session, form: Mapping[str, str], *, token: str) -> Po
 def _ticket_data(category: Category, form: Mapping[str, str], *, lat: str, long: str, address: str) -> TicketCreate:
     phone = normalize_phone_number(form.get("phone", "")) if form.get("phone", "").strip() else None
     if phone is not None and not PHONE.fullmatch(phone):
-        raise ValidationFailed("شمارهٔ phone درست نیست.", field="phone")
+        raise ValidationFailed("شمارهٔ تلفن درست نیست.", field="phone")
     values = {
         "category_id": category.id,
         # Only to satisfy the schema: the routing table picks the unit (file_from_channel overrides it).
@@ -205,7 +210,7 @@ def _ticket_data(category: Category, form: Mapping[str, str], *, lat: str, long:
         return TicketCreate.model_validate(values)
     except PydanticValidationError as exc:
         names = ", ".join(dict.fromkeys(_field_name(error["loc"][0]) for error in exc.errors()))
-        raise ValidationFailed(f"این پارامترها درست نیستند: {names}") from exc
+        raise ValidationFailed("این پارامترها درست نیستند.", field=names) from exc
 
 
 _FORM_NAMES = {"latitude": "lat", "longitude": "long", "address": "address_string",

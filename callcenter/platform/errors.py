@@ -144,7 +144,7 @@ class InvalidApiKey(PasokhError):
 
     error_id = "invalid-api-key"
     status_code = 403
-    default_message = "کلید API نامعتبر است یا باطل شده است."
+    default_message = "کلید دسترسی نامعتبر است یا باطل شده است."
 
 
 class RequestTooLarge(PasokhError):

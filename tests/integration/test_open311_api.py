@@ -308,3 +308,43 @@ def test_given_a_bad_filter_when_requests_are_listed_then_the_spec_error_names_i
     response = web_client.get("/open311/v2/requests.json", params=params)
     expected = 404 if "jurisdiction_id" in params else 400
     assert response.status_code == expected and response.json()[0]["code"] == expected
+
+
+@pytest.mark.parametrize(("change", "status", "field"), [
+    ({"service_code": ""}, 400, "service_code"),
+    ({"service_code": "999999"}, 404, "service_code"),
+    ({"lat": "", "long": "", "address_string": ""}, 400, "address_string"),
+    ({"lat": "123.5"}, 400, "lat"),
+    ({"attribute[district]": "district-one"}, 400, "attribute[district]"),
+    ({"phone": "call me"}, 400, "phone"),
+    ({"jurisdiction_id": "elsewhere.example"}, 404, "jurisdiction_id"),
+])
+def test_given_a_post_with_a_bad_field_when_filed_then_the_spec_error_names_the_field_and_no_ticket(
+    web_client: TestClient, engine: sa.Engine, change: dict[str, str], status: int, field: str,
+) -> None:
+    key = new_key(engine)
+    category, district, _ = a_service_and_district(engine)
+    form = {"api_key": key, "jurisdiction_id": JURISDICTION, "service_code": str(category.id), "lat": "36.27",
+            "long": "50.0", "address_string": "میدان آزادی", "description": "چاله", "phone": "09121234567",
+            "attribute[district]": str(district.id), **change}
+    response = web_client.post("/open311/v2/requests.json", data=form)
+    assert response.status_code == status, response.text
+    assert response.json()[0]["code"] == status and response.json()[0]["description"].endswith(f"({field})")
+    with unit_of_work(engine) as session:
+        assert session.exec(select(Ticket).where(Ticket.source == TicketSource.OPEN311)).all() == []
+
+
+def test_given_a_unit_of_another_kind_as_the_district_when_posted_then_refused_by_its_spec_name(
+    web_client: TestClient, engine: sa.Engine,
+) -> None:
+    key = new_key(engine)
+    category, _, _ = a_service_and_district(engine)
+    with unit_of_work(engine) as session:
+        not_a_district = session.exec(select(Unit).where(Unit.kind != UnitKind.DISTRICT)).first()
+        assert not_a_district is not None
+    response = web_client.post("/open311/v2/requests.xml", data={
+        "api_key": key, "service_code": str(category.id), "address_string": "میدان آزادی",
+        "attribute[district]": str(not_a_district.id)})
+    assert response.status_code == 400
+    assert ElementTree.fromstring(response.content).findtext("error/description", "").endswith(
+        "(attribute[district])")
