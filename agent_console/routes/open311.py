@@ -17,12 +17,13 @@ from fastapi import APIRouter, Request, Response
 from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 
-from agent_console.deps import EngineDep, SettingsDep
+from agent_console.deps import EngineDep, MetricsDep, NotifierDep, SettingsDep
 from agent_console.routes.auth import client_address
 from callcenter.open311.catalog import discovery, service_definition, services
 from callcenter.open311.keys import authenticate_key, key_rule
 from callcenter.open311.rendering import CONTENT_TYPES, Format, error_code, errors_body, render
 from callcenter.open311.service_requests import (
+    Posted,
     find_requests,
     new_token,
     parse_query,
@@ -83,16 +84,26 @@ def get_token(request: Request, token: str, fmt: str, engine: EngineDep, setting
 
 
 @router.post("/requests.{fmt}")
-async def post_service_request(request: Request, fmt: str, engine: EngineDep, settings: SettingsDep) -> Response:
+async def post_service_request(
+    request: Request, fmt: str, engine: EngineDep, settings: SettingsDep, metrics: MetricsDep, notifier: NotifierDep,
+) -> Response:
     """The spec's form-encoded POST (``api_key``, ``jurisdiction_id``, ``service_code``, ``lat``/``long`` or
     ``address_string``, ``description``, ``phone``, ``attribute[district]``…). 201 with the new request; a retry
     with the same ``Idempotency-Key`` header answers 200 with the first one."""
     form = await request.form()
     fields = {name: value for name, value in reversed(form.multi_items()) if isinstance(value, str)}
-    return await run_in_threadpool(_post, request, fmt, fields, engine, settings)
+    posted = await run_in_threadpool(_post, request, fmt, fields, engine, settings)
+    if isinstance(posted, Posted):
+        if posted.new:  # stored (the unit of work ended) before it is counted and announced, once
+            metrics.tickets_created.labels(line=posted.ticket.line).inc()
+            notifier.ticket_created(posted.ticket)
+        return _response([posted.answer], "service_requests", Format(fmt), status_code=201 if posted.new else 200)
+    return posted
 
 
-def _post(request: Request, fmt: str, fields: dict[str, str], engine: Engine, settings: Settings) -> Response:
+def _post(request: Request, fmt: str, fields: dict[str, str], engine: Engine, settings: Settings
+          ) -> Posted | Response:
+    """The post's checks and filing off the event loop; a refusal comes back as the error's answer."""
     answer_format = _format(fmt)
     if answer_format is None:
         return _error(NotFound(UNKNOWN_FORMAT, field="format"), Format.JSON)
@@ -112,7 +123,7 @@ def _post(request: Request, fmt: str, fields: dict[str, str], engine: Engine, se
             posted = post_request(session, fields, token=token)
     except PasokhError as error:
         return _error(error, answer_format)
-    return _response([posted.answer], "service_requests", answer_format, status_code=201 if posted.new else 200)
+    return posted
 
 
 def _read(request: Request, fmt: str, root: str, engine: Engine, settings: Settings,

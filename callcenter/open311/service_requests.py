@@ -29,9 +29,19 @@ from callcenter.platform.errors import InvalidTrackingCode, NotFound, Validation
 from callcenter.platform.persian import normalize_phone_number, persian_digits
 from callcenter.tickets.filing import file_from_channel
 from callcenter.tickets.lifecycle import FINAL_STATUSES, Citizen
-from callcenter.tickets.store import server_request_id
+from callcenter.tickets.store import server_request_id, to_public
 from callcenter.tickets.tracking_code import parse_tracking_code
-from db.models import Category, Line, Ticket, TicketCreate, TicketSource, TicketStatus, TicketTransition, Unit
+from db.models import (
+    Category,
+    Line,
+    Ticket,
+    TicketCreate,
+    TicketPublic,
+    TicketSource,
+    TicketStatus,
+    TicketTransition,
+    Unit,
+)
 
 TOKEN_KIND = "open311"
 MAX_RANGE = timedelta(days=90)  # the spec's longest start_date..end_date span, and the default range
@@ -156,6 +166,7 @@ class Posted:
 
     answer: dict[str, Any]
     new: bool
+    ticket: TicketPublic  # for the consoles' announcement (staff's view: never part of the answer)
 
 
 def new_token(key_id: int, idempotency_key: str | None) -> str:
@@ -190,7 +201,7 @@ def post_request(session: Session, form: Mapping[str, str], *, token: str) -> Po
     notice = (f"درخواست شما با کد رهگیری {persian_digits(ticket.tracking_code)} ثبت و به «{unit.name if unit else ''}»"
               " ارجاع شد؛ پیگیری در ۱۳۷.")
     return Posted(answer={"service_request_id": ticket.tracking_code, "token": token, "service_notice": notice,
-                          "account_id": None}, new=submission.new)
+                          "account_id": None}, new=submission.new, ticket=to_public(session, ticket))
 
 
 def _ticket_data(category: Category, form: Mapping[str, str], *, lat: str, long: str, address: str) -> TicketCreate:

@@ -6,6 +6,7 @@ refused once revoked and beyond their limit, and reading is limited per address.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 from urllib.parse import quote
 from xml.etree import ElementTree
@@ -13,6 +14,7 @@ from xml.etree import ElementTree
 import httpx
 import pytest
 import sqlalchemy as sa
+import websockets
 from fastapi.testclient import TestClient
 from georeport import GeoReport
 from sqlmodel import col, select
@@ -36,7 +38,8 @@ from db.models import (
     User,
     utcnow,
 )
-from tests.support.backend import TEST_SECRETS
+from tests.support.backend import OPERATOR_1, TEST_SECRETS
+from tests.support.console import logged_in_client, next_event
 from tests.support.fixtures import WebBackend
 
 JURISDICTION = "qazvin.ir"
@@ -177,6 +180,32 @@ async def test_given_an_app_retrying_with_its_idempotency_key_when_it_posts_twic
     assert first.json()[0]["service_request_id"] == again.json()[0]["service_request_id"]
     with unit_of_work(web_backend.engine) as session:
         assert len(session.exec(select(Ticket).where(Ticket.source == TicketSource.OPEN311)).all()) == 1
+
+
+async def test_given_an_operators_console_open_when_an_app_posts_twice_then_the_ticket_is_announced_once(
+    web_backend: WebBackend,
+) -> None:
+    key = new_key(web_backend.engine)
+    category, district, _ = a_service_and_district(web_backend.engine)
+    body = spec_form(key, category, district)
+    watcher = await logged_in_client(web_backend.url, OPERATOR_1.username, OPERATOR_1.password)
+    cookie = f"pasokh_session={watcher.cookies['pasokh_session']}"
+    try:
+        async with websockets.connect(web_backend.url.replace("http", "ws") + "/ws",
+                                      additional_headers={"Cookie": cookie}) as ws, \
+                httpx.AsyncClient(base_url=web_backend.url) as http:
+            assert json.loads(await ws.recv())["name"] == "hello"
+            first = (await post_spec_request(http, "json", body, **{"Idempotency-Key": "once"})).json()[0]
+            await post_spec_request(http, "json", body, **{"Idempotency-Key": "once"})
+            marker = (await post_spec_request(http, "json", body)).json()[0]
+            announced = []
+            while marker["service_request_id"] not in [event["tracking_code"] for event in announced]:
+                announced.append((await next_event(ws, "ticket_created", timeout=10))["data"]["ticket"])
+    finally:
+        await watcher.aclose()
+    assert [event["tracking_code"] for event in announced] == [first["service_request_id"],
+                                                               marker["service_request_id"]]
+    assert {event["source"] for event in announced} == {"open311"}
 
 
 async def test_given_a_citizens_number_when_every_get_endpoint_is_read_in_both_formats_then_it_appears_nowhere(
