@@ -42,6 +42,8 @@ router = APIRouter(prefix=PREFIX, include_in_schema=False)
 READ_SCOPE = "open311-address"
 UNKNOWN_FORMAT = "قالب پاسخ جی‌سان یا اکس‌ام‌ال است؛ پسوند نشانی آن را می‌گوید."
 UNKNOWN_JURISDICTION = "این سامانه به درخواست‌های این حوزه پاسخ نمی‌دهد."
+# Reads are public and never depend on a cookie: a city's map page on another site may fetch them.
+READ_HEADERS = {"Access-Control-Allow-Origin": "*"}
 
 
 @router.get("/discovery.{fmt}")
@@ -129,6 +131,13 @@ def _post(request: Request, fmt: str, fields: dict[str, str], engine: Engine, se
 def _read(request: Request, fmt: str, root: str, engine: Engine, settings: Settings,
           work: Callable[[Any], Any]) -> Response:
     """A GET: the format, the jurisdiction, the address's limit, then ``work`` in its own unit of work."""
+    response = _read_answer(request, fmt, root, engine, settings, work)
+    response.headers.update(READ_HEADERS)
+    return response
+
+
+def _read_answer(request: Request, fmt: str, root: str, engine: Engine, settings: Settings,
+                 work: Callable[[Any], Any]) -> Response:
     answer_format = _format(fmt)
     if answer_format is None:
         return _error(NotFound(UNKNOWN_FORMAT, field="format"), Format.JSON)

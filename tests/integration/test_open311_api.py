@@ -261,6 +261,7 @@ async def test_given_xml_answers_when_parsed_then_they_carry_the_specs_element_n
     assert definition.find("attributes/attribute/values/value/key") is not None
     assert discovery.tag == "discovery" and discovery.find("endpoints/endpoint/formats/format") is not None
     assert missing.status_code == 404 and missing.headers["content-type"].startswith("text/xml")
+    assert missing.headers["access-control-allow-origin"] == "*" == unknown.headers["access-control-allow-origin"]
     error = ElementTree.fromstring(missing.content)
     assert error.tag == "errors" and error.findtext("error/code") == "404" and error.findtext("error/description")
     assert unknown.status_code == 404 and unknown.json()[0]["code"] == 404 and unknown.json()[0]["description"]
