@@ -686,3 +686,22 @@ class RateLimitWindow(SQLModel, table=True):
     key: str = Field(primary_key=True, max_length=64)
     window_start: datetime = Field(primary_key=True, sa_type=UTCDateTime)
     hits: int = 0
+
+
+# --- Open311 (callcenter/open311) ---
+
+
+class Open311ApiKey(SQLModel, table=True):
+    """A key an application posts Open311 requests with: issued and revoked by an administrator. Only the key's
+    SHA-256 is stored (the key itself is shown once, when issued); ``prefix`` lets the admin page tell keys apart."""
+
+    __tablename__ = "open311_api_key"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)  # whose application it is, as the administrator wrote it
+    key_hash: str = Field(unique=True, max_length=64)
+    prefix: str = Field(max_length=16)
+    requests_per_minute: int = Field(ge=1)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_by_id: int | None = Field(default=None, foreign_key="staff_user.id")
+    revoked_at: datetime | None = _when()

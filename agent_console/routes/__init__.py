@@ -11,6 +11,7 @@ from agent_console.routes import (
     desk,
     inbox,
     live,
+    open311,
     queue,
     reports,
     system,
@@ -20,5 +21,5 @@ from agent_console.routes import (
 )
 
 ROUTERS = tuple(module.router for module in (
-    auth, console, queue, calls, tickets, inbox, wallboard, verifications, reports, admin, desk, live, system,
+    auth, console, queue, calls, tickets, inbox, wallboard, verifications, reports, admin, desk, live, system, open311,
 ))

@@ -23,6 +23,8 @@ from agent_console.deps import (
     StaffSessionsDep,
 )
 from agent_console.templating import TEMPLATES
+from callcenter.open311.keys import IssuedKey, issue_key, list_keys, revoke_key
+from callcenter.platform.calendar import jalali_timestamp
 from callcenter.platform.errors import ASTERISK_FAILURES, PasokhError, ValidationFailed
 from callcenter.platform.lines import LINES
 from callcenter.platform.persian import persian_digits
@@ -45,7 +47,7 @@ from callcenter.tickets.referral_units import (
     list_district_units,
     remove_district_unit,
 )
-from db.models import Category, Role, RowId, Unit, UnitKind, User, UserPublic
+from db.models import Category, Role, RowId, Unit, UnitKind, User, UserPublic, utcnow
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 log = logging.getLogger(__name__)
@@ -201,6 +203,34 @@ def remove_district_unit_form(request: Request, override_id: RowId, admin: Admin
     return _back(request, "این موضوع در آن منطقه دوباره به واحد مسئول پیش‌فرض می‌رود.")
 
 
+@router.post("/open311-keys", response_class=HTMLResponse)
+def issue_open311_key_form(
+    request: Request, admin: Admin, session: SessionDep, name: Annotated[str, Form()] = "",
+    requests_per_minute: Annotated[str, Form()] = "",
+) -> Response:
+    """Shown on the answer page itself, once, like a new phone's password: only the key's hash is stored."""
+    values = {"name": name, "requests_per_minute": requests_per_minute}
+    try:
+        limit = int(requests_per_minute.strip()) if requests_per_minute.strip().isdigit() else 0
+        issued = issue_key(session, name=name, requests_per_minute=limit, by=admin, now=utcnow())
+    except PasokhError as error:
+        return _page(request, session, admin, errors={"open311_key": error.message},
+                     values={"open311_key": values}, status_code=error.status_code)
+    log.info("Admin %s issued Open311 key %s (%s, %d/min)", admin.username, issued.row.prefix, issued.row.name,
+             issued.row.requests_per_minute)
+    return _page(request, session, admin, issued_key=issued)
+
+
+@router.post("/open311-keys/{key_id}/revoke")
+def revoke_open311_key_form(request: Request, key_id: RowId, admin: Admin, session: SessionDep) -> Response:
+    try:
+        row = revoke_key(session, key_id=key_id, now=utcnow())
+    except PasokhError as error:
+        return _page(request, session, admin, errors={"open311_key": error.message}, status_code=error.status_code)
+    log.info("Admin %s revoked Open311 key %s", admin.username, row.prefix)
+    return _back(request, f"کلید «{row.name}» باطل شد؛ درخواست‌هایی که با آن فرستاده شوند پذیرفته نمی‌شوند.")
+
+
 def _form(schema: type[Schema], **values: Any) -> Schema:
     """A form's fields as the domain's schema; what does not parse is named in Persian."""
     try:
@@ -226,6 +256,7 @@ def _page(
     request: Request, session: Session, admin: User, *, flash: str | None = None,
     errors: dict[str, str] | None = None, values: dict[str, dict[str, str]] | None = None,
     created: NewStaff | None = None, phone_applied: bool = True, status_code: int = 200,
+    issued_key: IssuedKey | None = None,
 ) -> HTMLResponse:
     units = session.exec(select(Unit).order_by(col(Unit.name))).all()
     categories = session.exec(select(Category).order_by(col(Category.line), col(Category.name))).all()
@@ -237,5 +268,7 @@ def _page(
         "districts": [unit for unit in units if unit.kind == UnitKind.DISTRICT],
         "district_units": list_district_units(session),
         "default_units": {category.id: category.default_unit_id for category in categories},
+        "open311_keys": list_keys(session), "issued_key": issued_key,
+        "jalali": lambda moment: " ".join(jalali_timestamp(moment)),
     }
     return TEMPLATES.TemplateResponse(request, "admin.html", context, status_code=status_code)

@@ -139,6 +139,14 @@ class PermissionDenied(PasokhError):
     default_message = "اجازه این کار را ندارید."
 
 
+class InvalidApiKey(PasokhError):
+    """An Open311 request posted with a key that was never issued or has been revoked (callcenter/open311/keys.py)."""
+
+    error_id = "invalid-api-key"
+    status_code = 403
+    default_message = "کلید دسترسی نامعتبر است یا باطل شده است."
+
+
 class RequestTooLarge(PasokhError):
     """A request body beyond its route's limit, refused by its declared length or as it streams in."""
 

@@ -229,6 +229,10 @@ class Settings(BaseSettings):
                     "calls begin")
     open311_jurisdiction_id: str = Field(
         default="qazvin.ir", description="the Open311 jurisdiction_id this server answers for")
+    open311_reads_per_minute: int = Field(
+        default=300, ge=1,
+        description="Open311 GET requests (which need no API key) a client address may make per minute; posting "
+                    "is limited per key, as the administrator set when issuing it")
 
     def public_url(self, path: str) -> str:
         """An absolute link for a citizen (``path`` starts with ``/``): the public base, else the web address."""

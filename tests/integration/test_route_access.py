@@ -95,9 +95,21 @@ ACCESS: dict[tuple[str, str], frozenset[Role] | None] = {
     ("POST", "/desk"): DESK_STAFF,
     ("GET", "/desk/receipts/{tracking_code}"): DESK_STAFF,
     ("GET", "/desk/receipts/{tracking_code}.pdf"): DESK_STAFF,
+    ("POST", "/admin/open311-keys"): ADMINS,
+    ("POST", "/admin/open311-keys/{key_id}/revoke"): ADMINS,
+    # Open311 (the spec): reading is public, posting needs an API key, not a staff login.
+    ("GET", "/open311/v2/discovery.{fmt}"): PUBLIC,
+    ("GET", "/open311/v2/services.{fmt}"): PUBLIC,
+    ("GET", "/open311/v2/services/{service_code}.{fmt}"): PUBLIC,
+    ("GET", "/open311/v2/requests.{fmt}"): PUBLIC,
+    ("POST", "/open311/v2/requests.{fmt}"): PUBLIC,
+    ("GET", "/open311/v2/requests/{service_request_id}.{fmt}"): PUBLIC,
+    ("GET", "/open311/v2/tokens/{token}.{fmt}"): PUBLIC,
 }
 EXAMPLE_PATHS = {"{tracking_code}": "123456784", "{callback_id}": "1", "{user_id}": "1", "{call_id}": "1"}
 EXAMPLE_PATHS.update({"{photo_id}": "1", "{override_id}": "1", "{task_id}": "1", "{unit_id}": "1"})
+EXAMPLE_PATHS.update({"{key_id}": "1", "{fmt}": "json", "{service_code}": "1", "{service_request_id}": "123456784",
+                      "{token}": "no-such-token"})
 PASSWORD = "role-walk-password"
 
 
