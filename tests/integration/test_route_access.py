@@ -89,6 +89,11 @@ ACCESS: dict[tuple[str, str], frozenset[Role] | None] = {
     ("POST", "/api/verifications/{task_id}/call"): SUPERVISORS,
     ("POST", "/api/verifications/automatic"): SUPERVISORS,
     ("POST", "/api/verifications/{task_id}/outcome"): CALL_HANDLERS,
+    ("GET", "/citizen/report"): PUBLIC,
+    ("POST", "/citizen/report"): PUBLIC,
+    ("GET", "/citizen/feedback"): PUBLIC,
+    ("POST", "/citizen/feedback"): PUBLIC,
+    ("POST", "/citizen/phone-code"): PUBLIC,
 }
 EXAMPLE_PATHS = {"{tracking_code}": "123456784", "{callback_id}": "1", "{user_id}": "1", "{call_id}": "1"}
 EXAMPLE_PATHS.update({"{photo_id}": "1", "{override_id}": "1", "{task_id}": "1", "{unit_id}": "1"})
