@@ -27,17 +27,17 @@ from agent_console.templating import TEMPLATES
 from callcenter.citizens.phone_codes import CODE_LIFETIME, PhoneCodes, mobile_number
 from callcenter.citizens.web_filing import (
     AnonymousBudget,
-    FormRefused,
     Verifier,
     districts,
     feedback_categories,
     feedback_units,
+    field_errors,
     file_feedback,
     file_report,
     new_request_id,
     report_categories,
 )
-from callcenter.platform.errors import PasokhError, RateLimited, ValidationFailed
+from callcenter.platform.errors import RateLimited, ValidationFailed
 from callcenter.platform.persian import persian_digits
 from callcenter.platform.settings import Settings
 from callcenter.tickets.attachments import MAX_PHOTO_BYTES, MAX_PHOTOS, MAX_REQUEST_BYTES, PHOTO_TYPES, Upload
@@ -160,9 +160,9 @@ def submit_report(
     verifier = Verifier(_codes(settings), session_token(request.session))
     try:
         submission = file_report(session, photos, verifier, fields=fields, uploads=form.uploads, now=utcnow())
-    except (FormRefused, RateLimited) as refused:
+    except (ValidationFailed, RateLimited) as refused:
         return _page(request, "public/report.html", _report_context(
-            session, settings, request, fields, errors=_errors_of(refused), photos_again=photos_again),
+            session, settings, request, fields, errors=field_errors(refused), photos_again=photos_again),
             status_code=refused.status_code)
     return _filed(request, session, submission, metrics=metrics, notifier=notifier)
 
@@ -190,16 +190,10 @@ def submit_feedback(
     try:
         submission = file_feedback(session, verifier, AnonymousBudget(), fields=fields,
                                    address=client_address(request), now=utcnow())
-    except (FormRefused, RateLimited) as refused:
+    except (ValidationFailed, RateLimited) as refused:
         return _page(request, "public/feedback.html", _feedback_context(
-            session, settings, request, fields, errors=_errors_of(refused)), status_code=refused.status_code)
+            session, settings, request, fields, errors=field_errors(refused)), status_code=refused.status_code)
     return _filed(request, session, submission, metrics=metrics, notifier=notifier)
-
-
-def _errors_of(refused: PasokhError) -> dict[str, str]:
-    if isinstance(refused, FormRefused):
-        return refused.fields
-    return {str(refused.details.get("field") or "form"): refused.message}
 
 
 def _send_code_on_form(session: Session, settings: Settings, request: Request,

@@ -67,12 +67,17 @@ ANONYMOUS_THROTTLED = "از این اتصال پیام‌های بی‌نام ز
 ABOUT_UNIT = "دربارهٔ واحد: {name}"
 
 
-class FormRefused(ValidationFailed):
-    """The form with a Persian message per wrong field (``fields``: field name → message)."""
+def form_refused(fields: Mapping[str, str]) -> ValidationFailed:
+    """The form refused with a Persian message per wrong field (``details["fields"]``: field name → message)."""
+    return ValidationFailed(SUMMARY, fields=dict(fields))
 
-    def __init__(self, fields: Mapping[str, str]) -> None:
-        super().__init__(SUMMARY, fields=dict(fields))
-        self.fields = dict(fields)
+
+def field_errors(refused: ValidationFailed | RateLimited) -> dict[str, str]:
+    """Field name → Persian message, for showing beside each field (``form``: about the whole form)."""
+    fields = refused.details.get("fields")
+    if isinstance(fields, dict):
+        return {str(name): str(message) for name, message in fields.items()}
+    return {str(refused.details.get("field") or "form"): refused.message}
 
 
 def new_request_id() -> str:
@@ -186,7 +191,7 @@ class _Checker:
 
     def done(self) -> None:
         if self.errors:
-            raise FormRefused(self.errors)
+            raise form_refused(self.errors)
 
 
 def _already_filed(session: Session, request_id: str) -> Submission | None:
@@ -200,15 +205,16 @@ def _verify_mobile(session: Session, verifier: Verifier, *, mobile: str, code: s
         verifier.codes.ensure_verified(session, mobile=mobile, session_token=verifier.session_token, code=code,
                                        now=now)
     except ValidationFailed as refused:
-        raise FormRefused({"code": refused.message}) from refused
+        raise form_refused({"code": refused.message}) from refused
 
 
 def file_report(
     session: Session, store: PhotoStore, verifier: Verifier, *, fields: Mapping[str, str],
     uploads: Sequence[Upload], now: datetime,
 ) -> Submission:
-    """A 137 problem from the web form, with its photos (rows with no step and no staff uploader), or
-    :class:`FormRefused`. The phone code's tries are written before the refusal: commit them either way.
+    """A 137 problem from the web form, with its photos (rows with no step and no staff uploader), or a
+    refusal naming each wrong field (:func:`form_refused`). The phone code's tries are written before the
+    refusal: commit them either way.
 
     The ticket and its photo rows are written in a savepoint, so a refusal while filing leaves the rest of the
     caller's transaction (the verified mobile) intact, and no file behind."""
@@ -254,9 +260,10 @@ def file_feedback(
     session: Session, verifier: Verifier, budget: AnonymousBudget, *, fields: Mapping[str, str], address: str,
     now: datetime,
 ) -> Submission:
-    """A 1888 message from the web form, or :class:`FormRefused`. Anonymous (``anonymous`` ticked): no mobile is
-    asked for or kept, and ``address`` is only counted against the anonymous budget under the day's key; named:
-    the mobile verified by its code. ``address`` is never stored or logged either way."""
+    """A 1888 message from the web form, or a refusal naming each wrong field (:func:`form_refused`).
+    Anonymous (``anonymous`` ticked): no mobile is asked for or kept, and ``address`` is only counted against the
+    anonymous budget under the day's key; named: the mobile verified by its code. ``address`` is never stored or
+    logged either way."""
     check = _Checker(fields)
     request_id = check.request_id()
     if not check.errors and (twin := _already_filed(session, request_id)) is not None:

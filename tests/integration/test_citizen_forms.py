@@ -108,7 +108,7 @@ def gps_jpeg() -> bytes:
     return buffer.getvalue()
 
 
-def test_given_a_citizen_without_javascript_when_they_ask_for_a_code_then_the_form_comes_back_filled_with_the_code_field(
+def test_given_a_citizen_without_javascript_when_they_ask_for_a_code_then_the_form_returns_filled_with_a_code_field(
     site: Site,
 ) -> None:
     hidden = site.form("/citizen/report")
