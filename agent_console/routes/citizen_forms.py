@@ -98,7 +98,7 @@ FormDep = Annotated[SubmittedForm, Depends(submitted_form)]
 
 
 def _codes(settings: Settings) -> PhoneCodes:
-    return PhoneCodes(secret=settings.secret_key)
+    return PhoneCodes(secret=settings.secret_key, per_address_hour=settings.phone_codes_per_address_hour)
 
 
 def _page(request: Request, template: str, context: dict[str, Any], *, status_code: int = 200) -> HTMLResponse:
@@ -188,8 +188,9 @@ def submit_feedback(
                      _feedback_context(session, settings, request, fields, **context), status_code=status)
     verifier = Verifier(_codes(settings), session_token(request.session))
     try:
-        submission = file_feedback(session, verifier, AnonymousBudget(), fields=fields,
-                                   address=client_address(request), now=utcnow())
+        budget = AnonymousBudget(per_hour=settings.anonymous_1888_per_address_hour)
+        submission = file_feedback(session, verifier, budget, fields=fields, address=client_address(request),
+                                   now=utcnow())
     except (ValidationFailed, RateLimited) as refused:
         return _page(request, "public/feedback.html", _feedback_context(
             session, settings, request, fields, errors=field_errors(refused)), status_code=refused.status_code)

@@ -32,7 +32,8 @@ REMEMBERED_FOR = timedelta(minutes=30)
 # behind one address, a phone shop helping its customers).
 NUMBER_RULES = (RateRule("otp-number-minute", 1, timedelta(minutes=1)),
                 RateRule("otp-number-hour", 5, timedelta(hours=1)))
-ADDRESS_RULE = RateRule("otp-address", 20, timedelta(hours=1))
+ADDRESS_SCOPE = "otp-address"
+ADDRESS_LIMIT = 20  # the default of PASOKH_PHONE_CODES_PER_ADDRESS_HOUR
 # Rows are useless once neither the code nor the verification it gave can be used any more.
 KEEP_ROWS_FOR = timedelta(days=1)
 
@@ -74,9 +75,10 @@ class SentCode:
 class PhoneCodes:
     """Sending, checking and remembering codes, under the installation's secret key."""
 
-    def __init__(self, *, secret: str) -> None:
+    def __init__(self, *, secret: str, per_address_hour: int = ADDRESS_LIMIT) -> None:
         self._secret = secret.encode()
         self._limiter = RateLimiter(secret=secret)
+        self.address_rule = RateRule(ADDRESS_SCOPE, per_address_hour, timedelta(hours=1))
 
     def _mac(self, purpose: str, value: str) -> str:
         return hmac.new(self._secret, f"phone-code\x00{purpose}\x00{value}".encode(), hashlib.sha256).hexdigest()
@@ -98,7 +100,7 @@ class PhoneCodes:
             if not verdict.allowed:
                 raise RateLimited(NUMBER_THROTTLED.format(wait=wait_in_words(verdict.retry_after)),
                                   retry_after=max(1, int(verdict.retry_after.total_seconds())), field="mobile")
-        verdict = self._limiter.hit(session, ADDRESS_RULE, address, now=now)
+        verdict = self._limiter.hit(session, self.address_rule, address, now=now)
         if not verdict.allowed:
             raise RateLimited(ADDRESS_THROTTLED.format(wait=wait_in_words(verdict.retry_after)),
                               retry_after=max(1, int(verdict.retry_after.total_seconds())), field="mobile")
@@ -147,8 +149,10 @@ class PhoneCodes:
             verified = session.execute(sa.update(table).where(
                 table.c.id == row.id, table.c.attempts < MAX_TRIES, table.c.verified_until.is_(None))
                 .values(verified_until=now + REMEMBERED_FOR))
-            if _rowcount(verified) == 1:
-                session.expire(row)
+            session.expire(row)
+            # Not updated: a twin of this very form (a double click) verified it a moment ago, or the tries ran out.
+            if _rowcount(verified) == 1 or self.is_verified(session, mobile=mobile, session_token=session_token,
+                                                             now=now):
                 return
             raise ValidationFailed(TRIES_USED_UP, field="code")
         counted = session.execute(sa.update(table).where(table.c.id == row.id, table.c.attempts < MAX_TRIES)

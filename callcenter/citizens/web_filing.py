@@ -45,9 +45,9 @@ log = logging.getLogger(__name__)
 MAX_ADDRESS = 500
 MAX_DESCRIPTION = 4000
 MAX_PERSONNEL_CODE = 16
-# Anonymous 1888 messages per client address: a few an hour, a dozen a day (ADR 0056).
-ANONYMOUS_RULES = (RateRule("anon-1888-hour", 3, timedelta(hours=1)),
-                   RateRule("anon-1888-day", 12, timedelta(days=1)))
+# Anonymous 1888 messages per client address: a few an hour, four times that a day (ADR 0056).
+ANONYMOUS_PER_HOUR = 3  # the default of PASOKH_ANONYMOUS_1888_PER_ADDRESS_HOUR
+HOURS_A_DAY_ALLOWS = 4
 # A day's key is kept while its windows count (the day, and the next for a window that straddles midnight).
 BUDGET_KEY_DAYS = 2
 
@@ -305,9 +305,13 @@ class AnonymousBudget:
     per UTC day, deleted when the day's windows no longer count, so no later copy of the database, even with
     the secret, can tell which address sent anything (ADR 0056)."""
 
+    def __init__(self, *, per_hour: int = ANONYMOUS_PER_HOUR) -> None:
+        self.rules = (RateRule("anon-1888-hour", per_hour, timedelta(hours=1)),
+                      RateRule("anon-1888-day", per_hour * HOURS_A_DAY_ALLOWS, timedelta(days=1)))
+
     def spend(self, session: Session, *, address: str, now: datetime) -> None:
         limiter = RateLimiter(secret=self._day_key(session, now))
-        for rule in ANONYMOUS_RULES:
+        for rule in self.rules:
             verdict = limiter.hit(session, rule, address, now=now)
             if not verdict.allowed:
                 raise RateLimited(ANONYMOUS_THROTTLED.format(wait=wait_in_words(verdict.retry_after)),

@@ -8,7 +8,9 @@ from __future__ import annotations
 import io
 import logging
 import re
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -299,3 +301,28 @@ def test_given_a_multipart_form_without_the_token_first_when_posted_then_refused
     response = site.client.post("/citizen/report", data=fields, files=[("photos", ("a.jpg", gps_jpeg(), "image/jpeg"))])
 
     assert response.status_code == 403 and site.tickets() == []
+
+
+def test_given_two_posts_of_one_form_at_the_same_moment_when_filed_then_both_show_the_one_ticket(
+    site: Site,
+) -> None:
+    """A double click: the browser sends the form twice before the first answer; both race for the code."""
+    hidden = site.form("/citizen/report")
+    site.client.post("/citizen/report", **multipart(report_fields(site, hidden, intent="send_code"), []))  # type: ignore[arg-type]
+    fields = report_fields(site, hidden, code=site.last_code(), intent="file")
+    cookies = dict(site.client.cookies)
+    barrier = threading.Barrier(2, timeout=30)
+
+    def post() -> httpx.Response:
+        with TestClient(site.client.app, base_url="http://127.0.0.1", cookies=cookies) as twin:
+            barrier.wait()
+            return twin.post("/citizen/report", **multipart(fields, [("a.png", gps_jpeg(), "image/png")]))  # type: ignore[arg-type]
+
+    with ThreadPoolExecutor(max_workers=2) as browsers:
+        answers = list(browsers.map(lambda _n: post(), range(2)))
+
+    [ticket] = site.tickets()
+    assert [answer.status_code for answer in answers] == [200, 200], [a.text[-400:] for a in answers]
+    assert all(persian_digits(ticket.tracking_code) in answer.text for answer in answers)
+    with unit_of_work(site.engine) as session:
+        assert len(session.exec(select(TicketAttachment)).all()) == 1

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from callcenter.citizens.phone_codes import (
-    ADDRESS_RULE,
+    ADDRESS_LIMIT,
     CODE_LIFETIME,
     MAX_TRIES,
     REMEMBERED_FOR,
@@ -148,7 +148,7 @@ def test_given_one_address_asking_for_many_numbers_when_past_its_budget_then_ref
     engine: sa.Engine,
 ) -> None:
     with unit_of_work(engine) as session:
-        for n in range(ADDRESS_RULE.limit):
+        for n in range(ADDRESS_LIMIT):
             send(session, mobile=f"0912000{n:04d}")
         with pytest.raises(RateLimited) as refused:
             send(session, mobile="09125550000")
