@@ -5,20 +5,20 @@ the form's own «send code» button. Every page passes axe-core with no serious 
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from playwright.async_api import Browser, BrowserContext, Page, expect
-from sqlmodel import col, select
+from sqlmodel import select
 
-from callcenter.platform.persian import ascii_digits, persian_digits
+from callcenter.platform.persian import persian_digits
 from db.engine import unit_of_work
-from db.models import SmsMessage, Ticket, TicketAttachment, TicketSource
+from db.models import Ticket, TicketAttachment, TicketSource
 from tests.browser.conftest import WebBackend
 from tests.support.axe import assert_accessible
+from tests.support.citizen_forms import latest_phone_code
 from tests.support.photos import FAKE_JPEG, image_bytes
 
 pytestmark = [pytest.mark.browser]
@@ -44,15 +44,8 @@ async def phone(chromium: Browser) -> AsyncIterator[Page]:
     assert errors == [], errors
 
 
-def sms_code(engine: sa.Engine, mobile: str = MOBILE) -> str:
-    """The code as the citizen reads it in the SMS (the outbox row the provider would send)."""
-    with unit_of_work(engine) as session:
-        body = session.exec(select(SmsMessage.body).where(SmsMessage.to_number == mobile,
-                                                          col(SmsMessage.ticket_id).is_(None))
-                            .order_by(col(SmsMessage.id).desc())).first()
-    assert body is not None
-    [code] = re.findall(r"\d{6}", ascii_digits(body))
-    return code
+def sms_code(engine: sa.Engine) -> str:
+    return latest_phone_code(engine, MOBILE)
 
 
 def tickets(engine: sa.Engine) -> list[Ticket]:

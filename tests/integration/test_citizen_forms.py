@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 import logging
-import re
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -22,7 +21,7 @@ from PIL import Image
 from sqlmodel import col, select
 
 from callcenter.bootstrap.app import create_app
-from callcenter.platform.persian import ascii_digits, persian_digits
+from callcenter.platform.persian import persian_digits
 from callcenter.platform.rate_limits import RateLimiter
 from callcenter.platform.settings import load_settings
 from db.engine import unit_of_work
@@ -40,6 +39,7 @@ from db.models import (
     UnitKind,
 )
 from tests.support.backend import TEST_SECRETS
+from tests.support.citizen_forms import hidden_fields, latest_phone_code
 from tests.support.photos import FAKE_JPEG
 
 MOBILE = "09121234567"
@@ -57,16 +57,10 @@ class Site:
         """Open the form page; the hidden fields it was rendered with (the CSRF token, the request id)."""
         page = self.client.get(path)
         assert page.status_code == 200, page.text
-        return dict(re.findall(r'<input type="hidden" name="(csrf_token|request_id)" value="([^"]*)"', page.text))
+        return hidden_fields(page.text)
 
     def last_code(self, mobile: str = MOBILE) -> str:
-        with unit_of_work(self.engine) as session:
-            message = session.exec(select(SmsMessage).where(SmsMessage.to_number == mobile,
-                                                            col(SmsMessage.ticket_id).is_(None))
-                                   .order_by(col(SmsMessage.id).desc())).first()
-        assert message is not None
-        [code] = re.findall(r"\d{6}", ascii_digits(message.body))
-        return code
+        return latest_phone_code(self.engine, mobile)
 
     def tickets(self) -> list[Ticket]:
         with unit_of_work(self.engine) as session:
