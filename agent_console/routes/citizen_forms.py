@@ -101,8 +101,12 @@ def _codes(settings: Settings) -> PhoneCodes:
     return PhoneCodes(secret=settings.secret_key, per_address_hour=settings.phone_codes_per_address_hour)
 
 
-def _page(request: Request, template: str, context: dict[str, Any], *, status_code: int = 200) -> HTMLResponse:
-    return TEMPLATES.TemplateResponse(request, template, context, status_code=status_code)
+def _page(request: Request, template: str, context: dict[str, Any], *, status_code: int = 200,
+          refused: ValidationFailed | RateLimited | None = None) -> HTMLResponse:
+    """The page; a throttled request's page says when to come back, as an API refusal does (Retry-After)."""
+    retry_after = refused.details.get("retry_after") if isinstance(refused, RateLimited) else None
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+    return TEMPLATES.TemplateResponse(request, template, context, status_code=status_code, headers=headers)
 
 
 def _form_context(session: Session, settings: Settings, request: Request, fields: dict[str, str],
@@ -153,17 +157,17 @@ def submit_report(
             session, settings, request, fields, errors={"photos": UNREADABLE_FORM}), status_code=422)
     if fields.get("intent") == SEND_CODE:
         context = _send_code_on_form(session, settings, request, fields)
-        status = context.pop("status_code", 200)
+        status, refused = context.pop("status_code", 200), context.pop("refused", None)
         return _page(request, "public/report.html",
                      _report_context(session, settings, request, fields, photos_again=photos_again, **context),
-                     status_code=status)
+                     status_code=status, refused=refused)
     verifier = Verifier(_codes(settings), session_token(request.session))
     try:
         submission = file_report(session, photos, verifier, fields=fields, uploads=form.uploads, now=utcnow())
     except (ValidationFailed, RateLimited) as refused:
         return _page(request, "public/report.html", _report_context(
             session, settings, request, fields, errors=field_errors(refused), photos_again=photos_again),
-            status_code=refused.status_code)
+            status_code=refused.status_code, refused=refused)
     return _filed(request, session, submission, metrics=metrics, notifier=notifier)
 
 
@@ -183,9 +187,10 @@ def submit_feedback(
     fields.setdefault("request_id", new_request_id())
     if fields.get("intent") == SEND_CODE:
         context = _send_code_on_form(session, settings, request, fields)
-        status = context.pop("status_code", 200)
+        status, refused = context.pop("status_code", 200), context.pop("refused", None)
         return _page(request, "public/feedback.html",
-                     _feedback_context(session, settings, request, fields, **context), status_code=status)
+                     _feedback_context(session, settings, request, fields, **context), status_code=status,
+                     refused=refused)
     verifier = Verifier(_codes(settings), session_token(request.session))
     try:
         budget = AnonymousBudget(per_hour=settings.anonymous_1888_per_address_hour)
@@ -193,7 +198,8 @@ def submit_feedback(
                                    now=utcnow())
     except (ValidationFailed, RateLimited) as refused:
         return _page(request, "public/feedback.html", _feedback_context(
-            session, settings, request, fields, errors=field_errors(refused)), status_code=refused.status_code)
+            session, settings, request, fields, errors=field_errors(refused)), status_code=refused.status_code,
+            refused=refused)
     return _filed(request, session, submission, metrics=metrics, notifier=notifier)
 
 
@@ -203,7 +209,7 @@ def _send_code_on_form(session: Session, settings: Settings, request: Request,
     try:
         notice = _send_code(session, settings, request, fields.get("mobile", ""))
     except (ValidationFailed, RateLimited) as refused:
-        return {"errors": {"mobile": refused.message}, "status_code": refused.status_code}
+        return {"errors": {"mobile": refused.message}, "status_code": refused.status_code, "refused": refused}
     return {"notice": notice, "code_shown": True}
 
 
