@@ -42,6 +42,7 @@ from callcenter.platform.persian import persian_digits
 from callcenter.platform.settings import Settings
 from callcenter.tickets.attachments import MAX_PHOTO_BYTES, MAX_PHOTOS, MAX_REQUEST_BYTES, PHOTO_TYPES, Upload
 from callcenter.tickets.store import Submission, to_public
+from callcenter.tickets.tracking_code import format_for_reading
 from db.models import FeedbackKind, utcnow
 
 router = APIRouter()
@@ -253,4 +254,5 @@ def _filed(request: Request, session: Session, submission: Submission, *, metric
         metrics.tickets_created.labels(line=ticket.line).inc()
         notifier.ticket_created(public)
         log.info("Ticket %s filed from the public web form (%s)", ticket.tracking_code, ticket.line)
-    return _page(request, "public/filed.html", {"ticket": public, "sms_sent": bool(ticket.caller_number)})
+    return _page(request, "public/filed.html", {"ticket": public, "sms_sent": bool(ticket.caller_number),
+                                                "code_for_reading": format_for_reading(ticket.tracking_code)})

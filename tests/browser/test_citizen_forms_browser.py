@@ -13,12 +13,11 @@ import sqlalchemy as sa
 from playwright.async_api import Browser, BrowserContext, Page, expect
 from sqlmodel import select
 
-from callcenter.platform.persian import persian_digits
 from db.engine import unit_of_work
 from db.models import Ticket, TicketAttachment, TicketSource
 from tests.browser.conftest import WebBackend
 from tests.support.axe import assert_accessible
-from tests.support.citizen_forms import latest_phone_code
+from tests.support.citizen_forms import code_as_shown, latest_phone_code
 from tests.support.photos import FAKE_JPEG, image_bytes
 
 pytestmark = [pytest.mark.browser]
@@ -102,7 +101,7 @@ async def test_given_a_citizen_on_a_phone_when_they_report_a_problem_with_a_phot
 
     await expect(page.get_by_role("heading", name="درخواست شما ثبت شد")).to_be_visible()
     [ticket] = tickets(engine)
-    await expect(page.locator("#tracking-code")).to_have_text(persian_digits(ticket.tracking_code))
+    await expect(page.locator("#tracking-code")).to_have_text(code_as_shown(ticket.tracking_code))
     await expect(page.get_by_text("این کد به شمارهٔ همراه شما پیامک شد.")).to_be_visible()
     assert (ticket.source, ticket.caller_number, str(ticket.district_id)) == (TicketSource.WEB, MOBILE,
                                                                               chosen_district)
@@ -139,7 +138,7 @@ async def test_given_a_citizen_on_a_phone_when_they_send_anonymous_feedback_then
 
     await expect(page.get_by_role("heading", name="درخواست شما ثبت شد")).to_be_visible()
     [ticket] = tickets(engine)
-    await expect(page.locator("#tracking-code")).to_have_text(persian_digits(ticket.tracking_code))
+    await expect(page.locator("#tracking-code")).to_have_text(code_as_shown(ticket.tracking_code))
     assert (ticket.anonymous, ticket.caller_number, ticket.line, ticket.feedback_kind) == (True, None, "1888",
                                                                                          "criticism")
     await assert_accessible(page)

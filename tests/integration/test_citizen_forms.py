@@ -21,7 +21,6 @@ from PIL import Image
 from sqlmodel import col, select
 
 from callcenter.bootstrap.app import create_app
-from callcenter.platform.persian import persian_digits
 from callcenter.platform.rate_limits import RateLimiter
 from callcenter.platform.settings import load_settings
 from db.engine import unit_of_work
@@ -39,7 +38,7 @@ from db.models import (
     UnitKind,
 )
 from tests.support.backend import TEST_SECRETS
-from tests.support.citizen_forms import hidden_fields, latest_phone_code
+from tests.support.citizen_forms import code_as_shown, hidden_fields, latest_phone_code
 from tests.support.photos import FAKE_JPEG
 
 MOBILE = "09121234567"
@@ -131,7 +130,7 @@ def test_given_a_verified_mobile_and_a_photo_with_gps_when_the_report_is_filed_t
 
     assert page.status_code == 200, page.text
     [ticket] = site.tickets()
-    assert persian_digits(ticket.tracking_code) in page.text and "پیامک شد" in page.text
+    assert code_as_shown(ticket.tracking_code) in page.text and "پیامک شد" in page.text
     assert (ticket.source, ticket.caller_number, ticket.line) == (TicketSource.WEB, MOBILE, "137")
     assert (ticket.latitude, ticket.longitude, ticket.request_id) == (36.27, 50.0, hidden["request_id"])
     assert ticket.unit_id is not None and ticket.created_by_id is None
@@ -158,7 +157,7 @@ def test_given_the_same_form_posted_twice_when_filed_then_one_ticket_and_the_sam
 
     [ticket] = site.tickets()
     assert first.status_code == second.status_code == 200
-    assert persian_digits(ticket.tracking_code) in first.text and persian_digits(ticket.tracking_code) in second.text
+    assert code_as_shown(ticket.tracking_code) in first.text and code_as_shown(ticket.tracking_code) in second.text
     with unit_of_work(site.engine) as session:
         assert len(session.exec(select(TicketAttachment)).all()) == 1
         assert len(session.exec(select(SmsMessage).where(SmsMessage.ticket_id == ticket.id)).all()) == 1
@@ -230,7 +229,7 @@ def test_given_an_anonymous_1888_message_when_filed_then_nothing_stored_or_logge
 
     assert page.status_code == 200, page.text
     [ticket] = site.tickets()
-    assert persian_digits(ticket.tracking_code) in page.text and "یادداشت کنید" in page.text
+    assert code_as_shown(ticket.tracking_code) in page.text and "یادداشت کنید" in page.text
     assert (ticket.anonymous, ticket.caller_number, ticket.address, ticket.call_id) == (True, None, "", None)
     assert (ticket.feedback_kind, ticket.personnel_code, ticket.source) == ("criticism", "4567", TicketSource.WEB)
     with unit_of_work(site.engine) as session:
@@ -317,6 +316,6 @@ def test_given_two_posts_of_one_form_at_the_same_moment_when_filed_then_both_sho
 
     [ticket] = site.tickets()
     assert [answer.status_code for answer in answers] == [200, 200], [a.text[-400:] for a in answers]
-    assert all(persian_digits(ticket.tracking_code) in answer.text for answer in answers)
+    assert all(code_as_shown(ticket.tracking_code) in answer.text for answer in answers)
     with unit_of_work(site.engine) as session:
         assert len(session.exec(select(TicketAttachment)).all()) == 1

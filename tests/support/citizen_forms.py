@@ -8,7 +8,8 @@ import re
 import sqlalchemy as sa
 from sqlmodel import col, select
 
-from callcenter.platform.persian import ascii_digits
+from callcenter.platform.persian import ascii_digits, persian_digits
+from callcenter.tickets.tracking_code import format_for_reading
 from db.engine import unit_of_work
 from db.models import SmsMessage
 
@@ -29,3 +30,8 @@ def latest_phone_code(engine: sa.Engine, mobile: str) -> str:
     assert body is not None, f"no code was texted to {mobile}"
     [code] = re.findall(r"\d{6}", ascii_digits(body))
     return code
+
+
+def code_as_shown(tracking_code: str) -> str:
+    """A tracking code as the filed page shows it: Persian digits in groups of three."""
+    return persian_digits(format_for_reading(tracking_code))
