@@ -20,6 +20,7 @@ MAX_BODY_BYTES = 64 * 1024
 # The routes that need more, in one place: (method, path as the router declares it) → bytes.
 ROUTE_BODY_LIMITS: dict[tuple[str, str], int] = {
     ("POST", "/api/tickets/{tracking_code}/actions"): PHOTO_FORM_BYTES,  # a report with up to five photos
+    ("POST", "/citizen/report"): PHOTO_FORM_BYTES,  # a citizen's problem with up to five photos
 }
 _LIMITS = [(method, re.compile("^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(path)) + "$"), limit)
            for (method, path), limit in ROUTE_BODY_LIMITS.items()]

@@ -1,7 +1,9 @@
-"""CSRF protection: every state-changing request carries the session's token, in a header or a form field."""
+"""CSRF protection: every state-changing request carries the session's token, in a header or a form field (the
+first field of a multipart form)."""
 
 from __future__ import annotations
 
+import re
 import secrets
 from http.cookies import SimpleCookie
 from typing import Any
@@ -81,7 +83,10 @@ async def _supplied_token(scope: Scope, receive: Receive) -> tuple[str | None, R
     headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in scope.get("headers", [])}
     if HEADER in headers:
         return headers[HEADER], receive
-    if not headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+    content_type = headers.get("content-type", "")
+    if content_type.startswith("multipart/form-data"):
+        return await _first_part_token(content_type, receive)
+    if not content_type.startswith("application/x-www-form-urlencoded"):
         return None, receive
     body = b""
     more = True
@@ -89,14 +94,45 @@ async def _supplied_token(scope: Scope, receive: Receive) -> tuple[str | None, R
         message = await receive()
         body += message.get("body", b"")
         more = message.get("more_body", False)
+    values = parse_qs(body.decode("utf-8", errors="replace")).get(FORM_FIELD, [])
+    return (values[0] if values else None), _replaying(body, more, receive)
+
+
+# A multipart form without JavaScript (a citizen's report with photos) carries the token as its first field:
+# browsers send the fields in document order, so only the first few kilobytes are read here, never the files.
+_FIRST_PART_BYTES = 8 * 1024
+_BOUNDARY = re.compile(r'boundary="?([^";]+)"?')
+_TOKEN_PART = re.compile(rb'^\r?\n?Content-Disposition: form-data; name="' + FORM_FIELD.encode()
+                         + rb'"\r\n(?:[^\r\n]+\r\n)*\r\n([^\r\n]*)\r\n', re.IGNORECASE)
+
+
+async def _first_part_token(content_type: str, receive: Receive) -> tuple[str | None, Receive]:
+    boundary = _BOUNDARY.search(content_type)
+    if boundary is None:
+        return None, receive
+    opening = b"--" + boundary.group(1).encode("latin-1")
+    body = b""
+    more = True
+    while more and len(body) < _FIRST_PART_BYTES:
+        message = await receive()
+        body += message.get("body", b"")
+        more = message.get("more_body", False)
+    token = None
+    if body.startswith(opening):
+        match = _TOKEN_PART.match(body[len(opening):])
+        token = match.group(1).decode("ascii", errors="replace") if match else None
+    return token, _replaying(body, more, receive)
+
+
+def _replaying(body: bytes, more: bool, receive: Receive) -> Receive:
+    """``receive`` giving the bytes already read first, then the rest of the stream."""
     replayed = False
 
     async def replay() -> Message:
         nonlocal replayed
         if not replayed:
             replayed = True
-            return {"type": "http.request", "body": body, "more_body": False}
+            return {"type": "http.request", "body": body, "more_body": more}
         return await receive()
 
-    values = parse_qs(body.decode("utf-8", errors="replace")).get(FORM_FIELD, [])
-    return (values[0] if values else None), replay
+    return replay

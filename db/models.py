@@ -705,3 +705,33 @@ class Open311ApiKey(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     created_by_id: int | None = Field(default=None, foreign_key="staff_user.id")
     revoked_at: datetime | None = _when()
+# --- citizens' web forms (callcenter/citizens/phone_codes.py) ---
+
+
+class PhoneCode(SQLModel, table=True):
+    """A one-time SMS code sent to a citizen's mobile from one browser's public session, and, once it was typed
+    correctly, the fact that this session verified that mobile (for a while). Neither the code, the mobile nor the
+    session is stored as such: only HMACs under the installation's secret key."""
+
+    __tablename__ = "phone_code"
+    __table_args__ = (sa.Index("ix_phone_code_session_mobile", "session_key", "mobile_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_key: str = Field(max_length=64)  # HMAC of the browser session's CSRF token
+    mobile_key: str = Field(max_length=64)  # HMAC of the mobile (ASCII digits, 09…)
+    code_hash: str = Field(max_length=64)  # HMAC of the six digits, salted with the row's mobile and session
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    attempts: int = 0  # wrong tries so far
+    verified_until: datetime | None = _when()  # set when typed correctly: the session needs no new code until then
+
+
+class AnonymousBudgetKey(SQLModel, table=True):
+    """The random key of one UTC day under which anonymous 1888 messages are counted per client address
+    (callcenter/citizens/web_filing.py, ADR 0056). Deleted two days later: the counts it keyed become unlinkable
+    to any address, even for someone holding the installation's secret key and a copy of the database."""
+
+    __tablename__ = "anonymous_budget_key"
+
+    day: str = Field(primary_key=True, max_length=10)  # YYYY-MM-DD, UTC
+    secret: str = Field(max_length=64)

@@ -7,6 +7,7 @@ from agent_console.routes import (
     admin,
     auth,
     calls,
+    citizen_forms,
     console,
     desk,
     inbox,
@@ -21,5 +22,6 @@ from agent_console.routes import (
 )
 
 ROUTERS = tuple(module.router for module in (
-    auth, console, queue, calls, tickets, inbox, wallboard, verifications, reports, admin, desk, live, system, open311,
+    auth, console, queue, calls, tickets, inbox, wallboard, verifications, reports, admin, desk, live, system,
+    open311, citizen_forms,
 ))

@@ -23,6 +23,7 @@ from agent_console.session_cookie import SessionCookieMiddleware
 from agent_console.static_assets import ASSETS, HashedStaticFiles
 from callcenter.bootstrap.services import Services, build_services
 from callcenter.platform.errors import InternalError, MethodNotAllowed, NotFound, PasokhError, ValidationFailed
+from callcenter.platform.privacy import hide_citizens_in_access_log
 from callcenter.platform.settings import Settings, load_settings, refuse_built_in_secrets
 
 
@@ -35,6 +36,7 @@ def web_worker_app() -> FastAPI:
 def create_app(settings: Settings, *, services: Services | None = None, telephony: bool = True) -> FastAPI:
     """``telephony=False`` serves the web only (no FastAGI listener, no AMI), for web-only tests."""
     refuse_built_in_secrets(settings)
+    hide_citizens_in_access_log()
     services = services or build_services(settings)
 
     @asynccontextmanager

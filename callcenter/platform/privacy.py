@@ -1,8 +1,10 @@
 """What of a citizen's data each kind of staff may read: who called, which tickets, masked numbers, doorbells,
-and whose number may be shown at all (an anonymous 1888 caller's never: not to a phone, a console or a log)."""
+and whose number may be shown at all (an anonymous 1888 caller's never: not to a phone, a console or a log);
+what the web server's access log may keep of a citizen's request."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -93,3 +95,36 @@ def may_show_caller_number(call: CallPublic) -> bool:
 def call_as_announced(call: CallPublic) -> CallPublic:
     """A call as it goes out to the consoles (and through Redis): without the number unless it may be shown."""
     return call if may_show_caller_number(call) else call.model_copy(update={"caller_number": ""})
+
+
+# Paths whose last segments are a secret (a signed link's signature): the access log keeps only their prefix.
+_SECRET_PATH_PREFIXES = ("/citizen/s/", "/citizen/a/")
+ACCESS_LOG_HIDDEN = "-"
+
+
+class AccessLogWithoutCitizens(logging.Filter):
+    """uvicorn's access log names every client's address and full path. An anonymous 1888 message must leave no
+    address behind, and a signed link or a query (a tracking code, a mobile's digits) opens a citizen's request:
+    the log keeps the method, the path without query or secret, and the status, nothing else."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 5:  # uvicorn: client, method, full path, http version, status
+            _client, method, full_path, version, status = args
+            record.args = (ACCESS_LOG_HIDDEN, method, loggable_path(str(full_path)), version, status)
+        return True
+
+
+def loggable_path(full_path: str) -> str:
+    path = full_path.split("?", 1)[0]
+    for prefix in _SECRET_PATH_PREFIXES:
+        if path.startswith(prefix):
+            return prefix + "…"
+    return path
+
+
+def hide_citizens_in_access_log() -> None:
+    """Install the filter on uvicorn's access logger (idempotent; each web worker calls it when its app is made)."""
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, AccessLogWithoutCitizens) for f in access.filters):
+        access.addFilter(AccessLogWithoutCitizens())

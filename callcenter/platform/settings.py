@@ -233,6 +233,14 @@ class Settings(BaseSettings):
         default=300, ge=1,
         description="Open311 GET requests (which need no API key) a client address may make per minute; posting "
                     "is limited per key, as the administrator set when issuing it")
+    phone_codes_per_address_hour: int = Field(
+        default=20, ge=1,
+        description="SMS codes the public forms send per client address per hour (per number: one a minute, five "
+                    "an hour; decision 55)")
+    anonymous_1888_per_address_hour: int = Field(
+        default=3, ge=1,
+        description="anonymous 1888 messages from the public site per client address per hour, and four times "
+                    "that per day (decision 56)")
 
     def public_url(self, path: str) -> str:
         """An absolute link for a citizen (``path`` starts with ``/``): the public base, else the web address."""

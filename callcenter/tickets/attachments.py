@@ -1,4 +1,5 @@
-"""Photos a unit sends with its report that the work is done: checking, storing on disk, listing and serving."""
+"""Photos a unit sends with its report that the work is done, and a citizen with a problem reported online:
+checking, stripping their metadata, storing on disk, listing and serving."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from callcenter.platform.errors import NotFound, ValidationFailed
 from callcenter.platform.persian import persian_digits
 from callcenter.platform.settings import Settings
 from callcenter.tickets.lifecycle import apply_action, history
+from callcenter.tickets.photo_metadata import UnreadableImage, strip_metadata
 from db.engine import unit_of_work
 from db.models import (
     FieldVerdict,
@@ -92,7 +94,8 @@ def sniff_image(data: bytes) -> tuple[str, str] | None:
 
 
 def check_photos(uploads: Sequence[Upload]) -> list[Photo]:
-    """Every upload as a photo, or a Persian refusal naming the first file that is not acceptable."""
+    """Every upload as a photo without its metadata, or a Persian refusal naming the first file that is not
+    acceptable."""
     if len(uploads) > MAX_PHOTOS:
         log.info("Refused %d photos: at most %d", len(uploads), MAX_PHOTOS)
         raise ValidationFailed(TOO_MANY, field="photos", count=len(uploads), limit=MAX_PHOTOS)
@@ -107,8 +110,13 @@ def check_photos(uploads: Sequence[Upload]) -> list[Photo]:
             log.info("Refused photo %r: not JPEG, PNG or WebP by its content (%d bytes)", upload.filename,
                      len(upload.data))
             raise ValidationFailed(NOT_A_PHOTO.format(name=shown), field="photos", filename=upload.filename)
-        photos.append(Photo(content_type=kind[0], extension=kind[1], data=upload.data,
-                            sha256=hashlib.sha256(upload.data).hexdigest()))
+        try:  # what is stored, hashed and served is the photo without its EXIF (GPS included), XMP, comments
+            data = strip_metadata(upload.data, kind[0])
+        except UnreadableImage as exc:
+            log.info("Refused photo %r: %s by its structure (%d bytes)", upload.filename, exc, len(upload.data))
+            raise ValidationFailed(NOT_A_PHOTO.format(name=shown), field="photos", filename=upload.filename) from exc
+        photos.append(Photo(content_type=kind[0], extension=kind[1], data=data,
+                            sha256=hashlib.sha256(data).hexdigest()))
     return photos
 
 

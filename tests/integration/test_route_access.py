@@ -105,6 +105,11 @@ ACCESS: dict[tuple[str, str], frozenset[Role] | None] = {
     ("POST", "/open311/v2/requests.{fmt}"): PUBLIC,
     ("GET", "/open311/v2/requests/{service_request_id}.{fmt}"): PUBLIC,
     ("GET", "/open311/v2/tokens/{token}.{fmt}"): PUBLIC,
+    ("GET", "/citizen/report"): PUBLIC,
+    ("POST", "/citizen/report"): PUBLIC,
+    ("GET", "/citizen/feedback"): PUBLIC,
+    ("POST", "/citizen/feedback"): PUBLIC,
+    ("POST", "/citizen/phone-code"): PUBLIC,
 }
 EXAMPLE_PATHS = {"{tracking_code}": "123456784", "{callback_id}": "1", "{user_id}": "1", "{call_id}": "1"}
 EXAMPLE_PATHS.update({"{photo_id}": "1", "{override_id}": "1", "{task_id}": "1", "{unit_id}": "1"})

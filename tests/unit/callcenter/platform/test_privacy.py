@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 
 import pytest
 
-from callcenter.platform.privacy import call_as_announced, masked_number, may_show_caller_number
+from callcenter.platform.privacy import (
+    AccessLogWithoutCitizens,
+    call_as_announced,
+    loggable_path,
+    masked_number,
+    may_show_caller_number,
+)
 from db.models import CallOutcome, CallPublic
 
 
@@ -44,3 +51,18 @@ def test_given_a_call_when_announced_then_its_number_only_where_the_caller_allow
     assert may_show_caller_number(call) is shown
     assert call_as_announced(call).caller_number == ("09121234567" if shown else "")
     assert call_as_announced(call).model_dump(exclude={"caller_number"}) == call.model_dump(exclude={"caller_number"})
+
+
+def test_given_uvicorns_access_line_when_filtered_then_no_address_query_or_link_secret_remains() -> None:
+    record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
+                               ("203.0.113.9:51234", "GET", "/citizen/s/123456784/AbCdEfGh12345678?x=1", "1.1", 200),
+                               None)
+    assert AccessLogWithoutCitizens().filter(record)
+    line = record.getMessage()
+    assert "203.0.113.9" not in line and "AbCdEfGh" not in line and "123456784" not in line
+    assert line == '- - "GET /citizen/s/… HTTP/1.1" 200'
+
+
+def test_given_a_query_with_a_tracking_code_when_logged_then_only_the_path_is_kept() -> None:
+    assert loggable_path("/citizen/track?code=123456784&digits=4567") == "/citizen/track"
+    assert loggable_path("/citizen/feedback") == "/citizen/feedback"
