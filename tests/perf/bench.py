@@ -4,7 +4,10 @@ Everything is real (Asterisk sandbox, sipp, the backend in-process, websockets);
 Speed is reported as ratios against a baseline measured side by side, in the same run and process: the
 round trip of one line over loopback TCP to a trivial echo process (see docs/benchmarks.md).
 
-    python -m tests.perf.bench [--calls N] [--operators M] [--hold-ms X] [--output docs/benchmarks.md]
+    python -m tests.perf.bench [--calls N] [--operators M] [--hold-ms X] [--parts calls,public]
+                               [--public-connections C] [--public-seconds S] [--output docs/benchmarks.md]
+
+The public part (tests/perf/public_site.py) loads the citizens' site with wrk after the calls.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from callcenter.platform.metrics import LatencyRecorder
 from callcenter.platform.settings import Settings
 from callcenter.telephony.asterisk_sandbox import AsteriskProcess, runtime_for
 from db.models import Role
+from tests.perf.public_site import PublicSiteOutcome, public_site_rows, run_public_site
 from tests.support.backend import (
     TEST_AMI_USER,
     RunningBackend,
@@ -87,6 +91,9 @@ class Outcome:
     pop_server: tuple[float | None, float | None, int] = (None, None, 0)
     pop_client: LatencyRecorder = field(default_factory=LatencyRecorder)
     asterisk_version: str = "?"
+    run_calls: bool = True
+    public: PublicSiteOutcome | None = None
+    run_public: bool = True
 
     @property
     def failed_calls(self) -> int:
@@ -95,8 +102,16 @@ class Outcome:
         return max(self.sipp.failed, self.calls - self.sipp.successful)
 
     @property
+    def calls_ok(self) -> bool:
+        return not self.run_calls or (self.failed_calls == 0 and self.pops >= self.calls)
+
+    @property
+    def public_ok(self) -> bool:
+        return not self.run_public or (self.public is not None and self.public.ok)
+
+    @property
     def ok(self) -> bool:
-        return self.failed_calls == 0 and self.pops >= self.calls
+        return self.calls_ok and self.public_ok
 
 
 def bench_operators(count: int) -> tuple[StaffAccount, ...]:
@@ -251,6 +266,22 @@ async def run_calls(settings: Settings, outcome: Outcome, accounts: Sequence[Sta
         kill_our_children("sipp")
 
 
+def verdict(outcome: Outcome) -> str:
+    if outcome.ok:
+        return "ok"
+    reasons = [] if outcome.calls_ok else ["calls failed or pops missing"]
+    reasons += [] if outcome.public_ok else ["public site errors, or submissions and tickets differ"]
+    return "FAILED: " + "; ".join(reasons)
+
+
+async def run_public(settings: Settings, outcome: Outcome, connections: int, seconds: int) -> None:
+    async with running_backend(settings) as backend:
+        take_signals_back()
+        outcome.asterisk_version = backend.services.web.ami.asterisk_version or outcome.asterisk_version
+        outcome.public = await run_public_site(settings, backend.engine, base_url=backend.url,
+                                               connections=connections, seconds=seconds)
+
+
 def busy_ports(udp: Sequence[int], tcp: Sequence[int]) -> list[str]:
     busy = []
     for kind, ports in ((socket.SOCK_DGRAM, udp), (socket.SOCK_STREAM, tcp)):
@@ -317,8 +348,12 @@ def results_table(outcome: Outcome) -> str:
         ("Screen pop p50 / p99 ms, client (answered_at → websocket receive)",
          f"{pair(outcome.pop_client.quantile(0.5), outcome.pop_client.quantile(0.99))} "
          f"(n={outcome.pop_client.count})"),
-        ("Verdict", "ok" if outcome.ok else "FAILED (calls failed or pops missing)"),
     ]
+    if not outcome.run_calls:
+        rows = rows[:2]
+    if outcome.public is not None:
+        rows += public_site_rows(outcome.public)
+    rows.append(("Verdict", verdict(outcome)))
     lines = ["| Measure | Value |", "|---|---|"]
     lines += [f"| {name} | {value} |" for name, value in rows]
     return "\n".join(lines)
@@ -372,7 +407,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--base-port", type=int, default=int(os.environ.get("PASOKH_BENCH_BASE_PORT", BENCH_BASE_PORT)),
                         help="the bench's block of 1000 ports (SIP +60, AMI +38, AGI +73, citizens +70, phones +71, "
                              "RTP +200..+999; env PASOKH_BENCH_BASE_PORT, default 17000)")
+    parser.add_argument("--parts", default="calls,public",
+                        help="what to measure, comma-separated: calls, public (default both)")
+    parser.add_argument("--public-connections", type=int, default=200, help="wrk's connections open at once")
+    parser.add_argument("--public-seconds", type=int, default=20, help="length of each wrk run")
     args = parser.parse_args(argv)
+    args.parts = {part.strip() for part in args.parts.split(",") if part.strip()}
+    if not args.parts or args.parts - {"calls", "public"}:
+        parser.error("--parts takes calls, public or both")
     if args.operators is None:
         args.operators = args.calls
     if args.calls < 1 or args.operators < 1:
@@ -428,7 +470,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     # SIGTERM (CI timeouts, kill) unwinds like Ctrl-C, so the finally blocks stop sipp, backend and Asterisk.
     signal.signal(signal.SIGTERM, _interrupt)
-    outcome = Outcome(calls=args.calls, operators=args.operators, hold_ms=args.hold_ms)
+    outcome = Outcome(calls=args.calls, operators=args.operators, hold_ms=args.hold_ms,
+                      run_calls="calls" in args.parts, run_public="public" in args.parts)
     accounts = bench_operators(args.operators)
     with tempfile.TemporaryDirectory(prefix="pasokh-bench-") as tmp:
         workdir = Path(tmp)
@@ -443,7 +486,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             wait_for_free_ports(args.base_port)
             provision_asterisk(settings, phones=[a.phone for a in accounts], extra_ami_users=[TEST_AMI_USER])
-            asyncio.run(cancellable(run_calls(settings, outcome, accounts, workdir / "sipp", args.base_port)))
+            if outcome.run_calls:
+                asyncio.run(cancellable(run_calls(settings, outcome, accounts, workdir / "sipp", args.base_port)))
+            if outcome.run_public:
+                asyncio.run(cancellable(run_public(settings, outcome, args.public_connections, args.public_seconds)))
         except (KeyboardInterrupt, asyncio.CancelledError):
             print("interrupted; sipp, backend and Asterisk stopped, no report written", file=sys.stderr)
             return 130
