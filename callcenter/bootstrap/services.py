@@ -16,6 +16,7 @@ from agent_console.hub import WebsocketHub
 from callcenter.bootstrap.provisioning import LocalProvisioner
 from callcenter.intake.ivr_requests import DatabaseIntake
 from callcenter.intake.routing import RoutingPolicy
+from callcenter.platform import rate_limits
 from callcenter.platform.bus import Bus, InProcessBus, RedisBus
 from callcenter.platform.errors import ConfigurationError
 from callcenter.platform.metrics import Metrics
@@ -205,6 +206,8 @@ def build_telephony(
                        run=escalator.run)
     scheduler.register(name="verification-dialer", run=verification.dial_due,
                        every=timedelta(seconds=settings.verification_dial_interval_seconds))
+    scheduler.register(name="rate-limit-purge", every=rate_limits.PURGE_EVERY,
+                       run=rate_limits.purge_job(engine=engine))
     gateway = build_sms_gateway(settings)
     return Telephony(
         settings=settings, tracker=tracker, bridge=bridge, relay_server=relay, agi=agi, flows=flows,
