@@ -7,6 +7,7 @@ from agent_console.routes import (
     admin,
     auth,
     calls,
+    citizen_home,
     console,
     inbox,
     live,
@@ -19,5 +20,5 @@ from agent_console.routes import (
 )
 
 ROUTERS = tuple(module.router for module in (
-    auth, console, queue, calls, tickets, inbox, wallboard, verifications, reports, admin, live, system,
+    auth, console, queue, calls, tickets, inbox, wallboard, verifications, reports, admin, live, system, citizen_home,
 ))

@@ -17,6 +17,7 @@ from agent_console.api_errors import document_errors
 from agent_console.body_limit import BodyLimitMiddleware
 from agent_console.csrf import CsrfMiddleware
 from agent_console.error_pages import error_response
+from agent_console.map_tiles import tiles_origin
 from agent_console.routes import ROUTERS
 from agent_console.security_headers import SecurityHeadersMiddleware
 from agent_console.session_cookie import SessionCookieMiddleware
@@ -55,7 +56,8 @@ def create_app(settings: Settings, *, services: Services | None = None, telephon
     app.add_middleware(SessionCookieMiddleware, store=services.web.sessions, secret_key=settings.secret_key,
                        always_secure=settings.production_like)
     app.add_middleware(BodyLimitMiddleware)  # an oversized body is refused before anything runs
-    app.add_middleware(SecurityHeadersMiddleware)  # outermost: every answer carries them, the 413s too
+    # Outermost: every answer carries them, the 413s too; the public site's map may show the tile server's images.
+    app.add_middleware(SecurityHeadersMiddleware, tiles_origin=tiles_origin(settings.map_tiles_url))
     for feature_router in ROUTERS:
         app.include_router(feature_router)
     document_errors(app, ROUTERS)
