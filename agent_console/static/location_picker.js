@@ -77,6 +77,34 @@ function makeMap(root) {
   const attribution = document.createElement("span");
   attribution.textContent = root.dataset.attribution || "";
   Leaflet.control.attribution({ prefix: false }).addAttribution(attribution.innerHTML).addTo(map);
-  Leaflet.tileLayer(root.dataset.tiles, { maxZoom: 19 }).addTo(map);
+  new (policyTileLayer(Leaflet))(root.dataset.tiles, { maxZoom: 19 }).addTo(map);
   return map;
+}
+
+// Leaflet (1.9) cancels the download of a tile it no longer needs by pointing it at a data: GIF, which the page's
+// policy refuses (img-src names our origin and the tile server's, no data:). Removing the src cancels it as well,
+// and loads nothing. The two methods are Leaflet's own, with that one line changed.
+function policyTileLayer(Leaflet) {
+  const ignore = () => false;
+  return Leaflet.TileLayer.extend({
+    _removeTile(key) {
+      const tile = this._tiles[key];
+      if (!tile) return undefined;
+      tile.el.removeAttribute("src");
+      return Leaflet.GridLayer.prototype._removeTile.call(this, key);
+    },
+    _abortLoading() {
+      for (const [key, tile] of Object.entries(this._tiles)) {
+        if (tile.coords.z === this._tileZoom) continue;
+        tile.el.onload = ignore;
+        tile.el.onerror = ignore;
+        if (!tile.el.complete) {
+          tile.el.removeAttribute("src");
+          tile.el.remove();
+          delete this._tiles[key];
+          this.fire("tileabort", { tile: tile.el, coords: tile.coords });
+        }
+      }
+    },
+  });
 }

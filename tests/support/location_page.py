@@ -12,6 +12,7 @@ PATH = "/citizen/location-test"
 PAGE = """{% extends "public/base.html" %}
 {% block main %}
 <form method="post" action="/citizen/location-test" id="test-form">
+  <input type="hidden" name="csrf_token" value="{{ request.session.csrf }}">
   <label for="address">نشانی محل</label>
   <textarea id="address" name="address"></textarea>
   {% include "public/_location.html" ignore missing %}
