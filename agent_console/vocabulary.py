@@ -47,7 +47,8 @@ def page_vocabulary(role: Role | None, *, now: datetime | None = None) -> dict[s
         "priorities": {priority.value: name for priority, name in PRIORITY_NAMES.items()},
         "feedback_kinds": {kind.value: name for kind, name in FEEDBACK_NAMES.items()},
         "sources": {source.value: name for source, name in SOURCE_NAMES.items()},
-        "channels": {channel.value: name for channel, name in CHANNEL_NAMES.items()},
+        # A list: the reports' order (the phone first), which a JSON object's sorted keys would lose.
+        "channels": [{"channel": channel.value, "name": name} for channel, name in CHANNEL_NAMES.items()],
         "agent_states": {state.value: name for state, name in STATE_NAMES.items()},
         "pause_reasons": {reason.value: name for reason, name in PAUSE_REASON_NAMES.items()},
         "photos": {

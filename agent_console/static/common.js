@@ -49,8 +49,8 @@ export function sourceTag(source) {
   return tag;
 }
 // «تلفن ۳ · سامانه اینترنتی ۱ · …»: counts per channel (a ChannelCounts of the server), in the server's order.
-export const channelCounts = (counts) => Object.entries(vocabulary.channels || {})
-  .map(([channel, name]) => `${name} ${toPersianDigits(counts[channel] || 0)}`).join(" · ");
+export const channelCounts = (counts) => (vocabulary.channels || [])
+  .map(({ channel, name }) => `${name} ${toPersianDigits(counts[channel] || 0)}`).join(" · ");
 export const pauseReasonName = (reason) => named("pause_reasons", reason);
 export function agentStateLabel(state, reason) {
   const label = named("agent_states", state);
