@@ -23,7 +23,14 @@ from agent_console.security_headers import SecurityHeadersMiddleware
 from agent_console.session_cookie import SessionCookieMiddleware
 from agent_console.static_assets import ASSETS, HashedStaticFiles
 from callcenter.bootstrap.services import Services, build_services
-from callcenter.platform.errors import InternalError, MethodNotAllowed, NotFound, PasokhError, ValidationFailed
+from callcenter.platform.errors import (
+    ConfigurationError,
+    InternalError,
+    MethodNotAllowed,
+    NotFound,
+    PasokhError,
+    ValidationFailed,
+)
 from callcenter.platform.settings import Settings, load_settings, refuse_built_in_secrets
 
 
@@ -57,7 +64,7 @@ def create_app(settings: Settings, *, services: Services | None = None, telephon
                        always_secure=settings.production_like)
     app.add_middleware(BodyLimitMiddleware)  # an oversized body is refused before anything runs
     # Outermost: every answer carries them, the 413s too; the public site's map may show the tile server's images.
-    app.add_middleware(SecurityHeadersMiddleware, tiles_origin=tiles_origin(settings.map_tiles_url))
+    app.add_middleware(SecurityHeadersMiddleware, tiles_origin=map_tiles_origin(settings))
     for feature_router in ROUTERS:
         app.include_router(feature_router)
     document_errors(app, ROUTERS)
@@ -65,6 +72,16 @@ def create_app(settings: Settings, *, services: Services | None = None, telephon
 
     _answer_errors_as_pasokh_errors(app)
     return app
+
+
+def map_tiles_origin(settings: Settings) -> str | None:
+    """The tile server's origin for the public site's policy; a tile URL naming none is refused at startup rather
+    than left to show a map whose tiles the policy blocks."""
+    origin = tiles_origin(settings.map_tiles_url)
+    if settings.map_tiles_url and origin is None:
+        raise ConfigurationError("PASOKH_MAP_TILES_URL must be an http(s) URL template of a host, such as "
+                                 "https://tiles.example/{z}/{x}/{y}.png or https://{s}.tiles.example/{z}/{x}/{y}.png")
+    return origin
 
 
 def _answer_errors_as_pasokh_errors(app: FastAPI) -> None:

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from callcenter.bootstrap.app import create_app
+from callcenter.platform.errors import ConfigurationError
 from callcenter.platform.settings import load_settings
 from tests.support.backend import TEST_SECRETS
 from tests.support.location_page import PATH, add_location_page
@@ -84,3 +85,10 @@ def test_given_a_tile_server_when_the_partial_renders_then_a_map_and_only_its_or
     for vendored in ("leaflet/leaflet.js", "leaflet/leaflet.css", "leaflet/images/marker-icon.png",
                      "leaflet/images/marker-shadow.png"):
         assert with_map.get(f"/static/vendor/{vendored}").status_code == 200, vendored
+
+
+def test_given_a_tile_url_that_names_no_http_origin_when_the_app_starts_then_it_refuses_with_what_to_fix(
+    engine: sa.Engine, database_url: str,
+) -> None:
+    with pytest.raises(ConfigurationError, match="PASOKH_MAP_TILES_URL"):
+        client_for(database_url, map_tiles_url="javascript:alert(1)//{z}/{x}/{y}")
