@@ -189,6 +189,7 @@ async def test_given_no_tile_server_when_the_citizen_uses_their_location_then_th
         await page.goto(url + PATH)
         await expect(page.locator("#location-picker")).to_be_visible()
         assert await page.locator("#location-map, .leaflet-container").count() == 0
+        await expect(page.get_by_role("button", name="حذف محل")).to_be_hidden()  # nothing chosen to remove yet
 
         await page.get_by_role("button", name="استفاده از موقعیت کنونی من").click()
 
