@@ -14,6 +14,7 @@ from callcenter.platform.service_hours import TEHRAN
 from callcenter.reports.scorecard_export import PALETTE
 from callcenter.telephony.agent_states import PAUSE_REASON_NAMES, STATE_NAMES
 from callcenter.tickets import attachments
+from callcenter.tickets.channels import CHANNEL_NAMES, SOURCE_NAMES
 from callcenter.tickets.lifecycle import (
     ACTION_NAMES,
     NOTE_MAX_LENGTH,
@@ -35,7 +36,8 @@ def page_vocabulary(role: Role | None, *, now: datetime | None = None) -> dict[s
     """Everything a page of ``role`` shows or checks that a rule module decides, as JSON-ready data.
 
     The pages restate none of it: the buttons of each ticket status (lifecycle's table for this role), which need a
-    note, the photo limits, the lines and their queues, the names of states, reasons, priorities and months."""
+    note, the photo limits, the lines and their queues, the names of states, reasons, priorities,
+    channels and months."""
     return {
         "lines": [{"number": line.number, "queue": line.queue, "name": persian_digits(line.number)} for line in LINES],
         "statuses": {status.value: STATUS_NAMES[status] for status in TicketStatus},
@@ -44,6 +46,9 @@ def page_vocabulary(role: Role | None, *, now: datetime | None = None) -> dict[s
         "note_max_length": NOTE_MAX_LENGTH,
         "priorities": {priority.value: name for priority, name in PRIORITY_NAMES.items()},
         "feedback_kinds": {kind.value: name for kind, name in FEEDBACK_NAMES.items()},
+        "sources": {source.value: name for source, name in SOURCE_NAMES.items()},
+        # A list: the reports' order (the phone first), which a JSON object's sorted keys would lose.
+        "channels": [{"channel": channel.value, "name": name} for channel, name in CHANNEL_NAMES.items()],
         "agent_states": {state.value: name for state, name in STATE_NAMES.items()},
         "pause_reasons": {reason.value: name for reason, name in PAUSE_REASON_NAMES.items()},
         "photos": {

@@ -629,6 +629,7 @@ class VerificationTaskPublic(SQLModel):
     unit_name: str
     caller_number: str
     done_note: str
+    source: TicketSource = TicketSource.OPERATOR  # the ticket's channel, shown in the list
     status: VerificationTaskStatus
     mode: VerificationMode
     attempts: int

@@ -8,6 +8,7 @@ from agent_console.routes import (
     auth,
     calls,
     citizen_forms,
+    citizen_home,
     console,
     desk,
     inbox,
@@ -23,5 +24,5 @@ from agent_console.routes import (
 
 ROUTERS = tuple(module.router for module in (
     auth, console, queue, calls, tickets, inbox, wallboard, verifications, reports, admin, desk, live, system,
-    open311, citizen_forms,
+    open311, citizen_home, citizen_forms,
 ))

@@ -39,6 +39,18 @@ export const statusName = (status) => named("statuses", status);
 export const priorityName = (priority) => named("priorities", priority);
 export const verdictName = (verdict) => named("verdicts", verdict);
 export const feedbackName = (kind) => named("feedback_kinds", kind);
+// How a ticket came in (its source), and the reports' channels (the phone's two sources are one channel).
+export const sourceName = (source) => named("sources", source || "operator");
+export function sourceTag(source) {
+  const tag = document.createElement("span");
+  tag.className = "source";
+  tag.dataset.source = source || "operator";
+  tag.textContent = sourceName(source);
+  return tag;
+}
+// «تلفن ۳ · سامانه اینترنتی ۱ · …»: counts per channel (a ChannelCounts of the server), in the server's order.
+export const channelCounts = (counts) => (vocabulary.channels || [])
+  .map(({ channel, name }) => `${name} ${toPersianDigits(counts[channel] || 0)}`).join(" · ");
 export const pauseReasonName = (reason) => named("pause_reasons", reason);
 export function agentStateLabel(state, reason) {
   const label = named("agent_states", state);

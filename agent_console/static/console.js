@@ -1,7 +1,7 @@
 // Operator console: websocket screen pop, queue membership (137 or 1888), call controls, ticket form.
 import {
   $, agentStateLabel, api, clock, feedbackName, groupCode, jalaliDate, jalaliDateTime, lineName, ltr, openEvents,
-  persianDigitsInPage, row, showError, statusName, toPersianDigits, trackingCode, updateRows, vocabulary,
+  persianDigitsInPage, row, showError, sourceTag, statusName, toPersianDigits, trackingCode, updateRows, vocabulary,
 } from "./common.js";
 
 const state = { call: null, reference: null, requestId: null, onHold: false, queues: [] };
@@ -152,7 +152,7 @@ function showScreenPop(data) {
   $("personnel-code").textContent = toPersianDigits(data.call.personnel_code || "");
   updateRows($("history"), $("no-history"), data.history, (t) => t.tracking_code, (t) => row([
     trackingCode(t.tracking_code), t.category_name || "پیام صوتی", t.unit_name, statusName(t.status),
-    jalaliDate(t.created_at)]));
+    jalaliDate(t.created_at), sourceTag(t.source)]));
   $("ticket-result").hidden = true;
   showCallControls(true);
   checkDuplicates();

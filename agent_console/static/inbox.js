@@ -2,7 +2,7 @@
 // each with its deadline and the buttons of the lifecycle steps that person may take. The steps, which of them
 // need a note and the photo limits come from the server (vocabulary.steps, vocabulary.photos): none is restated.
 import {
-  $, api, apiForm, jalaliDateTime, openEvents, priorityName, row, showError, toPersianDigits, trackingCode,
+  $, api, apiForm, jalaliDateTime, openEvents, priorityName, row, showError, sourceTag, toPersianDigits, trackingCode,
   updateRows, verdictName, vocabulary,
 } from "./common.js";
 
@@ -190,7 +190,8 @@ async function act(ticket, step, note, error, box, photos) {
 function inboxRow(item) {
   const t = item.ticket;
   const category = document.createElement("div");
-  category.append(t.category_name || "—", document.createElement("br"), t.district_name || "منطقه نامشخص");
+  category.append(t.category_name || "—", document.createElement("br"), t.district_name || "منطقه نامشخص",
+    document.createElement("br"), sourceTag(t.source));
   const tr = row([
     trackingCode(t.tracking_code), category, whatCell(item), priorityName(t.priority),
     item.status_name, jalaliDateTime(item.referred_at), deadlineCell(item), actionsCell(item),

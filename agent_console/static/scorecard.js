@@ -1,6 +1,6 @@
 // The units' evaluation scorecard for a Jalali month: a ranked table, a chart, and the six months' trend as a line
 // chart. Month names, this month and the units' colours (shared with the PDF) come from the server.
-import { $, api, percent as pct, persianChart, row, showError, toPersianDigits, updateRows, vocabulary } from "./common.js";
+import { $, api, channelCounts, percent as pct, persianChart, row, showError, toPersianDigits, updateRows, vocabulary } from "./common.js";
 
 const MONTHS = vocabulary.months;
 const hours = (value) => (value === null || value === undefined ? "—" : toPersianDigits(value.toFixed(1)));
@@ -19,10 +19,12 @@ async function loadScorecard(year, month) {
   try {
     const card = await api("GET", `/api/scorecard?year=${year}&month=${month}`);
     $("period").textContent = `${MONTHS[month - 1]} ${toPersianDigits(year)}`;
+    $("channels").textContent = channelCounts(card.received_by_channel);
     updateRows($("units"), $("no-units"), card.units, (u) => u.unit_id, (u) => {
       const tr = row([toPersianDigits(u.rank), u.unit_name, toPersianDigits(u.received), pct(u.on_time_rate),
         hours(u.median_hours_to_done), hours(u.p90_hours_to_done), pct(u.verification_pass_rate), pct(u.reopen_rate),
-        `${toPersianDigits(u.verdicts_against)} / ${toPersianDigits(u.verdicts_for)}`, pct(u.citizen_satisfaction)]);
+        `${toPersianDigits(u.verdicts_against)} / ${toPersianDigits(u.verdicts_for)}`, pct(u.citizen_satisfaction),
+        channelCounts(u.received_by_channel)]);
       tr.dataset.unit = u.unit_id;
       return tr;
     });

@@ -2,7 +2,7 @@
 // record what the citizen said. Live: every change of a task arrives as "verification_changed". The outcomes,
 // their names and which needs the citizen's words come from the server (vocabulary.verification).
 import {
-  $, api, jalaliDateTime, ltr, openEvents, persianDigitsInPage, row, showError, toPersianDigits, trackingCode,
+  $, api, jalaliDateTime, ltr, openEvents, persianDigitsInPage, row, showError, sourceTag, toPersianDigits, trackingCode,
   updateRows, vocabulary,
 } from "./common.js";
 
@@ -58,10 +58,16 @@ function stateText(task) {
   return `${WORDS.states[task.status] || task.status}${mode}${last}`;
 }
 
+function subjectCell(task) {
+  const cell = document.createElement("div");
+  cell.append(`${task.category_name} · ${task.unit_name}`, document.createElement("br"), sourceTag(task.source));
+  return cell;
+}
+
 function taskRow(task) {
   const tr = row([
     trackingCode(task.tracking_code),
-    `${task.category_name} · ${task.unit_name}`,
+    subjectCell(task),
     task.done_note,
     ltr(toPersianDigits(task.caller_number)),
     `${toPersianDigits(task.attempts)} از ${toPersianDigits(task.max_attempts)}`,

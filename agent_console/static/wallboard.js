@@ -1,7 +1,7 @@
 // Supervisor wallboard: a snapshot over REST (agents, waiting calls, today's KPIs), then websocket deltas.
 // Agent states apply at once; anything about calls reloads the snapshot (debounced), so KPIs never drift.
 import {
-  $, agentStateLabel, api, clock, jalaliDate, jalaliDateTime, lineName, ltr, openEvents, percent, persianChart,
+  $, agentStateLabel, api, channelCounts, clock, jalaliDate, jalaliDateTime, lineName, ltr, openEvents, percent, persianChart,
   persianDigitsInPage, row, showError, toPersianDigits, updateRows,
 } from "./common.js";
 
@@ -65,6 +65,7 @@ function renderKpis() {
   $("kpi-aht").textContent = seconds(k.average_handle_time_seconds);
   $("kpi-occupancy").textContent = percent(k.occupancy);
   $("kpi-counts").textContent = `${toPersianDigits(k.answered)} / ${toPersianDigits(k.abandoned)}`;
+  $("kpi-channels").textContent = channelCounts(k.tickets_by_channel);
 }
 
 function answeredToday(extension) {
@@ -183,8 +184,8 @@ function onEvent(message) {
     }
     renderAgents();
     if (data.state === "wrap_up" || data.state === "talking") scheduleReload();  // KPIs moved
-  } else if (name.startsWith("call_")) {
-    scheduleReload();
+  } else if (name.startsWith("call_") || name === "ticket_created") {
+    scheduleReload();  // a ticket filed on any channel moves today's counts per channel
   }
 }
 

@@ -17,12 +17,20 @@ from agent_console.api_errors import document_errors
 from agent_console.body_limit import BodyLimitMiddleware
 from agent_console.csrf import CsrfMiddleware
 from agent_console.error_pages import error_response
+from agent_console.map_tiles import tiles_origin
 from agent_console.routes import ROUTERS
 from agent_console.security_headers import SecurityHeadersMiddleware
 from agent_console.session_cookie import SessionCookieMiddleware
 from agent_console.static_assets import ASSETS, HashedStaticFiles
 from callcenter.bootstrap.services import Services, build_services
-from callcenter.platform.errors import InternalError, MethodNotAllowed, NotFound, PasokhError, ValidationFailed
+from callcenter.platform.errors import (
+    ConfigurationError,
+    InternalError,
+    MethodNotAllowed,
+    NotFound,
+    PasokhError,
+    ValidationFailed,
+)
 from callcenter.platform.privacy import hide_citizens_in_access_log
 from callcenter.platform.settings import Settings, load_settings, refuse_built_in_secrets
 
@@ -57,7 +65,8 @@ def create_app(settings: Settings, *, services: Services | None = None, telephon
     app.add_middleware(SessionCookieMiddleware, store=services.web.sessions, secret_key=settings.secret_key,
                        always_secure=settings.production_like)
     app.add_middleware(BodyLimitMiddleware)  # an oversized body is refused before anything runs
-    app.add_middleware(SecurityHeadersMiddleware)  # outermost: every answer carries them, the 413s too
+    # Outermost: every answer carries them, the 413s too; the public site's map may show the tile server's images.
+    app.add_middleware(SecurityHeadersMiddleware, tiles_origin=map_tiles_origin(settings))
     for feature_router in ROUTERS:
         app.include_router(feature_router)
     document_errors(app, ROUTERS)
@@ -65,6 +74,16 @@ def create_app(settings: Settings, *, services: Services | None = None, telephon
 
     _answer_errors_as_pasokh_errors(app)
     return app
+
+
+def map_tiles_origin(settings: Settings) -> str | None:
+    """The tile server's origin for the public site's policy; a tile URL naming none is refused at startup rather
+    than left to show a map whose tiles the policy blocks."""
+    origin = tiles_origin(settings.map_tiles_url)
+    if settings.map_tiles_url and origin is None:
+        raise ConfigurationError("PASOKH_MAP_TILES_URL must be an http(s) URL template of a host, such as "
+                                 "https://tiles.example/{z}/{x}/{y}.png or https://{s}.tiles.example/{z}/{x}/{y}.png")
+    return origin
 
 
 def _answer_errors_as_pasokh_errors(app: FastAPI) -> None:

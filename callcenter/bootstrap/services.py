@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import PurePosixPath
@@ -14,8 +15,10 @@ from sqlalchemy.engine import Engine
 from agent_console.container import WebContainer
 from agent_console.hub import WebsocketHub
 from callcenter.bootstrap.provisioning import LocalProvisioner
+from callcenter.citizens.phone_codes import purge_old_codes
 from callcenter.intake.ivr_requests import DatabaseIntake
 from callcenter.intake.routing import RoutingPolicy
+from callcenter.platform import rate_limits
 from callcenter.platform.bus import Bus, InProcessBus, RedisBus
 from callcenter.platform.errors import ConfigurationError
 from callcenter.platform.metrics import Metrics
@@ -41,7 +44,8 @@ from callcenter.tickets.sms import KavenegarGateway, OutboxOnlyGateway, SmsDispa
 from callcenter.tickets.store import DatabaseTicketDirectory
 from callcenter.verification.dialer import VerificationDialer
 from callcenter.verification.tasks import CallingPolicy
-from db.engine import make_engine, schema_is_current
+from db.engine import make_engine, schema_is_current, unit_of_work
+from db.models import utcnow
 from ivr.agi_server import AgiServer
 from ivr.flows import Flows
 from ivr.menu import Menu, Prompts
@@ -205,6 +209,9 @@ def build_telephony(
                        run=escalator.run)
     scheduler.register(name="verification-dialer", run=verification.dial_due,
                        every=timedelta(seconds=settings.verification_dial_interval_seconds))
+    scheduler.register(name="rate-limit-purge", every=rate_limits.PURGE_EVERY,
+                       run=rate_limits.purge_job(engine=engine))
+    scheduler.register(name="phone-code-purge", every=rate_limits.PURGE_EVERY, run=phone_code_purge(engine))
     gateway = build_sms_gateway(settings)
     return Telephony(
         settings=settings, tracker=tracker, bridge=bridge, relay_server=relay, agi=agi, flows=flows,
@@ -212,6 +219,14 @@ def build_telephony(
         sms_dispatcher=SmsDispatcher(engine=engine, gateway=gateway, max_attempts=settings.sms_max_attempts,
                                      metrics=metrics),
     )
+
+
+def phone_code_purge(engine: Engine) -> Callable[[], int]:
+    """The public forms' used and expired SMS codes, deleted in a unit of work of their own."""
+    def purge() -> int:
+        with unit_of_work(engine) as session:
+            return purge_old_codes(session, now=utcnow())
+    return purge
 
 
 def recording_store(settings: Settings) -> RecordingStore:

@@ -10,20 +10,25 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from callcenter.platform.errors import RateLimited
+from db.engine import unit_of_work
 from db.models import RateLimitWindow
 
 _TABLE: sa.Table = RateLimitWindow.__table__  # type: ignore[attr-defined]
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 # Windows kept after they end: none is longer than a day, so older rows count for nothing.
 KEEP_WINDOWS_FOR = timedelta(days=1)
+# How often the scheduler purges: an hour's leftover windows are a few rows, never a count that matters.
+PURGE_EVERY = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -92,3 +97,11 @@ def purge_expired(session: Session, *, now: datetime) -> int:
     """Delete windows that ended long enough ago to count for nothing (the scheduler runs it)."""
     result = session.exec(sa.delete(RateLimitWindow).where(col(RateLimitWindow.window_start) < now - KEEP_WINDOWS_FOR))
     return int(result.rowcount or 0)
+
+
+def purge_job(*, engine: Engine, now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> Callable[[], int]:
+    """The scheduler's job: purge the expired windows in a unit of work of its own; returns how many went."""
+    def purge() -> int:
+        with unit_of_work(engine) as session:
+            return purge_expired(session, now=now())
+    return purge

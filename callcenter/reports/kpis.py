@@ -15,6 +15,8 @@ Definitions (also in docs/spec/kpis.md); rates are fractions 0..1, times are sec
   [start, min(end, now)]; paused and logged-out time count in neither. A state entered before ``start`` counts
   from ``start``. An operator in several queues is, at each instant, in the strongest of their states
   (talking > wrap_up > ringing > ready > paused > logged_out), so no second is counted twice.
+- tickets by channel: tickets filed (``created_at``) in [start, end), per channel (callcenter/tickets/channels.py:
+  an operator's and a voice message's are the phone's), whichever line they are for.
 - Any ratio whose denominator is 0 is None: "no data", which the wallboard shows differently from 0 %.
 """
 
@@ -30,7 +32,8 @@ from pydantic import BaseModel
 from sqlmodel import Session, col, func, select
 
 from callcenter.platform.calendar import TEHRAN, require_aware
-from db.models import AgentState, AgentStateChange, Call, CallOutcome, User
+from callcenter.tickets.channels import ChannelCounts
+from db.models import AgentState, AgentStateChange, Call, CallOutcome, Ticket, TicketSource, User
 
 # Which state wins when an operator is in several queues at once: they can only do one thing at a time.
 STATE_STRENGTH: Mapping[AgentState, int] = {
@@ -82,6 +85,7 @@ class KpiReport(BaseModel):
     occupancy: float | None
     operators: list[OperatorKpis]
     hourly: list[HourlyCalls]
+    tickets_by_channel: ChannelCounts
 
 
 @dataclass(frozen=True)
@@ -132,7 +136,17 @@ def compute_kpis(session: Session, *, start: datetime, end: datetime, now: datet
         occupancy=_occupancy(_summed(state_seconds.values())),
         operators=_operator_kpis(session, answered, state_seconds, now=now),
         hourly=_hourly(calls),
+        tickets_by_channel=tickets_by_channel(session, start=start, end=end),
     )
+
+
+def tickets_by_channel(session: Session, *, start: datetime, end: datetime) -> ChannelCounts:
+    """Tickets filed in [start, end), per channel."""
+    rows = session.exec(
+        select(Ticket.source, func.count()).where(col(Ticket.created_at) >= start, col(Ticket.created_at) < end)
+        .group_by(col(Ticket.source))
+    ).all()
+    return ChannelCounts.tallied((TicketSource(source), count) for source, count in rows)
 
 
 def _ratio(part: float, whole: float) -> float | None:

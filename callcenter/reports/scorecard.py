@@ -26,6 +26,8 @@ shows them as percentages), times are hours, and a ratio whose denominator is 0 
   verification answer. It differs from the pass rate on purpose: a ticket reopened and then fixed lowers the pass
   rate (the first report was premature) but ends with a satisfied citizen; a ticket closed on a unit_right
   verdict ends with a citizen who said it was not resolved.
+- received by channel: the receipts split by the channel the ticket came in by (callcenter/tickets/channels.py);
+  the scorecard's own ``received_by_channel`` is the sum over its units.
 - score = mean of the available ones of on_time_rate, verification_pass_rate and 1 − reopen_rate, rounded to
   4 decimals so that equal performances tie exactly; rank 1 is the highest score, units without a score come
   last, and ties (of score, or of having none) are broken by unit name, then id.
@@ -46,7 +48,8 @@ from pydantic import BaseModel
 from sqlmodel import Session, col, select
 
 from callcenter.platform.calendar import jalali_month_window, previous_jalali_months, require_aware
-from db.models import Category, FieldVerdict, Ticket, TicketAction, TicketTransition, Unit
+from callcenter.tickets.channels import ChannelCounts
+from db.models import Category, FieldVerdict, Ticket, TicketAction, TicketSource, TicketTransition, Unit
 
 _REFERRALS = frozenset({TicketAction.REFER, TicketAction.RE_REFER})
 # Steps after which the ticket is no longer the unit's to do (a re-referral also starts the next receipt).
@@ -63,6 +66,7 @@ class UnitScore(BaseModel):
     rank: int
     score: float | None
     received: int
+    received_by_channel: ChannelCounts
     left_before_done: int
     reported_done: int
     on_time: int
@@ -89,6 +93,7 @@ class Scorecard(BaseModel):
     end: datetime
     generated_at: datetime
     units: list[UnitScore]
+    received_by_channel: ChannelCounts
 
 
 @dataclass
@@ -97,6 +102,7 @@ class _Receipt:
 
     unit_id: int
     referred_at: datetime
+    source: TicketSource
     deadline: datetime | None  # None only if the ticket has no category, which the lifecycle does not allow
     done_at: datetime | None = None
     left_at: datetime | None = None
@@ -130,7 +136,8 @@ def compute_scorecard(session: Session, *, start: datetime, end: datetime, now: 
     names = _unit_names(session, by_unit)
     scores = [_unit_score(unit_id, names.get(unit_id, ""), unit_receipts, now)
               for unit_id, unit_receipts in by_unit.items()]
-    return Scorecard(start=start, end=end, generated_at=now, units=_ranked(scores))
+    return Scorecard(start=start, end=end, generated_at=now, units=_ranked(scores),
+                     received_by_channel=ChannelCounts.summed(unit.received_by_channel for unit in scores))
 
 
 def _receipts(session: Session, *, start: datetime, end: datetime, now: datetime) -> list[_Receipt]:
@@ -143,7 +150,7 @@ def _receipts(session: Session, *, start: datetime, end: datetime, now: datetime
         col(TicketTransition.action).in_(_REFERRALS), col(TicketTransition.at) >= start, col(TicketTransition.at) < end,
     )
     rows = session.exec(
-        select(TicketTransition, Category.sla_hours)
+        select(TicketTransition, Category.sla_hours, Ticket.source)
         .join(Ticket, col(Ticket.id) == col(TicketTransition.ticket_id))
         .outerjoin(Category, col(Category.id) == col(Ticket.category_id))
         .where(col(TicketTransition.ticket_id).in_(referred), col(TicketTransition.at) <= now)
@@ -152,13 +159,13 @@ def _receipts(session: Session, *, start: datetime, end: datetime, now: datetime
     receipts: list[_Receipt] = []
     current: _Receipt | None = None
     current_ticket: int | None = None
-    for step, sla_hours in rows:
+    for step, sla_hours, source in rows:
         if step.ticket_id != current_ticket:
             current, current_ticket = None, step.ticket_id
         if step.action in _REFERRALS and step.to_unit_id is not None:
             if current is not None:
                 current.left_at = step.at
-            current = _Receipt(unit_id=step.to_unit_id, referred_at=step.at,
+            current = _Receipt(unit_id=step.to_unit_id, referred_at=step.at, source=TicketSource(source),
                                deadline=None if sla_hours is None else step.at + timedelta(hours=sla_hours))
             receipts.append(current)
         elif current is not None:
@@ -208,6 +215,7 @@ def _unit_score(unit_id: int, unit_name: str, receipts: Sequence[_Receipt], now:
         unit_id=unit_id, unit_name=unit_name, rank=0,
         score=_score(on_time_rate, pass_rate, reopen_rate),
         received=len(receipts),
+        received_by_channel=ChannelCounts.counted(receipt.source for receipt in receipts),
         left_before_done=sum(1 for receipt in receipts if receipt.done_at is None and receipt.left_at is not None),
         reported_done=len(hours), on_time=on_time, late=late, on_time_rate=on_time_rate,
         median_hours_to_done=_quantile(hours, 0.5), p90_hours_to_done=_quantile(hours, 0.9),

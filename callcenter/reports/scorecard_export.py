@@ -21,6 +21,7 @@ from callcenter.platform.calendar import jalali_month_label, jalali_timestamp
 from callcenter.platform.persian import persian_digits
 from callcenter.platform.persian_pdf import FONT, persian_document
 from callcenter.reports.scorecard import Scorecard, ScorecardTrend, TrendPoint, UnitScore, UnitTrend
+from callcenter.tickets.channels import CHANNEL_NAMES, Channel, ChannelCounts
 
 # Ten units per page leave room for the table and the chart of the same units on one A4 landscape page, so the
 # mayor reads each unit's figures and its bar side by side.
@@ -47,11 +48,16 @@ class Column:
     width: int = 12
 
 
+def _channel_column(channel: Channel) -> Column:
+    return Column(f"دریافتی از {CHANNEL_NAMES[channel]}", lambda u: u.received_by_channel.of(channel), COUNT, 11)
+
+
 XLSX_COLUMNS: tuple[Column, ...] = (
     Column("رتبه", lambda u: u.rank, COUNT, 7),
     Column("واحد", lambda u: u.unit_name, TEXT, 28),
     Column("امتیاز", lambda u: u.score, PERCENT, 9),
     Column("دریافتی", lambda u: u.received, COUNT, 9),
+    *(_channel_column(channel) for channel in Channel),
     Column("خارج‌شده پیش از انجام", lambda u: u.left_before_done, COUNT),
     Column("گزارش انجام", lambda u: u.reported_done, COUNT),
     Column("به‌موقع", lambda u: u.on_time, COUNT, 9),
@@ -71,7 +77,8 @@ XLSX_COLUMNS: tuple[Column, ...] = (
     Column("رضایت شهروند", lambda u: u.citizen_satisfaction, PERCENT),
 )
 
-# The PDF has the page's columns: all 21 would not be readable across an A4 page.
+# The PDF has the page's columns (the receipts per channel in a line above the table): all 25 would not be
+# readable across an A4 page.
 PDF_COLUMNS: tuple[Column, ...] = (
     Column("رتبه", lambda u: u.rank, COUNT, 10),
     Column("واحد", lambda u: u.unit_name, TEXT, 48),
@@ -138,6 +145,12 @@ def display(value: str | int | float | None, kind: str) -> str:
     if kind == HOURS:
         return persian_digits(f"{float(value):.1f}")
     return persian_digits(value)
+
+
+def channel_note(counts: ChannelCounts) -> str:
+    """«ارجاع‌ها به تفکیک مسیر ثبت: تلفن ۳ · سامانه اینترنتی ۱ · …», as the page has it."""
+    parts = " · ".join(f"{CHANNEL_NAMES[channel]} {persian_digits(counts.of(channel))}" for channel in Channel)
+    return f"ارجاع‌ها به تفکیک مسیر ثبت: {parts}"
 
 
 def generated_note(card: Scorecard | ScorecardTrend) -> str:
@@ -316,6 +329,7 @@ def scorecard_pdf(card: Scorecard, *, title: str, trend: ScorecardTrend | None =
     for number, page_units in enumerate(pages, start=1):
         pdf.add_page()
         _page_heading(pdf, title, generated_note(card), number, total)
+        _channel_line(pdf, card.received_by_channel)
         if not page_units:
             pdf.cell(0, 10, "در این ماه درخواستی به واحدها ارجاع نشده است.", align="R")
             continue
@@ -355,6 +369,12 @@ def _page_heading(pdf: FPDF, title: str, note: str, number: int, total: int) -> 
     pdf.cell(pdf.epw / 2, 6, note, align="R", new_x="LMARGIN", new_y="NEXT")
     pdf.set_text_color(0, 0, 0)
     pdf.ln(2)
+
+
+def _channel_line(pdf: FPDF, counts: ChannelCounts) -> None:
+    pdf.set_font(FONT, "", 10)
+    pdf.cell(0, 6, channel_note(counts), align="R", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(1)
 
 
 def _table(pdf: FPDF, units: Sequence[UnitScore]) -> None:

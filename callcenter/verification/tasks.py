@@ -102,7 +102,8 @@ def task_public(session: Session, task: VerificationTask, *, policy: CallingPoli
     return VerificationTaskPublic(
         id=task.id, ticket_id=task.ticket_id, tracking_code=ticket.tracking_code, ticket_status=ticket.status.value,
         category_name=category.name if category else "", unit_name=unit.name if unit else "",
-        caller_number=ticket.caller_number or "", done_note=done.note if done else "", status=task.status,
+        caller_number=ticket.caller_number or "", done_note=done.note if done else "", source=ticket.source,
+        status=task.status,
         mode=task.mode, attempts=task.attempts, max_attempts=policy.max_attempts,
         next_attempt_at=task.next_attempt_at, outcome=task.outcome, calling=task.status == Status.CALLING,
     )

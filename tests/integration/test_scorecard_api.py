@@ -10,7 +10,8 @@ from fastapi.testclient import TestClient
 from callcenter.platform.calendar import jalali_month_window, previous_jalali_months, this_jalali_month
 from callcenter.tickets.lifecycle import apply_action
 from db.engine import unit_of_work
-from db.models import Role, TicketAction
+from db.models import Role, TicketAction, TicketSource
+from tests.support.channels import filed_through
 from tests.support.console import log_in_sync
 from tests.support.ticket_flow import GREENERY, PASSWORD, WASTE, add_staff, referred_long_ago, referred_ticket
 
@@ -31,6 +32,26 @@ def test_given_a_unit_that_reported_done_when_the_inspector_asks_for_this_month_
 
     assert [(u["unit_name"], u["received"], u["reported_done"], u["on_time_rate"], u["rank"]) for u in units] == [
         (WASTE, 1, 1, 1.0, 1)]
+
+
+def test_given_tickets_from_each_channel_when_the_mayor_asks_for_the_scorecard_then_receipts_are_per_channel(
+    web_client: TestClient, engine: sa.Engine,
+) -> None:
+    operator = add_staff(engine, "api-operator", Role.OPERATOR)
+    desk = add_staff(engine, "api-desk", Role.DESK)
+    referred_ticket(engine, by=operator, unit=WASTE)
+    for source in (TicketSource.WEB, TicketSource.OPEN311):
+        filed_through(engine, source)
+    filed_through(engine, TicketSource.IN_PERSON, desk=desk)
+    add_staff(engine, "api-mayor", Role.VIEWER)
+    log_in_sync(web_client, "api-mayor", PASSWORD)
+
+    card = web_client.get("/api/scorecard").json()
+
+    waste = next(unit for unit in card["units"] if unit["unit_name"] == WASTE)
+    assert waste["received"] == 4
+    assert waste["received_by_channel"] == {"phone": 1, "web": 1, "in_person": 1, "open311": 1}
+    assert card["received_by_channel"] == {"phone": 1, "web": 1, "in_person": 1, "open311": 1}
 
 
 def test_given_a_month_that_does_not_exist_when_asked_then_a_persian_validation_error(

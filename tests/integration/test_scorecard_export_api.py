@@ -13,7 +13,8 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from callcenter.platform.calendar import this_jalali_month
-from db.models import Role
+from db.models import Role, TicketSource
+from tests.support.channels import filed_through
 from tests.support.console import log_in_sync
 from tests.support.ticket_flow import PASSWORD, WASTE, add_staff, referred_ticket
 
@@ -23,6 +24,7 @@ def test_given_a_referred_ticket_when_the_mayor_downloads_the_xlsx_then_an_attac
 ) -> None:
     operator = add_staff(engine, "x-operator", Role.OPERATOR)
     referred_ticket(engine, by=operator, unit=WASTE)
+    filed_through(engine, TicketSource.WEB)
     add_staff(engine, "x-mayor", Role.VIEWER)
     log_in_sync(web_client, "x-mayor", PASSWORD)
     year, month = this_jalali_month(datetime.now(UTC))
@@ -35,11 +37,14 @@ def test_given_a_referred_ticket_when_the_mayor_downloads_the_xlsx_then_an_attac
     book = openpyxl.load_workbook(BytesIO(response.content))
     sheet = book.active
     assert sheet is not None and sheet.sheet_view.rightToLeft
-    assert (sheet["A4"].value, sheet["B4"].value, sheet["D4"].value) == (1, WASTE, 1)
-    # The trend sheet ends with this month, the last of six: no score yet (nothing judged), one receipt.
+    assert (sheet["A4"].value, sheet["B4"].value, sheet["D4"].value) == (1, WASTE, 2)
+    # Received per channel, after the receipts: the operator's (the phone) and the citizen's online.
+    assert [sheet.cell(3, column).value for column in range(5, 7)] == ["دریافتی از تلفن", "دریافتی از سامانه اینترنتی"]
+    assert [sheet.cell(4, column).value for column in range(5, 9)] == [1, 1, 0, 0]
+    # The trend sheet ends with this month, the last of six: no score yet (nothing judged), two receipts.
     trend = book["روند"]
     assert (trend["A5"].value, trend["G5"].value) == (WASTE, None)
-    assert (trend["A19"].value, trend["A21"].value, trend["G21"].value) == ("دریافتی", WASTE, 1)
+    assert (trend["A19"].value, trend["A21"].value, trend["G21"].value) == ("دریافتی", WASTE, 2)
     assert len(trend._charts) == 1
 
 

@@ -13,8 +13,9 @@ from sqlmodel import Session
 from callcenter.bootstrap.app import create_app
 from callcenter.platform.security import hash_password
 from callcenter.platform.settings import load_settings
-from db.models import AgentState, AgentStateChange, Call, CallOutcome, Role, User
+from db.models import AgentState, AgentStateChange, Call, CallOutcome, Role, TicketSource, User
 from tests.support.backend import TEST_SECRETS
+from tests.support.channels import filed_through
 from tests.support.console import log_in_sync
 
 PASSWORD = "wallboard-pass"
@@ -71,6 +72,18 @@ def test_given_calls_and_an_operator_when_a_supervisor_loads_the_wallboard_then_
     assert (kpis["offered"], kpis["answered"], kpis["abandoned"]) == (2, 2, 0)
     # Answered after 10 s and 30 s: one of two within 20 s; ASA = (10 + 30) / 2.
     assert kpis["service_level"] == 0.5 and kpis["average_speed_of_answer_seconds"] == 20
+
+
+def test_given_tickets_from_every_channel_when_the_wallboard_loads_then_today_s_counts_are_per_channel(
+    client: TestClient, engine: sa.Engine,
+) -> None:
+    for source in (TicketSource.WEB, TicketSource.WEB, TicketSource.OPEN311, TicketSource.IN_PERSON):
+        filed_through(engine, source)
+    log_in_sync(client, "viewer", PASSWORD)  # the mayor's office reads the same figures
+
+    counts = client.get("/api/wallboard").json()["kpis"]["tickets_by_channel"]
+
+    assert counts == {"phone": 0, "web": 2, "in_person": 1, "open311": 1}
 
 
 def test_given_the_mayors_office_viewer_when_loading_the_wallboard_then_it_sees_it_but_cannot_spy(

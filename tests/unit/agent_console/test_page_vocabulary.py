@@ -18,6 +18,7 @@ from agent_console.vocabulary import page_vocabulary
 from callcenter.platform.errors import ValidationFailed
 from callcenter.platform.lines import LINES
 from callcenter.tickets import attachments
+from callcenter.tickets.channels import CHANNEL_NAMES, SOURCE_NAMES, Channel
 from callcenter.tickets.lifecycle import ACTION_ROLES, TRANSITIONS, apply_action
 from db.models import STAFF_ROLES, FieldVerdict, Role, TicketAction, TicketStatus
 from tests.support.paths import REPO_ROOT
@@ -132,3 +133,10 @@ def test_given_a_dropped_websocket_then_reconnecting_backs_off_exponentially_wit
     lowest, highest = zip(*json.loads(out), strict=True)
     assert [round(x) for x in lowest] == [500, 1000, 2000, 15000, 15000, 15000]  # half the ceiling at least
     assert [round(x) for x in highest] == [1000, 2000, 4000, 30000, 30000, 30000]  # doubling, capped at 30 s
+
+
+def test_the_pages_name_sources_and_channels_from_the_channels_module_in_the_reports_order() -> None:
+    words = page_vocabulary(None)
+    assert words["sources"] == {source.value: name for source, name in SOURCE_NAMES.items()}
+    assert [entry["channel"] for entry in words["channels"]] == [channel.value for channel in Channel]
+    assert [entry["name"] for entry in words["channels"]] == list(CHANNEL_NAMES.values())

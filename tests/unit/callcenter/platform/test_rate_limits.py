@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlmodel import select
 
 from callcenter.platform.errors import RateLimited
-from callcenter.platform.rate_limits import RateLimiter, RateRule, purge_expired, window_start
+from callcenter.platform.rate_limits import RateLimiter, RateRule, purge_expired, purge_job, window_start
 from db.engine import unit_of_work
 from db.models import RateLimitWindow
 
@@ -61,6 +61,17 @@ def test_given_windows_older_than_a_day_when_purged_then_only_recent_ones_remain
     with unit_of_work(engine) as session:
         assert purge_expired(session, now=NOW) == 1
         assert len(session.exec(select(RateLimitWindow)).all()) == 1
+
+
+def test_given_an_old_window_when_the_scheduler_job_runs_then_it_purges_it_in_a_transaction_of_its_own(
+    engine: sa.Engine,
+) -> None:
+    with unit_of_work(engine) as session:
+        LIMITER.hit(session, RULE, "old", now=NOW - timedelta(days=2))
+        LIMITER.hit(session, RULE, "new", now=NOW)
+    assert purge_job(engine=engine, now=lambda: NOW)() == 1
+    with unit_of_work(engine) as session:  # committed: a new session sees only the recent window
+        assert [row.key for row in session.exec(select(RateLimitWindow)).all()] == [LIMITER.key_of(RULE.scope, "new")]
 
 
 def test_windows_are_aligned_to_the_clock_not_to_the_first_hit() -> None:

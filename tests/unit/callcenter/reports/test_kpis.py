@@ -9,7 +9,8 @@ from sqlmodel import Session
 
 from callcenter.platform.calendar import TEHRAN, today_window
 from callcenter.reports.kpis import HourlyCalls, KpiReport, compute_kpis
-from db.models import AgentState, AgentStateChange, Call, CallOutcome, Role, User
+from callcenter.tickets.channels import ChannelCounts
+from db.models import AgentState, AgentStateChange, Call, CallOutcome, Role, Ticket, TicketSource, User
 
 DAY = date(2026, 11, 23)  # Iran has kept UTC+03:30 all year since 2022
 START, END = datetime(2026, 11, 22, 20, 30, tzinfo=UTC), datetime(2026, 11, 23, 20, 30, tzinfo=UTC)
@@ -222,3 +223,20 @@ def test_given_the_day_iran_left_summer_time_when_taking_today_then_it_is_25_hou
 def test_given_a_naive_time_when_taking_today_then_value_error_is_raised() -> None:
     with pytest.raises(ValueError, match="naive"):
         today_window(datetime(2026, 11, 23, 10, 0))
+
+
+def test_given_tickets_of_every_source_when_computing_kpis_then_today_s_are_counted_per_channel(
+    session: Session,
+) -> None:
+    filed = [(TicketSource.OPERATOR, tehran(9, 0)), (TicketSource.VOICE_MESSAGE, tehran(9, 5)),
+             (TicketSource.WEB, tehran(0, 0)), (TicketSource.WEB, tehran(10, 29)),
+             (TicketSource.IN_PERSON, tehran(8, 0)), (TicketSource.OPEN311, tehran(10, 0)),
+             (TicketSource.WEB, yesterday(23, 59)), (TicketSource.OPEN311, tehran(0, 0, day=DAY + timedelta(days=1)))]
+    for number, (source, at) in enumerate(filed):
+        session.add(Ticket(tracking_code=f"K{number}", description="شرح آزمون", source=source, created_at=at))
+    session.commit()
+
+    report = compute_kpis(session, start=START, end=END, now=NOW)
+
+    # Yesterday's and tomorrow's are not today's; the operator's and the voice message are the phone's.
+    assert report.tickets_by_channel == ChannelCounts(phone=2, web=2, in_person=1, open311=1)

@@ -17,6 +17,7 @@ from callcenter.reports.scorecard import (
     compute_scorecard,
     compute_trend,
 )
+from callcenter.tickets.channels import ChannelCounts
 from callcenter.tickets.lifecycle import next_status
 from db.models import (
     Category,
@@ -24,6 +25,7 @@ from db.models import (
     Role,
     Ticket,
     TicketAction,
+    TicketSource,
     TicketStatus,
     TicketTransition,
     Unit,
@@ -84,12 +86,13 @@ def an_actor(session: Session) -> User:
     return user
 
 
-def a_ticket(session: Session, code: str, category: Category, actor: User, *steps: Step) -> None:
+def a_ticket(session: Session, code: str, category: Category, actor: User, *steps: Step,
+             source: TicketSource = TicketSource.OPERATOR) -> None:
     """A ticket walked through the lifecycle graph (next_status keeps the rows true to it), stored row by row."""
     first_unit = steps[0][2]
     assert first_unit is not None and category.id is not None and actor.id is not None
     ticket = Ticket(tracking_code=code, description="شرح آزمون", category_id=category.id, unit_id=first_unit.id,
-                    created_at=t(steps[0][0]))
+                    created_at=t(steps[0][0]), source=source)
     session.add(ticket)
     session.flush()
     assert ticket.id is not None
@@ -258,8 +261,30 @@ def test_given_two_units_with_equal_scores_when_ranking_then_the_name_breaks_the
                                                                                ("واحد ب", 2, 1.0)]
 
 
+def test_given_tickets_of_every_source_when_scoring_then_each_unit_counts_its_receipts_per_channel(
+    session: Session,
+) -> None:
+    ua, ub = a_unit(session, "واحد الف"), a_unit(session, "واحد ب")
+    day, actor = a_category(session, "آزمون ۲۴ ساعته", 24), an_actor(session)
+    for code, source in (("P1", TicketSource.OPERATOR), ("P2", TicketSource.VOICE_MESSAGE), ("W1", TicketSource.WEB),
+                         ("W2", TicketSource.WEB), ("D1", TicketSource.IN_PERSON)):
+        a_ticket(session, code, day, actor, step(1, A.REFER, ua), source=source)
+    # Open311's ticket goes to A, then B: a receipt of each, both in its channel.
+    a_ticket(session, "O1", day, actor, step(2, A.REFER, ua), step(3, A.RE_REFER, ub), source=TicketSource.OPEN311)
+    a_ticket(session, "W3", day, actor, step(4, A.REFER, ub), source=TicketSource.WEB)
+
+    card = compute_scorecard(session, start=START, end=END, now=NOW)
+
+    by_unit = {unit.unit_name: unit for unit in card.units}
+    assert by_unit["واحد الف"].received_by_channel == ChannelCounts(phone=2, web=2, in_person=1, open311=1)
+    assert by_unit["واحد ب"].received_by_channel == ChannelCounts(web=1, open311=1)
+    assert [unit.received_by_channel.total for unit in card.units] == [unit.received for unit in card.units]
+    assert card.received_by_channel == ChannelCounts(phone=2, web=3, in_person=1, open311=2)
+
+
 def test_given_a_scorecard_when_serialised_then_it_round_trips_through_json(azar: dict[str, UnitScore]) -> None:
-    card = Scorecard(start=START, end=END, generated_at=NOW, units=list(azar.values()))
+    card = Scorecard(start=START, end=END, generated_at=NOW, units=list(azar.values()),
+                     received_by_channel=ChannelCounts.summed(unit.received_by_channel for unit in azar.values()))
     assert Scorecard.model_validate_json(card.model_dump_json()) == card
 
 

@@ -9,6 +9,7 @@ from io import BytesIO
 import openpyxl
 import pypdfium2 as pdfium
 import pytest
+from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from callcenter.platform.calendar import jalali_month_label, jalali_month_window, previous_jalali_months
@@ -24,12 +25,14 @@ from callcenter.reports.scorecard_export import (
     PALETTE,
     UNITS_PER_PAGE,
     XLSX_COLUMNS,
+    channel_note,
     export_filename,
     scorecard_pdf,
     scorecard_title,
     scorecard_xlsx,
     trend_plot_box,
 )
+from callcenter.tickets.channels import ChannelCounts
 
 TITLE = scorecard_title(1405, 9)
 GREEN_SPACE = "فضای سبز"
@@ -42,12 +45,14 @@ def unit(rank: int, name: str, score: float | None, *, median: float | None = 5.
         on_time=8, late=2, on_time_rate=0.8, median_hours_to_done=median, p90_hours_to_done=30.0,
         verified_resolved=7, verified_not_resolved=1, verification_pass_rate=0.875, reopened=1, reopen_rate=0.1,
         verdicts_against=2, verdicts_for=1, citizens_asked=8, citizens_satisfied=7, citizen_satisfaction=None,
+        received_by_channel=ChannelCounts(phone=8, web=2, in_person=1, open311=1),
     )
 
 
 def card(units: list[UnitScore]) -> Scorecard:
     return Scorecard(start=datetime(2026, 11, 21, 20, 30, tzinfo=UTC), end=datetime(2026, 12, 21, 20, 30, tzinfo=UTC),
-                     generated_at=datetime(2026, 12, 25, 8, 0, tzinfo=UTC), units=units)
+                     generated_at=datetime(2026, 12, 25, 8, 0, tzinfo=UTC), units=units,
+                     received_by_channel=ChannelCounts.summed(u.received_by_channel for u in units))
 
 
 def sheet_of(content: bytes) -> Worksheet:
@@ -58,6 +63,32 @@ def sheet_of(content: bytes) -> Worksheet:
 
 def row_of(sheet: Worksheet, row: int) -> dict[str, object]:
     return {column.header: sheet.cell(row, index).value for index, column in enumerate(XLSX_COLUMNS, start=1)}
+
+
+def letter_of(header: str) -> str:
+    return get_column_letter(next(i for i, c in enumerate(XLSX_COLUMNS, start=1) if c.header == header))
+
+
+def test_given_a_unit_when_exported_to_xlsx_then_its_receipts_per_channel_follow_its_receipts() -> None:
+    sheet = sheet_of(scorecard_xlsx(card([unit(1, WASTE, 0.9)]), title=TITLE))
+
+    assert [sheet.cell(3, i).value for i in range(4, 9)] == [
+        "دریافتی", "دریافتی از تلفن", "دریافتی از سامانه اینترنتی", "دریافتی از حضوری",
+        "دریافتی از برنامه‌های همکار (اپن ۳۱۱)"]
+    assert [sheet.cell(4, i).value for i in range(4, 9)] == [12, 8, 2, 1, 1]
+
+
+def test_given_receipts_per_channel_when_exported_to_pdf_then_the_page_says_them_in_persian_digits() -> None:
+    units = [unit(1, WASTE, 0.9), unit(2, GREEN_SPACE, 0.5)]
+    assert channel_note(card(units).received_by_channel) == (
+        "ارجاع‌ها به تفکیک مسیر ثبت: تلفن ۱۶ · سامانه اینترنتی ۴ · حضوری ۲ · برنامه‌های همکار (اپن ۳۱۱) ۲")
+    document = pdfium.PdfDocument(scorecard_pdf(card(units), title=TITLE))
+    try:
+        text = document[0].get_textpage().get_text_range()
+    finally:
+        document.close()
+    assert {"۱", "۶", "۴"} <= set(text)
+    assert Counter("حضوری") <= Counter(text)
 
 
 def test_the_title_names_the_jalali_month_in_persian_digits_and_the_file_name_is_ascii() -> None:
@@ -83,7 +114,8 @@ def test_given_a_unit_when_exported_to_xlsx_then_rates_are_percent_numbers_hours
     values = row_of(sheet, 4)
     assert values["امتیاز"] == 0.9 and sheet["C4"].number_format == "0%"
     assert values["پاسخ به‌موقع"] == 0.8
-    assert values["صدک ۹۰ زمان انجام (ساعت)"] == 30 and sheet["K4"].number_format == "0.0"
+    p90 = "صدک ۹۰ زمان انجام (ساعت)"
+    assert values[p90] == 30 and sheet[f"{letter_of(p90)}4"].number_format == "0.0"
     assert values["میانه زمان انجام (ساعت)"] is None
     assert values["رضایت شهروند"] is None
     assert (values["رأی ناظر علیه واحد"], values["رأی ناظر له واحد"]) == (2, 1)

@@ -32,6 +32,7 @@ from db.engine import unit_of_work
 from db.models import (
     Role,
     TicketAction,
+    TicketSource,
     TicketStatus,
     User,
     VerificationAttempt,
@@ -40,6 +41,7 @@ from db.models import (
     VerificationTask,
     VerificationTaskStatus,
 )
+from tests.support.channels import filed_through
 from tests.support.ticket_flow import WASTE, Filed, add_staff, referred_ticket, status_of, steps_of
 
 A, S, Out, TS = TicketAction, TicketStatus, VerificationOutcome, VerificationTaskStatus
@@ -92,8 +94,20 @@ def test_given_a_unit_reports_done_then_one_verification_task_waits_for_a_call(
     assert (task.status, task.attempts, task.mode) == (TS.PENDING, 0, VerificationMode.MANUAL)
     with unit_of_work(engine) as session:
         [listed] = open_tasks(session, policy=ALWAYS)
-    assert (listed.tracking_code, listed.done_note, listed.caller_number) == (
-        ticket.tracking_code, "سطل‌ها تخلیه شد", "09121234567")
+    assert (listed.tracking_code, listed.done_note, listed.caller_number, listed.source) == (
+        ticket.tracking_code, "سطل‌ها تخلیه شد", "09121234567", TicketSource.OPERATOR)
+
+
+def test_given_a_ticket_filed_online_when_reported_done_then_the_list_says_it_came_from_the_web(
+    engine: sa.Engine, people: tuple[User, User, User],
+) -> None:
+    ticket = filed_through(engine, TicketSource.WEB)
+    with unit_of_work(engine) as session:
+        apply_action(session, ticket_id=ticket.id, action=A.ACCEPT, actor=people[1])
+        apply_action(session, ticket_id=ticket.id, action=A.REPORT_DONE, actor=people[1], note="انجام شد")
+    with unit_of_work(engine) as session:
+        [listed] = open_tasks(session, policy=ALWAYS)
+    assert (listed.tracking_code, listed.source) == (ticket.tracking_code, TicketSource.WEB)
 
 
 def test_given_a_supervisor_calls_and_the_citizen_says_not_solved_then_the_ticket_reopens_with_their_words(
