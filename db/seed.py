@@ -77,6 +77,7 @@ DEMO_LOGINS: tuple[DemoLogin, ...] = (
     DemoLogin("waste", "waste-pasokh", Role.UNIT_LIAISON, "رابط سازمان مدیریت پسماند", unit="سازمان مدیریت پسماند"),
     DemoLogin("field", "field-pasokh", Role.FIELD_SUPERVISOR, "ناظر میدانی"),
     DemoLogin("mayor", "mayor-pasokh", Role.VIEWER, "دفتر شهردار"),
+    DemoLogin("desk", "desk-pasokh", Role.DESK, "میز خدمت حضوری ساختمان مرکزی"),
 )
 
 

@@ -185,6 +185,7 @@ def _banner(settings: Settings) -> str:
     lines = [
         "",
         f"Pasokh is up. Console: http://{settings.web_host}:{settings.web_port}/",
+        f"Citizens' site: {settings.public_url('/citizen/')}",
         f"Citizens call sip:137@{settings.sip_host}:{settings.sip_port} (and 1888) from {settings.trunk_match}.",
     ]
     if settings.environment != "development":
