@@ -7,6 +7,7 @@ from agent_console.routes import (
     admin,
     auth,
     calls,
+    citizen_track,
     console,
     inbox,
     live,
@@ -20,4 +21,5 @@ from agent_console.routes import (
 
 ROUTERS = tuple(module.router for module in (
     auth, console, queue, calls, tickets, inbox, wallboard, verifications, reports, admin, live, system,
+    citizen_track,
 ))

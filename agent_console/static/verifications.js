@@ -55,7 +55,8 @@ function actions(task) {
 function stateText(task) {
   const mode = task.mode === "automatic" ? " · خودکار" : "";
   const last = task.outcome ? ` · آخرین نتیجه: ${WORDS.outcomes[task.outcome] || task.outcome}` : "";
-  return `${WORDS.states[task.status] || task.status}${mode}${last}`;
+  const online = task.online_answer_until ? ` · پیوند پاسخ برخط شهروند تا ${jalaliDateTime(task.online_answer_until)}` : "";
+  return `${WORDS.states[task.status] || task.status}${mode}${last}${online}`;
 }
 
 function taskRow(task) {
