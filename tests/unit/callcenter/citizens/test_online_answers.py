@@ -217,7 +217,7 @@ def test_given_an_expired_link_then_it_says_so_and_the_calls_proceed(
 def test_given_a_link_when_the_call_recorded_the_answer_first_then_the_link_says_it_is_recorded(
     engine: sa.Engine, settings: Settings, tmp_path: Path,
 ) -> None:
-    ticket, operator = reported_done(engine, settings)
+    ticket, _ = reported_done(engine, settings)
     supervisor = add_staff(engine, "oa.supervisor", Role.SUPERVISOR)
     with unit_of_work(engine) as session:
         record_outcome(session, task_id=the_task(engine, ticket).id or 0, outcome=VerificationOutcome.RESOLVED,
@@ -242,7 +242,7 @@ def test_given_a_wrong_signature_then_no_such_link(engine: sa.Engine, settings: 
 def test_given_a_supervisor_asking_for_the_automatic_call_while_the_link_is_open_then_it_is_due_now(
     engine: sa.Engine, settings: Settings,
 ) -> None:
-    ticket, operator = reported_done(engine, settings)
+    ticket, _ = reported_done(engine, settings)
     supervisor = add_staff(engine, "oa.supervisor2", Role.SUPERVISOR)
     with unit_of_work(engine) as session:
         ask_automatic(session, task_ids=[the_task(engine, ticket).id or 0], by=supervisor, now=NOW)
