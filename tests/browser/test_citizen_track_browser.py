@@ -122,7 +122,7 @@ async def test_given_a_ticket_reported_done_when_the_citizen_answers_not_solved_
     assert status_of(engine, ticket) == S.REOPENED
     assert steps_of(engine, ticket)[-1][::3] == (A.VERIFY_NOT_RESOLVED, CITIZEN_WORDS)
 
-    await liaison.reload()  # the liaison's inbox: the ticket is back, with the citizen's words
+    # The liaison's inbox, left open: the ticket comes back live, with the citizen's words.
     back = liaison.locator(f'#inbox tr[data-code="{ticket.tracking_code}"]')
     await expect(back).to_contain_text(CITIZEN_WORDS)
     await expect(back).to_have_attribute("data-status", "reopened")

@@ -168,3 +168,18 @@ def test_given_an_open_link_then_the_supervisors_list_says_until_when(site: Site
     with Session(site.engine) as session:
         online = session.exec(select(OnlineAnswer)).one()
     assert datetime.fromisoformat(task["online_answer_until"]) == online.expires_at
+
+
+def test_given_a_file_that_is_not_a_photo_when_answering_then_a_persian_refusal_and_the_form_again(
+    site: Site,
+) -> None:
+    site.report_done()
+    path = answer_link(site)
+    page = site.client.get(path)
+    action = re.search(r'action="([^"]+)"', page.text)
+    assert action is not None
+    refused = site.client.post(action.group(1).replace("&amp;", "&"), data={"solved": "no", "words": "هنوز نه"},
+                               files={"photo": ("x.jpg", b"<!doctype html><script>alert(1)</script>", "image/jpeg")})
+    assert refused.status_code == 422 and "عکس JPEG، PNG یا WebP نیست" in refused.text
+    assert 'value="no" checked' in refused.text and ">هنوز نه</textarea>" in refused.text  # kept as typed
+    assert status_of(site.engine, site.ticket) == S.DONE
