@@ -708,3 +708,13 @@ class OnlineAnswer(SQLModel, table=True):
     outcome: VerificationOutcome | None = Field(default=None, sa_type=EnumAsString(VerificationOutcome, 16))
     # The history step the answer took (its photo hangs on it).
     transition_id: int | None = Field(default=None, foreign_key="ticket_transition.id")
+
+
+class OnlineAnswerPublic(SQLModel):
+    """A row of the supervisors' list of answers citizens gave online (no number: the link was the citizen's)."""
+
+    tracking_code: str
+    unit_name: str
+    outcome: VerificationOutcome
+    answered_at: datetime
+    note: str

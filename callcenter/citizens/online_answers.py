@@ -22,10 +22,12 @@ from callcenter.tickets.sms import answer_link_text, queue_ticket_sms
 from callcenter.verification.tasks import record_citizen_answer
 from db.models import (
     OnlineAnswer,
+    OnlineAnswerPublic,
     Ticket,
     TicketAttachment,
     TicketSource,
     TicketTransition,
+    Unit,
     VerificationOutcome,
     VerificationTask,
     VerificationTaskStatus,
@@ -140,3 +142,25 @@ def _claim(session: Session, answer: OnlineAnswer, now: datetime) -> None:
     if claimed.rowcount != 1:
         raise Conflict(ALREADY_RECORDED, answer_id=answer.id)
     session.refresh(answer)
+
+
+RECENT_ANSWERS = 50
+
+
+def recent_answers(session: Session, *, limit: int = RECENT_ANSWERS) -> list[OnlineAnswerPublic]:
+    """The latest answers citizens gave online, newest first: the supervisors see what no call of theirs
+    recorded (the verification list shows only open tasks)."""
+    rows = session.exec(
+        select(OnlineAnswer, Ticket, TicketTransition)
+        .join(Ticket, col(Ticket.id) == OnlineAnswer.ticket_id)
+        .join(TicketTransition, col(TicketTransition.id) == OnlineAnswer.transition_id)
+        .where(col(OnlineAnswer.answered_at).is_not(None))
+        .order_by(col(OnlineAnswer.answered_at).desc(), col(OnlineAnswer.id).desc()).limit(limit)
+    ).all()
+    answers = []
+    for online, ticket, step in rows:
+        unit = session.get(Unit, ticket.unit_id) if ticket.unit_id else None
+        assert online.outcome is not None and online.answered_at is not None
+        answers.append(OnlineAnswerPublic(tracking_code=ticket.tracking_code, unit_name=unit.name if unit else "",
+                                          outcome=online.outcome, answered_at=online.answered_at, note=step.note))
+    return answers

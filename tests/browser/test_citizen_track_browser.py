@@ -15,8 +15,9 @@ from callcenter.citizens.timeline import NO_MATCH, PUBLIC_STATUS_LABELS, PUBLIC_
 from callcenter.tickets.lifecycle import apply_action
 from db.engine import unit_of_work
 from db.models import OnlineAnswer, Role, SmsMessage, TicketAction, TicketStatus
-from tests.browser.conftest import WebBackend, log_in
+from tests.browser.conftest import VIEWPORT, WebBackend, log_in
 from tests.support.axe import assert_accessible
+from tests.support.backend import SUPERVISOR
 from tests.support.photos import image_bytes
 from tests.support.ticket_flow import PASSWORD, WASTE, Filed, add_staff, referred_ticket, status_of, steps_of
 
@@ -126,3 +127,16 @@ async def test_given_a_ticket_reported_done_when_the_citizen_answers_not_solved_
     back = liaison.locator(f'#inbox tr[data-code="{ticket.tracking_code}"]')
     await expect(back).to_contain_text(CITIZEN_WORDS)
     await expect(back).to_have_attribute("data-status", "reopened")
+
+    # The supervisors' verification page says the citizen answered online (no call of theirs recorded it).
+    supervisor_context = await chromium.new_context(viewport=VIEWPORT, locale="fa-IR", timezone_id="Asia/Tehran")
+    try:
+        supervisor = await supervisor_context.new_page()
+        await log_in(supervisor, web_backend.url, SUPERVISOR.username, SUPERVISOR.password, landing="/console")
+        await supervisor.goto(web_backend.url + "/verifications")
+        answered = supervisor.locator("#online-answers tbody tr")
+        await expect(answered).to_have_count(1)
+        await expect(answered).to_contain_text(CITIZEN_WORDS)
+        await expect(answered).to_contain_text("رفع نشده")
+    finally:
+        await supervisor_context.close()

@@ -183,3 +183,18 @@ def test_given_a_file_that_is_not_a_photo_when_answering_then_a_persian_refusal_
     assert refused.status_code == 422 and "عکس JPEG، PNG یا WebP نیست" in refused.text
     assert 'value="no" checked' in refused.text and ">هنوز نه</textarea>" in refused.text  # kept as typed
     assert status_of(site.engine, site.ticket) == S.DONE
+
+
+def test_given_an_online_answer_then_the_supervisors_see_it_came_from_the_citizen_online(site: Site) -> None:
+    site.report_done()
+    post_answer(site, answer_link(site), solved="no", words="آب هنوز راکد است")
+    add_staff(site.engine, "track.supervisor", Role.SUPERVISOR)
+    assert log_in_sync(site.client, "track.supervisor", PASSWORD).status_code == 303
+    [answered] = site.client.get("/api/verifications/online").json()
+    assert (answered["tracking_code"], answered["outcome"], answered["note"], answered["unit_name"]) == (
+        site.ticket.tracking_code, "not_resolved", "آب هنوز راکد است", WASTE)
+    assert "caller_number" not in answered
+    history = site.client.get(f"/api/tickets/{site.ticket.tracking_code}/history").json()
+    assert (history[-1]["action"], history[-1]["actor_role"], history[-1]["actor_name"]) == (
+        "verify_not_resolved", "citizen", "شهروند")
+    assert history[-1]["photos"] == []

@@ -86,6 +86,7 @@ ACCESS: dict[tuple[str, str], frozenset[Role] | None] = {
     ("GET", "/inbox"): INBOX_OWNERS,
     ("GET", "/verifications"): SUPERVISORS,
     ("GET", "/api/verifications"): SUPERVISORS,
+    ("GET", "/api/verifications/online"): SUPERVISORS,
     ("POST", "/api/verifications/{task_id}/call"): SUPERVISORS,
     ("POST", "/api/verifications/automatic"): SUPERVISORS,
     ("POST", "/api/verifications/{task_id}/outcome"): CALL_HANDLERS,
