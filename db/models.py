@@ -637,6 +637,8 @@ class VerificationTaskPublic(SQLModel):
     next_attempt_at: datetime
     outcome: VerificationOutcome | None
     calling: bool
+    # While the citizen's SMS link to answer online is open, the calls wait until then (decision 58).
+    online_answer_until: datetime | None = None
 
 
 # --- scheduled jobs and escalation ---
@@ -736,3 +738,31 @@ class AnonymousBudgetKey(SQLModel, table=True):
 
     day: str = Field(primary_key=True, max_length=10)  # YYYY-MM-DD, UTC
     secret: str = Field(max_length=64)
+# --- online verification (callcenter/citizens/online_answers.py) ---
+
+
+class OnlineAnswer(SQLModel, table=True):
+    """The SMS link offered to a citizen when a unit reports their ticket done, and their answer through it: one
+    per verification task. Until ``expires_at`` the task's calls wait; an answer is recorded once."""
+
+    __tablename__ = "online_answer"
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    task_id: int = Field(foreign_key="verification_task.id", unique=True)
+    offered_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    answered_at: datetime | None = _when()
+    outcome: VerificationOutcome | None = Field(default=None, sa_type=EnumAsString(VerificationOutcome, 16))
+    # The history step the answer took (its photo hangs on it).
+    transition_id: int | None = Field(default=None, foreign_key="ticket_transition.id")
+
+
+class OnlineAnswerPublic(SQLModel):
+    """A row of the supervisors' list of answers citizens gave online (no number: the link was the citizen's)."""
+
+    tracking_code: str
+    unit_name: str
+    outcome: VerificationOutcome
+    answered_at: datetime
+    note: str

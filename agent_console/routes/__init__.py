@@ -9,6 +9,7 @@ from agent_console.routes import (
     calls,
     citizen_forms,
     citizen_home,
+    citizen_track,
     console,
     desk,
     inbox,
@@ -24,5 +25,5 @@ from agent_console.routes import (
 
 ROUTERS = tuple(module.router for module in (
     auth, console, queue, calls, tickets, inbox, wallboard, verifications, reports, admin, desk, live, system,
-    open311, citizen_home, citizen_forms,
+    open311, citizen_home, citizen_forms, citizen_track,
 ))

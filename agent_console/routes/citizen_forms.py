@@ -24,6 +24,7 @@ from agent_console.csrf import session_token
 from agent_console.deps import MetricsDep, NotifierDep, PhotosDep, SessionDep, SettingsDep
 from agent_console.routes.auth import client_address
 from agent_console.templating import TEMPLATES
+from callcenter.citizens.links import status_links
 from callcenter.citizens.phone_codes import CODE_LIFETIME, PhoneCodes, mobile_number
 from callcenter.citizens.web_filing import (
     AnonymousBudget,
@@ -164,7 +165,8 @@ def submit_report(
                      status_code=status, refused=refused)
     verifier = Verifier(_codes(settings), session_token(request.session))
     try:
-        submission = file_report(session, photos, verifier, fields=fields, uploads=form.uploads, now=utcnow())
+        submission = file_report(session, photos, verifier, fields=fields, uploads=form.uploads, now=utcnow(),
+                                 status_link=status_links(settings))
     except (ValidationFailed, RateLimited) as refused:
         return _page(request, "public/report.html", _report_context(
             session, settings, request, fields, errors=field_errors(refused), photos_again=photos_again),
@@ -196,7 +198,7 @@ def submit_feedback(
     try:
         budget = AnonymousBudget(per_hour=settings.anonymous_1888_per_address_hour)
         submission = file_feedback(session, verifier, budget, fields=fields, address=client_address(request),
-                                   now=utcnow())
+                                   now=utcnow(), status_link=status_links(settings))
     except (ValidationFailed, RateLimited) as refused:
         return _page(request, "public/feedback.html", _feedback_context(
             session, settings, request, fields, errors=field_errors(refused)), status_code=refused.status_code,

@@ -14,6 +14,7 @@ from sqlmodel import Session
 from agent_console.deps import DeskStaff, SessionDep, SettingsDep
 from agent_console.templating import TEMPLATES
 from callcenter.citizens.desk import DeskForm, desk_choices, file_at_desk
+from callcenter.citizens.links import status_links
 from callcenter.citizens.receipts import FOLLOW_UP, HEADING, MUNICIPALITY, receipt_for, receipt_pdf
 from callcenter.platform.errors import ValidationFailed
 from db.models import User
@@ -33,7 +34,7 @@ def desk_page(request: Request, user: DeskStaff, session: SessionDep) -> Respons
 
 @router.post("", response_class=HTMLResponse)
 def file_desk_ticket(
-    request: Request, user: DeskStaff, session: SessionDep,
+    request: Request, user: DeskStaff, session: SessionDep, settings: SettingsDep,
     category_id: Annotated[str, Form()] = "", district_id: Annotated[str, Form()] = "",
     address: Annotated[str, Form()] = "", description: Annotated[str, Form()] = "",
     mobile: Annotated[str, Form()] = "", request_id: Annotated[str, Form()] = "",
@@ -42,7 +43,7 @@ def file_desk_ticket(
     form = DeskForm(category_id=category_id, district_id=district_id, address=address, description=description,
                     mobile=mobile, request_id=request_id or uuid.uuid4().hex)
     try:
-        submission = file_at_desk(session, form=form, by=user)
+        submission = file_at_desk(session, form=form, by=user, status_link=status_links(settings))
     except ValidationFailed as error:
         session.rollback()  # nothing of a refused form stays, whatever step refused it
         return _form_page(request, session, user, form, error=error)

@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from agent_console.deps import EngineDep, MetricsDep, NotifierDep, SettingsDep
 from agent_console.routes.auth import client_address
+from callcenter.citizens.links import status_links
 from callcenter.open311.catalog import discovery, service_definition, services
 from callcenter.open311.keys import authenticate_key, key_rule
 from callcenter.open311.rendering import CONTENT_TYPES, Format, error_code, errors_body, render
@@ -122,7 +123,7 @@ def _post(request: Request, fmt: str, fields: dict[str, str], engine: Engine, se
         assert key.id is not None
         token = new_token(key.id, request.headers.get("idempotency-key"))
         with unit_of_work(engine) as session:
-            posted = post_request(session, fields, token=token)
+            posted = post_request(session, fields, token=token, status_link=status_links(settings))
     except PasokhError as error:
         return _error(error, answer_format)
     return posted

@@ -24,9 +24,12 @@ from agent_console.deps import (
     PhotosDep,
     RecordingsDep,
     SessionDep,
+    SettingsDep,
     TicketActor,
 )
 from agent_console.routes.calls import WAV_FILE
+from callcenter.citizens.links import status_links
+from callcenter.citizens.online_answers import offer_online_answer
 from callcenter.platform.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationFailed
 from callcenter.platform.persian import persian_digits
 from callcenter.platform.privacy import ticket_for_reader, ticket_read_refusal
@@ -66,8 +69,9 @@ PHOTO_FILE: dict[int | str, dict[str, Any]] = {200: {"description": "The photo",
 @router.post("/api/tickets", status_code=201)
 def file_ticket(
     body: TicketCreate, user: CallHandler, session: SessionDep, metrics: MetricsDep, notifier: NotifierDep,
+    settings: SettingsDep,
 ) -> TicketPublic:
-    submission = file_with_referral(session, data=body, by=user)
+    submission = file_with_referral(session, data=body, by=user, status_link=status_links(settings))
     ticket = submission.ticket
     public = to_public(session, ticket)
     session.commit()  # stored before it is counted and announced (the consoles re-read what they are told of)
@@ -179,11 +183,12 @@ def _action_body_schema() -> dict[str, Any]:
 @raises(NotFound, InvalidTransition, Conflict)
 def take_action(
     tracking_code: str, user: TicketActor, upload: Annotated[ActionUpload, Depends(action_upload)],
-    session: SessionDep, photos: PhotosDep, notifier: NotifierDep,
+    session: SessionDep, photos: PhotosDep, notifier: NotifierDep, settings: SettingsDep,
 ) -> TicketPublic:
     """One step of the lifecycle as the logged-in user; apply_action enforces the role and the unit.
 
-    A report that the work is done may carry up to five photos (multipart ``photos``)."""
+    A report that the work is done may carry up to five photos (multipart ``photos``); it texts the citizen a
+    link to answer "solved / not solved" online (callcenter/citizens/online_answers.py)."""
     body = upload.body
     ticket = find_by_tracking_code(session, tracking_code)
     assert ticket.id is not None  # a stored row
@@ -192,6 +197,8 @@ def take_action(
         uploads=upload.photos, note=body.note, unit_id=body.unit_id, verdict=body.verdict,
         expected_status=body.expected_status)
     session.refresh(ticket)
+    if transition.action == TicketAction.REPORT_DONE:
+        offer_online_answer(session, settings, ticket=ticket, now=transition.at)
     public = to_public(session, ticket)
     session.commit()  # stored before it is announced
     log.info("Ticket %s: %s by %s (%s → %s)%s", ticket.tracking_code, transition.action, user.username,

@@ -7,8 +7,9 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
 from agent_console.api_errors import raises
-from agent_console.deps import CallHandler, Supervisor, VerificationDep
+from agent_console.deps import CallHandler, SessionDep, Supervisor, VerificationDep
 from agent_console.templating import TEMPLATES
+from callcenter.citizens.online_answers import recent_answers
 from callcenter.platform.errors import (
     AsteriskUnavailable,
     Conflict,
@@ -16,7 +17,7 @@ from callcenter.platform.errors import (
     NotFound,
     OutsideCallingHours,
 )
-from db.models import RowId, VerificationOutcome, VerificationTaskPublic
+from db.models import OnlineAnswerPublic, RowId, VerificationOutcome, VerificationTaskPublic
 
 router = APIRouter()
 
@@ -30,6 +31,12 @@ def verifications_page(request: Request, user: Supervisor) -> Response:
 async def verification_list(_user: Supervisor, dialer: VerificationDep) -> list[VerificationTaskPublic]:
     """Every open verification task, the soonest due first."""
     return await dialer.open_tasks()
+
+
+@router.get("/api/verifications/online")
+def online_answers(_user: Supervisor, session: SessionDep) -> list[OnlineAnswerPublic]:
+    """The latest answers citizens gave through their SMS link (decision 58), newest first."""
+    return recent_answers(session)
 
 
 @router.post("/api/verifications/{task_id}/call")

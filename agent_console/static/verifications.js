@@ -55,7 +55,8 @@ function actions(task) {
 function stateText(task) {
   const mode = task.mode === "automatic" ? " · خودکار" : "";
   const last = task.outcome ? ` · آخرین نتیجه: ${WORDS.outcomes[task.outcome] || task.outcome}` : "";
-  return `${WORDS.states[task.status] || task.status}${mode}${last}`;
+  const online = task.online_answer_until ? ` · پیوند پاسخ برخط شهروند تا ${jalaliDateTime(task.online_answer_until)}` : "";
+  return `${WORDS.states[task.status] || task.status}${mode}${last}${online}`;
 }
 
 function subjectCell(task) {
@@ -86,8 +87,17 @@ async function loadTasks() {
   updateRows($("verifications"), $("verifications-empty"), tasks, (task) => task.id, taskRow);
 }
 
+// What citizens answered through their SMS link (no call of ours recorded it).
+async function loadOnlineAnswers() {
+  const answers = await api("GET", "/api/verifications/online");
+  updateRows($("online-answers"), $("online-answers-empty"), answers, (a) => `${a.tracking_code}:${a.answered_at}`,
+    (a) => row([trackingCode(a.tracking_code), a.unit_name, WORDS.outcomes[a.outcome] || a.outcome, a.note,
+      jalaliDateTime(a.answered_at)]));
+}
+
 // Others' changes reload the list at once: rows update in place, so words being typed survive (updateRows).
-const reload = () => loadTasks().catch((failure) => showError($("verifications-error"), failure.message));
+const reload = () => Promise.all([loadTasks(), loadOnlineAnswers()])
+  .catch((failure) => showError($("verifications-error"), failure.message));
 
 persianDigitsInPage();
 openEvents(reload, (message) => {

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 from agent_console.container import WebContainer
 from agent_console.hub import WebsocketHub
 from callcenter.bootstrap.provisioning import LocalProvisioner
+from callcenter.citizens.links import status_links
 from callcenter.citizens.phone_codes import purge_old_codes
 from callcenter.intake.ivr_requests import DatabaseIntake
 from callcenter.intake.routing import RoutingPolicy
@@ -245,7 +246,8 @@ def build_flows(settings: Settings, *, engine: Engine, notifier: Notifier) -> Fl
     hours = parse_service_hours(settings.service_hours, load_holidays(settings.holidays_file))
     operators = OperatorAccess(
         menu=menu, routing=RoutingPolicy(hours=hours, max_wait_seconds=settings.max_wait_seconds),
-        queue_state=AsteriskQueueState(), requests=DatabaseIntake(engine=engine, notifier=notifier),
+        queue_state=AsteriskQueueState(),
+        requests=DatabaseIntake(engine=engine, notifier=notifier, status_link=status_links(settings)),
         recordings=recording_store(settings),
         limits=VoiceMessageLimits(max_seconds=settings.voice_message_max_seconds,
                                   min_seconds=settings.voice_message_min_seconds,

@@ -13,6 +13,7 @@ from callcenter.platform.errors import ValidationFailed
 from callcenter.platform.persian import ascii_digits, normalize_text
 from callcenter.platform.phone_numbers import sms_number
 from callcenter.tickets.filing import file_from_channel
+from callcenter.tickets.sms import StatusLink
 from callcenter.tickets.store import Submission
 from db.models import Category, Line, TicketCreate, TicketSource, Unit, UnitKind, User
 
@@ -53,12 +54,12 @@ def desk_choices(session: Session) -> DeskChoices:
     return DeskChoices(categories=list(categories), districts=list(districts))
 
 
-def file_at_desk(session: Session, *, form: DeskForm, by: User) -> Submission:
+def file_at_desk(session: Session, *, form: DeskForm, by: User, status_link: StatusLink | None = None) -> Submission:
     """Check the form, then file it as an in-person ticket referred in ``by``'s name (filing.file_from_channel):
     the routing table picks the unit, the tracking-code SMS goes out only when a mobile was given. The form's
     ``request_id`` makes a double submit return the first ticket."""
     data = _ticket_data(session, form)
-    return file_from_channel(session, data=data, source=TicketSource.IN_PERSON, by=by)
+    return file_from_channel(session, data=data, source=TicketSource.IN_PERSON, by=by, status_link=status_link)
 
 
 def _ticket_data(session: Session, form: DeskForm) -> TicketCreate:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from collections.abc import Callable
 
 from callcenter.platform.settings import Settings
 
@@ -33,3 +34,20 @@ def status_path(secret: str, tracking_code: str) -> str:
 
 def status_link(settings: Settings, tracking_code: str) -> str:
     return settings.public_url(status_path(settings.secret_key, tracking_code))
+
+
+def status_links(settings: Settings) -> Callable[[str], str]:
+    """The status link of a tracking code not known yet: filing passes it to the tracking-code SMS."""
+    return lambda tracking_code: status_link(settings, tracking_code)
+
+
+ANSWER = "answer"
+
+
+def answer_path(secret: str, answer_id: int) -> str:
+    """The form on which the citizen answers "solved / not solved" online (callcenter/citizens/online_answers.py)."""
+    return f"/citizen/a/{answer_id}/{signature(secret, ANSWER, str(answer_id))}"
+
+
+def answer_link(settings: Settings, answer_id: int) -> str:
+    return settings.public_url(answer_path(settings.secret_key, answer_id))

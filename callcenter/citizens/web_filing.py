@@ -25,6 +25,7 @@ from callcenter.platform.rate_limits import RateLimiter, RateRule
 from callcenter.tickets.attachments import MAX_PHOTOS, Photo, PhotoStore, Upload, check_photos
 from callcenter.tickets.filing import file_from_channel
 from callcenter.tickets.lifecycle import Citizen
+from callcenter.tickets.sms import StatusLink
 from callcenter.tickets.store import Submission
 from db.models import (
     CLIENT_REQUEST_ID_PATTERN,
@@ -210,7 +211,7 @@ def _verify_mobile(session: Session, verifier: Verifier, *, mobile: str, code: s
 
 def file_report(
     session: Session, store: PhotoStore, verifier: Verifier, *, fields: Mapping[str, str],
-    uploads: Sequence[Upload], now: datetime,
+    uploads: Sequence[Upload], now: datetime, status_link: StatusLink | None = None,
 ) -> Submission:
     """A 137 problem from the web form, with its photos (rows with no step and no staff uploader), or a
     refusal naming each wrong field (:func:`form_refused`). The phone code's tries are written before the
@@ -241,7 +242,7 @@ def file_report(
     try:
         with session.begin_nested():
             submission = file_from_channel(session, data=data, source=TicketSource.WEB,
-                                           by=Citizen(channel=TicketSource.WEB))
+                                           by=Citizen(channel=TicketSource.WEB), status_link=status_link)
             if submission.new:
                 saved = [(store.save(photo), photo) for photo in photos[:MAX_PHOTOS]]
                 assert submission.ticket.id is not None
@@ -258,7 +259,7 @@ def file_report(
 
 def file_feedback(
     session: Session, verifier: Verifier, budget: AnonymousBudget, *, fields: Mapping[str, str], address: str,
-    now: datetime,
+    now: datetime, status_link: StatusLink | None = None,
 ) -> Submission:
     """A 1888 message from the web form, or a refusal naming each wrong field (:func:`form_refused`).
     Anonymous (``anonymous`` ticked): no mobile is asked for or kept, and ``address`` is only counted against the
@@ -295,7 +296,7 @@ def file_feedback(
                         request_id=request_id, feedback_kind=kind, personnel_code=personnel_code or None)
     with session.begin_nested():
         return file_from_channel(session, data=data, source=TicketSource.WEB, by=Citizen(channel=TicketSource.WEB),
-                                 anonymous=anonymous)
+                                 anonymous=anonymous, status_link=status_link)
 
 
 class AnonymousBudget:

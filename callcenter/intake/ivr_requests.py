@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from callcenter.intake.callbacks import position_in_line, request_callback
 from callcenter.platform.notifier import Notifier
-from callcenter.tickets.sms import queue_tracking_code_sms
+from callcenter.tickets.sms import StatusLink, queue_tracking_code_sms
 from callcenter.tickets.store import VoiceMessage, submit_voice_message, to_public
 from db.engine import unit_of_work
 from db.models import Call, CallbackPublic, CallOutcome, TicketPublic
@@ -25,9 +25,10 @@ class CallbackReceipt:
 class DatabaseIntake:
     """The IVR's write side (implements ``ivr.flows.CitizenRequests``); database work runs off the event loop."""
 
-    def __init__(self, *, engine: Engine, notifier: Notifier) -> None:
+    def __init__(self, *, engine: Engine, notifier: Notifier, status_link: StatusLink | None = None) -> None:
         self._engine = engine
         self._notifier = notifier
+        self._status_link = status_link  # the tracking-code SMS carries the ticket's status link
 
     async def leave_message(self, message: VoiceMessage) -> str:
         """Store the ticket, queue its tracking-code SMS, tell the consoles; returns the tracking code."""
@@ -47,7 +48,7 @@ class DatabaseIntake:
         with unit_of_work(self._engine) as session:
             submission = submit_voice_message(session, message=message)
             ticket = submission.ticket
-            queue_tracking_code_sms(session, ticket=ticket)
+            queue_tracking_code_sms(session, ticket=ticket, status_link=self._status_link)
             _settle_call(session, message.linkedid, CallOutcome.VOICE_MESSAGE, forget_caller=message.anonymous)
             return to_public(session, ticket), submission.new
 

@@ -29,6 +29,7 @@ from callcenter.platform.errors import InvalidTrackingCode, NotFound, Validation
 from callcenter.platform.persian import normalize_phone_number, persian_digits
 from callcenter.tickets.filing import file_from_channel
 from callcenter.tickets.lifecycle import FINAL_STATUSES, Citizen
+from callcenter.tickets.sms import StatusLink
 from callcenter.tickets.store import server_request_id, to_public
 from callcenter.tickets.tracking_code import parse_tracking_code
 from db.models import (
@@ -182,7 +183,8 @@ def new_token(key_id: int, idempotency_key: str | None) -> str:
     return f"k{key_id}-{idempotency_key}"
 
 
-def post_request(session: Session, form: Mapping[str, str], *, token: str) -> Posted:
+def post_request(session: Session, form: Mapping[str, str], *, token: str,
+                 status_link: StatusLink | None = None) -> Posted:
     """POST requests: the form fields as the spec names them, filed through the routing table as a citizen's
     ticket. Only the phone is kept of who the citizen is (email and names are not stored, decision 60)."""
     code = form.get("service_code", "").strip()
@@ -196,7 +198,8 @@ def post_request(session: Session, form: Mapping[str, str], *, token: str) -> Po
     data = _ticket_data(category, form, lat=lat, long=long, address=address)
     try:
         submission = file_from_channel(session, data=data.model_copy(update={"request_id": server_request_id(
-            TOKEN_KIND, token)}), source=TicketSource.OPEN311, by=Citizen(channel=TicketSource.OPEN311))
+            TOKEN_KIND, token)}), source=TicketSource.OPEN311, by=Citizen(channel=TicketSource.OPEN311),
+            status_link=status_link)
     except ValidationFailed as error:  # named as the app knows the field (attribute[district], not district_id)
         raise ValidationFailed(error.message, field=_field_name(error.details.get("field", ""))) from error
     ticket = submission.ticket

@@ -25,6 +25,11 @@ from db.models import SmsMessage, SmsStatus, Ticket, utcnow
 log = logging.getLogger(__name__)
 
 TRACKING_CODE_TEXT = "شهرداری قزوین: درخواست شما در سامانه {line} ثبت شد. کد رهگیری: {code}"
+# The status link (callcenter/citizens/links.py), on its own line so that phones make it a link.
+STATUS_LINK_TEXT = "\nپیگیری: {link}"
+ANSWER_LINK_TEXT = "شهرداری قزوین: انجام درخواست {code} اعلام شد. مشکل رفع شد؟ پاسخ دهید:\n{link}"
+# Builds a tracking code's status link; the tickets package knows no URLs (they are the citizens' channel's).
+StatusLink = Callable[[str], str]
 
 # Wait after the 1st, 2nd, 3rd, 4th and later failed attempt.
 BACKOFF: Sequence[timedelta] = (
@@ -120,22 +125,38 @@ class KavenegarGateway:
         logging.getLogger("httpx").removeFilter(self._redact)
 
 
-def tracking_code_text(ticket: Ticket) -> str:
-    """What the citizen reads: Persian, with Persian digits and the code in groups of three."""
-    return TRACKING_CODE_TEXT.format(line=persian_digits(ticket.line),
+def tracking_code_text(ticket: Ticket, link: str = "") -> str:
+    """What the citizen reads: Persian, with Persian digits and the code in groups of three; then the link to
+    follow it, when there is one."""
+    text = TRACKING_CODE_TEXT.format(line=persian_digits(ticket.line),
                                      code=persian_digits(format_for_reading(ticket.tracking_code)))
+    return text + STATUS_LINK_TEXT.format(link=link) if link else text
 
 
-def queue_tracking_code_sms(session: Session, *, ticket: Ticket) -> SmsMessage | None:
-    """Write the tracking-code SMS to the outbox (a DB write, no sending); once per ticket however often called."""
+def answer_link_text(ticket: Ticket, link: str) -> str:
+    """The unit reported the work done: is the problem solved? (the link opens the answer form)."""
+    return ANSWER_LINK_TEXT.format(code=persian_digits(ticket.tracking_code), link=link)
+
+
+def queue_tracking_code_sms(
+    session: Session, *, ticket: Ticket, status_link: StatusLink | None = None,
+) -> SmsMessage | None:
+    """Write the tracking-code SMS to the outbox (a DB write, no sending); once per ticket however often called.
+    With ``status_link`` the text carries the ticket's status link."""
+    link = status_link(ticket.tracking_code) if status_link is not None else ""
+    return queue_ticket_sms(session, ticket=ticket, key=f"tracking-code:{ticket.id}",
+                            body=tracking_code_text(ticket, link))
+
+
+def queue_ticket_sms(session: Session, *, ticket: Ticket, key: str, body: str) -> SmsMessage | None:
+    """Write a text to the ticket's citizen to the outbox, once per ``key``; None without a mobile to text."""
     to = sms_number(ticket.caller_number)
     if to is None or ticket.id is None:
         return None
-    key = f"tracking-code:{ticket.id}"
     existing = _by_dedup_key(session, key)
     if existing is not None:
         return existing
-    message = SmsMessage(to_number=to, body=tracking_code_text(ticket), ticket_id=ticket.id, dedup_key=key)
+    message = SmsMessage(to_number=to, body=body, ticket_id=ticket.id, dedup_key=key)
     try:
         with session.begin_nested():  # a savepoint: a twin's row undoes only this insert, not the caller's work
             session.add(message)

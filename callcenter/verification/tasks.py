@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -11,10 +12,11 @@ from sqlmodel import Session, col, select
 from callcenter.platform.errors import Conflict, NotFound, OutsideCallingHours, ValidationFailed
 from callcenter.platform.service_hours import ServiceHours
 from callcenter.tickets.lifecycle import OPEN_VERIFICATION_STATUSES as OPEN_STATUSES
-from callcenter.tickets.lifecycle import apply_action
+from callcenter.tickets.lifecycle import Actor, Citizen, apply_action
 from db.engine import all_or_nothing
 from db.models import (
     Category,
+    OnlineAnswer,
     Ticket,
     TicketAction,
     TicketStatus,
@@ -99,6 +101,8 @@ def task_public(session: Session, task: VerificationTask, *, policy: CallingPoli
                                        TicketTransition.action == TicketAction.REPORT_DONE)
         .order_by(col(TicketTransition.id).desc())
     ).first()
+    link = session.exec(select(OnlineAnswer).where(OnlineAnswer.task_id == task.id,
+                                                   col(OnlineAnswer.answered_at).is_(None))).first()
     return VerificationTaskPublic(
         id=task.id, ticket_id=task.ticket_id, tracking_code=ticket.tracking_code, ticket_status=ticket.status.value,
         category_name=category.name if category else "", unit_name=unit.name if unit else "",
@@ -106,6 +110,7 @@ def task_public(session: Session, task: VerificationTask, *, policy: CallingPoli
         status=task.status,
         mode=task.mode, attempts=task.attempts, max_attempts=policy.max_attempts,
         next_attempt_at=task.next_attempt_at, outcome=task.outcome, calling=task.status == Status.CALLING,
+        online_answer_until=link.expires_at if link is not None else None,
     )
 
 
@@ -254,6 +259,10 @@ def ask_automatic(session: Session, *, task_ids: list[int], by: User, now: datet
         if task.status == Status.DONE:
             continue
         task.mode, task.requested_by_id = VerificationMode.AUTOMATIC, by.id
+        if task.status == Status.PENDING and task.attempts == 0:
+            # Never called yet, it waits only for the citizen's online answer (decision 58): the supervisor who
+            # asks for the call now decides not to wait, as a click-to-call would.
+            task.next_attempt_at = min(task.next_attempt_at, now)
         if task.status == Status.GAVE_UP:  # a supervisor's new request starts a fresh round of attempts
             task.status, task.attempts, task.next_attempt_at = Status.PENDING, 0, now
         session.add(task)
@@ -306,8 +315,25 @@ def due_automatic(session: Session, *, now: datetime, limit: int) -> list[Verifi
     ).all())
 
 
-def _settle(session: Session, *, task: VerificationTask, outcome: VerificationOutcome, by: User, note: str,
-            now: datetime) -> None:
+def record_citizen_answer(
+    session: Session, *, task_id: int, outcome: VerificationOutcome, citizen: Citizen, note: str, now: datetime,
+    with_step: Callable[[Session, TicketTransition], None] | None = None,
+) -> TicketTransition:
+    """The citizen's own answer through a public channel (the SMS link, callcenter/citizens/online_answers.py):
+    the task settles and the ticket moves exactly as a call's result would, the step in the citizen's name."""
+    if outcome not in (Outcome.RESOLVED, Outcome.NOT_RESOLVED):
+        raise ValidationFailed("پاسخ را انتخاب کنید: رفع شده یا رفع نشده.", field="outcome")
+    task = get_task(session, task_id)
+    if task.status == Status.DONE:
+        raise Conflict("نتیجه تأیید این درخواست پیش‌تر ثبت شده است.", task_id=task_id)
+    step = _settle(session, task=task, outcome=outcome, by=citizen, note=note, now=now, with_step=with_step)
+    session.refresh(task)
+    return step
+
+
+def _settle(session: Session, *, task: VerificationTask, outcome: VerificationOutcome, by: Actor, note: str,
+            now: datetime,
+            with_step: Callable[[Session, TicketTransition], None] | None = None) -> TicketTransition:
     ticket = session.get(Ticket, task.ticket_id)
     assert ticket is not None and ticket.id is not None
     task.status, task.outcome, task.closed_at = Status.DONE, outcome, now
@@ -316,7 +342,7 @@ def _settle(session: Session, *, task: VerificationTask, outcome: VerificationOu
     if ticket.status == TicketStatus.DONE:  # a result recorded without a call placed through us (a desk phone)
         # Stands only with the result, in the same transaction: a refused result raises and the edge rolls back.
         apply_action(session, ticket_id=ticket.id, action=TicketAction.REQUEST_VERIFICATION, actor=by)
-    apply_action(session, ticket_id=ticket.id, action=action, actor=by, note=note)
+    return apply_action(session, ticket_id=ticket.id, action=action, actor=by, note=note, with_step=with_step)
 
 
 def _reschedule(task: VerificationTask, *, outcome: VerificationOutcome, policy: CallingPolicy,

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from callcenter.bootstrap.app import create_app
+from callcenter.citizens.links import status_link
 from callcenter.platform.settings import load_settings
 from db.engine import make_engine
 from db.models import SmsMessage, SmsStatus
@@ -59,7 +60,12 @@ def test_filing_a_ticket_for_a_mobile_caller_queues_one_sms_with_its_tracking_co
     assert message.status == SmsStatus.QUEUED and message.attempts == 0
     code = filed.json()["tracking_code"]
     grouped = f"{code[:3]}-{code[3:6]}-{code[6:]}".translate(str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹"))
-    assert message.body.endswith(f"کد رهگیری: {grouped}")
+    settings = client.app.state.web.settings  # type: ignore[attr-defined]
+    assert message.body == f"{tracking_code_text_head(grouped)}\nپیگیری: {status_link(settings, code)}"
+
+
+def tracking_code_text_head(grouped: str) -> str:
+    return f"شهرداری قزوین: درخواست شما در سامانه ۱۳۷ ثبت شد. کد رهگیری: {grouped}"
 
 
 def test_posting_the_same_request_id_twice_queues_the_sms_once(client: TestClient) -> None:

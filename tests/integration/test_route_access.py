@@ -89,6 +89,7 @@ ACCESS: dict[tuple[str, str], frozenset[Role] | None] = {
     ("GET", "/inbox"): INBOX_OWNERS,
     ("GET", "/verifications"): SUPERVISORS,
     ("GET", "/api/verifications"): SUPERVISORS,
+    ("GET", "/api/verifications/online"): SUPERVISORS,
     ("POST", "/api/verifications/{task_id}/call"): SUPERVISORS,
     ("POST", "/api/verifications/automatic"): SUPERVISORS,
     ("POST", "/api/verifications/{task_id}/outcome"): CALL_HANDLERS,
@@ -111,11 +112,17 @@ ACCESS: dict[tuple[str, str], frozenset[Role] | None] = {
     ("GET", "/citizen/feedback"): PUBLIC,
     ("POST", "/citizen/feedback"): PUBLIC,
     ("POST", "/citizen/phone-code"): PUBLIC,
+    ("GET", "/citizen/track"): PUBLIC,
+    ("POST", "/citizen/track"): PUBLIC,
+    ("GET", "/citizen/s/{tracking_code}/{sig}"): PUBLIC,
+    ("GET", "/citizen/a/{answer_id}/{sig}"): PUBLIC,
+    ("POST", "/citizen/a/{answer_id}/{sig}"): PUBLIC,
 }
 EXAMPLE_PATHS = {"{tracking_code}": "123456784", "{callback_id}": "1", "{user_id}": "1", "{call_id}": "1"}
 EXAMPLE_PATHS.update({"{photo_id}": "1", "{override_id}": "1", "{task_id}": "1", "{unit_id}": "1"})
 EXAMPLE_PATHS.update({"{key_id}": "1", "{fmt}": "json", "{service_code}": "1", "{service_request_id}": "123456784",
                       "{token}": "no-such-token"})
+EXAMPLE_PATHS.update({"{answer_id}": "1", "{sig}": "AAAAAAAAAAAAAAAA"})
 PASSWORD = "role-walk-password"
 
 

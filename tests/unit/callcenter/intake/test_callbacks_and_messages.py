@@ -164,3 +164,15 @@ async def test_given_the_intake_when_a_message_is_left_then_sms_queued_call_sett
         assert call.outcome == CallOutcome.VOICE_MESSAGE  # the first thing the caller settled for
     assert receipt.position == 1
     assert [(await subscription.get()).name for _ in range(2)] == ["ticket_created", "callback_requested"]
+
+
+async def test_given_status_links_when_a_message_is_left_then_its_sms_carries_the_link(engine: sa.Engine) -> None:
+    intake = DatabaseIntake(engine=engine, notifier=Notifier(bus=InProcessBus()),
+                            status_link=lambda code: f"https://137.example/citizen/s/{code}/sig")
+    with Session(engine) as session:
+        a_call(session, "m-link", "09121234567")
+    code = await intake.leave_message(message("m-link"))
+    with Session(engine) as session:
+        ticket = session.exec(select(Ticket).where(Ticket.tracking_code == code)).one()
+        [sms] = session.exec(select(SmsMessage).where(SmsMessage.ticket_id == ticket.id)).all()
+    assert sms.body.endswith(f"\nپیگیری: https://137.example/citizen/s/{code}/sig")
