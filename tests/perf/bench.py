@@ -275,7 +275,7 @@ def verdict(outcome: Outcome) -> str:
 
 
 async def run_public(settings: Settings, outcome: Outcome, connections: int, seconds: int) -> None:
-    async with running_backend(settings) as backend:
+    async with running_backend(settings, leave_queues=False) as backend:  # nobody joined a queue here
         take_signals_back()
         outcome.asterisk_version = backend.services.web.ami.asterisk_version or outcome.asterisk_version
         outcome.public = await run_public_site(settings, backend.engine, base_url=backend.url,
@@ -361,9 +361,9 @@ def results_table(outcome: Outcome) -> str:
 
 INTRO = """# Benchmarks
 
-`make bench` (or `python -m tests.perf.bench [--calls N] [--operators M] [--hold-ms X]`) runs a real load:
-its own Asterisk sandbox instance (`bench`, ports from 17000), M sipp operator phones registered and answering,
-the backend in-process with one logged-in websocket console per operator, every operator in the 137 queue,
+`make bench` (or `python -m tests.perf.bench [--calls N] [--operators M] [--hold-ms X] [--parts calls,public]`) runs
+a real load: its own Asterisk sandbox instance (`bench`, ports from 17000), M sipp operator phones registered and
+answering, the backend in-process with one logged-in websocket console per operator, every operator in the 137 queue,
 then N sipp citizens calling 137 at once and pressing 1. Nothing is mocked; nothing asserts on time. The run
 fails (exit 1) when a call fails or a console misses its screen pop.
 
@@ -381,6 +381,17 @@ to the baseline. The screen-pop server figure is the project's
 websocket receive time minus the call's `answered_at` (wall clock, same machine). A p99 over n=N samples is
 the slowest one or two, while the baseline's p99 covers ~900 pings across the whole run: compare p50 ratios,
 read p99 ratios as a rough bound. The bench's own websocket clients share the backend's process and loop.
+
+**The public site** (`--parts public`, tests/perf/public_site.py): the same backend (one process, as `make run`
+serves it, on the bench's SQLite database) under wrk (Debian's package, another process) with 200 connections open
+at once, three runs of 20 s one after another: the baseline, `GET /healthz` (the same server, middleware and one
+database query, none of the site's own work); status lookups, the signed links of SMS messages and receipts spread
+over 500 tickets; and report submissions, urlencoded `POST /citizen/report` from one browser session that verified
+its mobile by the SMS code read from the outbox, each with a new `request_id`, so each files a ticket (routing,
+referral, tracking-code SMS). Then the tickets are counted: every answered submission must be one ticket (a few
+more, at most one per connection, are the submissions wrk stopped waiting for at the end of its run). Latencies are
+wrk's, over every request; at 200 connections against one process they are mostly queueing, so the ratios to the
+baseline are the figures to compare between runs and machines. wrk shares the two cores with the backend.
 """
 
 
