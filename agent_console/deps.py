@@ -15,6 +15,7 @@ from agent_console.api_errors import raises
 from agent_console.container import Listener, WebContainer
 from agent_console.hub import WebsocketHub
 from agent_console.session_cookie import current_session
+from callcenter.complaints import access
 from callcenter.platform.errors import NotAuthenticated, PermissionDenied
 from callcenter.platform.metrics import Metrics
 from callcenter.platform.notifier import Notifier
@@ -119,6 +120,11 @@ REPORT_ROLES = frozenset({Role.VIEWER, Role.SUPERVISOR, Role.ADMIN, Role.INSPECT
 # The in-person service desk: its own staff, and operators and supervisors filling in at the counter (ADR 0059).
 DESK_ROLES = frozenset({Role.DESK, Role.OPERATOR, Role.SUPERVISOR})
 
+# The inspection office, and the mayor's office for complaints about the inspection office; which complaint each
+# may read, callcenter/complaints/access.py decides per complaint.
+COMPLAINT_ROLES = access.COMPLAINT_ROLES
+INSPECTION_ROLES = access.INSPECTION_ROLES
+
 CallHandler = Annotated[User, role_guard(CALL_HANDLING_ROLES, "این بخش فقط برای کارشناسان و ناظران مرکز تماس است.")]
 Supervisor = Annotated[User, role_guard(SUPERVISING_ROLES, "این بخش فقط برای ناظران مرکز تماس است.")]
 WallboardViewer = Annotated[User, role_guard(WALLBOARD_ROLES, "این بخش فقط برای ناظران مرکز تماس و دفتر شهردار است.")]
@@ -128,6 +134,10 @@ HistoryReader = Annotated[User, role_guard(HISTORY_READER_ROLES, "نقش شما 
 InboxOwner = Annotated[User, role_guard(INBOX_ROLES, "این بخش فقط برای رابطان واحدها و ناظران میدانی است.")]
 ReportReader = Annotated[User, role_guard(REPORT_ROLES, "این گزارش فقط برای دفتر شهردار، ناظران و بازرسی است.")]
 DeskStaff = Annotated[User, role_guard(DESK_ROLES, "این بخش فقط برای میز خدمت حضوری، کارشناسان و ناظران است.")]
+ComplaintReader = Annotated[User, role_guard(COMPLAINT_ROLES, "این بخش فقط برای بازرسی و دفتر شهردار است.")]
+InspectionStaff = Annotated[User, role_guard(INSPECTION_ROLES, "این بخش فقط برای بازرسان است.")]
+HeadOfInspection = Annotated[User, role_guard(frozenset({Role.HEAD_OF_INSPECTION}),
+                                              "این بخش فقط برای مدیر بازرسی است.")]
 
 
 def phone_of(user: User) -> str:

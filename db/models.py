@@ -67,6 +67,8 @@ class Role(enum.StrEnum):
     UNIT_LIAISON = "unit_liaison"
     FIELD_SUPERVISOR = "field_supervisor"
     INSPECTOR = "inspector"
+    # Leads the inspection office: assigns complaints, receives SLA escalations, reads the identity audit log.
+    HEAD_OF_INSPECTION = "head_of_inspection"
     VIEWER = "viewer"
     # Staff at an in-person service desk: they file tickets for citizens who come in, and print the receipt.
     DESK = "desk"
@@ -108,6 +110,8 @@ class Unit(SQLModel, table=True):
     parent_id: int | None = Field(default=None, foreign_key="unit.id")
     # The unit manager's mobile (ASCII digits, 09…): overdue tickets are escalated to it by SMS.
     manager_phone: str | None = Field(default=None, max_length=16)
+    # The inspection office itself: a complaint about it goes to the mayor's office, not to its own inspectors.
+    inspection_office: bool = False
 
 
 class Category(SQLModel, table=True):
@@ -505,6 +509,9 @@ class SmsMessage(SQLModel, table=True):
     provider_message_id: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     sent_at: datetime | None = _when()
+    # A complainant's mobile is kept encrypted (callcenter/complaints/identity.py): the outbox forgets the number
+    # once the message is sent or given up, so it never stays here in the clear.
+    forget_number: bool = False
 
 
 # --- photos and district units ---
@@ -766,3 +773,279 @@ class OnlineAnswerPublic(SQLModel):
     outcome: VerificationOutcome
     answered_at: datetime
     note: str
+
+
+# --- the inspection office's complaints (callcenter/complaints) ---
+
+
+class ComplaintGround(enum.StrEnum):
+    """What a complaint is about, as the inspection office's form lists it."""
+
+    LAW_VIOLATION = "law_violation"              # violation of laws and regulations
+    DUTY_FAILURE = "duty_failure"                # failure to perform a duty
+    DELAY = "delay"                              # prolonged handling (links the 137 tickets it is about)
+    NON_RESPONSIVENESS = "non_responsiveness"    # no answer at all
+    WEAK_SERVICE = "weak_service"
+    PUBLIC_PROPERTY_WASTE = "public_property_waste"  # administrative misconduct: waste of public property
+    OTHER_MISCONDUCT = "other_misconduct"        # administrative misconduct: other violations
+    OTHER = "other"
+
+
+class ComplaintStatus(enum.StrEnum):
+    """A complaint's place in the inspection office's lifecycle (callcenter/complaints/lifecycle.py)."""
+
+    RECEIVED = "received"            # filed, not yet looked at
+    UNDER_REVIEW = "under_review"    # an inspector is reading it
+    INVESTIGATING = "investigating"  # the inspector is gathering facts (information requests, a meeting)
+    FINDINGS = "findings"            # the inspector wrote the findings; the result is to be decided
+    CLOSED = "closed"                # final: closed with a result announced to the complainant
+    REFERRED = "referred"            # final: handed to the body that must deal with it (court, another office)
+    REJECTED = "rejected"            # final: not admissible, with the reason told to the complainant
+
+
+class ComplaintChannel(enum.StrEnum):
+    WEB = "web"                # the complainant filled the form on the public site
+    PHONE = "phone"            # staff filled it during a call, on the complainant's behalf
+    IN_PERSON = "in_person"    # staff filled it at a visit to the office
+
+
+class ComplaintDesk(enum.StrEnum):
+    """Who handles a complaint: the inspection office, or the mayor's office when it is about the inspection
+    office itself (a conflict of interest, callcenter/complaints/access.py)."""
+
+    INSPECTION = "inspection"
+    MAYOR_OFFICE = "mayor_office"
+
+
+class Complaint(SQLModel, table=True):
+    """A complaint to the inspection office. Anonymous: no identity, no mobile, no receipt in the clear (only its
+    argon2 hash). Named: the name and mobile only as ``identity_sealed`` (encrypted, callcenter/complaints/
+    identity.py)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    tracking_code: str = Field(unique=True, index=True, max_length=16)
+    desk: ComplaintDesk = Field(default=ComplaintDesk.INSPECTION, sa_type=EnumAsString(ComplaintDesk, 16))
+    target_unit_id: int = Field(foreign_key="unit.id", index=True)
+    # Optionally the person it is about, as the complainant named them.
+    target_person_name: str | None = Field(default=None, max_length=200)
+    target_person_role: str | None = Field(default=None, max_length=200)
+    target_personnel_code: str | None = Field(default=None, max_length=16)
+    ground: ComplaintGround = Field(sa_type=EnumAsString(ComplaintGround, 32), index=True)
+    description: str = Field(max_length=8000)
+    occurred_on: str | None = Field(default=None, max_length=10)  # YYYY-MM-DD (Gregorian), as picked in Jalali
+    occurred_place: str | None = Field(default=None, max_length=500)
+    channel: ComplaintChannel = Field(default=ComplaintChannel.WEB, sa_type=EnumAsString(ComplaintChannel, 16))
+    anonymous: bool = False
+    identity_sealed: str | None = Field(default=None, max_length=2000)  # Fernet token of the name and mobile
+    receipt_hash: str | None = Field(default=None, max_length=255)  # argon2 hash of an anonymous receipt
+    meeting_requested: bool = False
+    status: ComplaintStatus = Field(default=ComplaintStatus.RECEIVED, sa_type=EnumAsString(ComplaintStatus, 16),
+                                    index=True)
+    assigned_to_id: int | None = Field(default=None, foreign_key="staff_user.id", index=True)
+    # Staff who filled the form for the complainant (a call, a visit); None when the complainant filed it.
+    filed_by_id: int | None = Field(default=None, foreign_key="staff_user.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    due_at: datetime | None = _when()          # the ground's SLA from filing (callcenter/complaints/sla.py)
+    escalated_at: datetime | None = _when()    # when the overdue complaint went to the head of inspection
+    closed_at: datetime | None = _when()       # reaching a final status
+    result: str | None = Field(default=None, max_length=4000)   # announced to the complainant
+    # The form's idempotency key (the draft's id): a double submit files one complaint.
+    request_id: str | None = Field(default=None, unique=True, max_length=64)
+
+
+class ComplaintTicketLink(SQLModel, table=True):
+    """A 137 ticket a complaint is about (a delay complaint links the tickets that were delayed)."""
+
+    __tablename__ = "complaint_ticket_link"
+
+    complaint_id: int = Field(foreign_key="complaint.id", primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", primary_key=True, index=True)
+
+
+class ComplaintAction(enum.StrEnum):
+    ASSIGN = "assign"                    # the head of inspection (or an inspector taking it) names the inspector
+    START_REVIEW = "start_review"
+    INVESTIGATE = "investigate"
+    RECORD_FINDINGS = "record_findings"
+    CLOSE = "close"                      # with the result announced to the complainant
+    REFER = "refer"                      # with where it went
+    REJECT = "reject"                    # with the reason
+
+
+class ComplaintTransition(SQLModel, table=True):
+    """One step of a complaint's history, taken by compare-and-set on the status (as tickets' steps are)."""
+
+    __tablename__ = "complaint_transition"
+
+    id: int | None = Field(default=None, primary_key=True)
+    complaint_id: int = Field(foreign_key="complaint.id", index=True)
+    action: ComplaintAction = Field(sa_type=EnumAsString(ComplaintAction, 24))
+    from_status: ComplaintStatus = Field(sa_type=EnumAsString(ComplaintStatus, 16))
+    to_status: ComplaintStatus = Field(sa_type=EnumAsString(ComplaintStatus, 16))
+    actor_id: int | None = Field(default=None, foreign_key="staff_user.id")
+    note: str = Field(default="", max_length=4000)
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ComplaintNote(SQLModel, table=True):
+    """An inspector's internal note: never shown to the complainant, nor to the unit the complaint is about."""
+
+    __tablename__ = "complaint_note"
+
+    id: int | None = Field(default=None, primary_key=True)
+    complaint_id: int = Field(foreign_key="complaint.id", index=True)
+    author_id: int = Field(foreign_key="staff_user.id")
+    body: str = Field(max_length=4000)
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class MessageDirection(enum.StrEnum):
+    TO_COMPLAINANT = "to_complainant"      # an inspector's question or the announced result
+    FROM_COMPLAINANT = "from_complainant"  # the complainant's answer, through the follow-up page
+
+
+class ComplaintMessage(SQLModel, table=True):
+    """What the inspectors and the complainant say to each other (the follow-up page shows these, and only these)."""
+
+    __tablename__ = "complaint_message"
+
+    id: int | None = Field(default=None, primary_key=True)
+    complaint_id: int = Field(foreign_key="complaint.id", index=True)
+    direction: MessageDirection = Field(sa_type=EnumAsString(MessageDirection, 20))
+    author_id: int | None = Field(default=None, foreign_key="staff_user.id")  # None: the complainant
+    body: str = Field(max_length=4000)
+    is_result: bool = False  # the result announced when the case closed
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class AttachmentKind(enum.StrEnum):
+    IMAGE = "image"
+    AUDIO = "audio"
+    VIDEO = "video"
+    PDF = "pdf"
+
+
+class ComplaintAttachment(SQLModel, table=True):
+    """A file sent with a complaint (its draft first, then the filed complaint) or with a complainant's answer;
+    the bytes live under the state dir (callcenter/complaints/attachments.py), type told by the bytes, metadata
+    stripped. No uploader's file name is kept."""
+
+    __tablename__ = "complaint_attachment"
+
+    id: int | None = Field(default=None, primary_key=True)
+    draft_id: str | None = Field(default=None, foreign_key="complaint_draft.id", index=True, max_length=64)
+    complaint_id: int | None = Field(default=None, foreign_key="complaint.id", index=True)
+    message_id: int | None = Field(default=None, foreign_key="complaint_message.id")
+    kind: AttachmentKind = Field(sa_type=EnumAsString(AttachmentKind, 8))
+    content_type: str = Field(max_length=64)
+    size: int
+    sha256: str = Field(max_length=64)
+    stored_name: str = Field(unique=True, max_length=64)
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ComplaintDraft(SQLModel, table=True):
+    """A multi-step form in progress, kept on the server so back, forward and a refresh lose nothing; it expires.
+    Its id is random and is the form's idempotency key when it is submitted. ``session_key`` is an HMAC of the
+    browser's public session (as phone codes keep it), never an address."""
+
+    __tablename__ = "complaint_draft"
+
+    id: str = Field(primary_key=True, max_length=64)
+    session_key: str = Field(max_length=64, index=True)
+    step: str = Field(default="target", max_length=16)
+    data: str = Field(default="{}", max_length=20000)  # the typed fields, JSON
+    filed_by_id: int | None = Field(default=None, foreign_key="staff_user.id")  # staff filling it for someone
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime, index=True)
+
+
+class InformationRequest(SQLModel, table=True):
+    """An inspector's question to the unit a complaint is about: the unit sees the question only, never the
+    complaint, its text or who filed it (callcenter/complaints/information_requests.py)."""
+
+    __tablename__ = "information_request"
+
+    id: int | None = Field(default=None, primary_key=True)
+    complaint_id: int = Field(foreign_key="complaint.id", index=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    question: str = Field(max_length=4000)
+    asked_by_id: int = Field(foreign_key="staff_user.id")
+    asked_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    due_at: datetime = Field(sa_type=UTCDateTime)
+    answer: str | None = Field(default=None, max_length=4000)
+    answered_by_id: int | None = Field(default=None, foreign_key="staff_user.id")
+    answered_at: datetime | None = _when()
+
+
+class RootCauseTag(SQLModel, table=True):
+    """A root cause inspectors name (lack of staff, unclear procedure...), counted on the analytics page."""
+
+    __tablename__ = "root_cause_tag"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=100)
+
+
+class ComplaintRootCause(SQLModel, table=True):
+    __tablename__ = "complaint_root_cause"
+
+    complaint_id: int = Field(foreign_key="complaint.id", primary_key=True)
+    tag_id: int = Field(foreign_key="root_cause_tag.id", primary_key=True, index=True)
+
+
+class ComplaintGroundSla(SQLModel, table=True):
+    """How many working days the office gives itself per ground before the head of inspection is told."""
+
+    __tablename__ = "complaint_ground_sla"
+
+    ground: ComplaintGround = Field(primary_key=True, sa_type=EnumAsString(ComplaintGround, 32))
+    working_days: int = Field(ge=1)
+
+
+class IdentityAccess(SQLModel, table=True):
+    """Every time a named complainant's identity was shown to someone: the head of inspection reads these."""
+
+    __tablename__ = "identity_access"
+
+    id: int | None = Field(default=None, primary_key=True)
+    complaint_id: int = Field(foreign_key="complaint.id", index=True)
+    user_id: int = Field(foreign_key="staff_user.id", index=True)
+    purpose: str = Field(max_length=200)  # what the view was for, as the route names it
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+
+
+class MeetingSlot(SQLModel, table=True):
+    """A time the inspection office receives complainants in person; ``booked`` is raised by a conditional UPDATE
+    so two people taking the last place cannot both succeed (callcenter/complaints/meetings.py)."""
+
+    __tablename__ = "meeting_slot"
+
+    id: int | None = Field(default=None, primary_key=True)
+    starts_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    minutes: int = Field(default=30, ge=5)
+    capacity: int = Field(default=1, ge=1)
+    booked: int = 0
+    place: str = Field(default="", max_length=200)
+    created_by_id: int | None = Field(default=None, foreign_key="staff_user.id")
+    withdrawn: bool = False
+
+
+class MeetingBookingStatus(enum.StrEnum):
+    BOOKED = "booked"
+    CANCELLED = "cancelled"
+    MOVED = "moved"   # rescheduled: a new booking replaced it
+
+
+class MeetingBooking(SQLModel, table=True):
+    __tablename__ = "meeting_booking"
+
+    id: int | None = Field(default=None, primary_key=True)
+    slot_id: int = Field(foreign_key="meeting_slot.id", index=True)
+    complaint_id: int = Field(foreign_key="complaint.id", index=True)
+    status: MeetingBookingStatus = Field(default=MeetingBookingStatus.BOOKED,
+                                         sa_type=EnumAsString(MeetingBookingStatus, 16))
+    booked_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    cancelled_at: datetime | None = _when()
+    reminder_sent_at: datetime | None = _when()

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, select
 
-from db.models import Category, CategoryDistrictUnit, Line, Role, Unit, UnitKind
+from db.models import Category, CategoryDistrictUnit, ComplaintGround, ComplaintGroundSla, Line, Role, Unit, UnitKind
 
 # (name, kind, parent name)
 UNITS: tuple[tuple[str, UnitKind, str | None], ...] = (
@@ -78,7 +78,25 @@ DEMO_LOGINS: tuple[DemoLogin, ...] = (
     DemoLogin("field", "field-pasokh", Role.FIELD_SUPERVISOR, "ناظر میدانی"),
     DemoLogin("mayor", "mayor-pasokh", Role.VIEWER, "دفتر شهردار"),
     DemoLogin("desk", "desk-pasokh", Role.DESK, "میز خدمت حضوری ساختمان مرکزی"),
+    DemoLogin("inspector", "inspector-pasokh", Role.INSPECTOR, "بازرس: حسین موسوی", unit="مدیریت بازرسی"),
+    DemoLogin("inspector2", "inspector2-pasokh", Role.INSPECTOR, "بازرس: نرگس صادقی", unit="مدیریت بازرسی"),
+    DemoLogin("head", "head-pasokh", Role.HEAD_OF_INSPECTION, "مدیر بازرسی", unit="مدیریت بازرسی"),
 )
+
+# The inspection office (a complaint about it goes to the mayor's office, callcenter/complaints/access.py).
+INSPECTION_OFFICE = "مدیریت بازرسی"
+
+# Working days the office gives itself per ground before the head of inspection is told (editable later).
+COMPLAINT_SLA_DAYS: dict[ComplaintGround, int] = {
+    ComplaintGround.LAW_VIOLATION: 20,
+    ComplaintGround.DUTY_FAILURE: 15,
+    ComplaintGround.DELAY: 10,
+    ComplaintGround.NON_RESPONSIVENESS: 10,
+    ComplaintGround.WEAK_SERVICE: 15,
+    ComplaintGround.PUBLIC_PROPERTY_WASTE: 30,
+    ComplaintGround.OTHER_MISCONDUCT: 20,
+    ComplaintGround.OTHER: 15,
+}
 
 
 def seed_reference_data(session: Session) -> None:
@@ -86,10 +104,14 @@ def seed_reference_data(session: Session) -> None:
     units = {u.name: u for u in session.exec(select(Unit)).all()}
     for name, kind, parent in UNITS:
         if name not in units:
-            unit = Unit(name=name, kind=kind, parent_id=units[parent].id if parent else None)
+            unit = Unit(name=name, kind=kind, parent_id=units[parent].id if parent else None,
+                        inspection_office=name == INSPECTION_OFFICE)
             session.add(unit)
             session.flush()
             units[name] = unit
+    slas = {row.ground for row in session.exec(select(ComplaintGroundSla)).all()}
+    session.add_all(ComplaintGroundSla(ground=ground, working_days=days)
+                    for ground, days in COMPLAINT_SLA_DAYS.items() if ground not in slas)
     existing = {(c.name, c.line) for c in session.exec(select(Category)).all()}
     for name, line, unit_name, sla in CATEGORIES:
         if (name, line) not in existing:

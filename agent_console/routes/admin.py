@@ -55,8 +55,8 @@ log = logging.getLogger(__name__)
 FLASH_KEY = "admin_flash"
 ROLE_TITLES = {
     Role.OPERATOR: "کارشناس", Role.SUPERVISOR: "ناظر", Role.ADMIN: "مدیر سامانه", Role.UNIT_LIAISON: "رابط واحد",
-    Role.FIELD_SUPERVISOR: "ناظر میدانی", Role.INSPECTOR: "بازرس", Role.VIEWER: "بیننده (دفتر شهردار)",
-    Role.DESK: "میز خدمت حضوری",
+    Role.FIELD_SUPERVISOR: "ناظر میدانی", Role.INSPECTOR: "بازرس", Role.HEAD_OF_INSPECTION: "مدیر بازرسی",
+    Role.VIEWER: "بیننده (دفتر شهردار)", Role.DESK: "میز خدمت حضوری",
 }
 UNIT_KIND_TITLES = {
     UnitKind.DEPUTY: "معاونت", UnitKind.DISTRICT: "منطقه", UnitKind.ORGANISATION: "سازمان",

@@ -242,6 +242,20 @@ class Settings(BaseSettings):
         description="anonymous 1888 messages from the public site per client address per hour, and four times "
                     "that per day (decision 56)")
 
+    # The inspection office's complaints (callcenter/complaints).
+    complaint_identity_keys: str = Field(
+        default="", json_schema_extra=_shown("derived from the secret key"),
+        description="Fernet keys (comma-separated, newest first) that encrypt named complainants' names and "
+                    "mobiles; the first encrypts, all decrypt, `python -m callcenter complaints rotate-key` "
+                    "re-encrypts with the first (docs/complaints.md). Empty: derived from PASOKH_SECRET_KEY "
+                    "(development only)")
+    complaint_draft_hours: int = Field(
+        default=48, ge=1, description="how long an unfinished complaint form is kept on the server")
+    anonymous_complaints_per_address_hour: int = Field(
+        default=3, ge=1,
+        description="anonymous complaints a client address may file per hour, counted under a key of the day "
+                    "that is then deleted (as anonymous 1888 messages, decision 56)")
+
     def public_url(self, path: str) -> str:
         """An absolute link for a citizen (``path`` starts with ``/``): the public base, else the web address."""
         base = self.public_base_url.rstrip("/") or f"http://{self.web_host}:{self.web_port}"
@@ -279,6 +293,8 @@ class Settings(BaseSettings):
                 raise ConfigurationError("PASOKH_SECRET_KEY must be set outside development")
             if self.ami_secret == DEFAULT_AMI_SECRET:
                 raise ConfigurationError("PASOKH_AMI_SECRET must be set outside development")
+            if not self.complaint_identity_keys.strip():
+                raise ConfigurationError("PASOKH_COMPLAINT_IDENTITY_KEYS must be set outside development")
         return self
 
     @property

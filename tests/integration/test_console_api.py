@@ -224,7 +224,8 @@ def test_given_https_when_the_login_page_is_served_then_the_csrf_cookie_is_secur
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_given_production_when_asking_for_the_api_explorer_then_it_is_not_published(database_url: str) -> None:
     production = load_settings(environ={}, environment="production", database_url=database_url,
-                               secret_key="a-real-secret-for-the-test", ami_secret="a-real-ami-secret")
+                               secret_key="a-real-secret-for-the-test", ami_secret="a-real-ami-secret",
+                               complaint_identity_keys="fdp3Xw3o0h9bKk3ZlG8uS1Yk7w9JrQm2cV4nL6tP8aE=")
     with TestClient(create_app(production, telephony=False), base_url="http://127.0.0.1") as client:
         assert client.get("/docs").status_code == 404
         assert client.get("/openapi.json").status_code == 404

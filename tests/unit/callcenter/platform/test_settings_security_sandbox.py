@@ -25,12 +25,20 @@ def test_given_production_with_the_default_ami_secret_when_loading_settings_then
         load_settings({"PASOKH_ENVIRONMENT": "production", "PASOKH_SECRET_KEY": "a-real-secret"})
 
 
-def test_given_production_with_both_secrets_set_when_loading_settings_then_they_are_accepted() -> None:
-    settings = load_settings(
-        {"PASOKH_ENVIRONMENT": "production", "PASOKH_SECRET_KEY": "a-real-secret", "PASOKH_AMI_SECRET": "ami-real"}
-    )
+PRODUCTION_SECRETS = {"PASOKH_ENVIRONMENT": "production", "PASOKH_SECRET_KEY": "a-real-secret",
+                      "PASOKH_AMI_SECRET": "ami-real",
+                      "PASOKH_COMPLAINT_IDENTITY_KEYS": "fdp3Xw3o0h9bKk3ZlG8uS1Yk7w9JrQm2cV4nL6tP8aE="}
+
+
+def test_given_production_with_every_secret_set_when_loading_settings_then_they_are_accepted() -> None:
+    settings = load_settings(PRODUCTION_SECRETS)
     assert settings.environment == "production"
     assert settings.secret_key == "a-real-secret"
+
+
+def test_given_production_without_complaint_identity_keys_when_loading_settings_then_refused() -> None:
+    with pytest.raises(ConfigurationError, match="PASOKH_COMPLAINT_IDENTITY_KEYS"):
+        load_settings({**PRODUCTION_SECRETS, "PASOKH_COMPLAINT_IDENTITY_KEYS": ""})
 
 
 def test_given_unprefixed_database_and_redis_urls_when_loading_settings_then_they_are_used() -> None:
