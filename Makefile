@@ -92,9 +92,10 @@ $(ESLINT): package.json package-lock.json
 typecheck:
 	$(PY) -m mypy
 
-# Two workers (pytest-xdist), each with its own Asterisk instance and ports: most of the time is real-time calls
-# waiting on prompts, not CPU. A module stays on one worker (its fixtures and call order are as written).
-TEST_WORKERS ?= 2
+# Three workers (pytest-xdist) on two cores, each with its own Asterisk instance and ports: most of the time is
+# real-time calls and browser pages waiting on prompts and timers, not CPU, so a third worker fills the waits. A
+# module stays on one worker (its fixtures and call order are as written).
+TEST_WORKERS ?= 3
 pytest:
 	$(PY) -m pytest -q --durations=15 -n $(TEST_WORKERS) --dist loadfile
 
