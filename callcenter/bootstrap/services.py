@@ -7,6 +7,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from datetime import timedelta
 from pathlib import PurePosixPath
 
@@ -17,6 +18,7 @@ from agent_console.hub import WebsocketHub
 from callcenter.bootstrap.provisioning import LocalProvisioner
 from callcenter.citizens.links import status_links
 from callcenter.citizens.phone_codes import purge_old_codes
+from callcenter.complaints.events import may_hear
 from callcenter.intake.ivr_requests import DatabaseIntake
 from callcenter.intake.routing import RoutingPolicy
 from callcenter.platform import rate_limits
@@ -182,7 +184,7 @@ def build_services(settings: Settings) -> Services:
             idle=timedelta(seconds=settings.session_idle_seconds),
             lifetime=timedelta(seconds=settings.session_lifetime_seconds))),
         provisioning=provisioner,
-        hub=WebsocketHub(bus=bus, metrics=metrics),
+        hub=WebsocketHub(bus=bus, metrics=metrics, complaint_access=partial(may_hear, engine)),
         fastagi=telephony.agi if telephony is not None else None,
     )
     return Services(settings=settings, engine=engine, bus=bus, web=web, telephony=telephony)
