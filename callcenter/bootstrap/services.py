@@ -7,8 +7,8 @@ import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
 from datetime import timedelta
+from functools import partial
 from pathlib import PurePosixPath
 
 from sqlalchemy.engine import Engine

@@ -42,7 +42,8 @@ def erase_expired(session: Session, *, now: datetime, years: int) -> Erased:
         complaint.receipt_hash = None
         session.add(complaint)
     expired_ids = select(Complaint.id).where(expired)
-    files = session.exec(select(ComplaintAttachment).where(col(ComplaintAttachment.complaint_id).in_(expired_ids))).all()
+    files = session.exec(select(ComplaintAttachment)
+                         .where(col(ComplaintAttachment.complaint_id).in_(expired_ids))).all()
     names = [attachment.stored_name for attachment in files]
     for attachment in files:
         session.delete(attachment)

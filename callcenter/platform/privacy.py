@@ -40,7 +40,8 @@ def ticket_for_reader(ticket: TicketPublic, role: Role) -> TicketPublic:
     criticised staff member's own unit)."""
     if role in CITIZEN_IDENTITY_ROLES:
         return ticket
-    words = {field: without_number(getattr(ticket, field), ticket.caller_number) for field in ("description", "address")}
+    words = {field: without_number(getattr(ticket, field), ticket.caller_number)
+             for field in ("description", "address")}
     return ticket.model_copy(update={**dict.fromkeys(IDENTIFYING_TICKET_FIELDS), **words})
 
 

@@ -27,7 +27,6 @@ from starlette.routing import BaseRoute, Route
 from agent_console import complaint_pass
 from callcenter.bootstrap.app import create_app
 from callcenter.complaints.tracking_code import format_for_reading
-
 from callcenter.platform.persian import persian_digits
 from callcenter.platform.settings import Settings, load_settings
 from db.engine import unit_of_work
@@ -281,4 +280,4 @@ def test_the_url_map_s_complaint_pages_are_walked_and_those_merged_exist(walk: W
     present = {PLACEHOLDER.sub("{}", path) for _method, path in http_routes(walk.app.routes)}
     walked = {PLACEHOLDER.sub("{}", path) for _method, path in complaint_routes(walk.app)}
     assert URL_MAP & present <= walked  # the prefixes cover every page of the map that exists
-    assert URL_MAP - NOT_YET_MERGED <= present, "a merged part's page is missing"
+    assert present >= URL_MAP - NOT_YET_MERGED, "a merged part's page is missing"

@@ -75,7 +75,7 @@ async def test_given_a_complaint_event_when_consoles_listen_then_only_a_permitte
         assert secret not in every_word  # a doorbell: the page reloads the case over HTTP
 
 
-async def test_given_an_inspector_moved_to_the_target_unit_after_connecting_when_the_complaint_moves_then_they_hear_nothing(
+async def test_given_an_inspector_moved_to_the_target_unit_while_connected_when_the_complaint_moves_then_nothing(
     web_backend: WebBackend, engine: sa.Engine,
 ) -> None:
     filed = file_complaint(engine, None, target=WASTE)
