@@ -8,6 +8,7 @@ from datetime import datetime
 from fastapi import APIRouter
 from pydantic import BaseModel
 
+from agent_console.api_errors import raises
 from agent_console.deps import ComplaintReader, SessionDep
 from callcenter.complaints.access import can_see
 from callcenter.platform.errors import NotFound
@@ -31,6 +32,7 @@ class ComplaintSummary(BaseModel):
 
 
 @router.get("/api/complaints/{complaint_id}/summary")
+@raises(NotFound)
 def complaint_summary(complaint_id: RowId, user: ComplaintReader, session: SessionDep) -> ComplaintSummary:
     """Refused as not found, not forbidden: whoever may not see a complaint may not learn that it exists."""
     complaint = session.get(Complaint, complaint_id)

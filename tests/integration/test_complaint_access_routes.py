@@ -221,13 +221,15 @@ def _expected_refusal(principal: Principal, method: str, path: str, *, about_one
 def _walk_route(walk: Walk, method: str, path: str) -> list[str]:
     """Each principal on this route (for each complaint, when it is about one); what went wrong, as sentences."""
     problems: list[str] = []
-    about_one = PLACEHOLDER.search(path) is not None
+    # A meeting slot is the office's, not one complaint's: its pages are checked like lists (what they show).
+    about_one = any("slot" not in name.lower() for name in PLACEHOLDER.findall(path))
+    filled = PLACEHOLDER.search(path) is not None
     someone_let_in = method != "GET"
     # Refusals first: a permitted principal's visit may change the case. Permitted principals never POST here.
     ordered = sorted(PRINCIPALS, key=lambda p: any(p.name in PERMITTED[k] for k in PERMITTED))
     for principal in ordered:
         client = walk.clients[principal.name]
-        for key in (PERMITTED if about_one else ("unit",)):
+        for key in (PERMITTED if filled else ("unit",)):
             permitted = principal.name in PERMITTED[key] or (
                 path.startswith(LIAISON_PREFIX) and not _expected_refusal(principal, method, path,
                                                                            about_one=about_one, key=key))
