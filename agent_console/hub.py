@@ -10,7 +10,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import WebSocket, WebSocketDisconnect
+from fastapi.concurrency import run_in_threadpool
 
+from callcenter.complaints.events import event_complaint_id, is_complaint_event
 from callcenter.platform.bus import Bus, DomainEvent
 from callcenter.platform.metrics import Metrics
 from callcenter.platform.notifier import SESSIONS_REVOKED
@@ -31,11 +33,17 @@ TICKET_EVENTS = frozenset({"ticket_created", "ticket_changed", "ticket_escalated
 # The mayor's office watches the wallboard: operators' states and calls, with numbers masked.
 WALLBOARD_EVENT_PREFIXES = ("agent_", "call_")
 
+# Whether the account ``user_id`` may hear of complaint ``complaint_id`` (callcenter/complaints/events.py
+# ``may_hear``, i.e. access.can_see): blocking, so the hub runs it in a thread.
+ComplaintAccess = Callable[[int | None, int | None], bool]
+
 
 def is_for(event: DomainEvent, *, role: Role, extension: str | None) -> bool:
     """Supervisors and admins see everything; operators their own phone's events and everyone's untargeted
     ones; the mayor's office (viewer) what the wallboard shows; the service desk nothing; other staff only ticket
-    events. ``resync`` goes to everyone."""
+    events. ``resync`` goes to everyone. No role hears of a complaint: the hub asks access per recipient."""
+    if is_complaint_event(event.name, event.data):
+        return False
     if role in CALL_CENTER or event.name == "resync":
         return True
     if role == Role.VIEWER:
@@ -49,10 +57,18 @@ def is_for(event: DomainEvent, *, role: Role, extension: str | None) -> bool:
 
 
 class WebsocketHub:
-    def __init__(self, *, bus: Bus, metrics: Metrics, queue_size: int = 10_000) -> None:
+    def __init__(self, *, bus: Bus, metrics: Metrics, queue_size: int = 10_000,
+                 complaint_access: ComplaintAccess | None = None) -> None:
+        """Without ``complaint_access`` no complaint event reaches anyone (closed by default)."""
         self._bus = bus
         self._metrics = metrics
         self._queue_size = queue_size
+        self._complaint_access = complaint_access
+
+    async def _may_hear_of_complaint(self, event: DomainEvent, user: User) -> bool:
+        if self._complaint_access is None:
+            return False
+        return await run_in_threadpool(self._complaint_access, user.id, event_complaint_id(event.data))
 
     async def serve(
         self, websocket: WebSocket, user: User, *, session_id: int | None = None,
@@ -89,6 +105,11 @@ class WebsocketHub:
                     subscription.overflowed = False
                     seq += 1
                     await websocket.send_json({"seq": seq, "name": "resync", "data": {}})
+                if is_complaint_event(event.name, event.data):  # the conflict-of-interest rule, per recipient
+                    if await self._may_hear_of_complaint(event, user):
+                        seq += 1
+                        await websocket.send_json({**event.as_message(), "seq": seq})
+                    continue
                 if not is_for(event, role=user.role, extension=user.extension):
                     continue
                 seq += 1

@@ -32,7 +32,7 @@ from callcenter.citizens.links import status_links
 from callcenter.citizens.online_answers import offer_online_answer
 from callcenter.platform.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationFailed
 from callcenter.platform.persian import persian_digits
-from callcenter.platform.privacy import ticket_for_reader, ticket_read_refusal
+from callcenter.platform.privacy import steps_for_reader, ticket_for_reader, ticket_read_refusal
 from callcenter.tickets.attachments import (
     MAX_PHOTO_BYTES,
     MAX_PHOTOS,
@@ -230,7 +230,8 @@ def ticket_by_code(tracking_code: str, user: HistoryReader, session: SessionDep)
 @raises(NotFound)
 def ticket_history(tracking_code: str, user: HistoryReader, session: SessionDep) -> list[TicketTransitionWithPhotos]:
     """Every step, with the photos sent with it; a liaison sees it only for tickets their unit holds or once held."""
-    return history_with_photos(session, _readable_ticket(session, user, tracking_code))
+    ticket = _readable_ticket(session, user, tracking_code)
+    return steps_for_reader(history_with_photos(session, ticket), user.role, ticket.caller_number)
 
 
 @router.get("/api/tickets/{tracking_code}/photos/{photo_id}", response_class=FileResponse, responses=PHOTO_FILE)

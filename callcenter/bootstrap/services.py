@@ -8,6 +8,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from pathlib import PurePosixPath
 
 from sqlalchemy.engine import Engine
@@ -17,6 +18,9 @@ from agent_console.hub import WebsocketHub
 from callcenter.bootstrap.provisioning import LocalProvisioner
 from callcenter.citizens.links import status_links
 from callcenter.citizens.phone_codes import purge_old_codes
+from callcenter.complaints.attachments import AttachmentStore
+from callcenter.complaints.events import may_hear
+from callcenter.complaints.retention import RETENTION_EVERY, retention_job
 from callcenter.intake.ivr_requests import DatabaseIntake
 from callcenter.intake.routing import RoutingPolicy
 from callcenter.platform import rate_limits
@@ -182,7 +186,7 @@ def build_services(settings: Settings) -> Services:
             idle=timedelta(seconds=settings.session_idle_seconds),
             lifetime=timedelta(seconds=settings.session_lifetime_seconds))),
         provisioning=provisioner,
-        hub=WebsocketHub(bus=bus, metrics=metrics),
+        hub=WebsocketHub(bus=bus, metrics=metrics, complaint_access=partial(may_hear, engine)),
         fastagi=telephony.agi if telephony is not None else None,
     )
     return Services(settings=settings, engine=engine, bus=bus, web=web, telephony=telephony)
@@ -213,6 +217,8 @@ def build_telephony(
     scheduler.register(name="rate-limit-purge", every=rate_limits.PURGE_EVERY,
                        run=rate_limits.purge_job(engine=engine))
     scheduler.register(name="phone-code-purge", every=rate_limits.PURGE_EVERY, run=phone_code_purge(engine))
+    scheduler.register(name="complaint-retention", every=RETENTION_EVERY, run=retention_job(
+        engine=engine, store=AttachmentStore.for_settings(settings), years=settings.complaint_identity_years))
     gateway = build_sms_gateway(settings)
     return Telephony(
         settings=settings, tracker=tracker, bridge=bridge, relay_server=relay, agi=agi, flows=flows,

@@ -85,3 +85,8 @@ class Notifier:
         """A verification task moved (a call placed, a result recorded, a retry scheduled): the supervisors'
         verification list follows."""
         self._publish("verification_changed", {"task": task.model_dump(mode="json")}, None)
+
+    def complaint_event(self, name: str, *, complaint_id: int, status: str, desk: str) -> None:
+        """A complaint moved: a doorbell only (which, where it stands, whose desk). Call it through
+        callcenter/complaints/events.py ``complaint_event``; the hub forwards it only to those who may see it."""
+        self._publish(name, {"complaint_id": complaint_id, "status": status, "desk": desk}, None)

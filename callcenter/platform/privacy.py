@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from callcenter.platform.lines import LINE_1888
-from db.models import CallPublic, Role, TicketPublic
+from callcenter.platform.persian import persian_digits
+from db.models import CallPublic, Role, TicketPublic, TicketTransitionPublic
+
+Step = TypeVar("Step", bound=TicketTransitionPublic)
 
 VISIBLE_DIGITS = 4  # enough to tell two waiting callers apart, too few to call anyone back
 # A ticket event as staff outside the call center hear it: which ticket moved and where it stands, not the
@@ -32,10 +35,35 @@ UNIT_MANAGER_PHONE_ROLES = frozenset({Role.ADMIN})
 
 
 def ticket_for_reader(ticket: TicketPublic, role: Role) -> TicketPublic:
-    """The ticket as ``role`` may read it: whole for the call center, without who called for anyone else."""
+    """The ticket as ``role`` may read it: whole for the call center, without who called for anyone else (nor
+    their number where an operator typed it into the description or the address: a 1888 criticism reaches the
+    criticised staff member's own unit)."""
     if role in CITIZEN_IDENTITY_ROLES:
         return ticket
-    return ticket.model_copy(update=dict.fromkeys(IDENTIFYING_TICKET_FIELDS))
+    words = {field: without_number(getattr(ticket, field), ticket.caller_number)
+             for field in ("description", "address")}
+    return ticket.model_copy(update={**dict.fromkeys(IDENTIFYING_TICKET_FIELDS), **words})
+
+
+def steps_for_reader(steps: list[Step], role: Role, caller_number: str | None) -> list[Step]:
+    """A ticket's history as ``role`` may read it: outside the call center, no step's note names the caller's
+    number (an operator's referral note may have quoted it)."""
+    if role in CITIZEN_IDENTITY_ROLES:
+        return steps
+    return [step.model_copy(update={"note": without_number(step.note, caller_number)}) for step in steps]
+
+
+NUMBER_HIDDEN = "[شماره حذف شد]"
+
+
+def without_number(text: str, number: str | None) -> str:
+    """``text`` with ``number`` (as stored, 09…, or without its leading 0, in ASCII or Persian digits) hidden."""
+    if not number or len(number) < VISIBLE_DIGITS:
+        return text
+    for form in dict.fromkeys((number, number.lstrip("0"))):  # the longer first
+        for digits in (form, persian_digits(form)):
+            text = text.replace(digits, NUMBER_HIDDEN)
+    return text
 
 
 def ticket_read_refusal(role: Role, unit_id: int | None, *, units_that_held: Callable[[], set[int]],

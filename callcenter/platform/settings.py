@@ -255,6 +255,11 @@ class Settings(BaseSettings):
         default=3, ge=1,
         description="anonymous complaints a client address may file per hour, counted under a key of the day "
                     "that is then deleted (as anonymous 1888 messages, decision 56)")
+    complaint_identity_years: int = Field(
+        default=3, ge=1, le=30,
+        description="years after a complaint's case closed that the complainant's sealed identity, an anonymous "
+                    "complainant's receipt and the complaint's attachments are erased (docs/complaints.md, "
+                    "ADR 0073)")
 
     def public_url(self, path: str) -> str:
         """An absolute link for a citizen (``path`` starts with ``/``): the public base, else the web address."""

@@ -144,3 +144,23 @@ def test_given_the_mayors_office_when_a_call_is_answered_then_the_number_is_mask
     assert visible_data(event, role=Role.VIEWER) == {
         "call": {"id": 3, "caller_number": "***1111", "line": "137"}, "extension": "1001"}
     assert visible_data(event, role=Role.SUPERVISOR) == event.data
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_given_any_role_when_a_complaint_event_flows_then_the_role_rules_never_pass_it(role: Role) -> None:
+    for event in (DomainEvent(seq=1, name="complaint_filed", data={"complaint_id": 1}),
+                  DomainEvent(seq=2, name="ticket_changed", data={"ticket": {}, "complaint_id": 1})):
+        assert not is_for(event, role=role, extension=None)  # only access.can_see, asked per recipient, may
+
+
+async def test_given_a_hub_without_a_complaint_access_check_when_a_complaint_moves_then_no_one_hears_it() -> None:
+    bus = InProcessBus()
+    hub = WebsocketHub(bus=bus, metrics=Metrics())
+    socket = FakeSocket()
+    serving = asyncio.create_task(serve_until(hub, socket, 2, role=Role.ADMIN))
+    while bus.subscriber_count == 0:
+        await asyncio.sleep(0.01)
+    bus.publish("complaint_changed", {"complaint_id": 1, "status": "received", "desk": "inspection"})
+    bus.publish("agent_state", {"n": 1})
+    sent = await serving
+    assert [m["name"] for m in sent] == ["hello", "agent_state"]
