@@ -93,7 +93,7 @@ def follow(
     mobile: Annotated[str, Form(max_length=32)] = "", code: Annotated[str, Form(max_length=16)] = "",
 ) -> Response:
     """Code and receipt, or code and mobile (then the texted code): the pass, and on to the case page."""
-    shown = {"way": MOBILE if way == MOBILE else RECEIPT, "tracking_code": tracking_code[:64],
+    shown: dict[str, Any] = {"way": MOBILE if way == MOBILE else RECEIPT, "tracking_code": tracking_code[:64],
              "mobile": mobile[:32] if way == MOBILE else ""}
     address, now = client_address(request), utcnow()
     try:
