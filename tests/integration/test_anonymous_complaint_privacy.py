@@ -25,8 +25,11 @@ from fastapi import Request
 from PIL import Image
 
 from callcenter.bootstrap.app import create_app
+from callcenter.citizens.phone_codes import ADDRESS_SCOPE, NUMBER_RULES
 from callcenter.complaints.attachments import AttachmentStore, Upload, check_attachments
+from callcenter.complaints.followup import FOLLOW_BY_ADDRESS
 from callcenter.complaints.receipts import normalised
+from callcenter.platform.rate_limits import RateLimiter
 from callcenter.platform.settings import Settings, load_settings
 from db.engine import unit_of_work
 from db.models import Complaint, ComplaintAttachment
@@ -164,10 +167,18 @@ def every_stored_file(state_dir: Path) -> dict[Path, bytes]:
     return {path: path.read_bytes() for path in sorted(state_dir.rglob("*")) if path.is_file()}
 
 
+def keyed_by_the_installation(scope: str, value: str) -> str:
+    """What a limit counting ``value`` under the installation's secret would store: with the secret and a copy of
+    the database, anybody could test an address against it (the day's random key is what prevents that)."""
+    return RateLimiter(secret=TEST_SECRETS["secret_key"]).key_of(scope, value)
+
+
 def leaks(filed: Filed, haystack: str | bytes) -> list[str]:
     text = haystack.decode("latin-1") if isinstance(haystack, bytes) else haystack
     secrets = (ADDRESS, USER_AGENT, "followup-ua-7f3a", MOBILE, MOBILE[1:], filed.receipt, normalised(filed.receipt),
-               AUTHOR)
+               AUTHOR, *(keyed_by_the_installation(scope, ADDRESS)
+                         for scope in (FOLLOW_BY_ADDRESS.scope, ADDRESS_SCOPE, "track-address")),
+               *(keyed_by_the_installation(rule.scope, MOBILE) for rule in NUMBER_RULES))
     return [secret for secret in secrets if secret.lower() in text.lower()]
 
 
@@ -183,7 +194,9 @@ def image_metadata(data: bytes) -> dict[int, object]:
 
 async def assert_nothing_identifies(filed: Filed, served: Served, engine: sa.Engine,
                                     caplog: pytest.LogCaptureFixture) -> None:
-    for row in every_row(engine):
+    rows = list(every_row(engine))
+    assert any(row.startswith("rate_limit_window:") and FOLLOW_BY_ADDRESS.scope in row for row in rows)  # counted
+    for row in rows:
         assert not leaks(filed, row), row
     records = list(every_log_record(caplog))
     assert any("uvicorn.access" in record and "/complaints/case" in record for record in records)  # it logged
