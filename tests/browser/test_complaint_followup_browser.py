@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, expect
+from playwright.async_api import Browser, BrowserContext, Page, ViewportSize, expect
 
 from callcenter.complaints.followup import NO_MATCH_RECEIPT, TOO_MANY_TRIES
 from callcenter.complaints.names import STATUS_NAMES
@@ -27,13 +27,13 @@ from tests.support.complaint_followup import (
 from tests.support.photos import image_bytes
 
 pytestmark = [pytest.mark.browser]
-PHONE = {"width": 360, "height": 740}
-DESKTOP = {"width": 1366, "height": 768}
+PHONE = ViewportSize(width=360, height=740)
+DESKTOP = ViewportSize(width=1366, height=768)
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 ANSWER = "سه‌شنبه‌ها حدود ساعت هفت صبح، جلوی نانوایی"
 
 
-async def new_page(chromium: Browser, viewport: dict[str, int]) -> tuple[BrowserContext, Page]:
+async def new_page(chromium: Browser, viewport: ViewportSize) -> tuple[BrowserContext, Page]:
     phone = viewport == PHONE
     context = await chromium.new_context(viewport=viewport, locale="fa-IR", timezone_id="Asia/Tehran",
                                          is_mobile=phone, has_touch=phone)
@@ -55,7 +55,7 @@ async def open_with_receipt(page: Page, filed: Filed, receipt: str) -> None:
 
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
 async def test_given_an_anonymous_complaint_when_followed_up_with_its_receipt_then_question_answer_and_result(
-    web_backend: WebBackend, chromium: Browser, viewport: dict[str, int],
+    web_backend: WebBackend, chromium: Browser, viewport: ViewportSize,
 ) -> None:
     filed = anonymous_complaint(web_backend.engine)
     ask(web_backend.engine, filed)

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
@@ -54,12 +55,12 @@ class Site:
         assert page.status_code == 200, page.text
         return hidden_fields(page.text)["csrf_token"]
 
-    def open_with_receipt(self, filed: Filed, receipt: str | None = None) -> object:
+    def open_with_receipt(self, filed: Filed, receipt: str | None = None) -> httpx.Response:
         return self.client.post("/complaints/follow", data={
             "csrf_token": self.csrf(), "way": "receipt", "tracking_code": filed.tracking_code,
             "receipt": filed.receipt if receipt is None else receipt}, follow_redirects=False)
 
-    def answer(self, text: str, files: list[tuple[str, bytes, str]] | None = None) -> object:
+    def answer(self, text: str, files: list[tuple[str, bytes, str]] | None = None) -> httpx.Response:
         page = self.client.get("/complaints/case")
         token = hidden_fields(page.text)["csrf_token"]
         uploads = [("attachments", file) for file in files or []] or [
@@ -86,14 +87,16 @@ def test_given_an_anonymous_complaint_when_opened_with_code_and_receipt_then_the
 ) -> None:
     filed = anonymous_complaint(site.engine)
     ask(site.engine, filed)
+    author = inspector(site.engine).id
+    assert author is not None
     with unit_of_work(site.engine) as session:  # an internal note the complainant must never read
-        session.add(ComplaintNote(complaint_id=filed.id, author_id=inspector(site.engine).id,
+        session.add(ComplaintNote(complaint_id=filed.id, author_id=author,
                                   body="یادداشت داخلی: احتمالاً همان مأمور شکایت قبلی"))
         session.commit()
 
     opened = site.open_with_receipt(filed, receipt=filed.receipt.upper().replace("-", " "))
 
-    assert opened.status_code == 303 and opened.headers["location"] == "/complaints/case"  # type: ignore[attr-defined]
+    assert opened.status_code == 303 and opened.headers["location"] == "/complaints/case"
     page = site.client.get("/complaints/case")
     assert page.status_code == 200 and page.headers["cache-control"] == "no-store"
     assert QUESTION in page.text and STATUS_NAMES[ComplaintStatus.RECEIVED] in page.text
@@ -112,14 +115,14 @@ def test_given_a_wrong_receipt_or_no_such_complaint_when_tried_then_one_answer_a
     wrong = site.open_with_receipt(filed, receipt="aaaa-bbbb-cccc-dddd-eeee")
     missing = site.open_with_receipt(other)
 
-    assert wrong.status_code == missing.status_code == 404  # type: ignore[attr-defined]
-    assert alert(wrong.text) == alert(missing.text) == NO_MATCH_RECEIPT  # type: ignore[attr-defined]
+    assert wrong.status_code == missing.status_code == 404
+    assert alert(wrong.text) == alert(missing.text) == NO_MATCH_RECEIPT
     for _ in range(3):
-        assert site.open_with_receipt(filed, receipt="wrong").status_code == 404  # type: ignore[attr-defined]
+        assert site.open_with_receipt(filed, receipt="wrong").status_code == 404
     refused = site.open_with_receipt(filed)  # the 6th try, though the right receipt
-    assert refused.status_code == 429  # type: ignore[attr-defined]
-    assert int(refused.headers["retry-after"]) >= 1  # type: ignore[attr-defined]
-    assert alert(refused.text) == FOLLOW_TOO_MANY  # type: ignore[attr-defined]
+    assert refused.status_code == 429
+    assert int(refused.headers["retry-after"]) >= 1
+    assert alert(refused.text) == FOLLOW_TOO_MANY
     assert site.client.get("/complaints/case", follow_redirects=False).status_code == 303
 
 
@@ -153,8 +156,8 @@ def test_given_an_open_case_when_the_complainant_answers_with_a_photo_then_it_is
 
     answered = site.answer("سه‌شنبه‌ها ساعت هفت صبح", [("evidence.jpg", JPEG, "image/jpeg")])
 
-    assert answered.status_code == 303  # type: ignore[attr-defined]
-    page = site.client.get(answered.headers["location"])  # type: ignore[attr-defined]
+    assert answered.status_code == 303
+    page = site.client.get(answered.headers["location"])
     assert "پاسخ شما ثبت شد" in page.text and "سه‌شنبه‌ها ساعت هفت صبح" in page.text
     with unit_of_work(site.engine) as session:
         message = session.exec(select(ComplaintMessage).where(
@@ -206,5 +209,5 @@ def test_given_a_wrong_file_type_when_answering_then_refused_in_persian_with_the
 
     refused = site.answer("این هم مدرک", [("notes.exe", b"MZ\x90\x00not a picture", "image/jpeg")])
 
-    assert refused.status_code == 422  # type: ignore[attr-defined]
-    assert "notes.exe" in alert(refused.text) and "این هم مدرک" in refused.text  # type: ignore[attr-defined]
+    assert refused.status_code == 422
+    assert "notes.exe" in alert(refused.text) and "این هم مدرک" in refused.text
