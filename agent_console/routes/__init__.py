@@ -11,6 +11,7 @@ from agent_console.routes import (
     citizen_home,
     citizen_track,
     complaint_summaries,
+    complaint_follow,
     console,
     desk,
     inbox,
@@ -27,4 +28,5 @@ from agent_console.routes import (
 ROUTERS = tuple(module.router for module in (
     auth, console, queue, calls, tickets, inbox, wallboard, verifications, reports, admin, desk, live, system,
     open311, citizen_home, citizen_forms, citizen_track, complaint_summaries,
+    open311, citizen_home, citizen_forms, citizen_track, complaint_follow,
 ))

@@ -311,21 +311,25 @@ class AnonymousBudget:
                       RateRule("anon-1888-day", per_hour * HOURS_A_DAY_ALLOWS, timedelta(days=1)))
 
     def spend(self, session: Session, *, address: str, now: datetime) -> None:
-        limiter = RateLimiter(secret=self._day_key(session, now))
+        limiter = day_keyed_limiter(session, now=now)
         for rule in self.rules:
             verdict = limiter.hit(session, rule, address, now=now)
             if not verdict.allowed:
                 raise RateLimited(ANONYMOUS_THROTTLED.format(wait=wait_in_words(verdict.retry_after)),
                                   retry_after=max(1, int(verdict.retry_after.total_seconds())))
 
-    def _day_key(self, session: Session, now: datetime) -> str:
-        day = now.date().isoformat()
-        table = AnonymousBudgetKey.__table__  # type: ignore[attr-defined]
-        dialect = session.get_bind().dialect.name
-        insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
-        # Two first messages of the day at once: one key wins, both use it.
-        session.execute(insert.values(day=day, secret=secrets.token_hex(32)).on_conflict_do_nothing())
-        key = session.exec(select(AnonymousBudgetKey.secret).where(AnonymousBudgetKey.day == day)).one()
-        oldest_kept = (now - timedelta(days=BUDGET_KEY_DAYS - 1)).date().isoformat()
-        session.execute(table.delete().where(table.c.day < oldest_kept))
-        return key
+
+def day_keyed_limiter(session: Session, *, now: datetime) -> RateLimiter:
+    """A limiter keyed by the random secret of ``now``'s UTC day (created by the day's first use; the keys of
+    older days deleted): what it counts per client address cannot be tied to an address once the day's key is
+    gone (ADR 0056). The anonymous 1888 budget and the complaints' follow-up (ADR 0066) count with it."""
+    day = now.date().isoformat()
+    table = AnonymousBudgetKey.__table__  # type: ignore[attr-defined]
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    # Two first messages of the day at once: one key wins, both use it.
+    session.execute(insert.values(day=day, secret=secrets.token_hex(32)).on_conflict_do_nothing())
+    key = session.exec(select(AnonymousBudgetKey.secret).where(AnonymousBudgetKey.day == day)).one()
+    oldest_kept = (now - timedelta(days=BUDGET_KEY_DAYS - 1)).date().isoformat()
+    session.execute(table.delete().where(table.c.day < oldest_kept))
+    return RateLimiter(secret=key)

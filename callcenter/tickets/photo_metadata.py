@@ -10,6 +10,7 @@ re-encoded, since without the tag it would show on its side.
 from __future__ import annotations
 
 import io
+import logging
 import struct
 
 from PIL import Image, ImageOps
@@ -20,6 +21,9 @@ _PNG_DROPPED = {b"tEXt", b"zTXt", b"iTXt", b"eXIf", b"tIME"}
 _WEBP_DROPPED = {b"EXIF", b"XMP "}
 _EXIF_ORIENTATION = 0x0112
 _UPRIGHT_QUALITY = 92
+# Pillow's TIFF/EXIF reader logs every tag it reads at DEBUG, values included: the GPS position and the author of
+# the very photo we are stripping would reach the log of a server run at DEBUG. Its loggers never go below INFO.
+logging.getLogger("PIL").setLevel(logging.INFO)
 
 
 class UnreadableImage(ValueError):

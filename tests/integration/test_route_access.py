@@ -120,12 +120,21 @@ ACCESS: dict[tuple[str, str], frozenset[Role] | None] = {
     ("GET", "/citizen/a/{answer_id}/{sig}"): PUBLIC,
     ("POST", "/citizen/a/{answer_id}/{sig}"): PUBLIC,
     ("GET", "/api/complaints/{complaint_id}/summary"): COMPLAINT_READERS,
+    # A complainant's follow-up: no login; the case pages need the pass the follow-up form grants.
+    ("GET", "/complaints/follow"): PUBLIC,
+    ("POST", "/complaints/follow"): PUBLIC,
+    ("GET", "/complaints/case"): PUBLIC,
+    ("POST", "/complaints/case"): PUBLIC,
+    ("GET", "/complaints/case/files/{attachment_id}"): PUBLIC,
+    ("POST", "/complaints/case/leave"): PUBLIC,
 }
 EXAMPLE_PATHS = {"{tracking_code}": "123456784", "{callback_id}": "1", "{user_id}": "1", "{call_id}": "1"}
 EXAMPLE_PATHS.update({"{photo_id}": "1", "{override_id}": "1", "{task_id}": "1", "{unit_id}": "1"})
 EXAMPLE_PATHS.update({"{key_id}": "1", "{fmt}": "json", "{service_code}": "1", "{service_request_id}": "123456784",
                       "{token}": "no-such-token"})
 EXAMPLE_PATHS.update({"{answer_id}": "1", "{sig}": "AAAAAAAAAAAAAAAA", "{complaint_id}": "1"})
+EXAMPLE_PATHS.update({"{answer_id}": "1", "{sig}": "AAAAAAAAAAAAAAAA"})
+EXAMPLE_PATHS.update({"{attachment_id}": "1"})
 PASSWORD = "role-walk-password"
 
 
