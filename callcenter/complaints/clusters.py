@@ -10,9 +10,9 @@ from datetime import datetime, timedelta
 from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
 
-from sqlmodel import Session, col
+from sqlmodel import Session, col, select
 
-from callcenter.complaints.access import visible_complaints
+from callcenter.complaints.access import visible_to
 from callcenter.platform.persian import normalize_text
 from db.models import Complaint, User
 
@@ -74,7 +74,7 @@ class TextCluster:
 @cache
 def _hazm() -> tuple[Any, Any, frozenset[str]]:
     """hazm's normaliser, stemmer and stop words; hazm is imported here because importing it takes seconds."""
-    import hazm  # noqa: PLC0415 — lazy on purpose, see the docstring
+    import hazm  # lazy on purpose, see the docstring
 
     normalizer = hazm.Normalizer()
     stop_words = frozenset(normalizer.normalize(word) for word in hazm.stopwords_list())
@@ -82,7 +82,7 @@ def _hazm() -> tuple[Any, Any, frozenset[str]]:
 
 
 def _word_tokenize(text: str) -> list[str]:
-    import hazm  # noqa: PLC0415 — lazy, as in _hazm
+    import hazm  # lazy, as in _hazm
 
     return list(hazm.word_tokenize(text))
 
@@ -101,9 +101,9 @@ def tokens(text: str) -> tuple[tuple[str, str], ...]:
 def _features(stemmed: Sequence[str]) -> tuple[csr_matrix, Any]:
     """Character n-grams within words (2-5, robust to typos and affixes) next to whole stems, each TF-IDF block
     L2-normalised, then the rows; terms in more than half the texts (greetings, «لطفا رسیدگی کنید») are dropped."""
-    from scipy.sparse import hstack  # noqa: PLC0415 — scikit-learn and scipy load with the first clustering
-    from sklearn.feature_extraction.text import TfidfVectorizer  # noqa: PLC0415
-    from sklearn.preprocessing import normalize  # noqa: PLC0415
+    from scipy.sparse import hstack  # scikit-learn and scipy load with the first clustering
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.preprocessing import normalize
 
     min_df = 2 if len(stemmed) >= 20 else 1
     common: dict[str, Any] = {"min_df": min_df, "max_df": 0.5 if len(stemmed) >= 20 else 1.0, "sublinear_tf": True}
@@ -117,9 +117,9 @@ def _features(stemmed: Sequence[str]) -> tuple[csr_matrix, Any]:
 def _labels(matrix: csr_matrix) -> list[int]:
     """Average-linkage clustering on cosine distances cut at ``DISTANCE_THRESHOLD``. The distances come from one
     sparse float32 product of the (L2-normalised) rows: much faster than a dense pairwise pass over n-grams."""
-    import numpy as np  # noqa: PLC0415
-    from scipy.cluster.hierarchy import fcluster, linkage  # noqa: PLC0415
-    from scipy.spatial.distance import squareform  # noqa: PLC0415
+    import numpy as np
+    from scipy.cluster.hierarchy import fcluster, linkage
+    from scipy.spatial.distance import squareform
 
     if matrix.shape[0] < 2:
         return [0] * matrix.shape[0]
@@ -186,11 +186,13 @@ def similar_complaint_clusters(session: Session, user: User, *, now: datetime, w
     window = timedelta(days=window_days)
     recent_start = now - window
     horizon = recent_start - history_windows * window
-    query = (visible_complaints(session, user)
-             .where(col(Complaint.created_at) >= horizon, col(Complaint.created_at) < now)
+    query = (select(col(Complaint.id), col(Complaint.tracking_code), col(Complaint.created_at),
+                    col(Complaint.description))
+             .where(visible_to(session, user), col(Complaint.created_at) >= horizon, col(Complaint.created_at) < now)
              .order_by(col(Complaint.id)))
-    members = [ClusterMember(complaint.id, complaint.tracking_code, complaint.created_at, complaint.description)
-               for complaint in session.exec(query).all() if complaint.id is not None]
+    members = [ClusterMember(complaint_id, code, created_at, description)
+               for complaint_id, code, created_at, description in session.exec(query).all()
+               if complaint_id is not None]
     clusters: list[Cluster] = []
     for group in cluster_texts([member.description for member in members]):
         if len(group.indices) < MIN_CLUSTER_SIZE:

@@ -17,18 +17,13 @@ from callcenter.complaints.clusters import (
     poisson_upper_tail,
     similar_complaint_clusters,
 )
-from callcenter.complaints.tracking_code import new_complaint_code
-from db.models import Complaint, ComplaintDesk, ComplaintGround, Role, Unit, User
-from tests.support.complaint_clusters import adjusted_rand_index, labelled_complaints
+from db.models import Complaint, ComplaintDesk, Role, Unit, User
+from tests.support.complaint_clusters import add_complaint, adjusted_rand_index, group_texts, labelled_complaints
 
 # Measured 0.882 on the fixture (docs/benchmarks.md, ADR 0075); the neighbouring thresholds give 0.84-0.87 and the
 # word-TF-IDF + k-means baseline 0.42: a floor of 0.80 allows a library update's small drift, not a broken method.
 ARI_FLOOR = 0.80
 NOW = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
-
-
-def group_texts(group: str) -> list[str]:
-    return [c.text for c in labelled_complaints() if c.group == group]
 
 
 def test_given_the_fixture_when_clustered_then_the_adjusted_rand_index_reaches_the_floor() -> None:
@@ -72,12 +67,7 @@ def test_given_a_poisson_rate_when_the_upper_tail_is_computed_then_it_matches_th
 
 def complaint(session: Session, text: str, created_at: datetime, *, unit: Unit,
               desk: ComplaintDesk = ComplaintDesk.INSPECTION) -> Complaint:
-    assert unit.id is not None
-    row = Complaint(tracking_code=new_complaint_code(), desk=desk, target_unit_id=unit.id,
-                    ground=ComplaintGround.DUTY_FAILURE, description=text, created_at=created_at)
-    session.add(row)
-    session.flush()
-    return row
+    return add_complaint(session, text, created_at, unit_id=unit.id, desk=desk)
 
 
 def unit_named(session: Session, name: str) -> Unit:
