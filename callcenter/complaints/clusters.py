@@ -72,28 +72,23 @@ class TextCluster:
 
 
 @cache
-def _hazm() -> tuple[Any, Any, frozenset[str]]:
-    """hazm's normaliser, stemmer and stop words; hazm is imported here because importing it takes seconds."""
+def _hazm() -> tuple[Any, Any, Any, frozenset[str]]:
+    """hazm's normaliser, word tokeniser, stemmer and stop words, made once (``hazm.word_tokenize`` would build a
+    tokeniser per call); hazm is imported here because importing it takes seconds."""
     import hazm  # lazy on purpose, see the docstring
 
     normalizer = hazm.Normalizer()
     stop_words = frozenset(normalizer.normalize(word) for word in hazm.stopwords_list())
-    return normalizer, hazm.Stemmer(), stop_words
-
-
-def _word_tokenize(text: str) -> list[str]:
-    import hazm  # lazy, as in _hazm
-
-    return list(hazm.word_tokenize(text))
+    return normalizer, hazm.WordTokenizer(), hazm.Stemmer(), stop_words
 
 
 @lru_cache(maxsize=20_000)
 def tokens(text: str) -> tuple[tuple[str, str], ...]:
     """The content words of a complaint as (stem, surface form): our stored normal form, then hazm's (spacing,
     ZWNJ, affixes), without stop words, digits and punctuation."""
-    normalizer, stemmer, stop_words = _hazm()
+    normalizer, tokenizer, stemmer, stop_words = _hazm()
     normalised = normalizer.normalize(normalize_text(text))
-    words = [word for word in _word_tokenize(normalised)
+    words = [word for word in tokenizer.tokenize(normalised)
              if len(word) > 1 and word not in stop_words and any(char.isalpha() for char in word)]
     return tuple((stemmer.stem(word) or word, word) for word in words)
 
@@ -131,11 +126,18 @@ def _labels(matrix: csr_matrix) -> list[int]:
 
 
 def _label_terms(word_vectorizer: Any, word_rows: csr_matrix, surfaces: dict[str, Counter[str]]) -> tuple[str, ...]:
-    """The stems with the highest mean TF-IDF in the cluster, each shown as its most common surface form."""
+    """The stems with the highest mean TF-IDF in the cluster, each shown as its most common surface form; a form
+    that only adds a suffix to one already chosen (درخت‌ها after درخت) is skipped."""
     means = word_rows.mean(axis=0).A1
     stems = word_vectorizer.get_feature_names_out()
-    best = sorted(range(len(means)), key=lambda index: (-means[index], stems[index]))[:LABEL_TERMS]
-    return tuple(surfaces[stems[index]].most_common(1)[0][0] for index in best if means[index] > 0)
+    chosen: list[str] = []
+    for index in sorted(range(len(means)), key=lambda index: (-means[index], stems[index])):
+        if len(chosen) == LABEL_TERMS or means[index] <= 0:
+            break
+        surface = surfaces[stems[index]].most_common(1)[0][0]
+        if not any(surface.startswith(term) or term.startswith(surface) for term in chosen):
+            chosen.append(surface)
+    return tuple(chosen)
 
 
 def cluster_texts(texts: Sequence[str]) -> list[TextCluster]:
