@@ -12,6 +12,7 @@ from agent_console.routes import (
     citizen_track,
     complaint_summaries,
     complaint_follow,
+    complaint_clusters,
     console,
     desk,
     inbox,
@@ -29,4 +30,5 @@ ROUTERS = tuple(module.router for module in (
     auth, console, queue, calls, tickets, inbox, wallboard, verifications, reports, admin, desk, live, system,
     open311, citizen_home, citizen_forms, citizen_track, complaint_summaries,
     open311, citizen_home, citizen_forms, citizen_track, complaint_follow,
+    open311, citizen_home, citizen_forms, citizen_track, complaint_clusters,
 ))

@@ -36,6 +36,7 @@ REPORT_READERS = frozenset({Role.VIEWER, Role.SUPERVISOR, Role.ADMIN, Role.INSPE
 # The service desk: its own staff, and operators and supervisors at the counter; nothing else is the desk's.
 DESK_STAFF = frozenset({Role.DESK, Role.OPERATOR, Role.SUPERVISOR})
 # The inspection office and the mayor's office; which complaint each reads, callcenter/complaints/access.py decides.
+# Complaints: the inspection office and the mayor's office (callcenter/complaints/access.py).
 COMPLAINT_READERS = frozenset({Role.INSPECTOR, Role.HEAD_OF_INSPECTION, Role.VIEWER})
 
 # (method, path) → the roles that may use it. A new route fails the completeness test until it is listed here.
@@ -127,6 +128,7 @@ ACCESS: dict[tuple[str, str], frozenset[Role] | None] = {
     ("POST", "/complaints/case"): PUBLIC,
     ("GET", "/complaints/case/files/{attachment_id}"): PUBLIC,
     ("POST", "/complaints/case/leave"): PUBLIC,
+    ("GET", "/inspection/analytics/clusters"): COMPLAINT_READERS,
 }
 EXAMPLE_PATHS = {"{tracking_code}": "123456784", "{callback_id}": "1", "{user_id}": "1", "{call_id}": "1"}
 EXAMPLE_PATHS.update({"{photo_id}": "1", "{override_id}": "1", "{task_id}": "1", "{unit_id}": "1"})

@@ -7,7 +7,8 @@ round trip of one line over loopback TCP to a trivial echo process (see docs/ben
     python -m tests.perf.bench [--calls N] [--operators M] [--hold-ms X] [--parts calls,public]
                                [--public-connections C] [--public-seconds S] [--output docs/benchmarks.md]
 
-The public part (tests/perf/public_site.py) loads the citizens' site with wrk after the calls.
+The public part (tests/perf/public_site.py) loads the citizens' site with wrk after the calls. The clusters part
+(tests/perf/complaint_clusters.py, `--parts clusters`) needs neither root nor Asterisk and writes its own section.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ from callcenter.platform.metrics import LatencyRecorder
 from callcenter.platform.settings import Settings
 from callcenter.telephony.asterisk_sandbox import AsteriskProcess, runtime_for
 from db.models import Role
+from tests.perf.complaint_clusters import HEADING as CLUSTERS_HEADING
+from tests.perf.complaint_clusters import clusters_section, run_clusters
 from tests.perf.public_site import PublicSiteOutcome, public_site_rows, run_public_site
 from tests.support.backend import (
     TEST_AMI_USER,
@@ -396,9 +399,13 @@ baseline are the figures to compare between runs and machines. wrk shares the tw
 
 
 def write_report(path: Path, table: str) -> None:
-    section = f"{LATEST_HEADING}\n\n{table}\n"
+    write_section(path, LATEST_HEADING, f"{LATEST_HEADING}\n\n{table}\n")
+
+
+def write_section(path: Path, heading: str, section: str) -> None:
+    """Replace the section under ``heading`` (up to the next ``## ``), or add it at the end."""
     text = path.read_text() if path.exists() else INTRO
-    pattern = re.compile(rf"^{re.escape(LATEST_HEADING)}\n.*?(?=^## |\Z)", re.MULTILINE | re.DOTALL)
+    pattern = re.compile(rf"^{re.escape(heading)}\n.*?(?=^## |\Z)", re.MULTILINE | re.DOTALL)
     if pattern.search(text):
         text = pattern.sub(lambda _: section + "\n", text, count=1).rstrip("\n") + "\n"
     else:
@@ -419,13 +426,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="the bench's block of 1000 ports (SIP +60, AMI +38, AGI +73, citizens +70, phones +71, "
                              "RTP +200..+999; env PASOKH_BENCH_BASE_PORT, default 17000)")
     parser.add_argument("--parts", default="calls,public",
-                        help="what to measure, comma-separated: calls, public (default both)")
+                        help="what to measure, comma-separated: calls, public, clusters (default calls,public)")
     parser.add_argument("--public-connections", type=int, default=200, help="wrk's connections open at once")
     parser.add_argument("--public-seconds", type=int, default=20, help="length of each wrk run")
     args = parser.parse_args(argv)
     args.parts = {part.strip() for part in args.parts.split(",") if part.strip()}
-    if not args.parts or args.parts - {"calls", "public"}:
-        parser.error("--parts takes calls, public or both")
+    if not args.parts or args.parts - {"calls", "public", "clusters"}:
+        parser.error("--parts takes calls, public, clusters or several of them")
     if args.operators is None:
         args.operators = args.calls
     if args.calls < 1 or args.operators < 1:
@@ -474,8 +481,21 @@ def _interrupt(_signal: int, _frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def run_clusters_part(output: Path) -> None:
+    """The clusters' quality and speed (tests/perf/complaint_clusters.py): no Asterisk, no root."""
+    section = clusters_section(run_clusters())
+    print(section)
+    write_section(output, CLUSTERS_HEADING, section)
+    print(f"written to {output}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    if "clusters" in args.parts:
+        run_clusters_part(args.output)
+        args.parts -= {"clusters"}
+        if not args.parts:
+            return 0
     if os.geteuid() != 0 or not shutil.which("sipp"):
         print("the bench needs root (Asterisk sandbox) and sipp (Debian sip-tester); try `make bench`", file=sys.stderr)
         return 2
