@@ -41,7 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("purge-recordings", help="delete call recordings older than PASOKH_CALL_RECORDING_RETENTION_DAYS")
     complaints = sub.add_parser("complaints", help="the complainants' identity keys (docs/complaints.md)")
     complaints.add_argument("action", choices=["new-key", "rotate-key"],
-                            help="new-key: print a fresh key; rotate-key: re-encrypt every identity under the first key")
+                            help="new-key: print a fresh key; rotate-key: re-encrypt every identity under the "
+                                 "first key")
     docs = sub.add_parser("docs", help="write README's configuration table and docs/errors.md from the code")
     docs.add_argument("--check", action="store_true", help="only say which are out of date (exit 1 if any)")
     args = parser.parse_args(argv)

@@ -140,7 +140,7 @@ def ogg_pages(data: bytes) -> Iterator[tuple[int, int, int, list[int]]]:
     while position < len(data):
         if position + _OGG_HEADER.size > len(data) or data[position:position + 4] != b"OggS":
             raise UncleanableMedia("OGG page expected")
-        capture, version, _kind, _granule, _serial, _sequence, _crc, segments = _OGG_HEADER.unpack_from(data, position)
+        _capture, version, _kind, _granule, _serial, _sequence, _crc, segments = _OGG_HEADER.unpack_from(data, position)
         lacing = list(data[position + _OGG_HEADER.size:position + _OGG_HEADER.size + segments])
         body = position + _OGG_HEADER.size + segments
         end = body + sum(lacing)

@@ -127,9 +127,10 @@ def test_given_the_cli_when_rotate_key_runs_then_the_rows_are_under_the_first_ke
     engine: sa.Engine, database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
 ) -> None:
     complaint = a_complaint(engine, settings_for(database_url, KEY_A), target=WASTE)
-    for name, value in {"PASOKH_DATABASE_URL": database_url, "PASOKH_ENVIRONMENT": "test",
-                        "PASOKH_SECRET_KEY": TEST_SECRETS["secret_key"], "PASOKH_AMI_SECRET": TEST_SECRETS["ami_secret"],
-                        "PASOKH_COMPLAINT_IDENTITY_KEYS": f"{KEY_B},{KEY_A}"}.items():
+    environment = {"PASOKH_DATABASE_URL": database_url, "PASOKH_ENVIRONMENT": "test",
+                   "PASOKH_SECRET_KEY": TEST_SECRETS["secret_key"], "PASOKH_AMI_SECRET": TEST_SECRETS["ami_secret"],
+                   "PASOKH_COMPLAINT_IDENTITY_KEYS": f"{KEY_B},{KEY_A}"}
+    for name, value in environment.items():
         monkeypatch.setenv(name, value)
     assert main(["complaints", "rotate-key"]) == 0
     assert "1 complainants' identities re-encrypted" in capsys.readouterr().out

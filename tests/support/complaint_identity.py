@@ -15,10 +15,11 @@ from tests.support.ticket_flow import unit_id
 INSPECTION = "مدیریت بازرسی"
 NAME = "مریم کاظمی"
 MOBILE = "09351234567"
+COMPLAINANT = Identity(NAME, MOBILE)
 
 
 def a_complaint(
-    engine: Engine, settings: Settings, *, target: str, identity: Identity | None = Identity(NAME, MOBILE),
+    engine: Engine, settings: Settings, *, target: str, identity: Identity | None = COMPLAINANT,
 ) -> Complaint:
     """A complaint about ``target`` on the desk the access rules give it; named unless ``identity`` is None."""
     target_id = unit_id(engine, target)
