@@ -3,6 +3,8 @@ reveal (to whom the access rules allow, for a stated purpose), and the head of i
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
@@ -155,6 +157,18 @@ def test_given_an_inspector_when_revealing_twice_then_two_audit_rows_with_who_wh
         (complaint.id, staff["inspector"].id, "سایر: پیگیری تلفنی")]
 
 
+def test_given_a_reveal_when_the_request_then_fails_then_neither_the_view_nor_its_audit_row_remains(
+    engine: sa.Engine, database_url: str, staff: dict[str, User],
+) -> None:
+    settings = settings_for(database_url, KEY_A)
+    complaint = a_complaint(engine, settings, target=WASTE)
+    with pytest.raises(RuntimeError), unit_of_work(engine) as session:
+        identity_views.reveal(session, settings, staff["inspector"], complaint, "اعلام نتیجه رسیدگی")
+        assert session.exec(select(IdentityAccess)).all() != []  # written before the identity was returned
+        raise RuntimeError("the page failed to render")
+    assert audit_rows(engine) == []
+
+
 @pytest.mark.parametrize("who", ["conflicted", "operator", "liaison", "admin", "mayor"])
 def test_given_someone_the_rules_keep_out_when_revealing_then_refused_in_persian_and_nothing_recorded(
     engine: sa.Engine, database_url: str, staff: dict[str, User], who: str,
@@ -225,15 +239,18 @@ def reveal_form(client: TestClient, purpose: str = "meeting", other: str = "") -
 
 def test_given_an_inspector_when_revealing_through_the_page_then_name_and_persian_mobile_uncached_and_audited(
     engine: sa.Engine, database_url: str, web_client: TestClient, staff: dict[str, User],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     complaint = a_complaint(engine, settings_for(database_url), target=WASTE)
     log_in_sync(web_client, "t.inspector", PASSWORD)
+    caplog.set_level(logging.DEBUG)
     form = web_client.get(identity_url(complaint), headers=PAGE)
     assert form.status_code == 200 and "هدف از دیدن هویت" in form.text
     assert NAME not in form.text and form.headers["cache-control"] == "no-store"
     shown = web_client.post(identity_url(complaint), data=reveal_form(web_client), headers=PAGE)
     assert shown.status_code == 200 and shown.headers["cache-control"] == "no-store"
     assert NAME in shown.text and persian_digits(MOBILE) in shown.text and MOBILE not in shown.text
+    assert "Identity of complaint" in caplog.text and NAME not in caplog.text and MOBILE not in caplog.text
     (row,) = audit_rows(engine)
     assert row.user_id == staff["inspector"].id and row.purpose == identity_views.PURPOSES["meeting"]
 

@@ -69,7 +69,8 @@ def city(engine: sa.Engine, database_url: str, tmp_path: object) -> Iterator[Cit
     operator = add_staff(engine, "least.operator", Role.OPERATOR)
     add_staff(engine, "inspection.liaison", Role.UNIT_LIAISON, unit=INSPECTION)
     add_staff(engine, "waste.liaison", Role.UNIT_LIAISON, unit=WASTE)
-    for role in (Role.SUPERVISOR, Role.ADMIN, Role.VIEWER, Role.FIELD_SUPERVISOR, Role.INSPECTOR, Role.DESK):
+    for role in (Role.SUPERVISOR, Role.ADMIN, Role.VIEWER, Role.FIELD_SUPERVISOR, Role.INSPECTOR,
+                 Role.HEAD_OF_INSPECTION, Role.DESK):
         add_staff(engine, f"least.{role.value}", role)
     criticism = a_1888_criticism(engine, operator)
     with unit_of_work(engine) as session:
