@@ -13,6 +13,7 @@ from agent_console.routes import (
     complaint_summaries,
     complaint_follow,
     complaint_clusters,
+    complaint_identity,
     console,
     desk,
     inbox,
@@ -31,4 +32,5 @@ ROUTERS = tuple(module.router for module in (
     open311, citizen_home, citizen_forms, citizen_track, complaint_summaries,
     open311, citizen_home, citizen_forms, citizen_track, complaint_follow,
     open311, citizen_home, citizen_forms, citizen_track, complaint_clusters,
+    open311, citizen_home, citizen_forms, citizen_track, complaint_identity,
 ))

@@ -1,4 +1,5 @@
-"""Command line: ``python -m callcenter run|serve|telephony|migrate|seed|asterisk|purge-recordings|docs ...``."""
+"""Command line: ``python -m callcenter run|serve|telephony|migrate|seed|asterisk|purge-recordings|complaints|docs
+...``."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import uvicorn
 from callcenter.bootstrap.app import create_app
 from callcenter.bootstrap.provisioning import phones_from_database, provision_asterisk, unit_names_from_database
 from callcenter.bootstrap.services import build_services, recording_purger
+from callcenter.complaints import identity
 from callcenter.platform.reference_docs import stale_docs, write_docs
 from callcenter.platform.settings import PROJECT_ROOT, Settings, load_settings, refuse_built_in_secrets
 from callcenter.staff.demo import seed_demo_staff
@@ -37,14 +39,23 @@ def main(argv: list[str] | None = None) -> int:
     asterisk = sub.add_parser("asterisk", help="manage the Asterisk instance")
     asterisk.add_argument("action", choices=["install", "provision", "start", "stop", "status"])
     sub.add_parser("purge-recordings", help="delete call recordings older than PASOKH_CALL_RECORDING_RETENTION_DAYS")
+    complaints = sub.add_parser("complaints", help="the complainants' identity keys (docs/complaints.md)")
+    complaints.add_argument("action", choices=["new-key", "rotate-key"],
+                            help="new-key: print a fresh key; rotate-key: re-encrypt every identity under the "
+                                 "first key")
     docs = sub.add_parser("docs", help="write README's configuration table and docs/errors.md from the code")
     docs.add_argument("--check", action="store_true", help="only say which are out of date (exit 1 if any)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "docs":  # needs no configuration: the table documents it
         return _docs(check=args.check)
+    if args.command == "complaints" and args.action == "new-key":  # needs no configuration either
+        print(identity.new_key())
+        return 0
     settings = load_settings()
-    if args.command == "migrate":
+    if args.command == "complaints":
+        _rotate_identity_key(settings)
+    elif args.command == "migrate":
         upgrade_database(settings.database_url)
     elif args.command == "seed":
         _seed(settings, demo=args.demo)
@@ -113,6 +124,19 @@ def _purge_recordings(settings: Settings) -> None:
     finally:
         engine.dispose()
     print(f"{purged} call recordings purged (retention {settings.call_recording_retention_days} days)")
+
+
+def _rotate_identity_key(settings: Settings) -> None:
+    """Every sealed identity re-encrypted under the first of PASOKH_COMPLAINT_IDENTITY_KEYS, in one transaction."""
+    upgrade_database(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        with unit_of_work(engine) as session:
+            rotated = identity.rotate(session, settings)
+    finally:
+        engine.dispose()
+    print(f"{rotated} complainants' identities re-encrypted under the first key; "
+          "the old keys may now be removed from PASOKH_COMPLAINT_IDENTITY_KEYS")
 
 
 def _serve(settings: Settings) -> None:

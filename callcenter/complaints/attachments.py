@@ -1,5 +1,6 @@
 """Files sent with a complaint or a complainant's answer: the type told by the bytes (never the name or the
-browser's word), a size limit per type, metadata stripped, SHA-256 kept, the bytes stored under the state dir."""
+browser's word), a size limit per type, metadata stripped (a file we cannot clean is refused, never stored as it
+came), SHA-256 kept, the bytes stored under the state dir."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from callcenter.complaints.media_metadata import UncleanableMedia, strip_media
+from callcenter.complaints.pdf_metadata import MAX_PAGES, UncleanablePdf, strip_pdf
 from callcenter.platform.errors import NotFound, ValidationFailed
 from callcenter.platform.persian import persian_digits
 from callcenter.platform.settings import Settings
@@ -40,6 +43,10 @@ KIND_NAMES = {AttachmentKind.IMAGE: "عکس", AttachmentKind.AUDIO: "صدا", At
 NOT_ACCEPTED = ("فایل «{name}» پذیرفته نمی‌شود: فقط عکس (JPEG، PNG، WebP)، صدا (MP3، OGG، WAV، M4A)، "
                 "فیلم (MP4، WebM) یا PDF می‌توانید بفرستید.")
 TOO_BIG = "فایل «{name}» بزرگ‌تر از {limit} مگابایت است (حد {kind})."
+NOT_CLEANABLE = ("فایل «{name}» را نتوانستیم از اطلاعات پنهانِ همراهش (مانند نام دستگاه، زمان یا مکان ضبط) پاک "
+                 "کنیم؛ برای حفظ حریم شما ذخیره نشد. لطفاً آن را در قالب دیگری بفرستید.")
+PDF_TOO_LONG = (f"فایل «{{name}}» بیش از {persian_digits(MAX_PAGES)} صفحه دارد؛ لطفاً فقط صفحه‌های لازم را "
+                "جدا کنید و بفرستید.")
 TOO_MANY = f"حداکثر {persian_digits(MAX_FILES)} پیوست می‌توانید بفرستید."
 
 
@@ -114,12 +121,23 @@ def check_attachments(uploads: Sequence[Upload], *, already: int = 0) -> list[Ch
 
 
 def _without_metadata(data: bytes, kind: AttachmentKind, content_type: str, shown: str) -> bytes:
-    if kind != AttachmentKind.IMAGE:
-        return data
+    """Every accepted type is cleaned here: photos (tickets' photo_metadata), PDFs re-rendered, audio and video
+    containers' tags overwritten (media_metadata)."""
     try:
-        return strip_metadata(data, content_type)
+        if kind == AttachmentKind.IMAGE:
+            return strip_metadata(data, content_type)
+        if kind == AttachmentKind.PDF:
+            return strip_pdf(data)
+        return strip_media(data, content_type)
     except UnreadableImage as exc:
         raise ValidationFailed(NOT_ACCEPTED.format(name=shown), field="attachments") from exc
+    except UncleanablePdf as exc:
+        log.info("Refused a PDF attachment we cannot clean: %s", exc)
+        message = PDF_TOO_LONG if exc.too_many_pages else NOT_CLEANABLE
+        raise ValidationFailed(message.format(name=shown), field="attachments") from exc
+    except UncleanableMedia as exc:
+        log.info("Refused a %s attachment we cannot clean: %s", content_type, exc)
+        raise ValidationFailed(NOT_CLEANABLE.format(name=shown), field="attachments") from exc
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,11 @@ import json
 from dataclasses import dataclass
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from sqlmodel import Session, col, select
 
 from callcenter.platform.errors import ConfigurationError
 from callcenter.platform.settings import Settings
+from db.models import Complaint
 
 
 @dataclass(frozen=True)
@@ -51,3 +53,39 @@ def unseal(settings: Settings, sealed: str) -> Identity:
         raise ConfigurationError("a complainant's identity is sealed under a key missing from "
                                  "PASOKH_COMPLAINT_IDENTITY_KEYS") from exc
     return Identity(name=str(data["name"]), mobile=str(data["mobile"]))
+
+
+def new_key() -> str:
+    """A fresh Fernet key, for PASOKH_COMPLAINT_IDENTITY_KEYS (``python -m callcenter complaints new-key``)."""
+    return Fernet.generate_key().decode()
+
+
+ROTATE_BATCH = 200
+
+
+def rotate(session: Session, settings: Settings) -> int:
+    """Re-encrypt every sealed identity under the first listed key; returns how many rows were rotated.
+
+    Run after putting the new key first (the old ones still listed, so every row decrypts); once it has run, the
+    old keys can be dropped. A row under an unlisted key stops it with a configuration error, changing nothing
+    (the caller's unit of work rolls back)."""
+    fernet = cipher(settings)
+    rotated, last_id = 0, 0
+    while True:
+        batch = session.exec(
+            select(Complaint).where(col(Complaint.identity_sealed).is_not(None), col(Complaint.id) > last_id)
+            .order_by(col(Complaint.id)).limit(ROTATE_BATCH)
+        ).all()
+        if not batch:
+            return rotated
+        for complaint in batch:
+            assert complaint.id is not None and complaint.identity_sealed is not None
+            last_id = complaint.id
+            try:
+                complaint.identity_sealed = fernet.rotate(complaint.identity_sealed.encode()).decode()
+            except InvalidToken as exc:
+                raise ConfigurationError(f"complaint {complaint.id}: its identity is sealed under a key missing "
+                                         "from PASOKH_COMPLAINT_IDENTITY_KEYS; nothing was rotated") from exc
+            session.add(complaint)
+            rotated += 1
+        session.flush()

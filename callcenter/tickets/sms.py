@@ -166,6 +166,25 @@ def queue_ticket_sms(session: Session, *, ticket: Ticket, key: str, body: str) -
     return message
 
 
+def queue_private_sms(session: Session, *, to: str, body: str, key: str) -> SmsMessage:
+    """Write a text to someone whose number is kept encrypted elsewhere (a complainant): once per ``key``, and
+    marked ``forget_number`` so the dispatcher blanks the number once the text is sent or given up. ``body`` must
+    carry no identity (no name, no mobile): it stays in the outbox."""
+    existing = _by_dedup_key(session, key)
+    if existing is not None:
+        return existing
+    message = SmsMessage(to_number=to, body=body, dedup_key=key, forget_number=True)
+    try:
+        with session.begin_nested():
+            session.add(message)
+    except IntegrityError:
+        twin = _by_dedup_key(session, key)
+        assert twin is not None
+        return twin
+    session.refresh(message)
+    return message
+
+
 def _by_dedup_key(session: Session, key: str) -> SmsMessage | None:
     return session.exec(select(SmsMessage).where(SmsMessage.dedup_key == key)).first()
 
@@ -273,7 +292,8 @@ class SmsDispatcher:
             if row.created_at < now - self._max_age:
                 connection.execute(
                     sa.update(table).where(table.c.id == message_id)
-                    .values(status=SmsStatus.FAILED, last_error="expired: queued too long ago to be useful")
+                    .values(status=SmsStatus.FAILED, last_error="expired: queued too long ago to be useful",
+                            to_number=sa.case((table.c.forget_number, ""), else_=table.c.to_number))
                 )
                 self._count("expired")
                 return None
@@ -286,6 +306,7 @@ class SmsDispatcher:
                 return
             message.status, message.sent_at = SmsStatus.SENT, self._now()
             message.provider_message_id, message.last_error = provider_id[:64], None
+            _forget_number_if_asked(message)
             session.add(message)
 
     def _mark_failed_attempt(self, message_id: int, attempts: int, error: str) -> bool:
@@ -298,6 +319,7 @@ class SmsDispatcher:
             gave_up = attempts >= self._max_attempts
             if gave_up:
                 message.status = SmsStatus.FAILED
+                _forget_number_if_asked(message)
             else:
                 message.next_attempt_at = self._now() + backoff(attempts)
             session.add(message)
@@ -306,6 +328,12 @@ class SmsDispatcher:
     def _count(self, result: str) -> None:
         if self._metrics is not None:
             self._metrics.sms_attempts.labels(result=result).inc()
+
+
+def _forget_number_if_asked(message: SmsMessage) -> None:
+    """A complainant's number is needed only to send: once the message is done with, it is blanked."""
+    if message.forget_number:
+        message.to_number = ""
 
 
 def backoff(failed_attempts: int) -> timedelta:

@@ -38,6 +38,9 @@ DESK_STAFF = frozenset({Role.DESK, Role.OPERATOR, Role.SUPERVISOR})
 # The inspection office and the mayor's office; which complaint each reads, callcenter/complaints/access.py decides.
 # Complaints: the inspection office and the mayor's office (callcenter/complaints/access.py).
 COMPLAINT_READERS = frozenset({Role.INSPECTOR, Role.HEAD_OF_INSPECTION, Role.VIEWER})
+# The inspection office and the mayor's office (which complaint each may read, callcenter/complaints/access.py).
+COMPLAINT_READERS = frozenset({Role.INSPECTOR, Role.HEAD_OF_INSPECTION, Role.VIEWER})
+HEAD_OF_INSPECTION = frozenset({Role.HEAD_OF_INSPECTION})
 
 # (method, path) → the roles that may use it. A new route fails the completeness test until it is listed here.
 ACCESS: dict[tuple[str, str], frozenset[Role] | None] = {
@@ -129,6 +132,9 @@ ACCESS: dict[tuple[str, str], frozenset[Role] | None] = {
     ("GET", "/complaints/case/files/{attachment_id}"): PUBLIC,
     ("POST", "/complaints/case/leave"): PUBLIC,
     ("GET", "/inspection/analytics/clusters"): COMPLAINT_READERS,
+    ("GET", "/inspection/complaints/{complaint_id}/identity"): COMPLAINT_READERS,
+    ("POST", "/inspection/complaints/{complaint_id}/identity"): COMPLAINT_READERS,
+    ("GET", "/inspection/audit"): HEAD_OF_INSPECTION,
 }
 EXAMPLE_PATHS = {"{tracking_code}": "123456784", "{callback_id}": "1", "{user_id}": "1", "{call_id}": "1"}
 EXAMPLE_PATHS.update({"{photo_id}": "1", "{override_id}": "1", "{task_id}": "1", "{unit_id}": "1"})

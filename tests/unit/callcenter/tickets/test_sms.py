@@ -14,7 +14,14 @@ from callcenter.platform.metrics import Metrics
 from callcenter.platform.persian import ascii_digits
 from callcenter.platform.phone_numbers import sms_number
 from callcenter.platform.settings import load_settings
-from callcenter.tickets.sms import BACKOFF, SmsDispatcher, queue_tracking_code_sms, tracking_code_text
+from callcenter.tickets.sms import (
+    BACKOFF,
+    OutboxOnlyGateway,
+    SmsDispatcher,
+    queue_private_sms,
+    queue_tracking_code_sms,
+    tracking_code_text,
+)
 from callcenter.tickets.store import create_ticket
 from callcenter.tickets.tracking_code import format_for_reading
 from db.models import Category, Line, SmsMessage, SmsStatus, Ticket, TicketCreate, utcnow
@@ -240,3 +247,60 @@ async def test_the_loop_logs_errors_and_keeps_going_until_cancelled(
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+
+
+# --- a complainant's texts: the outbox forgets the number (callcenter/complaints/identity.py keeps it sealed) ---
+
+COMPLAINANT_BODY = "شهرداری قزوین: شکایت شما با کد ۸۱۲۳-۴۵۶-۷۸۹ ثبت شد."
+
+
+def queue_private(session: Session, to: str = "09127654321", key: str = "complaint-filed:1") -> SmsMessage:
+    message = queue_private_sms(session, to=to, body=COMPLAINANT_BODY, key=key)
+    session.commit()
+    return message
+
+
+async def test_given_a_complainants_text_when_it_is_sent_then_its_number_is_blanked_and_the_body_kept(
+    engine: sa.Engine, session: Session,
+) -> None:
+    queue_private(session)
+    ticket_text = queue(session)  # a ticket's text beside it keeps its number
+    gateway = FakeGateway()
+    assert await dispatcher(engine, gateway, Clock()).dispatch_due() == 2
+    assert ("09127654321", COMPLAINANT_BODY) in gateway.sent
+    by_key = {row.dedup_key: row for row in outbox(engine)}
+    private = by_key["complaint-filed:1"]
+    assert private.status == SmsStatus.SENT and private.to_number == "" and private.forget_number
+    assert private.body == COMPLAINANT_BODY
+    assert by_key[ticket_text.dedup_key].to_number == "09121234567"
+
+
+async def test_given_a_complainants_text_when_the_outbox_gateway_finally_fails_then_its_number_is_blanked(
+    engine: sa.Engine, session: Session,
+) -> None:
+    queue_private(session)
+    clock = Clock()
+    sms = SmsDispatcher(engine=engine, gateway=OutboxOnlyGateway(), now=clock, max_attempts=2)
+    assert await sms.dispatch_due() == 0
+    (row,) = outbox(engine)
+    assert row.status == SmsStatus.QUEUED and row.to_number == "09127654321"  # still needed for the retry
+    clock.advance(BACKOFF[0] + timedelta(seconds=1))
+    assert await sms.dispatch_due() == 0
+    (row,) = outbox(engine)
+    assert row.status == SmsStatus.FAILED and row.to_number == "" and row.body == COMPLAINANT_BODY
+
+
+async def test_given_a_complainants_text_when_it_expires_unsent_then_its_number_is_blanked(
+    engine: sa.Engine, session: Session,
+) -> None:
+    queue_private(session)
+    clock = Clock()
+    clock.advance(timedelta(days=2))
+    assert await dispatcher(engine, FakeGateway(), clock).dispatch_due() == 0
+    (row,) = outbox(engine)
+    assert row.status == SmsStatus.FAILED and row.to_number == ""
+
+
+def test_given_a_complainants_text_when_queued_twice_with_one_key_then_one_row(session: Session) -> None:
+    first, second = queue_private(session), queue_private(session)
+    assert first.id == second.id and first.forget_number
