@@ -16,6 +16,8 @@ TEHRAN = ZoneInfo("Asia/Tehran")
 JALALI_MONTHS: tuple[str, ...] = (
     "فروردین", "اردیبهشت", "خرداد", "تیر", "مرداد", "شهریور", "مهر", "آبان", "آذر", "دی", "بهمن", "اسفند",
 )
+# Saturday first, as jdatetime's weekday() counts.
+WEEKDAYS: tuple[str, ...] = ("شنبه", "یک‌شنبه", "دوشنبه", "سه‌شنبه", "چهارشنبه", "پنج‌شنبه", "جمعه")
 
 
 def require_aware(moment: datetime) -> None:
@@ -87,6 +89,17 @@ def month_name(month: int) -> str:
 def jalali_month_label(year: int, month: int) -> str:
     """«مهر ۱۴۰۵»: a Jalali month as staff read it."""
     return f"{month_name(month)} {persian_digits(year)}"
+
+
+def jalali_day_label(day: date) -> str:
+    """«شنبه ۱۴ آذر ۱۴۰۵»: a Gregorian calendar day as a person reads it, weekday first."""
+    jalali = jalali_day(day)
+    return f"{WEEKDAYS[jalali.weekday()]} {persian_digits(jalali.day)} {month_name(jalali.month)} {persian_digits(jalali.year)}"
+
+
+def tehran_clock(moment: datetime) -> str:
+    """«۰۹:۳۰»: the time of day in Tehran at the aware ``moment``, in Persian digits."""
+    return persian_digits(in_tehran(moment).strftime("%H:%M"))
 
 
 def jalali_timestamp(moment: datetime) -> tuple[str, str]:
