@@ -10,9 +10,11 @@ from agent_console.routes import (
     citizen_forms,
     citizen_home,
     citizen_track,
+    complaint_meeting,
     console,
     desk,
     inbox,
+    inspection_meetings,
     live,
     open311,
     queue,
@@ -25,5 +27,5 @@ from agent_console.routes import (
 
 ROUTERS = tuple(module.router for module in (
     auth, console, queue, calls, tickets, inbox, wallboard, verifications, reports, admin, desk, live, system,
-    open311, citizen_home, citizen_forms, citizen_track,
+    open311, citizen_home, citizen_forms, citizen_track, complaint_meeting, inspection_meetings,
 ))

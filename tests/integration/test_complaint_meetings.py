@@ -154,7 +154,7 @@ def test_given_a_booking_when_cancelled_then_the_place_is_free_and_the_complaina
     booking = book(engine, settings, complaint, slot_id)
     with unit_of_work(engine) as session:
         meetings.cancel(session, settings, complaint=complaint, now=NOW)
-        assert [slot.id for slot in meetings.open_slots(session, now=NOW)][0] == slot_id
+        assert next(slot.id for slot in meetings.open_slots(session, now=NOW)) == slot_id
     assert slot_row(engine, slot_id).booked == 0
     sent = texts(engine)
     assert [message.dedup_key for message in sent] == [f"meeting-booked:{booking.id}",

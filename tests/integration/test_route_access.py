@@ -35,6 +35,7 @@ INBOX_OWNERS = frozenset({Role.UNIT_LIAISON, Role.FIELD_SUPERVISOR})
 REPORT_READERS = frozenset({Role.VIEWER, Role.SUPERVISOR, Role.ADMIN, Role.INSPECTOR})
 # The service desk: its own staff, and operators and supervisors at the counter; nothing else is the desk's.
 DESK_STAFF = frozenset({Role.DESK, Role.OPERATOR, Role.SUPERVISOR})
+INSPECTION = frozenset({Role.INSPECTOR, Role.HEAD_OF_INSPECTION})
 
 # (method, path) → the roles that may use it. A new route fails the completeness test until it is listed here.
 ACCESS: dict[tuple[str, str], frozenset[Role] | None] = {
@@ -117,12 +118,20 @@ ACCESS: dict[tuple[str, str], frozenset[Role] | None] = {
     ("GET", "/citizen/s/{tracking_code}/{sig}"): PUBLIC,
     ("GET", "/citizen/a/{answer_id}/{sig}"): PUBLIC,
     ("POST", "/citizen/a/{answer_id}/{sig}"): PUBLIC,
+    # Meetings: the complainant's page (its pass, not a login, names the complaint) and the inspection office's.
+    ("GET", "/complaints/meeting"): PUBLIC,
+    ("POST", "/complaints/meeting/book"): PUBLIC,
+    ("POST", "/complaints/meeting/reschedule"): PUBLIC,
+    ("POST", "/complaints/meeting/cancel"): PUBLIC,
+    ("GET", "/inspection/meetings"): INSPECTION,
+    ("POST", "/inspection/meetings"): INSPECTION,
+    ("POST", "/inspection/meetings/{slot_id}/withdraw"): INSPECTION,
 }
 EXAMPLE_PATHS = {"{tracking_code}": "123456784", "{callback_id}": "1", "{user_id}": "1", "{call_id}": "1"}
 EXAMPLE_PATHS.update({"{photo_id}": "1", "{override_id}": "1", "{task_id}": "1", "{unit_id}": "1"})
 EXAMPLE_PATHS.update({"{key_id}": "1", "{fmt}": "json", "{service_code}": "1", "{service_request_id}": "123456784",
                       "{token}": "no-such-token"})
-EXAMPLE_PATHS.update({"{answer_id}": "1", "{sig}": "AAAAAAAAAAAAAAAA"})
+EXAMPLE_PATHS.update({"{answer_id}": "1", "{sig}": "AAAAAAAAAAAAAAAA", "{slot_id}": "1"})
 PASSWORD = "role-walk-password"
 
 
