@@ -28,7 +28,6 @@ router = APIRouter(prefix="/complaints/meeting", include_in_schema=False)
 log = logging.getLogger(__name__)
 
 PAGE = "/complaints/meeting"
-FLASH_KEY = "meeting_flash"
 DONE = {
     "booked": "وقت دیدار شما ثبت شد.",
     "moved": "وقت دیدار شما تغییر کرد.",
@@ -57,7 +56,7 @@ def _days(slots: list[MeetingSlot], *, except_slot: int | None) -> list[Day]:
     """The free times grouped by Tehran day, as the page lists them."""
     days: list[Day] = []
     for day, group in groupby((s for s in slots if s.id != except_slot), key=lambda s: meetings.day_of(s.starts_at)):
-        times = [FreeTime(slot_id=s.id or 0, clock=tehran_clock(s.starts_at), place=s.place,
+        times = [FreeTime(slot_id=s.id or 0, clock=tehran_clock(s.starts_at), place=persian_digits(s.place),
                           free=f"{persian_digits(s.capacity - s.booked)} جای خالی") for s in group]
         days.append(Day(label=jalali_day_label(day), key=day.isoformat(), times=times))
     return days
@@ -69,19 +68,18 @@ def _granted(request: Request, session: Session, settings: Settings) -> Complain
 
 
 def _page(request: Request, session: Session, settings: Settings, complaint: Complaint | None, *,
-          error: str | None = None, status_code: int = 200) -> HTMLResponse:
+          error: str | None = None, done: str | None = None, status_code: int = 200) -> HTMLResponse:
     context: dict[str, Any] = {"complaint": None, "error": error}
     if complaint is not None and complaint.id is not None:
         booking = meetings.live_booking(session, complaint.id)
         booked_slot = meetings.slot(session, booking.slot_id) if booking is not None else None
-        flash = request.session.pop(FLASH_KEY, None)
         context.update(
             complaint=complaint, code=persian_digits(format_for_reading(complaint.tracking_code)),
             booking=booking, booked_when=meetings.when_text(booked_slot) if booked_slot else None,
-            booked_place=booked_slot.place if booked_slot else None,
+            booked_place=persian_digits(booked_slot.place) if booked_slot else None,
             days=_days(meetings.open_slots(session, now=utcnow()), except_slot=booking.slot_id if booking else None),
-            done=DONE.get(flash) if isinstance(flash, str) else None,
-            sms_note=SMS_NOTE if flash in DONE and not complaint.anonymous else None,
+            done=DONE.get(done or ""),
+            sms_note=SMS_NOTE if done in DONE and not complaint.anonymous else None,
         )
     # Without a pass the page says how to open the complaint (200: a page to read, not a failed request).
     response = TEMPLATES.TemplateResponse(request, "public/complaints/meeting.html", context, status_code=status_code)
@@ -91,9 +89,11 @@ def _page(request: Request, session: Session, settings: Settings, complaint: Com
 
 
 @router.get("", response_class=HTMLResponse)
-def meeting_page(request: Request, session: SessionDep, settings: SettingsDep) -> HTMLResponse:
-    """The complaint's meeting and the free times; without a pass, how to open the complaint first."""
-    return _page(request, session, settings, _granted(request, session, settings))
+def meeting_page(request: Request, session: SessionDep, settings: SettingsDep,
+                 done: str | None = None) -> HTMLResponse:
+    """The complaint's meeting and the free times; without a pass, how to open the complaint first. ``done``
+    (after a step's redirect) picks one of the fixed confirmations; the visitor's session keeps nothing else."""
+    return _page(request, session, settings, _granted(request, session, settings), done=done)
 
 
 def _act(request: Request, session: Session, settings: Settings, done: str,
@@ -110,8 +110,7 @@ def _act(request: Request, session: Session, settings: Settings, done: str,
         log.info("Meeting step %s refused for complaint %s: %s", done, complaint.id, refused.error_id)
         return _page(request, session, settings, complaint, error=refused.message, status_code=refused.status_code)
     session.commit()
-    request.session[FLASH_KEY] = done
-    response = RedirectResponse(PAGE, status_code=303)
+    response = RedirectResponse(f"{PAGE}?done={done}", status_code=303)
     if complaint.id is not None:
         complaint_pass.grant(response, settings, complaint.id)
     return response

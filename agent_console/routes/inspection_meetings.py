@@ -75,7 +75,8 @@ def _slot_rows(session: Session, user: User, slots: list[MeetingSlot]) -> list[S
                 shown.append(BookingRow(tracking_code=None, case_url=None))
         rows.append(SlotRow(
             slot_id=meeting.id or 0, clock=tehran_clock(meeting.starts_at),
-            until=tehran_clock(meeting.starts_at + timedelta(minutes=meeting.minutes)), place=meeting.place,
+            until=tehran_clock(meeting.starts_at + timedelta(minutes=meeting.minutes)),
+            place=persian_digits(meeting.place),
             filled=f"{persian_digits(meeting.booked)} از {persian_digits(meeting.capacity)}",
             withdrawn=meeting.withdrawn, bookings=shown))
     return rows

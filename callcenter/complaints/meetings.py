@@ -225,7 +225,7 @@ def book(session: Session, settings: Settings, *, complaint: Complaint, slot_id:
     booking = _new_booking(session, complaint_id, slot_id, now)
     meeting = slot(session, slot_id)
     _text(session, settings, complaint, key=f"meeting-booked:{booking.id}",
-          body=BOOKED_TEXT.format(code=_code(complaint), when=when_text(meeting), place=meeting.place))
+          body=BOOKED_TEXT.format(code=_code(complaint), when=when_text(meeting), place=persian_digits(meeting.place)))
     return booking
 
 
@@ -247,7 +247,7 @@ def reschedule(session: Session, settings: Settings, *, complaint: Complaint, sl
     booking = _new_booking(session, complaint_id, slot_id, now)
     meeting = slot(session, slot_id)
     _text(session, settings, complaint, key=f"meeting-moved:{booking.id}",
-          body=MOVED_TEXT.format(code=_code(complaint), when=when_text(meeting), place=meeting.place))
+          body=MOVED_TEXT.format(code=_code(complaint), when=when_text(meeting), place=persian_digits(meeting.place)))
     return booking
 
 
@@ -313,7 +313,7 @@ def send_reminders(session: Session, settings: Settings, *, now: datetime) -> in
         if claimed.rowcount != 1:
             continue  # another process sent it a moment ago
         if _text(session, settings, complaint, key=f"meeting-reminder:{booking.id}",
-                 body=REMINDER_TEXT.format(code=_code(complaint), when=when_text(meeting), place=meeting.place)):
+                 body=REMINDER_TEXT.format(code=_code(complaint), when=when_text(meeting), place=persian_digits(meeting.place))):
             queued += 1
     return queued
 

@@ -6,8 +6,11 @@ from datetime import date, time, timedelta
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
+from starlette.responses import Response
 
+from agent_console import complaint_pass
 from callcenter.complaints import meetings
+from callcenter.complaints.access import desk_for_target
 from callcenter.complaints.identity import Identity, seal
 from callcenter.complaints.tracking_code import new_complaint_code
 from callcenter.platform.service_hours import ServiceHours
@@ -32,6 +35,7 @@ def filed_complaint(engine: sa.Engine, settings: Settings, *, anonymous: bool = 
         assert unit.id is not None
         complaint = Complaint(
             tracking_code=new_complaint_code(), target_unit_id=unit.id, ground=ComplaintGround.DELAY,
+            desk=desk_for_target(session, unit.id),
             description="پاسخ درخواست من ماه‌ها طول کشید", anonymous=anonymous,
             identity_sealed=None if anonymous else seal(settings, Identity(name="مینا کاظمی", mobile=MOBILE)))
         session.add(complaint)
@@ -68,3 +72,11 @@ def slot_row(engine: sa.Engine, slot_id: int) -> MeetingSlot:
         assert found is not None
         session.expunge(found)
         return found
+
+
+def pass_cookie(settings: Settings, complaint_id: int) -> str:
+    """The value of the signed pass cookie a browser holds for ``complaint_id`` (as agent_console grants it)."""
+    response = Response()
+    complaint_pass.grant(response, settings, complaint_id)
+    header = response.headers["set-cookie"]
+    return header.split(";", 1)[0].split("=", 1)[1]
