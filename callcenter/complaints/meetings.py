@@ -312,8 +312,8 @@ def send_reminders(session: Session, settings: Settings, *, now: datetime) -> in
             .values(reminder_sent_at=now))
         if claimed.rowcount != 1:
             continue  # another process sent it a moment ago
-        if _text(session, settings, complaint, key=f"meeting-reminder:{booking.id}",
-                 body=REMINDER_TEXT.format(code=_code(complaint), when=when_text(meeting), place=persian_digits(meeting.place))):
+        body = REMINDER_TEXT.format(code=_code(complaint), when=when_text(meeting), place=persian_digits(meeting.place))
+        if _text(session, settings, complaint, key=f"meeting-reminder:{booking.id}", body=body):
             queued += 1
     return queued
 

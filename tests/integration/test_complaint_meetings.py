@@ -209,3 +209,35 @@ def test_given_a_meeting_tomorrow_when_the_reminder_job_runs_twice_then_one_remi
     with unit_of_work(engine) as session:
         stored = session.get(MeetingBooking, booking.id)
         assert stored is not None and stored.reminder_sent_at is not None
+
+
+def test_given_two_tabs_of_one_complaint_when_both_book_at_once_then_one_booking_and_one_place_taken(
+    engine: sa.Engine, database_url: str, settings: Settings,
+) -> None:
+    first, second = published(engine)
+    complaint = filed_complaint(engine, settings)
+    engines = [make_engine(database_url) for _ in range(2)]
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def tab(own_engine: sa.Engine, slot_id: int) -> None:
+        with Session(own_engine, expire_on_commit=False) as session:
+            barrier.wait()
+            try:
+                meetings.book(session, settings, complaint=complaint, slot_id=slot_id, now=NOW)
+                session.commit()
+                outcomes.append("booked")
+            except MeetingAlreadyBooked:
+                session.rollback()
+                outcomes.append("refused")
+
+    threads = [threading.Thread(target=tab, args=pair) for pair in zip(engines, (first, second), strict=True)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    for own_engine in engines:
+        own_engine.dispose()
+    assert sorted(outcomes) == ["booked", "refused"]
+    assert slot_row(engine, first).booked + slot_row(engine, second).booked == 1
+    assert [status for _, status in bookings(engine, complaint)] == [MeetingBookingStatus.BOOKED]
