@@ -46,6 +46,7 @@ REMINDER_TEXT = "شهرداری قزوین، بازرسی: یادآوری دید
 NO_SUCH_SLOT = "این وقت پیدا نشد."
 NO_LIVE_BOOKING = "برای این شکایت وقت دیداری ثبت نشده است."
 SAME_SLOT = "این همان وقتی است که گرفته‌اید."
+CASE_CLOSED = "پرونده این شکایت بسته شده است؛ برای آن وقت دیدار گرفته نمی‌شود."
 NOTHING_TO_PUBLISH = "در این بازه روز کاری یا وقتی آینده نیست؛ روزها و ساعت‌ها را بررسی کنید."
 
 
@@ -209,6 +210,12 @@ def _new_booking(session: Session, complaint_id: int, slot_id: int, now: datetim
     return booking
 
 
+def _refuse_closed(complaint: Complaint) -> None:
+    """A case that reached its final status needs no meeting (cancelling one still works)."""
+    if complaint.closed_at is not None:
+        raise Conflict(CASE_CLOSED, complaint_id=complaint.id)
+
+
 def _complaint_id(complaint: Complaint) -> int:
     assert complaint.id is not None  # a stored complaint
     return complaint.id
@@ -219,6 +226,7 @@ def book(session: Session, settings: Settings, *, complaint: Complaint, slot_id:
          now: datetime) -> MeetingBooking:
     """Take a place in the slot for the complaint (one live booking per complaint) and text the confirmation."""
     complaint_id = _complaint_id(complaint)
+    _refuse_closed(complaint)
     if live_booking(session, complaint_id) is not None:
         raise MeetingAlreadyBooked(complaint_id=complaint_id)
     _take_place(session, slot_id, now)
@@ -240,6 +248,7 @@ def reschedule(session: Session, settings: Settings, *, complaint: Complaint, sl
         raise Conflict(NO_LIVE_BOOKING, complaint_id=complaint_id)
     if old.slot_id == slot_id:
         raise ValidationFailed(SAME_SLOT, field="slot_id")
+    _refuse_closed(complaint)
     _take_place(session, slot_id, now)
     _end_booking(session, old.id, MeetingBookingStatus.MOVED, now)
     _release_place(session, old.slot_id)

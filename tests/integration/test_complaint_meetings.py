@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 
 from callcenter.complaints import meetings
 from callcenter.platform.calendar import TEHRAN
-from callcenter.platform.errors import MeetingAlreadyBooked, MeetingSlotTaken
+from callcenter.platform.errors import Conflict, MeetingAlreadyBooked, MeetingSlotTaken
 from callcenter.platform.persian import persian_digits
 from callcenter.platform.service_hours import parse_service_hours
 from callcenter.platform.settings import Settings
@@ -241,3 +241,19 @@ def test_given_two_tabs_of_one_complaint_when_both_book_at_once_then_one_booking
     assert sorted(outcomes) == ["booked", "refused"]
     assert slot_row(engine, first).booked + slot_row(engine, second).booked == 1
     assert [status for _, status in bookings(engine, complaint)] == [MeetingBookingStatus.BOOKED]
+
+
+def test_given_a_closed_case_when_its_complainant_books_then_refused_in_persian_and_no_place_taken(
+    engine: sa.Engine, settings: Settings,
+) -> None:
+    slot_id = published(engine)[0]
+    complaint = filed_complaint(engine, settings)
+    with unit_of_work(engine) as session:
+        stored = session.get(Complaint, complaint.id)
+        assert stored is not None
+        stored.closed_at = NOW
+        session.add(stored)
+    complaint.closed_at = NOW
+    with pytest.raises(Conflict, match="بسته شده"):
+        book(engine, settings, complaint, slot_id)
+    assert slot_row(engine, slot_id).booked == 0

@@ -18,7 +18,7 @@ from callcenter.complaints.tracking_code import format_for_reading
 from callcenter.platform.persian import persian_digits
 from callcenter.platform.settings import Settings
 from db.engine import unit_of_work
-from db.models import MeetingBooking, Role
+from db.models import MeetingBooking, MeetingBookingStatus, Role
 from tests.support.console import log_in_sync
 from tests.support.meetings import filed_complaint, inspector, meeting_settings, next_working_day, one_day_plan
 from tests.support.ticket_flow import PASSWORD, add_staff
@@ -81,3 +81,23 @@ def test_given_no_pass_when_the_complainant_page_is_used_then_it_points_to_follo
     assert 'href="/complaints/follow"' in posted.text
     with unit_of_work(engine) as session:
         assert session.exec(select(MeetingBooking)).all() == []
+
+
+def test_given_a_booked_slot_when_the_inspector_withdraws_it_then_its_booking_is_cancelled_and_the_day_says_so(
+    engine: sa.Engine, settings: Settings, client: TestClient,
+) -> None:
+    now = datetime.now(UTC)
+    day = next_working_day(meetings.office_hours(settings), now.date())
+    complaint = filed_complaint(engine, settings)
+    with unit_of_work(engine) as session:
+        slot = meetings.publish(session, one_day_plan(day, start=time(9, 0), end=time(9, 30)),
+                                hours=meetings.office_hours(settings), by=inspector(session), now=now)[0]
+        assert slot.id is not None
+        meetings.book(session, settings, complaint=complaint, slot_id=slot.id, now=now)
+    log_in_sync(client, "meetings.page.inspector", PASSWORD)
+    response = client.post(f"/inspection/meetings/{slot.id}/withdraw")
+    assert response.status_code == 200 and "پس گرفته شد" in response.text  # followed to the day view
+    assert "۱ وقت رزروشده لغو شد" in response.text
+    with unit_of_work(engine) as session:
+        booking = session.exec(select(MeetingBooking)).one()
+        assert booking.status == MeetingBookingStatus.CANCELLED
