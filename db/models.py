@@ -1038,8 +1038,16 @@ class MeetingBookingStatus(enum.StrEnum):
     MOVED = "moved"   # rescheduled: a new booking replaced it
 
 
+_LIVE_BOOKING = sa.text("status = 'booked'")
+
+
 class MeetingBooking(SQLModel, table=True):
+    """A complaint's place in a meeting slot. At most one live (``booked``) row per complaint, kept by a partial
+    unique index, so two tabs booking at once cannot both hold a place (callcenter/complaints/meetings.py)."""
+
     __tablename__ = "meeting_booking"
+    __table_args__ = (sa.Index("ux_meeting_booking_live", "complaint_id", unique=True,
+                               sqlite_where=_LIVE_BOOKING, postgresql_where=_LIVE_BOOKING),)
 
     id: int | None = Field(default=None, primary_key=True)
     slot_id: int = Field(foreign_key="meeting_slot.id", index=True)

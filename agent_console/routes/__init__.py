@@ -14,9 +14,11 @@ from agent_console.routes import (
     complaint_follow,
     complaint_clusters,
     complaint_identity,
+    complaint_meeting,
     console,
     desk,
     inbox,
+    inspection_meetings,
     live,
     open311,
     queue,
@@ -33,4 +35,5 @@ ROUTERS = tuple(module.router for module in (
     open311, citizen_home, citizen_forms, citizen_track, complaint_follow,
     open311, citizen_home, citizen_forms, citizen_track, complaint_clusters,
     open311, citizen_home, citizen_forms, citizen_track, complaint_identity,
+    open311, citizen_home, citizen_forms, citizen_track, complaint_meeting, inspection_meetings,
 ))

@@ -21,6 +21,7 @@ from callcenter.citizens.phone_codes import purge_old_codes
 from callcenter.complaints.attachments import AttachmentStore
 from callcenter.complaints.events import may_hear
 from callcenter.complaints.retention import RETENTION_EVERY, retention_job
+from callcenter.complaints import meetings
 from callcenter.intake.ivr_requests import DatabaseIntake
 from callcenter.intake.routing import RoutingPolicy
 from callcenter.platform import rate_limits
@@ -219,6 +220,8 @@ def build_telephony(
     scheduler.register(name="phone-code-purge", every=rate_limits.PURGE_EVERY, run=phone_code_purge(engine))
     scheduler.register(name="complaint-retention", every=RETENTION_EVERY, run=retention_job(
         engine=engine, store=AttachmentStore.for_settings(settings), years=settings.complaint_identity_years))
+    scheduler.register(name="meeting-reminders", every=meetings.REMINDER_EVERY,
+                       run=meetings.reminder_job(settings, engine=engine))
     gateway = build_sms_gateway(settings)
     return Telephony(
         settings=settings, tracker=tracker, bridge=bridge, relay_server=relay, agi=agi, flows=flows,

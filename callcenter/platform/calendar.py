@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import jdatetime
 
-from callcenter.platform.persian import persian_digits
+from callcenter.platform.persian import ascii_digits, persian_digits
 
 # Moments are stored in UTC; Tehran time applies where one is bucketed into a day or month, shown or said (ADR 0051).
 TEHRAN = ZoneInfo("Asia/Tehran")
@@ -16,6 +16,8 @@ TEHRAN = ZoneInfo("Asia/Tehran")
 JALALI_MONTHS: tuple[str, ...] = (
     "فروردین", "اردیبهشت", "خرداد", "تیر", "مرداد", "شهریور", "مهر", "آبان", "آذر", "دی", "بهمن", "اسفند",
 )
+# Saturday first, as jdatetime's weekday() counts.
+WEEKDAYS: tuple[str, ...] = ("شنبه", "یک‌شنبه", "دوشنبه", "سه‌شنبه", "چهارشنبه", "پنج‌شنبه", "جمعه")
 
 
 def require_aware(moment: datetime) -> None:
@@ -87,6 +89,33 @@ def month_name(month: int) -> str:
 def jalali_month_label(year: int, month: int) -> str:
     """«مهر ۱۴۰۵»: a Jalali month as staff read it."""
     return f"{month_name(month)} {persian_digits(year)}"
+
+
+def jalali_day_label(day: date) -> str:
+    """«شنبه ۱۴ آذر ۱۴۰۵»: a Gregorian calendar day as a person reads it, weekday first."""
+    jalali = jalali_day(day)
+    weekday = WEEKDAYS[jalali.weekday()]
+    return f"{weekday} {persian_digits(jalali.day)} {month_name(jalali.month)} {persian_digits(jalali.year)}"
+
+
+def jalali_input(day: date) -> str:
+    """«۱۴۰۵/۰۹/۱۴»: a Gregorian day as a Jalali date field shows it (read back by :func:`parse_jalali_day`)."""
+    return persian_digits(jalali_day(day).strftime("%Y/%m/%d"))
+
+
+def parse_jalali_day(text: str) -> date:
+    """A typed Jalali date (``1405/09/14``, Persian or ASCII digits, ``/`` or ``-``) as its Gregorian day;
+    ValueError when it is not one."""
+    parts = ascii_digits(text).strip().replace("-", "/").split("/")
+    if len(parts) != 3 or not all(part.isdigit() for part in parts):
+        raise ValueError(f"not a Jalali date: {text!r}")
+    year, month, day = (int(part) for part in parts)
+    return jdatetime.date(year, month, day).togregorian()
+
+
+def tehran_clock(moment: datetime) -> str:
+    """«۰۹:۳۰»: the time of day in Tehran at the aware ``moment``, in Persian digits."""
+    return persian_digits(in_tehran(moment).strftime("%H:%M"))
 
 
 def jalali_timestamp(moment: datetime) -> tuple[str, str]:

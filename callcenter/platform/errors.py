@@ -233,6 +233,20 @@ class OutsideCallingHours(Conflict):
     default_message = "اکنون خارج از ساعت تماس با شهروندان است."
 
 
+class MeetingSlotTaken(Conflict):
+    """Someone else took the last place of the meeting time a moment ago (or the office withdrew it)."""
+
+    error_id = "meeting-slot-taken"
+    default_message = "این وقت همین حالا گرفته شد؛ وقت دیگری را انتخاب کنید."
+
+
+class MeetingAlreadyBooked(Conflict):
+    """The complaint holds a meeting time already: one live booking per complaint (change or cancel it)."""
+
+    error_id = "meeting-already-booked"
+    default_message = "برای این شکایت وقت دیدار گرفته شده است؛ می‌توانید آن را تغییر دهید یا لغو کنید."
+
+
 class AsteriskUnavailable(PasokhError):
     """Asterisk cannot be asked now: the AMI connection is down, Asterisk did not answer in time, or (on a web-only
     worker) the relay to the telephony process failed. ``reason`` (English) is for the log."""

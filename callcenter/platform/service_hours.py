@@ -6,7 +6,7 @@ import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import jdatetime
@@ -19,6 +19,8 @@ ALWAYS_OPEN = "24/7"
 # The Iranian week, Saturday first; a day's index here is also jdatetime's weekday().
 DAY_NAMES: tuple[str, ...] = ("sat", "sun", "mon", "tue", "wed", "thu", "fri")
 SEARCH_DAYS = 30
+# The official weekly rest day: never a working day, whatever the hours say.
+FRIDAY = DAY_NAMES.index("fri")
 MINUTES_PER_DAY = 24 * 60
 
 _TIME = re.compile(r"(\d{1,2}):(\d{2})")
@@ -60,6 +62,16 @@ class ServiceHours:
     def is_holiday(self, at: datetime) -> bool:
         """Whether ``at`` falls on a listed holiday (the whole Jalali day in Tehran)."""
         return jalali_date(at) in self.holidays
+
+    def is_working_day(self, day: date) -> bool:
+        """Whether the municipality works on this Gregorian calendar day (Tehran): never on a Friday or a listed
+        holiday, and not on a weekday the hours leave without windows (a Thursday with "sat-wed ..."). "24/7"
+        keeps the lines open every day, but not the offices: it says nothing about a weekday, so Saturday to
+        Thursday work."""
+        index = _day_index(datetime(day.year, day.month, day.day))
+        if index == FRIDAY or jalali_day(day) in self.holidays:
+            return False
+        return self.always_open or bool(self.week[index])
 
     def is_open(self, at: datetime) -> bool:
         """Whether the lines are staffed at the aware moment ``at``."""

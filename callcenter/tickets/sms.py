@@ -153,10 +153,17 @@ def queue_ticket_sms(session: Session, *, ticket: Ticket, key: str, body: str) -
     to = sms_number(ticket.caller_number)
     if to is None or ticket.id is None:
         return None
+    return queue_sms(session, to=to, body=body, key=key, ticket_id=ticket.id)
+
+
+def queue_sms(session: Session, *, to: str, body: str, key: str, ticket_id: int | None = None,
+              forget_number: bool = False) -> SmsMessage | None:
+    """Write a text to ``to`` (national form, 09…) to the outbox, once per ``key`` however often called (a twin
+    request's row wins); ``forget_number`` for a number kept encrypted elsewhere (a complainant's)."""
     existing = _by_dedup_key(session, key)
     if existing is not None:
         return existing
-    message = SmsMessage(to_number=to, body=body, ticket_id=ticket.id, dedup_key=key)
+    message = SmsMessage(to_number=to, body=body, ticket_id=ticket_id, dedup_key=key, forget_number=forget_number)
     try:
         with session.begin_nested():  # a savepoint: a twin's row undoes only this insert, not the caller's work
             session.add(message)

@@ -41,6 +41,7 @@ COMPLAINT_READERS = frozenset({Role.INSPECTOR, Role.HEAD_OF_INSPECTION, Role.VIE
 # The inspection office and the mayor's office (which complaint each may read, callcenter/complaints/access.py).
 COMPLAINT_READERS = frozenset({Role.INSPECTOR, Role.HEAD_OF_INSPECTION, Role.VIEWER})
 HEAD_OF_INSPECTION = frozenset({Role.HEAD_OF_INSPECTION})
+INSPECTION = frozenset({Role.INSPECTOR, Role.HEAD_OF_INSPECTION})
 
 # (method, path) → the roles that may use it. A new route fails the completeness test until it is listed here.
 ACCESS: dict[tuple[str, str], frozenset[Role] | None] = {
@@ -135,6 +136,14 @@ ACCESS: dict[tuple[str, str], frozenset[Role] | None] = {
     ("GET", "/inspection/complaints/{complaint_id}/identity"): COMPLAINT_READERS,
     ("POST", "/inspection/complaints/{complaint_id}/identity"): COMPLAINT_READERS,
     ("GET", "/inspection/audit"): HEAD_OF_INSPECTION,
+    # Meetings: the complainant's page (its pass, not a login, names the complaint) and the inspection office's.
+    ("GET", "/complaints/meeting"): PUBLIC,
+    ("POST", "/complaints/meeting/book"): PUBLIC,
+    ("POST", "/complaints/meeting/reschedule"): PUBLIC,
+    ("POST", "/complaints/meeting/cancel"): PUBLIC,
+    ("GET", "/inspection/meetings"): INSPECTION,
+    ("POST", "/inspection/meetings"): INSPECTION,
+    ("POST", "/inspection/meetings/{slot_id}/withdraw"): INSPECTION,
 }
 EXAMPLE_PATHS = {"{tracking_code}": "123456784", "{callback_id}": "1", "{user_id}": "1", "{call_id}": "1"}
 EXAMPLE_PATHS.update({"{photo_id}": "1", "{override_id}": "1", "{task_id}": "1", "{unit_id}": "1"})
@@ -143,6 +152,7 @@ EXAMPLE_PATHS.update({"{key_id}": "1", "{fmt}": "json", "{service_code}": "1", "
 EXAMPLE_PATHS.update({"{answer_id}": "1", "{sig}": "AAAAAAAAAAAAAAAA", "{complaint_id}": "1"})
 EXAMPLE_PATHS.update({"{answer_id}": "1", "{sig}": "AAAAAAAAAAAAAAAA"})
 EXAMPLE_PATHS.update({"{attachment_id}": "1"})
+EXAMPLE_PATHS.update({"{answer_id}": "1", "{sig}": "AAAAAAAAAAAAAAAA", "{slot_id}": "1"})
 PASSWORD = "role-walk-password"
 
 
