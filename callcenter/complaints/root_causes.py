@@ -26,8 +26,8 @@ def tag_ids_of(session: Session, complaint_id: int) -> set[int]:
 
 
 def tag_name(raw: str) -> str:
-    """The name as stored: normalised Persian, inner runs of spaces made one; a clear Persian error if unusable."""
-    name = " ".join(normalize_text(raw).split())
+    """The name as stored (normalised Persian, runs of spaces made one); a clear Persian error if unusable."""
+    name = normalize_text(raw)
     if not name:
         raise ValidationFailed("نام ریشه را بنویسید.", field="new_tag")
     if len(name) > MAX_TAG_LENGTH:

@@ -35,6 +35,9 @@ INBOX_OWNERS = frozenset({Role.UNIT_LIAISON, Role.FIELD_SUPERVISOR})
 REPORT_READERS = frozenset({Role.VIEWER, Role.SUPERVISOR, Role.ADMIN, Role.INSPECTOR})
 # The service desk: its own staff, and operators and supervisors at the counter; nothing else is the desk's.
 DESK_STAFF = frozenset({Role.DESK, Role.OPERATOR, Role.SUPERVISOR})
+# The inspection office and the mayor's office read the complaint analytics; inspectors alone tag root causes.
+COMPLAINT_ANALYSTS = frozenset({Role.INSPECTOR, Role.HEAD_OF_INSPECTION, Role.VIEWER})
+INSPECTION_STAFF = frozenset({Role.INSPECTOR, Role.HEAD_OF_INSPECTION})
 
 # (method, path) → the roles that may use it. A new route fails the completeness test until it is listed here.
 ACCESS: dict[tuple[str, str], frozenset[Role] | None] = {
@@ -117,12 +120,17 @@ ACCESS: dict[tuple[str, str], frozenset[Role] | None] = {
     ("GET", "/citizen/s/{tracking_code}/{sig}"): PUBLIC,
     ("GET", "/citizen/a/{answer_id}/{sig}"): PUBLIC,
     ("POST", "/citizen/a/{answer_id}/{sig}"): PUBLIC,
+    ("GET", "/inspection/analytics"): COMPLAINT_ANALYSTS,
+    ("GET", "/inspection/analytics.xlsx"): COMPLAINT_ANALYSTS,
+    ("GET", "/inspection/complaints/{complaint_id}/root-causes"): INSPECTION_STAFF,
+    ("POST", "/inspection/complaints/{complaint_id}/root-causes"): INSPECTION_STAFF,
 }
 EXAMPLE_PATHS = {"{tracking_code}": "123456784", "{callback_id}": "1", "{user_id}": "1", "{call_id}": "1"}
 EXAMPLE_PATHS.update({"{photo_id}": "1", "{override_id}": "1", "{task_id}": "1", "{unit_id}": "1"})
 EXAMPLE_PATHS.update({"{key_id}": "1", "{fmt}": "json", "{service_code}": "1", "{service_request_id}": "123456784",
                       "{token}": "no-such-token"})
 EXAMPLE_PATHS.update({"{answer_id}": "1", "{sig}": "AAAAAAAAAAAAAAAA"})
+EXAMPLE_PATHS.update({"{complaint_id}": "1"})
 PASSWORD = "role-walk-password"
 
 
