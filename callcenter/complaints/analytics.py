@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from pydantic import BaseModel
@@ -230,8 +231,8 @@ def _repeat_persons(session: Session, scope: sa.ColumnElement[bool], names: dict
     people = (select(col(Complaint.target_unit_id).label("unit_id"), code.label("code"),
                      sa.case((code.is_(None), name), else_=None).label("name_key"), name.label("name"))
               .where(scope).subquery())
-    rows = session.exec(
-        select(people.c.unit_id, people.c.code, people.c.name_key, func.max(people.c.name), func.count())
+    rows = session.execute(
+        sa.select(people.c.unit_id, people.c.code, people.c.name_key, func.max(people.c.name), func.count())
         .where(sa.or_(people.c.code.is_not(None), people.c.name_key.is_not(None)))
         .group_by(people.c.unit_id, people.c.code, people.c.name_key)
         .having(func.count() >= REPEAT_THRESHOLD)
@@ -243,7 +244,7 @@ def _repeat_persons(session: Session, scope: sa.ColumnElement[bool], names: dict
                                         p.person_name or ""))
 
 
-def _days_to_result(session: Session) -> sa.ColumnElement[float]:
+def _days_to_result(session: Session) -> sa.ColumnElement[Any]:
     """Days from filing to the final status, as a number the database computes (each dialect its own way)."""
     if session.get_bind().dialect.name == "sqlite":
         return func.julianday(col(Complaint.closed_at)) - func.julianday(col(Complaint.created_at))

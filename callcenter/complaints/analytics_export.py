@@ -51,9 +51,10 @@ def analytics_xlsx(figures: ComplaintAnalytics) -> bytes:
            [[u.unit_name, *(u.by_ground.get(g, 0) for g in grounds), u.total] for u in figures.units])
     _sheet(book, "واحد × ماه", figures, ["واحد", *months, "جمع"],
            [[u.unit_name, *u.by_month, u.total] for u in figures.units])
-    _sheet(book, "روند ماهانه", figures, ["زمینه", *months, "جمع"],
-           [*([GROUND_NAMES[g], *figures.ground_trend[g], sum(figures.ground_trend[g])] for g in grounds),
-            ["همه زمینه‌ها", *figures.month_totals, figures.total]])
+    trend_rows: list[list[Value]] = [[GROUND_NAMES[g], *figures.ground_trend[g], sum(figures.ground_trend[g])]
+                                     for g in grounds]
+    trend_rows.append(["همه زمینه‌ها", *figures.month_totals, figures.total])
+    _sheet(book, "روند ماهانه", figures, ["زمینه", *months, "جمع"], trend_rows)
     _sheet(book, "واحدهای تکراری", figures, ["واحد", "شمار شکایت"],
            [[u.unit_name, u.complaints] for u in figures.repeat_units])
     _sheet(book, "افراد تکراری", figures, ["واحد", "کد پرسنلی", "نام", "شمار شکایت"],

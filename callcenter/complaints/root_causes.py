@@ -51,13 +51,13 @@ def set_tags(session: Session, complaint_id: int, tag_ids: Iterable[int]) -> set
     """Make the complaint's tags exactly ``tag_ids`` (the caller has checked the complaint is theirs to see);
     an id that names no tag is refused."""
     wanted = set(tag_ids)
-    known = set(session.exec(select(RootCauseTag.id).where(col(RootCauseTag.id).in_(wanted))).all()) if wanted else set()
+    known = set(session.exec(select(RootCauseTag.id).where(col(RootCauseTag.id).in_(wanted))).all())
     if wanted - known:
         raise ValidationFailed("ریشه انتخاب‌شده وجود ندارد.", field="tag")
     current = tag_ids_of(session, complaint_id)
     removed = current - wanted
     if removed:
-        session.exec(delete(ComplaintRootCause).where(  # type: ignore[call-overload]
+        session.exec(delete(ComplaintRootCause).where(
             col(ComplaintRootCause.complaint_id) == complaint_id, col(ComplaintRootCause.tag_id).in_(removed)))
     for tag_id in sorted(wanted - current):
         session.add(ComplaintRootCause(complaint_id=complaint_id, tag_id=tag_id))
