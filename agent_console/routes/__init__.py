@@ -15,6 +15,7 @@ from agent_console.routes import (
     complaint_clusters,
     complaint_identity,
     complaint_meeting,
+    complaint_analytics,
     console,
     desk,
     inbox,
@@ -36,4 +37,5 @@ ROUTERS = tuple(module.router for module in (
     open311, citizen_home, citizen_forms, citizen_track, complaint_clusters,
     open311, citizen_home, citizen_forms, citizen_track, complaint_identity,
     open311, citizen_home, citizen_forms, citizen_track, complaint_meeting, inspection_meetings,
+    open311, citizen_home, citizen_forms, citizen_track, complaint_analytics,
 ))

@@ -130,3 +130,20 @@ def visible_complaints(session: Session, user: User) -> sa.Select[tuple[Complain
     """``SELECT complaint`` filtered to what ``user`` may see; callers add their own order, filters and limits."""
     return select(Complaint).where(visible_to(session, user))  # type: ignore[return-value]
 
+
+def counted_for(session: Session, user: User) -> sa.ColumnElement[bool]:
+    """A WHERE clause for the complaints whose aggregate figures (counts, times, tags: never a complaint's text or
+    its complainant) ``user`` may read on the analytics page (ADR 0074).
+
+    The inspection roles count what they may see. The mayor's office oversees the inspection office, so it counts
+    the complaints of every desk; the conflict-of-interest rule still holds: nobody counts the complaints about
+    their own unit or a unit above it.
+    """
+    if user.role not in MAYOR_OFFICE_ROLES:
+        return visible_to(session, user)
+    if not user.is_active:
+        return sa.false()
+    if user.unit_id is None:
+        return sa.true()
+    excluded = [unit.id for unit in units_up_from(session, user.unit_id) if unit.id is not None]
+    return col(Complaint.target_unit_id).not_in(excluded)

@@ -232,14 +232,21 @@ def _ratio(part: int, whole: int) -> float | None:
     return None if whole == 0 else part / whole
 
 
+def quantile_ranks(count: int, fraction: float) -> tuple[int, int, float]:
+    """Where the ``fraction`` quantile of ``count`` sorted values lies: the ranks (from 0) of the two closest values
+    and the weight of the upper one ("inclusive" method: rank fraction·(n−1)). Shared with the complaints'
+    analytics, which fetches only those two values from the database."""
+    position = fraction * (count - 1)
+    below = int(position)
+    return below, min(below + 1, count - 1), position - below
+
+
 def _quantile(ordered: Sequence[float], fraction: float) -> float | None:
     """Linear interpolation between the closest ranks of sorted values (rank fraction·(n−1), counted from 0)."""
     if not ordered:
         return None
-    position = fraction * (len(ordered) - 1)
-    below = int(position)
-    above = min(below + 1, len(ordered) - 1)
-    return ordered[below] + (ordered[above] - ordered[below]) * (position - below)
+    below, above, weight = quantile_ranks(len(ordered), fraction)
+    return ordered[below] + (ordered[above] - ordered[below]) * weight
 
 
 def _score(on_time_rate: float | None, pass_rate: float | None, reopen_rate: float | None) -> float | None:

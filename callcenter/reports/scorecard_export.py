@@ -204,7 +204,7 @@ def _write_header(sheet: Worksheet) -> None:
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _write_value(sheet: Worksheet, row: int, column: int, value: str | int | float | None) -> Cell:
+def write_value(sheet: Worksheet, row: int, column: int, value: str | int | float | None) -> Cell:
     """A cell whose text is always text: numbers stay numbers, a string is never a formula. A string that would
     start one is stored as a string with Excel's own quote prefix (the hidden apostrophe), so even editing the
     cell keeps it text, and it reads exactly as the name was typed."""
@@ -219,7 +219,7 @@ def _write_value(sheet: Worksheet, row: int, column: int, value: str | int | flo
 
 def _write_unit(sheet: Worksheet, row: int, unit: UnitScore) -> None:
     for index, column in enumerate(XLSX_COLUMNS, start=1):
-        cell = _write_value(sheet, row, index, column.value(unit))
+        cell = write_value(sheet, row, index, column.value(unit))
         if column.kind in XLSX_NUMBER_FORMATS:
             cell.number_format = XLSX_NUMBER_FORMATS[column.kind]
 
@@ -258,7 +258,7 @@ def _trend_sheet(sheet: Worksheet, trend: ScorecardTrend) -> None:
         _write_trend_header(sheet, row + 1, trend)
         first = row + 2
         for offset, unit in enumerate(trend.units):
-            _write_value(sheet, first + offset, 1, unit.unit_name)
+            write_value(sheet, first + offset, 1, unit.unit_name)
             for index, point in enumerate(unit.points, start=2):
                 cell = sheet.cell(first + offset, index, None if point is None else measure.value(point))
                 cell.number_format = XLSX_NUMBER_FORMATS[measure.kind]

@@ -29,6 +29,7 @@ PAGES: tuple[tuple[tuple[str, str], str], ...] = (
     ((SUPERVISOR.username, SUPERVISOR.password), "/wallboard"),
     ((SUPERVISOR.username, SUPERVISOR.password), "/verifications"),
     (("widths.mayor", PASSWORD), "/scorecard"),
+    (("widths.mayor", PASSWORD), "/inspection/analytics"),
     (("widths.admin", PASSWORD), "/admin"),
     (("widths.desk", PASSWORD), "/desk"),
 )

@@ -42,6 +42,9 @@ COMPLAINT_READERS = frozenset({Role.INSPECTOR, Role.HEAD_OF_INSPECTION, Role.VIE
 COMPLAINT_READERS = frozenset({Role.INSPECTOR, Role.HEAD_OF_INSPECTION, Role.VIEWER})
 HEAD_OF_INSPECTION = frozenset({Role.HEAD_OF_INSPECTION})
 INSPECTION = frozenset({Role.INSPECTOR, Role.HEAD_OF_INSPECTION})
+# The inspection office and the mayor's office read the complaint analytics; inspectors alone tag root causes.
+COMPLAINT_ANALYSTS = frozenset({Role.INSPECTOR, Role.HEAD_OF_INSPECTION, Role.VIEWER})
+INSPECTION_STAFF = frozenset({Role.INSPECTOR, Role.HEAD_OF_INSPECTION})
 
 # (method, path) → the roles that may use it. A new route fails the completeness test until it is listed here.
 ACCESS: dict[tuple[str, str], frozenset[Role] | None] = {
@@ -144,6 +147,10 @@ ACCESS: dict[tuple[str, str], frozenset[Role] | None] = {
     ("GET", "/inspection/meetings"): INSPECTION,
     ("POST", "/inspection/meetings"): INSPECTION,
     ("POST", "/inspection/meetings/{slot_id}/withdraw"): INSPECTION,
+    ("GET", "/inspection/analytics"): COMPLAINT_ANALYSTS,
+    ("GET", "/inspection/analytics.xlsx"): COMPLAINT_ANALYSTS,
+    ("GET", "/inspection/complaints/{complaint_id}/root-causes"): INSPECTION_STAFF,
+    ("POST", "/inspection/complaints/{complaint_id}/root-causes"): INSPECTION_STAFF,
 }
 EXAMPLE_PATHS = {"{tracking_code}": "123456784", "{callback_id}": "1", "{user_id}": "1", "{call_id}": "1"}
 EXAMPLE_PATHS.update({"{photo_id}": "1", "{override_id}": "1", "{task_id}": "1", "{unit_id}": "1"})
@@ -153,6 +160,7 @@ EXAMPLE_PATHS.update({"{answer_id}": "1", "{sig}": "AAAAAAAAAAAAAAAA", "{complai
 EXAMPLE_PATHS.update({"{answer_id}": "1", "{sig}": "AAAAAAAAAAAAAAAA"})
 EXAMPLE_PATHS.update({"{attachment_id}": "1"})
 EXAMPLE_PATHS.update({"{answer_id}": "1", "{sig}": "AAAAAAAAAAAAAAAA", "{slot_id}": "1"})
+EXAMPLE_PATHS.update({"{complaint_id}": "1"})
 PASSWORD = "role-walk-password"
 
 
