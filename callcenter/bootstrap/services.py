@@ -17,6 +17,8 @@ from agent_console.hub import WebsocketHub
 from callcenter.bootstrap.provisioning import LocalProvisioner
 from callcenter.citizens.links import status_links
 from callcenter.citizens.phone_codes import purge_old_codes
+from callcenter.complaints import drafts as complaint_drafts
+from callcenter.complaints.attachments import AttachmentStore
 from callcenter.intake.ivr_requests import DatabaseIntake
 from callcenter.intake.routing import RoutingPolicy
 from callcenter.platform import rate_limits
@@ -213,6 +215,8 @@ def build_telephony(
     scheduler.register(name="rate-limit-purge", every=rate_limits.PURGE_EVERY,
                        run=rate_limits.purge_job(engine=engine))
     scheduler.register(name="phone-code-purge", every=rate_limits.PURGE_EVERY, run=phone_code_purge(engine))
+    scheduler.register(name="complaint-draft-purge", every=complaint_drafts.PURGE_EVERY,
+                       run=complaint_draft_purge(engine, AttachmentStore.for_settings(settings)))
     gateway = build_sms_gateway(settings)
     return Telephony(
         settings=settings, tracker=tracker, bridge=bridge, relay_server=relay, agi=agi, flows=flows,
@@ -227,6 +231,14 @@ def phone_code_purge(engine: Engine) -> Callable[[], int]:
     def purge() -> int:
         with unit_of_work(engine) as session:
             return purge_old_codes(session, now=utcnow())
+    return purge
+
+
+def complaint_draft_purge(engine: Engine, store: AttachmentStore) -> Callable[[], int]:
+    """Expired complaint drafts and their attachments' files, deleted in a unit of work of their own."""
+    def purge() -> int:
+        with unit_of_work(engine) as session:
+            return complaint_drafts.purge_expired(session, store, now=utcnow())
     return purge
 
 
