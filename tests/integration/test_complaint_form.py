@@ -21,10 +21,10 @@ from agent_console import complaint_pass
 from callcenter.bootstrap.app import create_app
 from callcenter.complaints.identity import unseal
 from callcenter.complaints.receipts import receipt_matches
-from callcenter.tickets.tracking_code import new_tracking_code
 from callcenter.platform.calendar import jalali_date
 from callcenter.platform.persian import persian_digits
 from callcenter.platform.settings import Settings, load_settings
+from callcenter.tickets.tracking_code import new_tracking_code
 from db.engine import unit_of_work
 from db.models import (
     ComplaintAttachment,

@@ -117,12 +117,18 @@ ACCESS: dict[tuple[str, str], frozenset[Role] | None] = {
     ("GET", "/citizen/s/{tracking_code}/{sig}"): PUBLIC,
     ("GET", "/citizen/a/{answer_id}/{sig}"): PUBLIC,
     ("POST", "/citizen/a/{answer_id}/{sig}"): PUBLIC,
+    # The complaint form: public; staff filing for a citizen (?for=) are checked inside (test_complaint_form.py).
+    ("GET", "/complaints/"): PUBLIC,
+    ("GET", "/complaints/new"): PUBLIC,
+    ("GET", "/complaints/new/{draft_id}/{step}"): PUBLIC,
+    ("POST", "/complaints/new/{draft_id}/{step}"): PUBLIC,
 }
 EXAMPLE_PATHS = {"{tracking_code}": "123456784", "{callback_id}": "1", "{user_id}": "1", "{call_id}": "1"}
 EXAMPLE_PATHS.update({"{photo_id}": "1", "{override_id}": "1", "{task_id}": "1", "{unit_id}": "1"})
 EXAMPLE_PATHS.update({"{key_id}": "1", "{fmt}": "json", "{service_code}": "1", "{service_request_id}": "123456784",
                       "{token}": "no-such-token"})
 EXAMPLE_PATHS.update({"{answer_id}": "1", "{sig}": "AAAAAAAAAAAAAAAA"})
+EXAMPLE_PATHS.update({"{draft_id}": "no-such-draft", "{step}": "target"})
 PASSWORD = "role-walk-password"
 
 
