@@ -135,7 +135,7 @@ def landing(request: Request, settings: SettingsDep) -> HTMLResponse:
 @router.get("/complaints/new", include_in_schema=False)
 def start(request: Request, session: SessionDep, settings: SettingsDep,
           channel_for: Annotated[str, Query(alias="for")] = "", fresh: str = "") -> Response:
-    """Resume this browser's draft of the form, or start one (``?for=`` staff filing for a citizen)."""
+    """Resume this browser's draft of the form, or start one (``?for=``: staff filing for a citizen, always anew)."""
     channel, filed_by = ComplaintChannel.WEB, None
     if channel_for:
         staff = _staff(request, session)
@@ -144,7 +144,9 @@ def start(request: Request, session: SessionDep, settings: SettingsDep,
             raise PermissionDenied(STAFF_ONLY)
         channel, filed_by = wanted[0], staff.id
     drafts, token, now = Drafts(settings), session_token(request.session), utcnow()
-    draft = None if fresh else drafts.latest(session, session_token=token, now=now, channel=channel)
+    # Staff always start afresh: the last caller's unfinished form is not the next caller's (ADR 0065).
+    resume = not fresh and channel == ComplaintChannel.WEB
+    draft = drafts.latest(session, session_token=token, now=now, channel=channel) if resume else None
     if draft is None:
         draft = drafts.create(session, session_token=token, now=now, channel=channel, filed_by_id=filed_by)
         session.commit()

@@ -14,11 +14,9 @@ function followIdentityChoice(form) {
   update();
 }
 
-// Months 1-6 have 31 days, 7-11 have 30, Esfand 29 (30 in a leap year: left to the server's check).
+// Months 1-6 have 31 days, the others 30 (Esfand's 30th exists only in a leap year: the server checks that).
 function daysInJalaliMonth(month) {
-  if (month <= 6) return 31;
-  if (month <= 11) return 30;
-  return 30;
+  return month <= 6 ? 31 : 30;
 }
 
 function followMonthLength(form) {

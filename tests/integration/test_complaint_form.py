@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
-from sqlmodel import select
+from sqlmodel import SQLModel, select
 
 from agent_console import complaint_pass
 from callcenter.bootstrap.app import create_app
@@ -23,6 +23,7 @@ from callcenter.complaints.identity import unseal
 from callcenter.complaints.receipts import receipt_matches
 from callcenter.platform.calendar import jalali_date
 from callcenter.platform.persian import persian_digits
+from callcenter.platform.rate_limits import RateLimiter
 from callcenter.platform.settings import Settings, load_settings
 from callcenter.tickets.tracking_code import new_tracking_code
 from db.engine import unit_of_work
@@ -32,6 +33,7 @@ from db.models import (
     ComplaintDesk,
     ComplaintDraft,
     ComplaintTicketLink,
+    RateLimitWindow,
     Role,
     SmsMessage,
     utcnow,
@@ -42,6 +44,8 @@ from tests.support.photos import image_bytes
 from tests.support.ticket_flow import PASSWORD, add_staff
 
 RECEIPT_SHOWN = 'id="receipt"'
+# What the test client reports as the client's address: it must appear nowhere for an anonymous complaint.
+CLIENT_ADDRESS = "testclient"
 
 
 @pytest.fixture
@@ -106,8 +110,19 @@ def test_given_an_anonymous_citizen_when_they_file_then_the_receipt_is_shown_onc
     assert (complaint.anonymous, complaint.identity_sealed) == (True, None)
     assert again.status_code == 200 and RECEIPT_SHOWN not in again.text and "پیش‌تر ثبت شده" in again.text
     assert receipt not in caplog.text and receipt.replace("-", "") not in caplog.text
+    assert CLIENT_ADDRESS not in caplog.text
     with unit_of_work(form.engine) as session:
         assert session.exec(select(SmsMessage).where(SmsMessage.dedup_key.startswith("complaint-code"))).all() == []
+        assert session.exec(select(ComplaintDraft)).all() == []  # the draft and its session key went with the filing
+        windows = session.exec(select(RateLimitWindow)).all()
+        tables = [table.name for table in SQLModel.metadata.sorted_tables]
+        dump = " ".join(str(value) for name in tables
+                        for row in session.execute(sa.text(f'SELECT * FROM "{name}"')).all() for value in row)
+    assert CLIENT_ADDRESS not in dump and receipt not in dump and receipt.replace("-", "") not in dump
+    # Counted under the day's random key, so not even the installation's secret recomputes which address it was.
+    assert {w.scope for w in windows} == {"anon-complaint-hour", "anon-complaint-day"}
+    master = RateLimiter(secret=TEST_SECRETS["secret_key"])
+    assert not {master.key_of(w.scope, CLIENT_ADDRESS) for w in windows} & {w.key for w in windows}
 
 
 def test_given_a_step_with_wrong_fields_when_next_is_pressed_then_each_has_its_message_and_the_typing_stays(
@@ -230,6 +245,19 @@ def test_given_an_operator_when_they_file_for_a_caller_then_phone_channel_no_cod
 def test_given_a_citizen_when_they_ask_for_the_staff_form_then_it_is_refused(form: ComplaintForm) -> None:
     response = form.client.get("/complaints/new?for=phone", follow_redirects=False)
     assert response.status_code == 403
+
+
+def test_given_the_desk_when_it_opens_the_form_for_a_visitor_then_in_person_only_and_always_a_new_draft(
+    form: ComplaintForm,
+) -> None:
+    desk = add_staff(form.engine, "complaint.desk", Role.DESK)
+    form.client.get("/login")
+    form.client.post("/login", data={"username": desk.username, "password": PASSWORD, "csrf_token": form.csrf()},
+                     follow_redirects=False)
+    first = form.start("?for=in_person")
+    assert "مراجعهٔ حضوری" in form.page(first, "target").text
+    assert form.start("?for=in_person") != first  # the last visitor's form is not the next one's
+    assert form.client.get("/complaints/new?for=phone", follow_redirects=False).status_code == 403
 
 
 def test_given_a_draft_when_it_is_saved_then_no_name_or_mobile_is_in_its_json(form: ComplaintForm) -> None:
