@@ -16,6 +16,7 @@ from agent_console.routes import (
     complaint_identity,
     complaint_meeting,
     complaint_analytics,
+    complaint_form,
     console,
     desk,
     inbox,
@@ -38,4 +39,5 @@ ROUTERS = tuple(module.router for module in (
     open311, citizen_home, citizen_forms, citizen_track, complaint_identity,
     open311, citizen_home, citizen_forms, citizen_track, complaint_meeting, inspection_meetings,
     open311, citizen_home, citizen_forms, citizen_track, complaint_analytics,
+    open311, citizen_home, citizen_forms, citizen_track, complaint_form,
 ))

@@ -22,6 +22,8 @@ from callcenter.complaints.attachments import AttachmentStore
 from callcenter.complaints.events import may_hear
 from callcenter.complaints.retention import RETENTION_EVERY, retention_job
 from callcenter.complaints import meetings
+from callcenter.complaints import drafts as complaint_drafts
+from callcenter.complaints.attachments import AttachmentStore
 from callcenter.intake.ivr_requests import DatabaseIntake
 from callcenter.intake.routing import RoutingPolicy
 from callcenter.platform import rate_limits
@@ -222,6 +224,8 @@ def build_telephony(
         engine=engine, store=AttachmentStore.for_settings(settings), years=settings.complaint_identity_years))
     scheduler.register(name="meeting-reminders", every=meetings.REMINDER_EVERY,
                        run=meetings.reminder_job(settings, engine=engine))
+    scheduler.register(name="complaint-draft-purge", every=complaint_drafts.PURGE_EVERY,
+                       run=complaint_draft_purge(engine, AttachmentStore.for_settings(settings)))
     gateway = build_sms_gateway(settings)
     return Telephony(
         settings=settings, tracker=tracker, bridge=bridge, relay_server=relay, agi=agi, flows=flows,
@@ -236,6 +240,14 @@ def phone_code_purge(engine: Engine) -> Callable[[], int]:
     def purge() -> int:
         with unit_of_work(engine) as session:
             return purge_old_codes(session, now=utcnow())
+    return purge
+
+
+def complaint_draft_purge(engine: Engine, store: AttachmentStore) -> Callable[[], int]:
+    """Expired complaint drafts and their attachments' files, deleted in a unit of work of their own."""
+    def purge() -> int:
+        with unit_of_work(engine) as session:
+            return complaint_drafts.purge_expired(session, store, now=utcnow())
     return purge
 
 

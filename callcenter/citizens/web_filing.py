@@ -300,22 +300,25 @@ def file_feedback(
 
 
 class AnonymousBudget:
-    """How many anonymous 1888 messages one client address may send, counted under a random key of the day.
+    """How many anonymous messages of one kind one client address may send, counted under a random key of the day.
 
     The rate-limit table's keys are HMACs; here the HMAC's key is not the installation's secret but a random one
     per UTC day, deleted when the day's windows no longer count, so no later copy of the database, even with
-    the secret, can tell which address sent anything (ADR 0056)."""
+    the secret, can tell which address sent anything (ADR 0056). ``scope`` names what is counted: 1888 messages
+    by default, anonymous complaints (callcenter/complaints/filing.py) under their own scope."""
 
-    def __init__(self, *, per_hour: int = ANONYMOUS_PER_HOUR) -> None:
-        self.rules = (RateRule("anon-1888-hour", per_hour, timedelta(hours=1)),
-                      RateRule("anon-1888-day", per_hour * HOURS_A_DAY_ALLOWS, timedelta(days=1)))
+    def __init__(self, *, per_hour: int = ANONYMOUS_PER_HOUR, scope: str = "anon-1888",
+                 refusal: str = ANONYMOUS_THROTTLED) -> None:
+        self.refusal = refusal
+        self.rules = (RateRule(f"{scope}-hour", per_hour, timedelta(hours=1)),
+                      RateRule(f"{scope}-day", per_hour * HOURS_A_DAY_ALLOWS, timedelta(days=1)))
 
     def spend(self, session: Session, *, address: str, now: datetime) -> None:
         limiter = day_keyed_limiter(session, now=now)
         for rule in self.rules:
             verdict = limiter.hit(session, rule, address, now=now)
             if not verdict.allowed:
-                raise RateLimited(ANONYMOUS_THROTTLED.format(wait=wait_in_words(verdict.retry_after)),
+                raise RateLimited(self.refusal.format(wait=wait_in_words(verdict.retry_after)),
                                   retry_after=max(1, int(verdict.retry_after.total_seconds())))
 
 

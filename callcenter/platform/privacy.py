@@ -126,7 +126,8 @@ def call_as_announced(call: CallPublic) -> CallPublic:
 
 
 # Paths whose last segments are a secret (a signed link's signature): the access log keeps only their prefix.
-_SECRET_PATH_PREFIXES = ("/citizen/s/", "/citizen/a/")
+# A complaint draft's id (/complaints/new/<draft>/<step>) is its form's key: kept out of the log as a signed link is.
+_SECRET_PATH_PREFIXES = ("/citizen/s/", "/citizen/a/", "/complaints/new/")
 ACCESS_LOG_HIDDEN = "-"
 
 

@@ -151,6 +151,11 @@ ACCESS: dict[tuple[str, str], frozenset[Role] | None] = {
     ("GET", "/inspection/analytics.xlsx"): COMPLAINT_ANALYSTS,
     ("GET", "/inspection/complaints/{complaint_id}/root-causes"): INSPECTION_STAFF,
     ("POST", "/inspection/complaints/{complaint_id}/root-causes"): INSPECTION_STAFF,
+    # The complaint form: public; staff filing for a citizen (?for=) are checked inside (test_complaint_form.py).
+    ("GET", "/complaints/"): PUBLIC,
+    ("GET", "/complaints/new"): PUBLIC,
+    ("GET", "/complaints/new/{draft_id}/{step}"): PUBLIC,
+    ("POST", "/complaints/new/{draft_id}/{step}"): PUBLIC,
 }
 EXAMPLE_PATHS = {"{tracking_code}": "123456784", "{callback_id}": "1", "{user_id}": "1", "{call_id}": "1"}
 EXAMPLE_PATHS.update({"{photo_id}": "1", "{override_id}": "1", "{task_id}": "1", "{unit_id}": "1"})
@@ -161,6 +166,7 @@ EXAMPLE_PATHS.update({"{answer_id}": "1", "{sig}": "AAAAAAAAAAAAAAAA"})
 EXAMPLE_PATHS.update({"{attachment_id}": "1"})
 EXAMPLE_PATHS.update({"{answer_id}": "1", "{sig}": "AAAAAAAAAAAAAAAA", "{slot_id}": "1"})
 EXAMPLE_PATHS.update({"{complaint_id}": "1"})
+EXAMPLE_PATHS.update({"{draft_id}": "no-such-draft", "{step}": "target"})
 PASSWORD = "role-walk-password"
 
 

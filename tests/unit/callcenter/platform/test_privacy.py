@@ -66,3 +66,7 @@ def test_given_uvicorns_access_line_when_filtered_then_no_address_query_or_link_
 def test_given_a_query_with_a_tracking_code_when_logged_then_only_the_path_is_kept() -> None:
     assert loggable_path("/citizen/track?code=123456784&digits=4567") == "/citizen/track"
     assert loggable_path("/citizen/feedback") == "/citizen/feedback"
+
+
+def test_given_a_complaint_draft_step_when_logged_then_the_draft_id_is_not_kept() -> None:
+    assert loggable_path("/complaints/new/AbCdEfGhIjKlMnOpQrStUvWxYz012345/identity") == "/complaints/new/…"
