@@ -13,6 +13,7 @@ from agent_console.routes import (
     console,
     desk,
     inbox,
+    inspection,
     live,
     open311,
     queue,
@@ -25,5 +26,5 @@ from agent_console.routes import (
 
 ROUTERS = tuple(module.router for module in (
     auth, console, queue, calls, tickets, inbox, wallboard, verifications, reports, admin, desk, live, system,
-    open311, citizen_home, citizen_forms, citizen_track,
+    open311, citizen_home, citizen_forms, citizen_track, inspection,
 ))

@@ -17,6 +17,7 @@ from agent_console.hub import WebsocketHub
 from callcenter.bootstrap.provisioning import LocalProvisioner
 from callcenter.citizens.links import status_links
 from callcenter.citizens.phone_codes import purge_old_codes
+from callcenter.complaints import sla as complaint_sla
 from callcenter.intake.ivr_requests import DatabaseIntake
 from callcenter.intake.routing import RoutingPolicy
 from callcenter.platform import rate_limits
@@ -213,6 +214,8 @@ def build_telephony(
     scheduler.register(name="rate-limit-purge", every=rate_limits.PURGE_EVERY,
                        run=rate_limits.purge_job(engine=engine))
     scheduler.register(name="phone-code-purge", every=rate_limits.PURGE_EVERY, run=phone_code_purge(engine))
+    scheduler.register(name="complaint-escalation", every=complaint_sla.ESCALATION_EVERY,
+                       run=complaint_sla.escalation_job(engine, load_holidays(settings.holidays_file)))
     gateway = build_sms_gateway(settings)
     return Telephony(
         settings=settings, tracker=tracker, bridge=bridge, relay_server=relay, agi=agi, flows=flows,
