@@ -35,6 +35,10 @@ INBOX_OWNERS = frozenset({Role.UNIT_LIAISON, Role.FIELD_SUPERVISOR})
 REPORT_READERS = frozenset({Role.VIEWER, Role.SUPERVISOR, Role.ADMIN, Role.INSPECTOR})
 # The service desk: its own staff, and operators and supervisors at the counter; nothing else is the desk's.
 DESK_STAFF = frozenset({Role.DESK, Role.OPERATOR, Role.SUPERVISOR})
+# The inspection office and the mayor's office (which complaint each sees, callcenter/complaints/access.py decides).
+COMPLAINT_READERS = frozenset({Role.INSPECTOR, Role.HEAD_OF_INSPECTION, Role.VIEWER})
+HEAD = frozenset({Role.HEAD_OF_INSPECTION})
+LIAISONS = frozenset({Role.UNIT_LIAISON})
 
 # (method, path) → the roles that may use it. A new route fails the completeness test until it is listed here.
 ACCESS: dict[tuple[str, str], frozenset[Role] | None] = {
@@ -117,12 +121,25 @@ ACCESS: dict[tuple[str, str], frozenset[Role] | None] = {
     ("GET", "/citizen/s/{tracking_code}/{sig}"): PUBLIC,
     ("GET", "/citizen/a/{answer_id}/{sig}"): PUBLIC,
     ("POST", "/citizen/a/{answer_id}/{sig}"): PUBLIC,
+    ("GET", "/inspection"): COMPLAINT_READERS,
+    ("GET", "/inspection/complaints/{complaint_id}"): COMPLAINT_READERS,
+    ("POST", "/inspection/complaints/{complaint_id}/actions"): COMPLAINT_READERS,
+    ("POST", "/inspection/complaints/{complaint_id}/notes"): COMPLAINT_READERS,
+    ("POST", "/inspection/complaints/{complaint_id}/messages"): COMPLAINT_READERS,
+    ("POST", "/inspection/complaints/{complaint_id}/information-requests"): COMPLAINT_READERS,
+    ("GET", "/inspection/complaints/{complaint_id}/attachments/{attachment_id}"): COMPLAINT_READERS,
+    ("GET", "/inspection/sla"): HEAD,
+    ("POST", "/inspection/sla"): HEAD,
+    ("GET", "/inbox/information-requests"): LIAISONS,
+    ("GET", "/api/inbox/information-requests"): LIAISONS,
+    ("POST", "/inbox/information-requests/{request_number}/answer"): LIAISONS,
 }
 EXAMPLE_PATHS = {"{tracking_code}": "123456784", "{callback_id}": "1", "{user_id}": "1", "{call_id}": "1"}
 EXAMPLE_PATHS.update({"{photo_id}": "1", "{override_id}": "1", "{task_id}": "1", "{unit_id}": "1"})
 EXAMPLE_PATHS.update({"{key_id}": "1", "{fmt}": "json", "{service_code}": "1", "{service_request_id}": "123456784",
                       "{token}": "no-such-token"})
 EXAMPLE_PATHS.update({"{answer_id}": "1", "{sig}": "AAAAAAAAAAAAAAAA"})
+EXAMPLE_PATHS.update({"{complaint_id}": "1", "{attachment_id}": "1", "{request_number}": "1"})
 PASSWORD = "role-walk-password"
 
 
