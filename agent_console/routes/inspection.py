@@ -5,7 +5,7 @@ Server-rendered forms (no script needed); every complaint is checked with access
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
 import jdatetime
@@ -51,6 +51,13 @@ def jalali(moment: datetime | None) -> str:
     return f"{day} {clock}"
 
 
+def due_day(moment: datetime | None) -> str:
+    """A deadline kept as the midnight that ends its day, shown as that day (Jalali, Persian digits)."""
+    if moment is None:
+        return ""
+    return jalali_timestamp(moment - timedelta(seconds=1))[0]
+
+
 def _names(session: Session, ids: set[int | None], model: type[User] | type[Unit]) -> dict[int, str]:
     wanted = [ident for ident in ids if ident is not None]
     if not wanted:
@@ -63,7 +70,8 @@ def _names(session: Session, ids: set[int | None], model: type[User] | type[Unit
 
 
 def _common(user: User, session: Session) -> dict[str, Any]:
-    return {"user": user, "jalali": jalali, "ground_names": GROUND_NAMES, "status_names": STATUS_NAMES,
+    return {"user": user, "jalali": jalali, "due_day": due_day, "open_statuses": lifecycle.OPEN_STATUSES,
+            "ground_names": GROUND_NAMES, "status_names": STATUS_NAMES,
             "action_names": ACTION_NAMES, "escalated": triage.escalated_count(session, user)}
 
 
@@ -272,7 +280,7 @@ def liaison_requests_page(request: Request, user: UnitLiaison, session: SessionD
 def _liaison(request: Request, session: Session, user: User, *, error: PasokhError | None = None,
              typed: Mapping[str, str] | None = None) -> HTMLResponse:
     unit = session.get(Unit, user.unit_id) if user.unit_id is not None else None
-    context = {"user": user, "jalali": jalali, "unit": unit,
+    context = {"user": user, "jalali": jalali, "due_day": due_day, "unit": unit,
                "requests": information_requests.for_liaison(session, user),
                "error": error.message if error else None, "typed": typed or {}}
     return TEMPLATES.TemplateResponse(request, "inspection/liaison_requests.html", context,
