@@ -229,7 +229,8 @@ async def test_given_the_backend_when_built_then_the_purge_and_the_escalation_ar
     services = build_services(settings)
     assert services.telephony is not None  # the "all" role: the jobs live in its telephony container
     scheduler = services.telephony.scheduler
-    assert {"recording-purge", "ticket-escalation", "photo-sweep", "rate-limit-purge", "phone-code-purge"} <= set(
+    assert {"recording-purge", "ticket-escalation", "photo-sweep", "rate-limit-purge", "phone-code-purge",
+            "complaint-escalation"} <= set(
         scheduler.job_names)
     assert scheduler.job("rate-limit-purge").run() == 0  # runs against the real database: nothing expired yet
     assert scheduler.job("phone-code-purge").run() == 0
