@@ -138,6 +138,9 @@ ComplaintReader = Annotated[User, role_guard(COMPLAINT_ROLES, "این بخش ف�
 InspectionStaff = Annotated[User, role_guard(INSPECTION_ROLES, "این بخش فقط برای بازرسان است.")]
 HeadOfInspection = Annotated[User, role_guard(frozenset({Role.HEAD_OF_INSPECTION}),
                                               "این بخش فقط برای مدیر بازرسی است.")]
+# A unit's liaison answers the inspection office's information requests to their unit (and sees nothing else of
+# a complaint, callcenter/complaints/information_requests.py).
+UnitLiaison = Annotated[User, role_guard(frozenset({Role.UNIT_LIAISON}), "این بخش فقط برای رابطان واحدها است.")]
 
 
 def phone_of(user: User) -> str:

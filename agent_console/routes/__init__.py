@@ -21,6 +21,7 @@ from agent_console.routes import (
     desk,
     inbox,
     inspection_meetings,
+    inspection,
     live,
     open311,
     queue,
@@ -40,4 +41,5 @@ ROUTERS = tuple(module.router for module in (
     open311, citizen_home, citizen_forms, citizen_track, complaint_meeting, inspection_meetings,
     open311, citizen_home, citizen_forms, citizen_track, complaint_analytics,
     open311, citizen_home, citizen_forms, citizen_track, complaint_form,
+    open311, citizen_home, citizen_forms, citizen_track, inspection,
 ))

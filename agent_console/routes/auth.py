@@ -36,13 +36,13 @@ def home(request: Request, session: SessionDep) -> RedirectResponse:
 
 def landing_page(user: User) -> str:
     """Where a user starts: the mayor's office watches the wallboard, liaisons and field supervisors their inbox,
-    the service desk its form; everyone else the console (which tells roles without a page yet that it is not
-    theirs)."""
+    the service desk its form, the inspection office its complaints queue; everyone else the console (which tells
+    roles without a page yet that it is not theirs)."""
     return LANDING_PAGES.get(user.role, "/console")
 
 
 LANDING_PAGES = {Role.VIEWER: "/wallboard", Role.UNIT_LIAISON: "/inbox", Role.FIELD_SUPERVISOR: "/inbox",
-                 Role.DESK: "/desk"}
+                 Role.DESK: "/desk", Role.INSPECTOR: "/inspection", Role.HEAD_OF_INSPECTION: "/inspection"}
 
 
 @router.get("/login", response_class=HTMLResponse, include_in_schema=False)

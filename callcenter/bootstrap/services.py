@@ -24,6 +24,7 @@ from callcenter.complaints.retention import RETENTION_EVERY, retention_job
 from callcenter.complaints import meetings
 from callcenter.complaints import drafts as complaint_drafts
 from callcenter.complaints.attachments import AttachmentStore
+from callcenter.complaints import sla as complaint_sla
 from callcenter.intake.ivr_requests import DatabaseIntake
 from callcenter.intake.routing import RoutingPolicy
 from callcenter.platform import rate_limits
@@ -226,6 +227,8 @@ def build_telephony(
                        run=meetings.reminder_job(settings, engine=engine))
     scheduler.register(name="complaint-draft-purge", every=complaint_drafts.PURGE_EVERY,
                        run=complaint_draft_purge(engine, AttachmentStore.for_settings(settings)))
+    scheduler.register(name="complaint-escalation", every=complaint_sla.ESCALATION_EVERY,
+                       run=complaint_sla.escalation_job(engine, load_holidays(settings.holidays_file)))
     gateway = build_sms_gateway(settings)
     return Telephony(
         settings=settings, tracker=tracker, bridge=bridge, relay_server=relay, agi=agi, flows=flows,

@@ -32,6 +32,9 @@ PAGES: tuple[tuple[tuple[str, str], str], ...] = (
     (("widths.mayor", PASSWORD), "/inspection/analytics"),
     (("widths.admin", PASSWORD), "/admin"),
     (("widths.desk", PASSWORD), "/desk"),
+    (("widths.liaison", PASSWORD), "/inbox/information-requests"),
+    (("widths.inspector", PASSWORD), "/inspection"),
+    (("widths.head", PASSWORD), "/inspection/sla"),
 )
 
 # What sticks out of the viewport (the title bar and headings; the innermost elements beyond the edge), so a failure
@@ -64,6 +67,8 @@ def people_and_work(engine: sa.Engine) -> None:
     add_staff(engine, "widths.mayor", Role.VIEWER)
     add_staff(engine, "widths.admin", Role.ADMIN)
     add_staff(engine, "widths.desk", Role.DESK)
+    add_staff(engine, "widths.inspector", Role.INSPECTOR, unit="مدیریت بازرسی")
+    add_staff(engine, "widths.head", Role.HEAD_OF_INSPECTION, unit="مدیریت بازرسی")
     referred_ticket(engine, by=operator, unit=WASTE, priority=TicketPriority.URGENT,
                     description="سطل زبالهٔ بزرگ سر کوچه از دیروز پر است و بوی آن تا خانه‌های اطراف رسیده است",
                     address="بلوار نوروزیان، خیابان شهید بهشتی، کوچهٔ شانزدهم، پلاک ۱۲۸")

@@ -45,6 +45,10 @@ INSPECTION = frozenset({Role.INSPECTOR, Role.HEAD_OF_INSPECTION})
 # The inspection office and the mayor's office read the complaint analytics; inspectors alone tag root causes.
 COMPLAINT_ANALYSTS = frozenset({Role.INSPECTOR, Role.HEAD_OF_INSPECTION, Role.VIEWER})
 INSPECTION_STAFF = frozenset({Role.INSPECTOR, Role.HEAD_OF_INSPECTION})
+# The inspection office and the mayor's office (which complaint each sees, callcenter/complaints/access.py decides).
+COMPLAINT_READERS = frozenset({Role.INSPECTOR, Role.HEAD_OF_INSPECTION, Role.VIEWER})
+HEAD = frozenset({Role.HEAD_OF_INSPECTION})
+LIAISONS = frozenset({Role.UNIT_LIAISON})
 
 # (method, path) → the roles that may use it. A new route fails the completeness test until it is listed here.
 ACCESS: dict[tuple[str, str], frozenset[Role] | None] = {
@@ -156,6 +160,18 @@ ACCESS: dict[tuple[str, str], frozenset[Role] | None] = {
     ("GET", "/complaints/new"): PUBLIC,
     ("GET", "/complaints/new/{draft_id}/{step}"): PUBLIC,
     ("POST", "/complaints/new/{draft_id}/{step}"): PUBLIC,
+    ("GET", "/inspection"): COMPLAINT_READERS,
+    ("GET", "/inspection/complaints/{complaint_id}"): COMPLAINT_READERS,
+    ("POST", "/inspection/complaints/{complaint_id}/actions"): COMPLAINT_READERS,
+    ("POST", "/inspection/complaints/{complaint_id}/notes"): COMPLAINT_READERS,
+    ("POST", "/inspection/complaints/{complaint_id}/messages"): COMPLAINT_READERS,
+    ("POST", "/inspection/complaints/{complaint_id}/information-requests"): COMPLAINT_READERS,
+    ("GET", "/inspection/complaints/{complaint_id}/attachments/{attachment_id}"): COMPLAINT_READERS,
+    ("GET", "/inspection/sla"): HEAD,
+    ("POST", "/inspection/sla"): HEAD,
+    ("GET", "/inbox/information-requests"): LIAISONS,
+    ("GET", "/api/inbox/information-requests"): LIAISONS,
+    ("POST", "/inbox/information-requests/{request_number}/answer"): LIAISONS,
 }
 EXAMPLE_PATHS = {"{tracking_code}": "123456784", "{callback_id}": "1", "{user_id}": "1", "{call_id}": "1"}
 EXAMPLE_PATHS.update({"{photo_id}": "1", "{override_id}": "1", "{task_id}": "1", "{unit_id}": "1"})
@@ -167,6 +183,7 @@ EXAMPLE_PATHS.update({"{attachment_id}": "1"})
 EXAMPLE_PATHS.update({"{answer_id}": "1", "{sig}": "AAAAAAAAAAAAAAAA", "{slot_id}": "1"})
 EXAMPLE_PATHS.update({"{complaint_id}": "1"})
 EXAMPLE_PATHS.update({"{draft_id}": "no-such-draft", "{step}": "target"})
+EXAMPLE_PATHS.update({"{complaint_id}": "1", "{attachment_id}": "1", "{request_number}": "1"})
 PASSWORD = "role-walk-password"
 
 

@@ -231,6 +231,8 @@ async def test_given_the_backend_when_built_then_the_purge_and_the_escalation_ar
     scheduler = services.telephony.scheduler
     assert {"recording-purge", "ticket-escalation", "photo-sweep", "rate-limit-purge", "phone-code-purge",
             "meeting-reminders"} <= set(scheduler.job_names)
+            "complaint-escalation"} <= set(
+        scheduler.job_names)
     assert scheduler.job("rate-limit-purge").run() == 0  # runs against the real database: nothing expired yet
     assert scheduler.job("phone-code-purge").run() == 0
     assert scheduler.job("meeting-reminders").run() == 0  # no meeting booked
