@@ -9,7 +9,6 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agent_console.error_pages import error_response
-from callcenter.complaints.attachments import MAX_REQUEST_BYTES as COMPLAINT_FORM_BYTES
 from callcenter.complaints.attachments import MAX_REQUEST_BYTES as COMPLAINT_FILES_BYTES
 from callcenter.platform.errors import RequestTooLarge
 from callcenter.platform.persian import persian_digits
@@ -25,7 +24,7 @@ ROUTE_BODY_LIMITS: dict[tuple[str, str], int] = {
     ("POST", "/api/tickets/{tracking_code}/actions"): PHOTO_FORM_BYTES,  # a report with up to five photos
     ("POST", "/citizen/report"): PHOTO_FORM_BYTES,  # a citizen's problem with up to five photos
     ("POST", "/citizen/a/{answer_id}/{sig}"): MAX_PHOTO_BYTES + MAX_BODY_BYTES,  # an online answer with a photo
-    ("POST", "/complaints/case"): COMPLAINT_FORM_BYTES,  # a complainant's answer with its files
+    ("POST", "/complaints/case"): COMPLAINT_FILES_BYTES,  # a complainant's answer with its files
     ("POST", "/complaints/new/{draft_id}/files"): COMPLAINT_FILES_BYTES,  # a complaint's attachments step
 }
 _LIMITS = [(method, re.compile("^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(path)) + "$"), limit)

@@ -126,6 +126,11 @@ def _page(request: Request, template: str, context: dict[str, Any], *, status_co
     return TEMPLATES.TemplateResponse(request, template, context, status_code=status_code, headers=headers)
 
 
+def _step_template(step: str) -> str:
+    """A step's template; the meeting step's is ``step_meeting.html``, since ``meeting.html`` is the booking page."""
+    return f"public/complaints/{'step_meeting' if step == 'meeting' else step}.html"
+
+
 @router.get("/complaints/", response_class=HTMLResponse, include_in_schema=False)
 def landing(request: Request, settings: SettingsDep) -> HTMLResponse:
     return _page(request, "public/complaints/landing.html",
@@ -224,7 +229,7 @@ def show_step(request: Request, draft_id: str, step: str, session: SessionDep, s
         return _gone(request, session, settings, draft_id)
     if step not in STEPS:
         return _redirect(_step_url(draft.id, draft.step))
-    return _page(request, f"public/complaints/{step}.html", _context(session, settings, request, draft, step))
+    return _page(request, _step_template(step), _context(session, settings, request, draft, step))
 
 
 @router.post("/complaints/new/{draft_id}/{step}", response_class=HTMLResponse, include_in_schema=False)
@@ -256,7 +261,7 @@ def post_step(request: Request, draft_id: str, step: str, form: PostedDep, sessi
         return refused
     checked = check_step(session, step, fields, now=utcnow())
     if checked.errors:
-        return _page(request, f"public/complaints/{step}.html",
+        return _page(request, _step_template(step),
                      _context(session, settings, request, draft, step, fields, errors=checked.errors),
                      status_code=422)
     draft.step = STEPS[index + 1]

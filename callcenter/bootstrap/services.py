@@ -18,13 +18,12 @@ from agent_console.hub import WebsocketHub
 from callcenter.bootstrap.provisioning import LocalProvisioner
 from callcenter.citizens.links import status_links
 from callcenter.citizens.phone_codes import purge_old_codes
+from callcenter.complaints import drafts as complaint_drafts
+from callcenter.complaints import meetings
+from callcenter.complaints import sla as complaint_sla
 from callcenter.complaints.attachments import AttachmentStore
 from callcenter.complaints.events import may_hear
 from callcenter.complaints.retention import RETENTION_EVERY, retention_job
-from callcenter.complaints import meetings
-from callcenter.complaints import drafts as complaint_drafts
-from callcenter.complaints.attachments import AttachmentStore
-from callcenter.complaints import sla as complaint_sla
 from callcenter.intake.ivr_requests import DatabaseIntake
 from callcenter.intake.routing import RoutingPolicy
 from callcenter.platform import rate_limits

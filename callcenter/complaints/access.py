@@ -145,5 +145,4 @@ def counted_for(session: Session, user: User) -> sa.ColumnElement[bool]:
         return sa.false()
     if user.unit_id is None:
         return sa.true()
-    excluded = [unit.id for unit in units_up_from(session, user.unit_id) if unit.id is not None]
-    return col(Complaint.target_unit_id).not_in(excluded)
+    return col(Complaint.target_unit_id).not_in(sorted(related_units(session, user.unit_id)))

@@ -35,19 +35,12 @@ INBOX_OWNERS = frozenset({Role.UNIT_LIAISON, Role.FIELD_SUPERVISOR})
 REPORT_READERS = frozenset({Role.VIEWER, Role.SUPERVISOR, Role.ADMIN, Role.INSPECTOR})
 # The service desk: its own staff, and operators and supervisors at the counter; nothing else is the desk's.
 DESK_STAFF = frozenset({Role.DESK, Role.OPERATOR, Role.SUPERVISOR})
-# The inspection office and the mayor's office; which complaint each reads, callcenter/complaints/access.py decides.
-# Complaints: the inspection office and the mayor's office (callcenter/complaints/access.py).
+# Complaints: the inspection office and the mayor's office (which complaint each may read,
+# callcenter/complaints/access.py decides); the head alone reads the audit log; inspectors alone tag root causes.
 COMPLAINT_READERS = frozenset({Role.INSPECTOR, Role.HEAD_OF_INSPECTION, Role.VIEWER})
-# The inspection office and the mayor's office (which complaint each may read, callcenter/complaints/access.py).
-COMPLAINT_READERS = frozenset({Role.INSPECTOR, Role.HEAD_OF_INSPECTION, Role.VIEWER})
-HEAD_OF_INSPECTION = frozenset({Role.HEAD_OF_INSPECTION})
-INSPECTION = frozenset({Role.INSPECTOR, Role.HEAD_OF_INSPECTION})
-# The inspection office and the mayor's office read the complaint analytics; inspectors alone tag root causes.
-COMPLAINT_ANALYSTS = frozenset({Role.INSPECTOR, Role.HEAD_OF_INSPECTION, Role.VIEWER})
-INSPECTION_STAFF = frozenset({Role.INSPECTOR, Role.HEAD_OF_INSPECTION})
-# The inspection office and the mayor's office (which complaint each sees, callcenter/complaints/access.py decides).
-COMPLAINT_READERS = frozenset({Role.INSPECTOR, Role.HEAD_OF_INSPECTION, Role.VIEWER})
-HEAD = frozenset({Role.HEAD_OF_INSPECTION})
+COMPLAINT_ANALYSTS = COMPLAINT_READERS
+INSPECTION = INSPECTION_STAFF = frozenset({Role.INSPECTOR, Role.HEAD_OF_INSPECTION})
+HEAD_OF_INSPECTION = HEAD = frozenset({Role.HEAD_OF_INSPECTION})
 LIAISONS = frozenset({Role.UNIT_LIAISON})
 
 # (method, path) → the roles that may use it. A new route fails the completeness test until it is listed here.
@@ -177,13 +170,8 @@ EXAMPLE_PATHS = {"{tracking_code}": "123456784", "{callback_id}": "1", "{user_id
 EXAMPLE_PATHS.update({"{photo_id}": "1", "{override_id}": "1", "{task_id}": "1", "{unit_id}": "1"})
 EXAMPLE_PATHS.update({"{key_id}": "1", "{fmt}": "json", "{service_code}": "1", "{service_request_id}": "123456784",
                       "{token}": "no-such-token"})
-EXAMPLE_PATHS.update({"{answer_id}": "1", "{sig}": "AAAAAAAAAAAAAAAA", "{complaint_id}": "1"})
-EXAMPLE_PATHS.update({"{answer_id}": "1", "{sig}": "AAAAAAAAAAAAAAAA"})
-EXAMPLE_PATHS.update({"{attachment_id}": "1"})
-EXAMPLE_PATHS.update({"{answer_id}": "1", "{sig}": "AAAAAAAAAAAAAAAA", "{slot_id}": "1"})
-EXAMPLE_PATHS.update({"{complaint_id}": "1"})
-EXAMPLE_PATHS.update({"{draft_id}": "no-such-draft", "{step}": "target"})
-EXAMPLE_PATHS.update({"{complaint_id}": "1", "{attachment_id}": "1", "{request_number}": "1"})
+EXAMPLE_PATHS.update({"{answer_id}": "1", "{sig}": "AAAAAAAAAAAAAAAA", "{complaint_id}": "1", "{attachment_id}": "1",
+                      "{slot_id}": "1", "{draft_id}": "no-such-draft", "{step}": "target", "{request_number}": "1"})
 PASSWORD = "role-walk-password"
 
 
