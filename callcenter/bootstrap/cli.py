@@ -210,6 +210,8 @@ def _banner(settings: Settings) -> str:
         "",
         f"Pasokh is up. Console: http://{settings.web_host}:{settings.web_port}/",
         f"Citizens' site: {settings.public_url('/citizen/')}",
+        f"Complaints to the inspection office: {settings.public_url('/complaints/')} "
+        f"(inspectors: http://{settings.web_host}:{settings.web_port}/inspection)",
         f"Citizens call sip:137@{settings.sip_host}:{settings.sip_port} (and 1888) from {settings.trunk_match}.",
     ]
     if settings.environment != "development":
