@@ -21,16 +21,18 @@ import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI, Response
 from fastapi.testclient import TestClient
+from PIL import Image
 from sqlmodel import select
 from starlette.routing import BaseRoute, Route
 
 from agent_console import complaint_pass
 from callcenter.bootstrap.app import create_app
+from callcenter.complaints.attachments import AttachmentStore, Upload, check_attachment
 from callcenter.complaints.tracking_code import format_for_reading
 from callcenter.platform.persian import persian_digits
 from callcenter.platform.settings import Settings, load_settings
 from db.engine import unit_of_work
-from db.models import InformationRequest, MeetingBooking, MeetingSlot, Role, User, utcnow
+from db.models import ComplaintAttachment, InformationRequest, MeetingBooking, MeetingSlot, Role, User, utcnow
 from tests.support.backend import TEST_SECRETS
 from tests.support.complaints import COMPLAINANT, FiledComplaint, file_complaint
 from tests.support.console import log_in_sync
@@ -104,8 +106,10 @@ def _seed_staff(engine: sa.Engine) -> None:
     add_staff(engine, "ca.head", Role.HEAD_OF_INSPECTION, unit=INSPECTION)
 
 
-def _related(engine: sa.Engine, complaint: FiledComplaint, asker: User, unit: str) -> dict[str, int]:
-    """An information request to ``unit`` and a booked meeting for the complaint: ids the routes may take."""
+def _related(engine: sa.Engine, settings: Settings, complaint: FiledComplaint, asker: User,
+             unit: str) -> dict[str, int]:
+    """An information request to ``unit``, a booked meeting and a stored attachment of the complaint: ids the
+    routes may take."""
     now = utcnow()
     with unit_of_work(engine) as session:
         request = InformationRequest(complaint_id=complaint.id, unit_id=unit_id(engine, unit), question="پرسش بازرسی",
@@ -114,9 +118,21 @@ def _related(engine: sa.Engine, complaint: FiledComplaint, asker: User, unit: st
         session.add_all([request, slot])
         session.flush()
         booking = MeetingBooking(slot_id=slot.id or 0, complaint_id=complaint.id)
-        session.add(booking)
+        checked = check_attachment(Upload(filename="photo.png", data=_small_png()))
+        attachment = ComplaintAttachment(complaint_id=complaint.id, kind=checked.kind,
+                                         content_type=checked.content_type, size=checked.size,
+                                         sha256=checked.sha256,
+                                         stored_name=AttachmentStore.for_settings(settings).save(checked))
+        session.add_all([booking, attachment])
         session.flush()
-        return {"request": request.id or 0, "slot": slot.id or 0, "booking": booking.id or 0}
+        return {"request": request.id or 0, "slot": slot.id or 0, "booking": booking.id or 0,
+                "attachment": attachment.id or 0}
+
+
+def _small_png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (4, 4), "red").save(out, format="PNG")
+    return out.getvalue()
 
 
 def _pass_cookie(settings: Settings, complaint_id: int) -> str:
@@ -137,8 +153,8 @@ def walk(engine: sa.Engine, database_url: str, tmp_path: object) -> Iterator[Wal
                                            description="بازرس پرونده را بدون رسیدگی بایگانی کرد")}
     with unit_of_work(engine) as session:
         head = session.exec(select(User).where(User.username == "ca.head")).one()
-    related = {"unit": _related(engine, complaints["unit"], head, WASTE),
-               "office": _related(engine, complaints["office"], head, INSPECTION)}
+    related = {"unit": _related(engine, settings, complaints["unit"], head, WASTE),
+               "office": _related(engine, settings, complaints["office"], head, INSPECTION)}
     app = create_app(settings, telephony=False)
     with TestClient(app, base_url="http://127.0.0.1") as first:
         clients: dict[str, TestClient] = {}
@@ -182,7 +198,7 @@ def _fill(path: str, walk: Walk, key: str) -> str:
 
     def value(match: re.Match[str]) -> str:
         name = match.group(1).lower()
-        for fragment in ("request", "slot", "booking"):
+        for fragment in ("request", "slot", "booking", "attachment"):
             if fragment in name:
                 return str(ids[fragment])
         if "code" in name:
