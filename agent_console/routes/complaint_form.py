@@ -232,6 +232,14 @@ def show_step(request: Request, draft_id: str, step: str, session: SessionDep, s
     return _page(request, _step_template(step), _context(session, settings, request, draft, step))
 
 
+@router.post("/complaints/new/{draft_id}/files", response_class=HTMLResponse, include_in_schema=False)
+def post_files_step(request: Request, draft_id: str, form: PostedDep, session: SessionDep,
+                    settings: SettingsDep) -> Response:
+    """The attachments step. Its own route (declared before the generic one) so that the larger body limit in
+    ``body_limit.ROUTE_BODY_LIMITS`` names a route of the app, and no other step may carry megabytes."""
+    return post_step(request, draft_id, "files", form, session, settings)
+
+
 @router.post("/complaints/new/{draft_id}/{step}", response_class=HTMLResponse, include_in_schema=False)
 def post_step(request: Request, draft_id: str, step: str, form: PostedDep, session: SessionDep,
               settings: SettingsDep) -> Response:

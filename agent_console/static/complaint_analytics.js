@@ -1,9 +1,10 @@
 // The complaint analytics page's charts, drawn from the figures the server embedded (the tables beside them carry
 // the same numbers, so the page reads without JavaScript).
-import { $, persianChart, toPersianDigits } from "./common.js";
+import { $, persianChart, toPersianDigits, vocabulary } from "./common.js";
 
 const figures = JSON.parse($("analytics-data").textContent);
-const PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"];
+// The same colours as the scorecard and its PDF (scorecard_export.PALETTE), embedded by the server.
+const PALETTE = vocabulary.palette;
 const rtl = { rtl: true, textDirection: "rtl" };
 
 // A line per ground, the oldest month on the right (right to left), and the months' totals as a dashed line.

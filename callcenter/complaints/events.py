@@ -8,10 +8,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
 from callcenter.complaints import access
 from callcenter.platform.notifier import Notifier
+from db.engine import unit_of_work
 from db.models import Complaint, User
 
 # Every complaint event's name starts so; the hub treats any event so named, or carrying a ``complaint_id``, as one.
@@ -50,6 +50,6 @@ def may_hear(engine: Engine, user_id: int | None, complaint_id: int | None) -> b
     once, whatever its websocket was opened with); an event without a complaint id is heard by no one."""
     if user_id is None or complaint_id is None:
         return False
-    with Session(engine) as session:
+    with unit_of_work(engine) as session:
         user = session.get(User, user_id)
         return user is not None and access.may_see_id(session, user, complaint_id)
