@@ -171,9 +171,13 @@ def _gone(request: Request, session: Session, settings: Settings, draft_id: str)
     """No live draft: the complaint it filed (for the browser holding its pass, or the staff who filed it), or
     the page saying the form expired."""
     filed = complaint_by_request(session, draft_id)
-    if filed is not None and _may_see_filed(request, session, settings, filed):
+    if filed is None:
+        return _page(request, "public/complaints/expired.html", {}, status_code=404)
+    if _may_see_filed(request, session, settings, filed):
         return _filed_page(request, settings, filed, receipt=None, again=True)
-    return _page(request, "public/complaints/expired.html", {}, status_code=404)
+    # A second click that raced the first (its request left before the pass came back): the form was filed, and
+    # the page the first click got shows the code and receipt. Say so, and show nothing of the complaint.
+    return _page(request, "public/complaints/already_filed.html", {})
 
 
 def _may_see_filed(request: Request, session: Session, settings: Settings, complaint: Complaint) -> bool:

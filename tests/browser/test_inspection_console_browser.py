@@ -1,7 +1,8 @@
 """The inspection console in Debian's chromium, driven by clicks as the office works a case: the head triages and
 assigns to an inspector (1366×768); the inspector starts the review and asks the unit for information; the
 unit's liaison answers in their inbox on a phone (360×740) seeing only the question; the inspector records the
-findings and closes with a result, which reaches the complainant as a follow-up message and an SMS."""
+findings and closes with a result, which reaches the complainant as an SMS and as the follow-up page they open
+on their phone with the code the SMS brings."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from db.models import Complaint, ComplaintGround, ComplaintMessage, ComplaintSta
 from tests.browser.conftest import WebBackend, log_in
 from tests.support.axe import assert_accessible
 from tests.support.casework import COMPLAINANT, INSPECTION_OFFICE, file_complaint
+from tests.support.citizen_forms import latest_phone_code
 from tests.support.ticket_flow import PASSWORD, WASTE, add_staff
 
 pytestmark = [pytest.mark.browser]
@@ -133,3 +135,25 @@ async def test_given_a_named_complaint_when_the_office_works_it_to_a_result_then
     assert [message.body for message in results] == [RESULT]
     assert [(text.to_number, text.forget_number) for text in texts] == [(COMPLAINANT.mobile, True)]
     assert code in texts[0].body and "/complaints/follow" in texts[0].body
+
+    # On their phone, the complainant opens the follow-up page by their mobile and the code texted, and reads it.
+    citizen_context = await chromium.new_context(viewport=PHONE, locale="fa-IR", timezone_id="Asia/Tehran")
+    try:
+        citizen = await citizen_context.new_page()
+        await citizen.goto(f"{url}/complaints/follow")
+        by_mobile = citizen.locator("#by-mobile")
+        await by_mobile.get_by_label("کد پیگیری شکایت").fill(code)
+        await by_mobile.get_by_label("شمارهٔ تلفن همراه").fill(persian_digits(COMPLAINANT.mobile))
+        await by_mobile.get_by_role("button", name="فرستادن کد تأیید").click()
+        await by_mobile.get_by_label("کد تأیید").fill(latest_phone_code(engine, COMPLAINANT.mobile))
+        await by_mobile.get_by_role("button", name="باز کردن شکایت").click()
+        await expect(citizen).to_have_url(f"{url}/complaints/case")
+        await expect(citizen.locator("#case-status")).to_have_text(STATUS_NAMES[ComplaintStatus.CLOSED])
+        await expect(citizen.locator("#case-result")).to_contain_text(RESULT)
+        shown = await citizen.locator("main").inner_text()
+        for internal in (FINDINGS, QUESTION, ANSWER):  # the office's workings are not the complainant's to read
+            assert internal not in shown
+        await assert_accessible(citizen)
+        await _no_sideways_scroll(citizen)
+    finally:
+        await citizen_context.close()

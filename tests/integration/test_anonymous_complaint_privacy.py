@@ -5,8 +5,8 @@ leaves; then every row of every table, every log record (DEBUG and up, the acces
 under the state dir is read, and none holds the address, the user agent, the mobile, the receipt in the clear, or
 the files' metadata (GPS, author).
 
-The complaint itself is made by the domain code with its own files checked and stored as intake stores them (the
-intake form is built in parallel; once it lands, the filing step should go through /complaints/new here too)."""
+The complaint itself is filed through /complaints/new by the same browser (its files uploaded on the attachments
+step), so the filing's own requests are under the same scrutiny."""
 
 from __future__ import annotations
 
@@ -26,16 +26,17 @@ from PIL import Image
 
 from callcenter.bootstrap.app import create_app
 from callcenter.citizens.phone_codes import ADDRESS_SCOPE, NUMBER_RULES
-from callcenter.complaints.attachments import AttachmentStore, Upload, check_attachments
 from callcenter.complaints.followup import FOLLOW_BY_ADDRESS
 from callcenter.complaints.receipts import normalised
 from callcenter.platform.rate_limits import RateLimiter
 from callcenter.platform.settings import Settings, load_settings
 from db.engine import unit_of_work
-from db.models import Complaint, ComplaintAttachment
+from db.models import Complaint
+from tests.support import media_samples
 from tests.support.backend import TEST_SECRETS, InProcessServer, free_port
 from tests.support.citizen_forms import hidden_fields
-from tests.support.complaint_followup import Filed, anonymous_complaint, ask
+from tests.support.complaint_followup import Filed, ask
+from tests.support.complaint_form import WASTE, ComplaintForm, unit_named
 
 ADDRESS = "203.0.113.77"  # TEST-NET-3: appears nowhere unless we put it there
 USER_AGENT = "PrivacyProbe/9.7 (Linux; followup-ua-7f3a)"
@@ -56,17 +57,11 @@ def jpeg_with_gps_and_author() -> bytes:
 
 
 def pdf_with_author() -> bytes:
-    return (b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n2 0 obj\n<< /Type /Pages /Kids [] "
-            b"/Count 0 >>\nendobj\n3 0 obj\n<< /Author (" + AUTHOR.encode() + b") /Producer (probe) >>\nendobj\n"
-            b"trailer\n<< /Root 1 0 R /Info 3 0 R >>\n%%EOF\n")
+    return media_samples.pdf(AUTHOR)
 
 
 def mp3_with_artist() -> bytes:
-    text = b"\x03" + AUTHOR.encode()  # UTF-8 text frame
-    frame = b"TPE1" + len(text).to_bytes(4, "big") + b"\x00\x00" + text
-    size = len(frame)
-    synchsafe = bytes([(size >> 21) & 0x7F, (size >> 14) & 0x7F, (size >> 7) & 0x7F, size & 0x7F])
-    return b"ID3\x03\x00\x00" + synchsafe + frame + b"\xff\xfb\x90\x00" + b"\x00" * 400
+    return media_samples.mp3(b"\x55\xaa", AUTHOR).data
 
 
 @dataclass
@@ -110,16 +105,20 @@ async def complainant(served: Served) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-def filed_with_files(engine: sa.Engine, settings: Settings, uploads: list[Upload]) -> Filed:
-    """An anonymous complaint and its own files, checked and stored as the intake stores them."""
-    filed = anonymous_complaint(engine)
-    store = AttachmentStore.for_settings(settings)
-    with unit_of_work(engine) as session:
-        for file in check_attachments(uploads):
-            session.add(ComplaintAttachment(complaint_id=filed.id, kind=file.kind, content_type=file.content_type,
-                                            size=file.size, sha256=file.sha256, stored_name=store.save(file)))
-        session.commit()
-    return filed
+def filed_through_the_form(engine: sa.Engine, served: Served, uploads: list[tuple[str, bytes, str]]) -> Filed:
+    """The complainant's own browser walks /complaints/new anonymously, its files on the attachments step, and
+    files; the receipt is what the page showed. Blocking (a sync client): run it in a thread beside the server."""
+    with httpx.Client(base_url=served.url, headers={"User-Agent": USER_AGENT, "X-Forwarded-For": ADDRESS}) as client:
+        form = ComplaintForm(client=client, engine=engine)
+        draft = form.start()
+        added = form.post(draft, "files", {}, intent="upload",
+                          files=[("attachments", upload) for upload in uploads])
+        assert added.status_code == 200 and "پیوست افزوده شد" in added.text, added.text
+        form.fill(draft, unit_id=unit_named(engine, WASTE), anonymous=True)
+        receipt = form.receipt(form.post(draft, "review", {}, intent="file"))
+    [complaint] = form.complaints()
+    assert complaint.id is not None
+    return Filed(complaint.id, complaint.tracking_code, receipt)
 
 
 async def follow_up_and_answer(client: httpx.AsyncClient, filed: Filed,
@@ -217,7 +216,7 @@ async def test_given_an_anonymous_complainant_when_they_follow_up_and_answer_the
     caplog.set_level(logging.DEBUG)
     control = (await complainant.get("/complaints/test-probe")).json()
     assert control == {"client": ADDRESS, "agent": USER_AGENT}  # the bait reached the app as a client's own
-    filed = filed_with_files(engine, served.settings, [Upload("where.jpg", own_photo)])
+    filed = await asyncio.to_thread(filed_through_the_form, engine, served, [("where.jpg", own_photo, "image/jpeg")])
     ask(engine, filed)
 
     await follow_up_and_answer(complainant, filed, [("photo.jpg", answers_photo, "image/jpeg")])
@@ -228,14 +227,12 @@ async def test_given_an_anonymous_complainant_when_they_follow_up_and_answer_the
     await assert_nothing_identifies(filed, served, engine, caplog)
 
 
-@pytest.mark.xfail(strict=True, reason="attachments.py strips image metadata only; PDF and audio stripping lands "
-                                       "with the identity part of #15 (then drop this mark)")
 async def test_given_a_pdf_and_an_mp3_with_an_author_when_sent_anonymously_then_no_author_is_stored(
     served: Served, complainant: httpx.AsyncClient, engine: sa.Engine, caplog: pytest.LogCaptureFixture,
 ) -> None:
     pdf, mp3 = pdf_with_author(), mp3_with_artist()
     caplog.set_level(logging.DEBUG)
-    filed = filed_with_files(engine, served.settings, [Upload("a.pdf", pdf)])
+    filed = await asyncio.to_thread(filed_through_the_form, engine, served, [("a.pdf", pdf, "application/pdf")])
 
     await follow_up_and_answer(complainant, filed, [("b.mp3", mp3, "audio/mpeg")])
 

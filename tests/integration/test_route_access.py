@@ -153,6 +153,7 @@ ACCESS: dict[tuple[str, str], frozenset[Role] | None] = {
     ("GET", "/complaints/new"): PUBLIC,
     ("GET", "/complaints/new/{draft_id}/{step}"): PUBLIC,
     ("POST", "/complaints/new/{draft_id}/{step}"): PUBLIC,
+    ("POST", "/complaints/new/{draft_id}/files"): PUBLIC,
     ("GET", "/inspection"): COMPLAINT_READERS,
     ("GET", "/inspection/complaints/{complaint_id}"): COMPLAINT_READERS,
     ("POST", "/inspection/complaints/{complaint_id}/actions"): COMPLAINT_READERS,

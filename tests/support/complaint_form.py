@@ -1,4 +1,5 @@
-"""The complaint form's steps as a browser without JavaScript posts them (a TestClient), and a 137 ticket to link."""
+"""The complaint form's steps as a browser without JavaScript posts them (a TestClient, or an httpx
+client on a real socket), and a 137 ticket to link."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ from typing import Any
 
 import httpx
 import sqlalchemy as sa
-from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from callcenter.tickets.store import create_ticket
@@ -17,11 +17,12 @@ from tests.support.citizen_forms import hidden_fields, latest_phone_code
 
 MOBILE = "09121234567"
 WASTE = "سازمان مدیریت پسماند"
+RECEIPT_SHOWN = 'id="receipt"'  # the element an anonymous filing shows its receipt in
 
 
 @dataclass
 class ComplaintForm:
-    client: TestClient
+    client: httpx.Client  # a TestClient is one
     engine: sa.Engine
 
     def start(self, query: str = "") -> str:
@@ -71,6 +72,11 @@ class ComplaintForm:
     @staticmethod
     def expect_next(response: httpx.Response) -> None:
         assert response.status_code == 303, response.text
+
+    def receipt(self, filed: httpx.Response) -> str:
+        """The receipt an anonymous filing shows, once."""
+        assert filed.status_code == 200 and RECEIPT_SHOWN in filed.text, filed.text
+        return filed.text.split(RECEIPT_SHOWN + ">")[1].split("<")[0]
 
     def complaints(self) -> list[Complaint]:
         with unit_of_work(self.engine) as session:
