@@ -6,16 +6,15 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import re
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from typing import ClassVar
 
 from callcenter.complaints.media_metadata import UncleanableMedia, strip_media
 from callcenter.complaints.pdf_metadata import MAX_PAGES, UncleanablePdf, strip_pdf
-from callcenter.platform.errors import NotFound, ValidationFailed
+from callcenter.platform.errors import ValidationFailed
+from callcenter.platform.file_store import NamedFileStore
 from callcenter.platform.persian import persian_digits
 from callcenter.platform.settings import Settings
 from callcenter.tickets.attachments import sniff_image
@@ -141,30 +140,16 @@ def _without_metadata(data: bytes, kind: AttachmentKind, content_type: str, show
 
 
 @dataclass(frozen=True)
-class AttachmentStore:
+class AttachmentStore(NamedFileStore):
     """The complaint files' folder under the state dir; files are named by us and found through their row."""
 
-    directory: Path
+    NAME: ClassVar[re.Pattern[str]] = _NAME
+    MISSING: ClassVar[str] = "پیوست پیدا نشد."
+    DETAIL: ClassVar[str] = "attachment"
 
     @classmethod
     def for_settings(cls, settings: Settings) -> AttachmentStore:
         return cls(directory=settings.state_dir / FOLDER)
 
     def save(self, checked: CheckedFile) -> str:
-        """Write under a new random name, atomically (a reader never sees a half-written file)."""
-        self.directory.mkdir(parents=True, exist_ok=True)
-        name = f"{secrets.token_hex(16)}.{checked.extension}"
-        partial = self.directory / f".{name}.part"
-        partial.write_bytes(checked.data)
-        os.replace(partial, self.directory / name)
-        return name
-
-    def path(self, name: str) -> Path:
-        path = self.directory / name
-        if not _NAME.fullmatch(name) or not path.is_file():
-            raise NotFound("پیوست پیدا نشد.", attachment=name)
-        return path
-
-    def remove(self, name: str) -> None:
-        if _NAME.fullmatch(name):
-            (self.directory / name).unlink(missing_ok=True)
+        return self.save_bytes(checked.data, checked.extension)

@@ -1,7 +1,8 @@
 """Metadata removed from a complaint's audio and video without touching the media (ADR 0068): the recording's
 frames, samples or packets are kept byte for byte, only the containers' tags go.
 
-- MP3: ID3v2 tags at the start, ID3v1, APEv2, Lyrics3 and appended ID3v2 tags at the end are cut off.
+- MP3: ID3v2 tags at the start, ID3v1, APEv2, Lyrics3 and appended ID3v2 tags after the last MPEG frame are cut
+  off; anything else after the frames is refused.
 - WAV: only the ``fmt `` and ``data`` chunks are kept (LIST/INFO, bext, iXML, id3 ... are dropped).
 - OGG (Vorbis or Opus, one stream): the comment header is replaced by an empty one of the same length (zero
   padding after it), so every page keeps its place and only the changed pages' checksums are recomputed.
@@ -44,18 +45,52 @@ def _syncsafe(raw: bytes) -> int:
 
 
 def strip_mp3(data: bytes) -> bytes:
-    start, end = 0, len(data)
-    while data.startswith(b"ID3", start) and end - start >= 10:  # ID3v2 (several may be chained)
+    """The MPEG frames alone. The frames are walked by their headers first, so a tag found at the end is only ever
+    cut from what follows the last frame: audio that happens to contain "TAG" 128 bytes from its end stays."""
+    start = 0
+    while data.startswith(b"ID3", start) and len(data) - start >= 10:  # ID3v2 (several may be chained)
         flags = data[start + 5]
         start += 10 + _syncsafe(data[start + 6:start + 10]) + (10 if flags & 0x10 else 0)  # 0x10: a footer
-    while True:
-        cut = _mp3_trailer(data, start, end)
-        if cut == 0:
-            break
-        end -= cut
-    if start + 1 >= end or data[start] != 0xFF or data[start + 1] & 0xE0 != 0xE0:
+    frames_end = start
+    while (length := _mpeg_frame_length(data, frames_end)) and frames_end + length <= len(data):
+        frames_end += length
+    if frames_end == start:
         raise UncleanableMedia("no MPEG audio frame after the tags")
+    end = len(data)
+    while end > frames_end and (cut := _mp3_trailer(data, frames_end, end)):
+        end -= cut
+    if end > frames_end and not _mpeg_frame_length(data, frames_end):  # a last frame cut short is audio; else not
+        raise UncleanableMedia("unknown data after the MPEG frames")
     return data[start:end]
+
+
+# Kilobits per second by bitrate index, for (MPEG-1?, layer); index 0 (free format) and 15 are not handled.
+_BITRATES = {
+    (True, 1): (0, 32, 64, 96, 128, 160, 192, 224, 256, 288, 320, 352, 384, 416, 448),
+    (True, 2): (0, 32, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384),
+    (True, 3): (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320),
+    (False, 1): (0, 32, 48, 56, 64, 80, 96, 112, 128, 144, 160, 176, 192, 224, 256),
+    (False, 2): (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160),
+    (False, 3): (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160),
+}
+_SAMPLE_RATES = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 8000)}  # by version bits
+
+
+def _mpeg_frame_length(data: bytes, at: int) -> int:
+    """The length of the MPEG audio frame whose header is at ``at``; 0 when there is no valid header there."""
+    if at + 4 > len(data) or data[at] != 0xFF or data[at + 1] & 0xE0 != 0xE0:
+        return 0
+    version, layer_bits = (data[at + 1] >> 3) & 3, (data[at + 1] >> 1) & 3
+    bitrate_index, rate_index, padding = data[at + 2] >> 4, (data[at + 2] >> 2) & 3, (data[at + 2] >> 1) & 1
+    if version == 1 or layer_bits == 0 or bitrate_index in (0, 15) or rate_index == 3:
+        return 0
+    layer, mpeg1 = 4 - layer_bits, version == 3
+    bits_per_second = _BITRATES[mpeg1, layer][bitrate_index] * 1000
+    rate = _SAMPLE_RATES[version][rate_index]
+    if layer == 1:
+        return (12 * bits_per_second // rate + padding) * 4
+    per_frame = 144 if layer == 2 or mpeg1 else 72
+    return per_frame * bits_per_second // rate + padding
 
 
 def _mp3_trailer(data: bytes, start: int, end: int) -> int:

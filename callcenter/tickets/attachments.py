@@ -5,19 +5,19 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import re
-import secrets
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import ClassVar
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from callcenter.platform.errors import NotFound, ValidationFailed
+from callcenter.platform.file_store import NamedFileStore
 from callcenter.platform.persian import persian_digits
 from callcenter.platform.settings import Settings
 from callcenter.tickets.lifecycle import apply_action, history
@@ -45,7 +45,6 @@ FOLDER = "photos"
 # The only names we ever make (random hex + the extension of the type the bytes showed); a request can name a
 # photo only by its row id, so nothing a user sends reaches a path.
 _NAME = re.compile(r"^[0-9a-f]{32}\.(?:jpg|png|webp)$")
-_PARTIAL = re.compile(r"^\.(.+)\.part$")  # PhotoStore.save writes here first, then renames
 _SWEEP_BATCH = 500  # names asked about per query
 _FILENAME_SHOWN = 60  # an uploader's file name is echoed in errors, cut short
 
@@ -121,35 +120,19 @@ def check_photos(uploads: Sequence[Upload]) -> list[Photo]:
 
 
 @dataclass(frozen=True)
-class PhotoStore:
+class PhotoStore(NamedFileStore):
     """The photos folder under the backend's state dir; files are named by us and found through their row."""
 
-    directory: Path
+    NAME: ClassVar[re.Pattern[str]] = _NAME
+    MISSING: ClassVar[str] = "فایل عکس پیدا نشد."
+    DETAIL: ClassVar[str] = "photo"
 
     @classmethod
     def for_settings(cls, settings: Settings) -> PhotoStore:
         return cls(directory=settings.state_dir / FOLDER)
 
     def save(self, photo: Photo) -> str:
-        """Write the file under a new random name; a reader never sees it half written."""
-        self.directory.mkdir(parents=True, exist_ok=True)
-        name = f"{secrets.token_hex(16)}.{photo.extension}"
-        partial = self.directory / f".{name}.part"
-        partial.write_bytes(photo.data)
-        os.replace(partial, self.directory / name)
-        return name
-
-    def path(self, name: str) -> Path:
-        if not _NAME.fullmatch(name):
-            raise NotFound("فایل عکس پیدا نشد.", photo=name)
-        path = self.directory / name
-        if not path.is_file():
-            raise NotFound("فایل عکس پیدا نشد.", photo=name)
-        return path
-
-    def remove(self, name: str) -> None:
-        if _NAME.fullmatch(name):
-            (self.directory / name).unlink(missing_ok=True)
+        return self.save_bytes(photo.data, photo.extension)
 
     def files_last_written_before(self, moment: datetime) -> list[Path]:
         """Our photos and half-written ``.part`` files not touched since ``moment``."""
@@ -157,12 +140,7 @@ class PhotoStore:
             return []
         cutoff = moment.timestamp()
         return [path for path in self.directory.iterdir()
-                if path.is_file() and _is_ours(path.name) and path.stat().st_mtime < cutoff]
-
-
-def _is_ours(file_name: str) -> bool:
-    partial = _PARTIAL.fullmatch(file_name)
-    return bool(_NAME.fullmatch(partial.group(1) if partial else file_name))
+                if path.is_file() and self.is_ours(path.name) and path.stat().st_mtime < cutoff]
 
 
 # A report-done step in flight takes seconds; an hour spares even a stalled one.

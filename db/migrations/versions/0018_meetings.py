@@ -1,7 +1,7 @@
 """meetings: one live booking per complaint (a partial unique index on meeting_booking)
 
-Revision ID: 0021
-Revises: 0020
+Revision ID: 0018
+Revises: 0017
 Create Date: 2026-12-03 08:30:00.000000
 """
 from collections.abc import Sequence
@@ -9,8 +9,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0021'
-down_revision: str | None = '0020'
+revision: str = '0018'
+down_revision: str | None = '0017'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
