@@ -116,32 +116,26 @@ def _act(request: Request, session: Session, settings: Settings, done: str,
     return response
 
 
-def _slot_id(raw: str) -> int:
-    if not raw.isdigit():
-        raise ValidationFailed(NO_SLOT_CHOSEN, field="slot_id")
-    return int(raw)
+def _act_on_slot(request: Request, session: Session, settings: Settings, done: str, step: Any,
+                 slot_id: str) -> Response:
+    """``_act`` for a step that takes the chosen slot; no slot chosen is the page again with its message."""
+    if not slot_id.isdigit():
+        missing = ValidationFailed(NO_SLOT_CHOSEN, field="slot_id")
+        return _page(request, session, settings, _granted(request, session, settings), error=missing.message,
+                     status_code=missing.status_code)
+    return _act(request, session, settings, done, step, slot_id=int(slot_id))
 
 
 @router.post("/book")
 def book(request: Request, session: SessionDep, settings: SettingsDep,
          slot_id: Annotated[str, Form(max_length=20)] = "") -> Response:
-    try:
-        chosen = _slot_id(slot_id)
-    except ValidationFailed as missing:
-        return _page(request, session, settings, _granted(request, session, settings), error=missing.message,
-                     status_code=missing.status_code)
-    return _act(request, session, settings, "booked", meetings.book, slot_id=chosen)
+    return _act_on_slot(request, session, settings, "booked", meetings.book, slot_id)
 
 
 @router.post("/reschedule")
 def reschedule(request: Request, session: SessionDep, settings: SettingsDep,
                slot_id: Annotated[str, Form(max_length=20)] = "") -> Response:
-    try:
-        chosen = _slot_id(slot_id)
-    except ValidationFailed as missing:
-        return _page(request, session, settings, _granted(request, session, settings), error=missing.message,
-                     status_code=missing.status_code)
-    return _act(request, session, settings, "moved", meetings.reschedule, slot_id=chosen)
+    return _act_on_slot(request, session, settings, "moved", meetings.reschedule, slot_id)
 
 
 @router.post("/cancel")

@@ -12,7 +12,6 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-import websockets
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
@@ -29,7 +28,7 @@ from db.engine import unit_of_work
 from db.models import Call, Category, FeedbackKind, Role, SmsMessage, Ticket, TicketAction, TicketCreate, User
 from tests.integration.test_route_access import ACCESS, concrete
 from tests.support.backend import TEST_SECRETS
-from tests.support.console import log_in_sync, logged_in_client, next_event
+from tests.support.console import accepted_while_listening, log_in_sync
 from tests.support.fixtures import WebBackend
 from tests.support.photos import image_bytes
 from tests.support.ticket_flow import PASSWORD, WASTE, Filed, add_staff, referred_long_ago, unit_id
@@ -155,18 +154,9 @@ async def test_given_the_criticism_when_the_unit_s_liaison_listens_on_the_websoc
     operator = add_staff(engine, "crit.ws.operator", Role.OPERATOR)
     add_staff(engine, "crit.ws.liaison", Role.UNIT_LIAISON, unit=WASTE)
     criticism, _call_id = criticism_at_the_unit(engine, operator)
-    client = await logged_in_client(web_backend.url, "crit.ws.liaison", PASSWORD)
-    cookie = f"pasokh_session={client.cookies['pasokh_session']}"
-    try:
-        async with websockets.connect(web_backend.url.replace("http", "ws") + "/ws",
-                                      additional_headers={"Cookie": cookie}) as ws:
-            assert json.loads(await ws.recv())["name"] == "hello"
-            accepted = await client.post(f"/api/tickets/{criticism.tracking_code}/actions", json={"action": "accept"})
-            assert accepted.status_code == 200
-            event = await next_event(ws, "ticket_changed")
-    finally:
-        await client.aclose()
+    event, accepted = await accepted_while_listening(web_backend.url, "crit.ws.liaison", PASSWORD,
+                                                     criticism.tracking_code)
     assert event["data"]["ticket"]["id"] == criticism.id
     for identity in who_called():
         assert identity not in json.dumps(event, ensure_ascii=False)
-        assert identity not in accepted.text
+        assert identity not in accepted

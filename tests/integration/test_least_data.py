@@ -9,7 +9,6 @@ from dataclasses import dataclass
 
 import pytest
 import sqlalchemy as sa
-import websockets
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
@@ -23,7 +22,7 @@ from db.engine import unit_of_work
 from db.models import STAFF_ROLES, Category, FeedbackKind, Role, TicketAction, TicketCreate, Unit, User
 from tests.integration.test_route_access import ACCESS, concrete
 from tests.support.backend import TEST_SECRETS
-from tests.support.console import log_in_sync, logged_in_client, next_event
+from tests.support.console import accepted_while_listening, log_in_sync
 from tests.support.fixtures import WebBackend
 from tests.support.photos import image_bytes
 from tests.support.ticket_flow import PASSWORD, WASTE, Filed, add_staff, referred_ticket, unit_id
@@ -199,16 +198,7 @@ async def test_given_a_liaison_on_the_websocket_when_their_ticket_moves_then_the
     operator = add_staff(engine, "ws.operator", Role.OPERATOR)
     add_staff(engine, "ws.liaison", Role.UNIT_LIAISON, unit=INSPECTION)
     criticism = a_1888_criticism(engine, operator)
-    client = await logged_in_client(web_backend.url, "ws.liaison", PASSWORD)
-    cookie = f"pasokh_session={client.cookies['pasokh_session']}"
-    try:
-        async with websockets.connect(web_backend.url.replace("http", "ws") + "/ws",
-                                      additional_headers={"Cookie": cookie}) as ws:
-            assert json.loads(await ws.recv())["name"] == "hello"
-            accepted = await client.post(f"/api/tickets/{criticism.tracking_code}/actions", json={"action": "accept"})
-            assert accepted.status_code == 200
-            event = await next_event(ws, "ticket_changed")
-    finally:
-        await client.aclose()
+    event, _accepted = await accepted_while_listening(web_backend.url, "ws.liaison", PASSWORD,
+                                                      criticism.tracking_code)
     assert event["data"]["ticket"]["id"] == criticism.id
     assert CITIZEN not in json.dumps(event) and PERSONNEL_CODE not in json.dumps(event)

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+import websockets
 
 from agent_console.csrf import COOKIE as CSRF_COOKIE
 
@@ -56,6 +57,23 @@ async def next_event(ws: Any, name: str, timeout: float = 30) -> dict[str, Any]:
         message: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), max(0.1, deadline - time.monotonic())))
         if message["name"] == name:
             return message
+
+
+async def accepted_while_listening(base_url: str, username: str, password: str,
+                                   tracking_code: str) -> tuple[dict[str, Any], str]:
+    """``username`` on the websocket while they accept the ticket: the ``ticket_changed`` event they hear, and the
+    accept's response body."""
+    client = await logged_in_client(base_url, username, password)
+    cookie = f"pasokh_session={client.cookies['pasokh_session']}"
+    try:
+        async with websockets.connect(base_url.replace("http", "ws") + "/ws",
+                                      additional_headers={"Cookie": cookie}) as ws:
+            assert json.loads(await ws.recv())["name"] == "hello"
+            accepted = await client.post(f"/api/tickets/{tracking_code}/actions", json={"action": "accept"})
+            assert accepted.status_code == 200, accepted.text
+            return await next_event(ws, "ticket_changed"), accepted.text
+    finally:
+        await client.aclose()
 
 
 @contextlib.asynccontextmanager
