@@ -100,7 +100,7 @@ class CallTracker:
         self._metrics.calls_started.labels(line=line.number).inc()
         call = await asyncio.to_thread(
             self._records.start, linkedid=linkedid, line=line.number,
-            caller_number=event.get("CallerIDNum", ""), channel=event.get("Channel", ""), at=_now(),
+            caller_number=event.get("CallerIDNum", ""), channel=event.get("Channel", ""), at=_happened(origin),
         )
         self._notifier.call_started(call, origin=origin)
 
@@ -121,7 +121,7 @@ class CallTracker:
     async def _on_queue_join(self, event: AmiEvent, origin: float) -> None:
         call = await asyncio.to_thread(
             self._records.update, event.get("Linkedid", ""), first_only=FIRST_QUEUE, queue_name=event.get("Queue"),
-            queued_at=_now(), **menu_choices(channel_variables(event)),
+            queued_at=_happened(origin), **menu_choices(channel_variables(event)),
         )
         if call is not None:
             self._notifier.call_queued(call, origin=origin)
@@ -144,7 +144,7 @@ class CallTracker:
         recording = channel_variables(event).get(Variable.RECORDING) or None
         call = await asyncio.to_thread(
             self._records.update, event.get("Linkedid", ""), first_only=FIRST_ANSWER,
-            answered_at=_now(), operator_extension=extension, operator_id=operator_id, recording=recording,
+            answered_at=_happened(origin), operator_extension=extension, operator_id=operator_id, recording=recording,
         )
         if call is None:
             return
@@ -184,7 +184,7 @@ class CallTracker:
         choices = menu_choices(channel_variables(event))  # the last word on what the caller chose
         if choices:
             await asyncio.to_thread(self._records.update, linkedid, first_only=(), **choices)
-        call = await asyncio.to_thread(self._records.finish, linkedid, at=_now())
+        call = await asyncio.to_thread(self._records.finish, linkedid, at=_happened(origin))
         if call is not None:
             self._notifier.call_ended(call, origin=origin)
 
@@ -237,7 +237,7 @@ class CallTracker:
                 since = known.since  # already logged by this process: no database round trip per event
             else:
                 since = await asyncio.to_thread(self._agent_log.record, extension=extension, queue=queue,
-                                                state=state, reason=reason, at=_now())
+                                                state=state, reason=reason, at=_happened(origin))
             agent = LiveAgent(extension=extension, queue=queue, state=state, since=since, reason=reason)
             if state == AgentState.LOGGED_OUT:
                 self.agents.pop((extension, queue), None)
@@ -300,3 +300,10 @@ def menu_choices(variables: Mapping[str, str]) -> dict[str, object]:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _happened(origin: float) -> datetime:
+    """When an AMI event reached us (``origin``, monotonic), on the wall clock: a call's times are when Asterisk
+    said so, not when a backlog of events let us get to it (stamping them on handling made a lagging event path
+    look instant to anything that measured from ``answered_at``)."""
+    return _now() - timedelta(seconds=max(0.0, time.monotonic() - origin))

@@ -348,7 +348,7 @@ def results_table(outcome: Outcome) -> str:
         ("Screen pop p50 / p99 ms, server (AMI AgentConnect → websocket send)",
          f"{pair(pop50, pop99)} (n={pop_count})"),
         ("Screen pop server / baseline, p50 / p99", f"{ratio(pop50, base50)} / {ratio(pop99, base99)}"),
-        ("Screen pop p50 / p99 ms, client (answered_at → websocket receive)",
+        ("Screen pop p50 / p99 ms, client (AgentConnect arrival → websocket receive)",
          f"{pair(outcome.pop_client.quantile(0.5), outcome.pop_client.quantile(0.99))} "
          f"(n={outcome.pop_client.count})"),
     ]
@@ -381,7 +381,11 @@ interrupts it), so their time is the caller's, not ours: the project records the
 (`pasokh_agi_command_by_name_seconds`) and keeps them out of `pasokh_agi_command_seconds`, the figure compared
 to the baseline. The screen-pop server figure is the project's
 `pasokh_screen_pop_seconds` (AMI AgentConnect received → websocket message sent); the client figure is the
-websocket receive time minus the call's `answered_at` (wall clock, same machine). A p99 over n=N samples is
+websocket receive time minus the call's `answered_at` (wall clock, same machine), which is the moment the
+AgentConnect reached the backend (not when the backend got round to it): what the operator waits for from the
+phone's answer to the screen. Until 2026-12-03 `answered_at` was stamped when the event was handled, so the client
+figure hid the event path's backlog (9 ms client against 2.6 s server at 100 calls); the server figure was right.
+A p99 over n=N samples is
 the slowest one or two, while the baseline's p99 covers ~900 pings across the whole run: compare p50 ratios,
 read p99 ratios as a rough bound. The bench's own websocket clients share the backend's process and loop.
 

@@ -6,7 +6,7 @@ import asyncio
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -487,3 +487,19 @@ async def test_given_a_1888_call_when_announced_then_the_number_waits_for_the_ca
     # Before the menu the caller has not said whether to be named; queued, they chose not to be anonymous.
     assert shown == [("call_started", ""), ("call_queued", CALLER), ("call_ended", CALLER)]
     assert tracking.call().caller_number == CALLER
+
+
+async def test_given_events_handled_behind_a_backlog_when_tracked_then_the_call_s_times_are_when_they_reached_us(
+    tracking: Tracking,
+) -> None:
+    """The call's times are the events' arrival, so a screen pop measured from ``answered_at`` counts the lag."""
+    add_operator(tracking.engine)
+    handled_at = datetime.now(UTC)
+    for event in answered_call_events():
+        await tracking.tracker.handle(event, time.monotonic() - 2.0)  # each waited two seconds in the inbox
+
+    call = tracking.call()
+    assert call.answered_at is not None and call.started_at is not None
+    for stamped in (call.started_at, call.answered_at):
+        behind = (handled_at - stamped.replace(tzinfo=UTC)).total_seconds()
+        assert 1.5 < behind < 3.0, behind
