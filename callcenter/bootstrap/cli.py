@@ -1,10 +1,11 @@
 """Command line: ``python -m callcenter run|serve|telephony|migrate|seed|asterisk|purge-recordings|complaints|docs|
-deploy ...``."""
+deploy|backup|restore|add-admin ...``."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import logging
 import signal
 import subprocess
@@ -12,8 +13,10 @@ import sys
 from pathlib import Path
 
 import uvicorn
+from pydantic import SecretStr
 
 from callcenter.bootstrap.app import create_app
+from callcenter.bootstrap.backup import back_up, restore
 from callcenter.bootstrap.deploy import DeployOptions, render_deployment
 from callcenter.bootstrap.provisioning import (
     phones_from_database,
@@ -23,12 +26,15 @@ from callcenter.bootstrap.provisioning import (
 )
 from callcenter.bootstrap.services import build_services, recording_purger
 from callcenter.complaints import identity
+from callcenter.platform.errors import BackupError
 from callcenter.platform.reference_docs import stale_docs, write_docs
 from callcenter.platform.settings import PROJECT_ROOT, Settings, load_settings, refuse_built_in_secrets
 from callcenter.staff.demo import seed_demo_staff
+from callcenter.staff.directory import StaffCreate, create_staff
 from callcenter.telephony.ami_relay import RelayedAmi
 from callcenter.telephony.asterisk_sandbox import AsteriskProcess, ensure_installed, runtime_for
 from db.engine import make_engine, unit_of_work, upgrade_database
+from db.models import Role
 from db.seed import DEMO_LOGINS, seed_reference_data
 
 
@@ -56,6 +62,17 @@ def main(argv: list[str] | None = None) -> int:
     docs = sub.add_parser("docs", help="write README's configuration table and docs/errors.md from the code")
     docs.add_argument("--check", action="store_true", help="only say which are out of date (exit 1 if any)")
     _add_deploy_parser(sub)
+    backup = sub.add_parser("backup", help="the database with its files in one archive (docs/operations.md)")
+    backup.add_argument("target", type=Path, help="a .tar or .tar.gz to write, or a folder to write one into")
+    backup.add_argument("--keep", type=int, default=None, help="in a folder: keep this many archives, the newest")
+    restore_parser = sub.add_parser("restore", help="an archive of `backup` into an empty instance, then migrate")
+    restore_parser.add_argument("archive", type=Path)
+    restore_parser.add_argument("--force", action="store_true",
+                                help="replace a database that is not empty, and files that differ")
+    add_admin = sub.add_parser("add-admin", help="an administrator's account (the first one, on a new install); "
+                                                 "the password is read from standard input")
+    add_admin.add_argument("username")
+    add_admin.add_argument("--full-name", required=True)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "docs":  # needs no configuration: the table documents it
@@ -88,6 +105,12 @@ def main(argv: list[str] | None = None) -> int:
         _run(settings)
     elif args.command == "purge-recordings":
         _purge_recordings(settings)
+    elif args.command == "backup":
+        _backup(settings, args.target, keep=args.keep)
+    elif args.command == "restore":
+        _restore(settings, args.archive, force=args.force)
+    elif args.command == "add-admin":
+        _add_admin(settings, args.username, full_name=args.full_name)
     return 0
 
 
@@ -175,6 +198,47 @@ def _deploy(args: argparse.Namespace) -> int:
     for path in rendered.kept:
         print(f"kept as it was (its secrets are in use): {path}")
     return 0
+
+
+def _backup(settings: Settings, target: Path, *, keep: int | None) -> None:
+    try:
+        report = back_up(settings, target, keep=keep)
+    except BackupError as exc:
+        raise SystemExit(f"backup failed: {exc.message}") from exc
+    print(f"written: {report.archive} ({report.files} files; {_counted(report.counts)})")
+    if report.missing:
+        print(f"{len(report.missing)} files named by rows were gone when copied (purged meanwhile); see the log")
+    for path in report.pruned:
+        print(f"removed (past --keep): {path}")
+
+
+def _restore(settings: Settings, archive: Path, *, force: bool) -> None:
+    try:
+        report = restore(settings, archive, force=force)
+    except BackupError as exc:
+        raise SystemExit(f"restore refused: {exc.message}") from exc
+    print(f"restored {report.files} files and the database (revision {', '.join(report.migrated_from)}, "
+          "migrated to this version)")
+    print(f"now: {_counted(report.counts)}")
+    print(f"in the backup: {_counted(report.counts_in_backup)}")
+
+
+def _counted(counts: dict[str, int]) -> str:
+    return ", ".join(f"{table} {count}" for table, count in counts.items())
+
+
+def _add_admin(settings: Settings, username: str, *, full_name: str) -> None:
+    """A new install has no account to log in with (demo accounts are development only): its first one."""
+    password = getpass.getpass("password: ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\n")
+    upgrade_database(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        with unit_of_work(engine) as session:
+            create_staff(session, data=StaffCreate(username=username, full_name=full_name, role=Role.ADMIN,
+                                                   password=SecretStr(password)), sip_realm=settings.sip_realm)
+    finally:
+        engine.dispose()
+    print(f"administrator {username} added: log in at /admin")
 
 
 def _purge_recordings(settings: Settings) -> None:
