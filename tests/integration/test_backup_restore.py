@@ -1,7 +1,7 @@
 """``backup`` and ``restore`` on both databases: an instance with tickets' photos, a complaint's attachment, a voice
 message and a call recording is backed up and restored into an empty database and state dir; every row and every
 file comes back (hashes equal) and the restored app serves a photo. An older backup is migrated; a database that is
-not empty is refused unless forced."""
+not empty is refused unless forced. And a new install's first administrator, from the command line."""
 
 from __future__ import annotations
 
@@ -21,11 +21,13 @@ from sqlmodel import Session, col, select
 
 from callcenter.bootstrap.app import create_app
 from callcenter.bootstrap.backup import back_up, file_folders, restore
+from callcenter.bootstrap.cli import main
 from callcenter.bootstrap.services import recording_store
 from callcenter.complaints import identity
 from callcenter.complaints.attachments import AttachmentStore, check_attachment
 from callcenter.complaints.attachments import Upload as ComplaintUpload
 from callcenter.platform.errors import BackupError
+from callcenter.platform.security import verify_password
 from callcenter.platform.settings import Settings, load_settings
 from callcenter.tickets.attachments import PhotoStore, Upload, apply_action_with_photos
 from callcenter.tickets.lifecycle import apply_action
@@ -244,3 +246,21 @@ def test_given_a_database_that_is_not_empty_when_restored_into_then_it_is_refuse
     assert seeded.rows() == before
     with Session(seeded.engine) as session:
         assert session.exec(select(User).where(User.username == "added.after.backup")).first() is None
+
+
+def test_given_a_new_install_when_add_admin_reads_a_password_then_an_administrator_can_use_it(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The CLI as a sysadmin runs it (docs/operations.md): the password on standard input, not the command line."""
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("PASOKH_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setattr("sys.stdin", io.StringIO("a-first-admin-password\n"))
+
+    assert main(["add-admin", "first.admin", "--full-name", "مدیر نخست"]) == 0
+
+    engine = make_engine(database_url)
+    with Session(engine) as session:
+        admin = session.exec(select(User).where(User.username == "first.admin")).one()
+    engine.dispose()
+    assert admin.role == Role.ADMIN and admin.is_active
+    assert verify_password("a-first-admin-password", admin.password_hash)
