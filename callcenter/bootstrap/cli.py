@@ -26,14 +26,14 @@ from callcenter.bootstrap.provisioning import (
 )
 from callcenter.bootstrap.services import build_services, recording_purger
 from callcenter.complaints import identity
-from callcenter.platform.errors import BackupError
+from callcenter.platform.errors import BackupError, ConfigurationError
 from callcenter.platform.reference_docs import stale_docs, write_docs
 from callcenter.platform.settings import PROJECT_ROOT, Settings, load_settings, refuse_built_in_secrets
 from callcenter.staff.demo import seed_demo_staff
 from callcenter.staff.directory import StaffCreate, create_staff
 from callcenter.telephony.ami_relay import RelayedAmi
 from callcenter.telephony.asterisk_sandbox import AsteriskProcess, ensure_installed, runtime_for
-from db.engine import make_engine, unit_of_work, upgrade_database
+from db.engine import make_engine, schema_is_current, unit_of_work, upgrade_database
 from db.models import Role
 from db.seed import DEMO_LOGINS, seed_reference_data
 
@@ -141,9 +141,11 @@ def _asterisk(settings: Settings, action: str) -> int:
         upgrade_database(settings.database_url)
         engine = make_engine(settings.database_url)
         provision_asterisk(settings, phones=phones_from_database(engine), unit_names=unit_names_from_database(engine))
-    elif action == "render":
+    elif action == "render":  # after `migrate` (its systemd unit is ordered after pasokh-migrate)
         engine = make_engine(settings.database_url)
         try:
+            if not schema_is_current(engine):
+                raise ConfigurationError("the database is behind this version: run `python -m callcenter migrate`")
             render_asterisk(settings, phones=phones_from_database(engine),
                             unit_names=unit_names_from_database(engine))
         finally:

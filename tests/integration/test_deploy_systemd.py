@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from callcenter.bootstrap.cli import main
 from callcenter.bootstrap.deploy import DeployOptions, render_deployment
 from callcenter.platform.settings import load_settings
 from callcenter.telephony.asterisk_sandbox import AsteriskRuntime, runtime_for
@@ -350,3 +351,22 @@ async def test_given_nginx_in_front_of_a_web_worker_when_staff_log_in_then_https
                                   additional_headers={"Cookie": cookie, "Origin": f"https://{SERVER_NAME}"}) as ws:
         hello = json.loads(await asyncio.wait_for(ws.recv(), 10))
     assert hello["name"] == "hello"
+
+
+def test_given_a_migrated_database_when_asterisk_render_runs_then_the_instance_is_ready_and_asterisk_not_started(
+    tmp_path: Path, migrated_sqlite: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What pasokh-asterisk-config.service runs before pasokh-asterisk.service starts Asterisk itself."""
+    database = tmp_path / "pasokh.sqlite3"
+    shutil.copyfile(migrated_sqlite, database)
+    for name, value in (("DATABASE_URL", f"sqlite:///{database}"), ("PASOKH_STATE_DIR", str(tmp_path / "state")),
+                        ("PASOKH_ASTERISK_CACHE_DIR", str(tmp_path / "chroot"))):
+        monkeypatch.setenv(name, value)
+
+    assert main(["asterisk", "render"]) == 0
+
+    runtime = runtime_for(load_settings())
+    instance = runtime.host_path(runtime.instance_dir)
+    assert (instance / "etc" / "asterisk.conf").read_text().count(str(runtime.instance_dir)) >= 5
+    assert (instance / "sounds" / "fa").is_dir() and any((instance / "sounds" / "fa").iterdir())
+    assert not (instance / "run" / "asterisk.pid").exists()
