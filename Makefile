@@ -4,7 +4,9 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 # command:Debian package
-DEB_COMMANDS := sipp:sip-tester espeak-ng:espeak-ng sox:sox chromium:chromium debootstrap:debootstrap npm:npm wrk:wrk
+# The deployment's tests read its files with nginx, systemd-analyze (systemd) and logrotate; backups use pg_dump.
+DEB_COMMANDS := sipp:sip-tester espeak-ng:espeak-ng sox:sox chromium:chromium debootstrap:debootstrap npm:npm wrk:wrk \
+  nginx:nginx systemd-analyze:systemd logrotate:logrotate pg_dump:postgresql-client
 VENDOR := agent_console/static/vendor
 FONT_FILES := Vazirmatn-Regular.woff2 Vazirmatn-Bold.woff2
 # TTFs for the scorecard PDF (fpdf2 embeds TrueType, not woff2).

@@ -1,27 +1,40 @@
-"""Command line: ``python -m callcenter run|serve|telephony|migrate|seed|asterisk|purge-recordings|complaints|docs
-...``."""
+"""Command line: ``python -m callcenter run|serve|telephony|migrate|seed|asterisk|purge-recordings|complaints|docs|
+deploy|backup|restore|add-admin ...``."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import logging
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import uvicorn
+from pydantic import SecretStr
 
 from callcenter.bootstrap.app import create_app
-from callcenter.bootstrap.provisioning import phones_from_database, provision_asterisk, unit_names_from_database
+from callcenter.bootstrap.backup import back_up, restore
+from callcenter.bootstrap.deploy import DeployOptions, render_deployment
+from callcenter.bootstrap.provisioning import (
+    phones_from_database,
+    provision_asterisk,
+    render_asterisk,
+    unit_names_from_database,
+)
 from callcenter.bootstrap.services import build_services, recording_purger
 from callcenter.complaints import identity
+from callcenter.platform.errors import BackupError, ConfigurationError
 from callcenter.platform.reference_docs import stale_docs, write_docs
 from callcenter.platform.settings import PROJECT_ROOT, Settings, load_settings, refuse_built_in_secrets
 from callcenter.staff.demo import seed_demo_staff
+from callcenter.staff.directory import StaffCreate, create_staff
 from callcenter.telephony.ami_relay import RelayedAmi
 from callcenter.telephony.asterisk_sandbox import AsteriskProcess, ensure_installed, runtime_for
-from db.engine import make_engine, unit_of_work, upgrade_database
+from db.engine import make_engine, schema_is_current, unit_of_work, upgrade_database
+from db.models import Role
 from db.seed import DEMO_LOGINS, seed_reference_data
 
 
@@ -29,7 +42,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="pasokh", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="migrate, seed demo data, start Asterisk and serve the backend and console")
-    sub.add_parser("serve", help="serve the backend and console (Asterisk must be running)")
+    serve = sub.add_parser("serve", help="serve the backend and console (Asterisk must be running)")
+    # The systemd units run `migrate` first, once, then every process with this flag (docs/operations.md).
+    serve.add_argument("--migrated", action="store_true", help=argparse.SUPPRESS)
     telephony = sub.add_parser("telephony", help="FastAGI, the AMI bridge and its relay only (beside web-only workers)")
     # `serve` migrated the database before starting this process: once, not again in every process.
     telephony.add_argument("--migrated", action="store_true", help=argparse.SUPPRESS)
@@ -37,7 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     seed = sub.add_parser("seed", help="seed reference data (and demo staff with --demo)")
     seed.add_argument("--demo", action="store_true")
     asterisk = sub.add_parser("asterisk", help="manage the Asterisk instance")
-    asterisk.add_argument("action", choices=["install", "provision", "start", "stop", "status"])
+    asterisk.add_argument("action", choices=["install", "provision", "render", "start", "stop", "status"],
+                          help="render: configuration, prompts and music from the database, without starting it")
     sub.add_parser("purge-recordings", help="delete call recordings older than PASOKH_CALL_RECORDING_RETENTION_DAYS")
     complaints = sub.add_parser("complaints", help="the complainants' identity keys (docs/complaints.md)")
     complaints.add_argument("action", choices=["new-key", "rotate-key"],
@@ -45,6 +61,18 @@ def main(argv: list[str] | None = None) -> int:
                                  "first key")
     docs = sub.add_parser("docs", help="write README's configuration table and docs/errors.md from the code")
     docs.add_argument("--check", action="store_true", help="only say which are out of date (exit 1 if any)")
+    _add_deploy_parser(sub)
+    backup = sub.add_parser("backup", help="the database with its files in one archive (docs/operations.md)")
+    backup.add_argument("target", type=Path, help="a .tar or .tar.gz to write, or a folder to write one into")
+    backup.add_argument("--keep", type=int, default=None, help="in a folder: keep this many archives, the newest")
+    restore_parser = sub.add_parser("restore", help="an archive of `backup` into an empty instance, then migrate")
+    restore_parser.add_argument("archive", type=Path)
+    restore_parser.add_argument("--force", action="store_true",
+                                help="replace a database that is not empty, and files that differ")
+    add_admin = sub.add_parser("add-admin", help="an administrator's account (the first one, on a new install); "
+                                                 "the password is read from standard input")
+    add_admin.add_argument("username")
+    add_admin.add_argument("--full-name", required=True)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "docs":  # needs no configuration: the table documents it
@@ -52,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "complaints" and args.action == "new-key":  # needs no configuration either
         print(identity.new_key())
         return 0
+    if args.command == "deploy":
+        return _deploy(args)
     settings = load_settings()
     if args.command == "complaints":
         _rotate_identity_key(settings)
@@ -63,7 +93,8 @@ def main(argv: list[str] | None = None) -> int:
         return _asterisk(settings, args.action)
     elif args.command == "serve":
         refuse_built_in_secrets(settings)
-        upgrade_database(settings.database_url)
+        if not args.migrated:
+            upgrade_database(settings.database_url)
         _serve(settings)
     elif args.command == "telephony":
         refuse_built_in_secrets(settings)
@@ -74,6 +105,12 @@ def main(argv: list[str] | None = None) -> int:
         _run(settings)
     elif args.command == "purge-recordings":
         _purge_recordings(settings)
+    elif args.command == "backup":
+        _backup(settings, args.target, keep=args.keep)
+    elif args.command == "restore":
+        _restore(settings, args.archive, force=args.force)
+    elif args.command == "add-admin":
+        _add_admin(settings, args.username, full_name=args.full_name)
     return 0
 
 
@@ -104,6 +141,15 @@ def _asterisk(settings: Settings, action: str) -> int:
         upgrade_database(settings.database_url)
         engine = make_engine(settings.database_url)
         provision_asterisk(settings, phones=phones_from_database(engine), unit_names=unit_names_from_database(engine))
+    elif action == "render":  # after `migrate` (its systemd unit is ordered after pasokh-migrate)
+        engine = make_engine(settings.database_url)
+        try:
+            if not schema_is_current(engine):
+                raise ConfigurationError("the database is behind this version: run `python -m callcenter migrate`")
+            render_asterisk(settings, phones=phones_from_database(engine),
+                            unit_names=unit_names_from_database(engine))
+        finally:
+            engine.dispose()
     elif action == "start":
         AsteriskProcess(runtime).start()
     elif action == "stop":
@@ -113,6 +159,88 @@ def _asterisk(settings: Settings, action: str) -> int:
         print(process.version() if process.is_running() else "Asterisk is not running")
         return 0 if process.is_running() else 3
     return 0
+
+
+def _add_deploy_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    defaults = DeployOptions(output=Path("var/deploy"))
+    deploy = sub.add_parser("deploy", help="render the files a Debian host runs Pasokh with (docs/operations.md)")
+    deploy.add_argument("target", choices=["systemd"],
+                        help="systemd units, the service user and folders, the environment file, logrotate rules "
+                             "and an nginx reverse proxy with TLS")
+    deploy.add_argument("--output", type=Path, default=defaults.output, help="where to write them (%(default)s)")
+    deploy.add_argument("--web-workers", type=int, default=defaults.web_workers,
+                        help="web-only workers, one port each from PASOKH_WEB_PORT up (%(default)s)")
+    deploy.add_argument("--state-dir", type=Path, default=None,
+                        help=f"the hosts' state dir (PASOKH_STATE_DIR if set, else {defaults.state_dir})")
+    deploy.add_argument("--user", default=defaults.user, help="the service user (%(default)s)")
+    deploy.add_argument("--group", default=defaults.group, help="its group (%(default)s)")
+    deploy.add_argument("--env-file", type=Path, default=defaults.env_file, help="%(default)s")
+    deploy.add_argument("--log-dir", type=Path, default=defaults.log_dir, help="%(default)s")
+    deploy.add_argument("--backup-dir", type=Path, default=defaults.backup_dir, help="%(default)s")
+    deploy.add_argument("--backups-kept", type=int, default=defaults.backups_kept,
+                        help="nightly backups kept (%(default)s)")
+    deploy.add_argument("--server-name", default=defaults.server_name, help="the public host name (%(default)s)")
+    deploy.add_argument("--tls-certificate", type=Path, default=defaults.tls_certificate, help="%(default)s")
+    deploy.add_argument("--tls-key", type=Path, default=defaults.tls_key, help="%(default)s")
+
+
+def _deploy(args: argparse.Namespace) -> int:
+    """Rendered with the settings of this environment (ports, instance, database...) and the host's paths."""
+    settings = load_settings()
+    options = DeployOptions(
+        output=args.output, web_workers=args.web_workers,
+        state_dir=args.state_dir or (settings.state_dir if "state_dir" in settings.model_fields_set
+                                     else DeployOptions.state_dir),
+        user=args.user, group=args.group, env_file=args.env_file, log_dir=args.log_dir, backup_dir=args.backup_dir,
+        backups_kept=args.backups_kept, server_name=args.server_name, tls_certificate=args.tls_certificate,
+        tls_key=args.tls_key)
+    rendered = render_deployment(settings, options)
+    for path in rendered.written:
+        print(f"written: {path}")
+    for path in rendered.kept:
+        print(f"kept as it was (its secrets are in use): {path}")
+    return 0
+
+
+def _backup(settings: Settings, target: Path, *, keep: int | None) -> None:
+    try:
+        report = back_up(settings, target, keep=keep)
+    except BackupError as exc:
+        raise SystemExit(f"backup failed: {exc.message}") from exc
+    print(f"written: {report.archive} ({report.files} files; {_counted(report.counts)})")
+    if report.missing:
+        print(f"{len(report.missing)} files named by rows were gone when copied (purged meanwhile); see the log")
+    for path in report.pruned:
+        print(f"removed (past --keep): {path}")
+
+
+def _restore(settings: Settings, archive: Path, *, force: bool) -> None:
+    try:
+        report = restore(settings, archive, force=force)
+    except BackupError as exc:
+        raise SystemExit(f"restore refused: {exc.message}") from exc
+    print(f"restored {report.files} files and the database (revision {', '.join(report.migrated_from)}, "
+          "migrated to this version)")
+    print(f"now: {_counted(report.counts)}")
+    print(f"in the backup: {_counted(report.counts_in_backup)}")
+
+
+def _counted(counts: dict[str, int]) -> str:
+    return ", ".join(f"{table} {count}" for table, count in counts.items())
+
+
+def _add_admin(settings: Settings, username: str, *, full_name: str) -> None:
+    """A new install has no account to log in with (demo accounts are development only): its first one."""
+    password = getpass.getpass("password: ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\n")
+    upgrade_database(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        with unit_of_work(engine) as session:
+            create_staff(session, data=StaffCreate(username=username, full_name=full_name, role=Role.ADMIN,
+                                                   password=SecretStr(password)), sip_realm=settings.sip_realm)
+    finally:
+        engine.dispose()
+    print(f"administrator {username} added: log in at /admin")
 
 
 def _purge_recordings(settings: Settings) -> None:

@@ -47,6 +47,25 @@ def provision_asterisk(
     """Used alike by ``make run``, the tests and the benchmark, so all three run the same Asterisk."""
     runtime = runtime_for(settings)
     ensure_installed(runtime)
+    render_asterisk(settings, phones=phones, unit_names=unit_names, extra_ami_users=extra_ami_users)
+    process = AsteriskProcess(runtime)
+    if process.is_running():
+        process.reload()
+    else:
+        process.start()
+    return process
+
+
+def render_asterisk(
+    settings: Settings,
+    *,
+    phones: Sequence[OperatorPhone],
+    unit_names: Sequence[str] = (),
+    extra_ami_users: Sequence[AmiUser] = (),
+) -> None:
+    """Asterisk's configuration, prompts and queue music written into its instance, without starting it: the
+    systemd unit that runs Asterisk starts it after this (``python -m callcenter asterisk render``)."""
+    runtime = runtime_for(settings)
     render_config(settings=settings, runtime=runtime, phones=phones, extra_ami_users=extra_ami_users)
     render_prompts(
         runtime.host_path(runtime.sounds_dir / "fa"),
@@ -54,12 +73,6 @@ def provision_asterisk(
         data_prompts=unit_prompts(unit_names),
     )
     render_hold_music(runtime.host_path(runtime.sounds_dir / "moh"), recorded_dir=settings.state_dir / "hold-music")
-    process = AsteriskProcess(runtime)
-    if process.is_running():
-        process.reload()
-    else:
-        process.start()
-    return process
 
 
 class LocalProvisioner:

@@ -303,6 +303,15 @@ class AsteriskSandboxError(PasokhError):
     for_staff = False
 
 
+class BackupError(PasokhError):
+    """A backup or a restore refused or failed (``python -m callcenter backup|restore``): the English message says
+    why (a database not empty, an archive damaged or from a newer version, pg_dump missing)."""
+
+    error_id = "backup-error"
+    default_message = "پشتیبان‌گیری یا بازگردانی انجام نشد؛ به پشتیبانی خبر دهید."
+    for_staff = False
+
+
 class SmsSendFailed(PasokhError):
     """The SMS provider refused a message or did not answer; the outbox retries it later."""
 
