@@ -11,6 +11,7 @@ import subprocess
 import sys
 
 import uvicorn
+from prometheus_client import start_http_server
 
 from callcenter.bootstrap.app import create_app
 from callcenter.bootstrap.provisioning import phones_from_database, provision_asterisk, unit_names_from_database
@@ -177,10 +178,16 @@ async def _telephony(settings: Settings) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stopped.set)
     await services.start()
-    logging.getLogger(__name__).info("telephony process up: FastAGI, AMI bridge, relay for web workers")
+    # Prometheus reads this process's calls, queues, FastAGI and jobs here (the web workers have their own /metrics).
+    metrics_server, _ = start_http_server(settings.telephony_metrics_port, addr=settings.web_host,
+                                          registry=services.web.metrics.registry)
+    logging.getLogger(__name__).info("telephony process up: FastAGI, AMI bridge, relay for web workers; metrics on "
+                                     "http://%s:%d/metrics", settings.web_host, settings.telephony_metrics_port)
     try:
         await stopped.wait()
     finally:
+        await asyncio.to_thread(metrics_server.shutdown)  # waits out its poll (half a second at most)
+        metrics_server.server_close()
         await services.stop()
 
 
