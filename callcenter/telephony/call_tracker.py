@@ -82,8 +82,8 @@ class CallTracker:
         self._notifier = notifier
         self._metrics = metrics
         self._wrapup = timedelta(seconds=wrapup_seconds)
-        # Citizens' calls in flight by linkedid. Read from the metrics' scrape thread too: replaced, never
-        # mutated in place, one entry at a time (a dict assignment is atomic under the GIL).
+        # Citizens' calls in flight by linkedid. The metrics' scrape reads it from another thread: its entries are
+        # frozen (replaced, never changed), and the scrape copies the values in one step, atomic under the GIL.
         self._calls: dict[str, LiveCall] = {}
         self.agents: dict[tuple[str, str], LiveAgent] = {}
         # Agent changes come from events and from wrap-up timers: one at a time, so they land in order.
