@@ -4,9 +4,10 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 # command:Debian package
-# The deployment's tests read its files with nginx, systemd-analyze (systemd) and logrotate; backups use pg_dump.
+# The deployment's tests read its files with nginx, systemd-analyze (systemd) and logrotate; backups use pg_dump;
+# promtool (prometheus) checks the alert rules.
 DEB_COMMANDS := sipp:sip-tester espeak-ng:espeak-ng sox:sox chromium:chromium debootstrap:debootstrap npm:npm wrk:wrk \
-  nginx:nginx systemd-analyze:systemd logrotate:logrotate pg_dump:postgresql-client
+  nginx:nginx systemd-analyze:systemd logrotate:logrotate pg_dump:postgresql-client promtool:prometheus
 VENDOR := agent_console/static/vendor
 FONT_FILES := Vazirmatn-Regular.woff2 Vazirmatn-Bold.woff2
 # TTFs for the scorecard PDF (fpdf2 embeds TrueType, not woff2).

@@ -10,6 +10,7 @@ from pathlib import Path
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from sqlmodel import Session, col, select
 
+from asterisk_config.modules import module_names
 from callcenter.platform.errors import ConfigurationError
 from callcenter.platform.lines import LINE_137, LINE_1888, LINES
 from callcenter.platform.privacy import WITHHELD_CALLER_ID
@@ -125,6 +126,7 @@ def render_config(
         # Appended to every AGI() URL: FastAGI beyond loopback refuses sessions without the shared secret.
         "agi_secret_query": f"?secret={settings.agi_secret}" if settings.agi_secret else "",
         "phones": phones,
+        "modules": module_names(),
         "ami_users": ami_users,
     }
     etc_dir = runtime.host_path(runtime.instance_dir / "etc")

@@ -7,7 +7,7 @@ import contextlib
 import hmac
 import logging
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qs
@@ -21,6 +21,9 @@ log = logging.getLogger(__name__)
 
 HEADER_TIMEOUT_SECONDS = 5.0
 MAX_HEADER_BYTES = 16_384
+# How a session of a route ends (pasokh_agi_sessions_total's result); and of one refused before any route.
+ROUTE_RESULTS = ("completed", "hangup", "protocol-error", "error")
+UNROUTED_RESULTS = ("refused", "no-route")
 
 
 class CallerHungUp(Exception):
@@ -112,6 +115,9 @@ class AgiServer(Application):
         self._metrics = metrics
         self._server: asyncio.Server | None = None
         self._sessions: set[asyncio.Task[None]] = set()
+        self._in_flight: Counter[str] = Counter()  # sessions running a route now, by route
+        for result in UNROUTED_RESULTS:
+            metrics.agi_sessions.labels(route="unknown", result=result)
 
     def add_route(self, path: str, endpoint: Route) -> None:
         # panoramisk wraps non-async routes with asyncio.coroutine, removed in Python 3.11.
@@ -120,6 +126,9 @@ class AgiServer(Application):
         if path in self._route:
             raise ValueError(f"FastAGI route {path!r} already exists")
         self._route[path] = endpoint
+        # Every series exists from the start at 0, so that the first error is an increase an alert sees.
+        for result in ROUTE_RESULTS:
+            self._metrics.agi_sessions.labels(route=path, result=result)
 
     @property
     def listening(self) -> bool:
@@ -128,6 +137,10 @@ class AgiServer(Application):
     @property
     def active_sessions(self) -> int:
         return len(self._sessions)
+
+    def sessions_in_flight(self) -> dict[str, int]:
+        """Sessions running each route now (every route present, 0 when idle); read by the metrics' scrape."""
+        return {route: self._in_flight.get(route, 0) for route in list(self._route)}
 
     async def start(self, host: str, port: int) -> None:
         self._server = await asyncio.start_server(self._track, host, port)
@@ -173,7 +186,11 @@ class AgiServer(Application):
                 self._metrics.agi_sessions.labels(route="unknown", result="no-route").inc()
                 return
             request = AgiRequest(app=self, headers=headers, reader=reader, writer=writer)
-            await route(AgiChannel(request, metrics=self._metrics))
+            self._in_flight[route_name] += 1
+            try:
+                await route(AgiChannel(request, metrics=self._metrics))
+            finally:
+                self._in_flight[route_name] -= 1
             self._metrics.agi_sessions.labels(route=route_name, result="completed").inc()
         except CallerHungUp:
             self._metrics.agi_sessions.labels(route=route_name, result="hangup").inc()

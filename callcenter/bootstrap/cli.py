@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import uvicorn
+from prometheus_client import start_http_server
 from pydantic import SecretStr
 
 from callcenter.bootstrap.app import create_app
@@ -305,10 +306,16 @@ async def _telephony(settings: Settings) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stopped.set)
     await services.start()
-    logging.getLogger(__name__).info("telephony process up: FastAGI, AMI bridge, relay for web workers")
+    # Prometheus reads this process's calls, queues, FastAGI and jobs here (the web workers have their own /metrics).
+    metrics_server, _ = start_http_server(settings.telephony_metrics_port, addr=settings.web_host,
+                                          registry=services.web.metrics.registry)
+    logging.getLogger(__name__).info("telephony process up: FastAGI, AMI bridge, relay for web workers; metrics on "
+                                     "http://%s:%d/metrics", settings.web_host, settings.telephony_metrics_port)
     try:
         await stopped.wait()
     finally:
+        await asyncio.to_thread(metrics_server.shutdown)  # waits out its poll (half a second at most)
+        metrics_server.server_close()
         await services.stop()
 
 

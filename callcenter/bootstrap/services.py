@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 
 from agent_console.container import WebContainer
 from agent_console.hub import WebsocketHub
+from callcenter.bootstrap.observability import watch_ami, watch_process, watch_telephony
 from callcenter.bootstrap.provisioning import LocalProvisioner
 from callcenter.citizens.links import status_links
 from callcenter.citizens.phone_codes import purge_old_codes
@@ -130,6 +131,7 @@ class Services:
     bus: Bus
     web: WebContainer
     telephony: Telephony | None
+    _loop_watched: bool = field(default=False, init=False, repr=False)
 
     async def start(self, *, telephony: bool = True) -> None:
         """The bus first; then a web-only worker connects its AMI relay, and the "all" process starts its
@@ -138,6 +140,9 @@ class Services:
         if not await asyncio.to_thread(schema_is_current, self.engine):
             raise ConfigurationError("the database is not at the latest migration: run `python -m callcenter "
                                      "migrate` (or `serve`, which migrates) before starting this process")
+        if not self._loop_watched:
+            watch_process(self.web.metrics, asyncio.get_running_loop())
+            self._loop_watched = True
         await self.bus.start()
         if self.telephony is None:
             await self.web.ami.start()
@@ -173,7 +178,7 @@ def build_services(settings: Settings) -> Services:
     else:
         tracker = CallTracker(records=call_records, agent_log=agent_log, notifier=notifier, metrics=metrics,
                               wrapup_seconds=settings.queue_wrapup_seconds)
-        ami = bridge = AmiBridge(settings=settings, tracker=tracker, metrics=metrics)
+        ami = bridge = AmiBridge(settings=settings, tracker=tracker)
         verification = build_verification(settings, engine=engine, ami=bridge, notifier=notifier)
         provisioner = LocalProvisioner(settings, engine=engine, ami=bridge)
         telephony = build_telephony(settings, engine=engine, metrics=metrics, notifier=notifier, tracker=tracker,
@@ -192,6 +197,7 @@ def build_services(settings: Settings) -> Services:
         hub=WebsocketHub(bus=bus, metrics=metrics, complaint_access=partial(may_hear, engine)),
         fastagi=telephony.agi if telephony is not None else None,
     )
+    watch_ami(metrics, ami)
     return Services(settings=settings, engine=engine, bus=bus, web=web, telephony=telephony)
 
 
@@ -229,6 +235,8 @@ def build_telephony(
     scheduler.register(name="complaint-escalation", every=complaint_sla.ESCALATION_EVERY,
                        run=complaint_sla.escalation_job(engine, load_holidays(settings.holidays_file)))
     gateway = build_sms_gateway(settings)
+    watch_telephony(metrics, tracker=tracker, bridge=bridge, agi=agi, scheduler=scheduler, engine=engine,
+                    recordings=recording_store(settings))
     return Telephony(
         settings=settings, tracker=tracker, bridge=bridge, relay_server=relay, agi=agi, flows=flows,
         scheduler=scheduler, escalator=escalator, recording_purger=purger, sms_gateway=gateway,

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict, deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
-from prometheus_client.core import Metric, SummaryMetricFamily
+from prometheus_client.core import GaugeMetricFamily, Metric, SummaryMetricFamily
 from prometheus_client.registry import Collector
+
+log = logging.getLogger(__name__)
+
+# A gauge read at scrape time: label values (in the order of its labels; () when it has none) → value.
+GaugeSamples = Mapping[tuple[str, ...], float]
 
 
 class LatencyRecorder:
@@ -78,11 +85,47 @@ def _add_summary(family: SummaryMetricFamily, name: str, labels: dict[str, str],
     family.add_sample(f"{name}_sum", labels, recorder.total)
 
 
+@dataclass(frozen=True)
+class _GaugeCallback:
+    name: str
+    documentation: str
+    labels: tuple[str, ...]
+    read: Callable[[], GaugeSamples]
+
+
+class _CallbackCollector(Collector):
+    """Gauges of state computed when Prometheus scrapes, not kept up to date by every change. The scrape runs
+    in a worker thread, so a callback reads in-memory state with one atomic copy (``list(d.values())``) and never
+    awaits; a failing one costs its own series, not the whole scrape."""
+
+    def __init__(self) -> None:
+        self._gauges: dict[str, _GaugeCallback] = {}
+
+    def add(self, gauge: _GaugeCallback) -> None:
+        if gauge.name in self._gauges:
+            raise ValueError(f"a gauge named {gauge.name!r} is already registered")
+        self._gauges[gauge.name] = gauge
+
+    def collect(self) -> Iterator[Metric]:
+        for gauge in list(self._gauges.values()):
+            try:
+                samples = gauge.read()
+            except Exception as exc:  # e.g. the database away: the health check reports that, not a traceback
+                log.warning("metric %s could not be read: %s: %s", gauge.name, type(exc).__name__, exc)
+                continue
+            family = GaugeMetricFamily(gauge.name, gauge.documentation, labels=list(gauge.labels))
+            for values, value in sorted(samples.items()):
+                family.add_metric(list(values), value)
+            yield family
+
+
 class Metrics:
     """One instance per process, passed in by the composition root (no module-level globals)."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        self._callbacks = _CallbackCollector()
+        self.registry.register(self._callbacks)
         self.agi_command = LatencyRecorder()  # commands that play no media: our and Asterisk's responsiveness
         self.agi_by_command: dict[str, LatencyRecorder] = defaultdict(LatencyRecorder)
         self.screen_pop = LatencyRecorder()
@@ -107,12 +150,23 @@ class Metrics:
         self.agi_sessions = Counter("pasokh_agi_sessions", "FastAGI sessions", ["route", "result"],
                                     registry=self.registry)
         self.ami_events = Counter("pasokh_ami_events", "AMI events handled", registry=self.registry)
-        self.ami_connected = Gauge("pasokh_ami_connected", "1 while logged in to AMI", registry=self.registry)
         self.tickets_created = Counter("pasokh_tickets_created", "Tickets created", ["line"], registry=self.registry)
         self.sms_attempts = Counter("pasokh_sms_attempts", "SMS send attempts by result (sent, retry, failed, expired)",
                                     ["result"], registry=self.registry)
         self.websocket_clients = Gauge("pasokh_websocket_clients", "Open console websockets",
                                        registry=self.registry)
+
+    def add_gauge(self, name: str, documentation: str, read: Callable[[], GaugeSamples],
+                  labels: Sequence[str] = ()) -> None:
+        """A gauge whose samples ``read`` returns at each scrape (label values → value); names in ADR 0081."""
+        self._callbacks.add(_GaugeCallback(name, documentation, tuple(labels), read))
+
+    def add_single_gauge(self, name: str, documentation: str, read: Callable[[], float | None]) -> None:
+        """A gauge without labels; ``read`` returning None leaves it out of this scrape (nothing to measure)."""
+        def samples() -> GaugeSamples:
+            value = read()
+            return {} if value is None else {(): value}
+        self.add_gauge(name, documentation, samples)
 
     def observe_agi_command(self, name: str, seconds: float) -> None:
         self.agi_by_command[name].observe(seconds)

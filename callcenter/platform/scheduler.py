@@ -33,6 +33,16 @@ class Job:
     run: JobFunction
 
 
+@dataclass(frozen=True)
+class JobLag:
+    """How late a job is: seconds past its ``next_run_at`` (0 while not yet due; a run in progress counts, since
+    the next run is set only when it ends), and whether its last run failed."""
+
+    name: str
+    lag_seconds: float
+    failing: bool
+
+
 def default_owner() -> str:
     """Host, process and a random part: a restarted process with a reused pid is still someone else."""
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -87,6 +97,20 @@ class Scheduler:
     @property
     def is_running(self) -> bool:
         return self._loop_task is not None
+
+    def lags(self, now: datetime | None = None) -> list[JobLag]:
+        """Each registered job's lag, read from its row by primary key. Rows of jobs no longer registered are left
+        out (a renamed job would look late forever), as are jobs without a row yet (before the first tick)."""
+        moment = now or self._now()
+        names = list(self._jobs)
+        if not names:
+            return []
+        with self._engine.connect() as connection:
+            rows = connection.execute(
+                sa.select(_TABLE.c.name, _TABLE.c.next_run_at, _TABLE.c.last_error).where(_TABLE.c.name.in_(names))
+            ).all()
+        return [JobLag(name=row.name, lag_seconds=max((moment - row.next_run_at).total_seconds(), 0.0),
+                       failing=row.last_error is not None) for row in sorted(rows)]
 
     async def start(self) -> None:
         if self._loop_task is None:

@@ -74,6 +74,12 @@ class Settings(BaseSettings):
 
     web_host: str = Field(default="127.0.0.1", description="console address")
     web_port: int = Field(default=8000, ge=1, le=65535, description="console port")
+    # With one process its /metrics has everything; a telephony process of its own serves its /metrics here, the
+    # web workers theirs on the console port (ADR 0081).
+    telephony_metrics_port: int = Field(
+        default=8001, ge=1, le=65535,
+        description="where the telephony process, when apart from the web workers (`PASOKH_WEB_WORKERS` > 1), "
+                    "serves Prometheus' `/metrics` (calls, queues, FastAGI, SMS outbox, jobs), on the console address")
 
     # Asterisk and its interfaces. Ports are settings so that tests and a running demo can coexist.
     asterisk_cache_dir: Path = Field(default=Path.home() / ".cache" / "pasokh",

@@ -14,7 +14,6 @@ from panoramisk import Manager
 from panoramisk.ami_protocol import AMIProtocol
 
 from callcenter.platform.errors import ASTERISK_FAILURES, AsteriskRefused, AsteriskUnavailable
-from callcenter.platform.metrics import Metrics
 from callcenter.platform.settings import Settings
 from callcenter.telephony.asterisk_actions import AsteriskActions
 from callcenter.telephony.call_tracker import CallTracker
@@ -84,10 +83,9 @@ class ClosableManager(Manager):
 class AmiBridge(AsteriskActions):
     """Connects, queues every event in arrival order, and feeds them one by one to the call tracker."""
 
-    def __init__(self, *, settings: Settings, tracker: CallTracker, metrics: Metrics) -> None:
+    def __init__(self, *, settings: Settings, tracker: CallTracker) -> None:
         self._settings = settings
         self._tracker = tracker
-        self._metrics = metrics
         self._inbox: asyncio.Queue[tuple[Mapping[str, str], float]] = asyncio.Queue()
         self._manager: ClosableManager | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -102,6 +100,11 @@ class AmiBridge(AsteriskActions):
     @property
     def connected(self) -> bool:
         return self._manager is not None and self._manager.authenticated and self._booted.is_set()
+
+    @property
+    def events_pending(self) -> int:
+        """Events received and not yet handled: the call tracker falling behind Asterisk."""
+        return self._inbox.qsize()
 
     async def start(self) -> None:
         manager = ClosableManager(
@@ -153,11 +156,10 @@ class AmiBridge(AsteriskActions):
                 log.exception("AMI event %s could not be handled", event.get("Event"))
 
     def _on_login(self, _manager: Manager) -> None:
-        self._metrics.ami_connected.set(1)
+        log.info("AMI: logged in; waiting for FullyBooted to resync")
 
     def _on_disconnect(self, _manager: Manager, _exc: object) -> None:
         self._booted.clear()
-        self._metrics.ami_connected.set(0)
         log.warning("AMI connection lost; reconnecting")
 
     async def _after_boot(self) -> None:
@@ -167,9 +169,9 @@ class AmiBridge(AsteriskActions):
             self._asterisk_version = str(settings.get("AsteriskVersion", "")) or None
             channels = await self.action_list({"Action": "CoreShowChannels"})
             live = {str(c.get("Linkedid")) for c in channels if c.get("Event") == "CoreShowChannel"}
-            await self._tracker.resync(live)
-            members = await self.action_list({"Action": "QueueStatus"})
-            await self._tracker.resync_agents(members, time.monotonic())
+            queues = await self.action_list({"Action": "QueueStatus"})  # members, and the callers waiting
+            await self._tracker.resync(live, waiting=queues)
+            await self._tracker.resync_agents(queues, time.monotonic())
         except ASTERISK_FAILURES:
             log.warning("resync after AMI boot failed; will retry on the next FullyBooted")
         finally:

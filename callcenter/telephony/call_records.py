@@ -74,19 +74,23 @@ class CallRecords:
             session.refresh(call)
             return CallPublic.of(call)
 
-    def close_missing(self, live_linkedids: set[str], *, at: datetime) -> int:
-        """After a reconnect: calls still open in the database but gone from Asterisk are closed."""
+    def close_missing(self, live_linkedids: set[str], *, at: datetime) -> tuple[int, list[CallPublic]]:
+        """After a reconnect: calls still open in the database but gone from Asterisk are closed. Returns how
+        many were closed, and the open calls Asterisk still has (the tracker's state for those it had not seen)."""
         with unit_of_work(self._engine) as session:
             open_calls = session.exec(select(Call).where(col(Call.ended_at).is_(None))).all()
             closed = 0
+            still_open = []
             for call in open_calls:
-                if call.linkedid not in live_linkedids:
-                    call.ended_at = at
-                    if call.outcome == CallOutcome.IN_PROGRESS:
-                        call.outcome = settled_outcome(call)
-                    session.add(call)
-                    closed += 1
-            return closed
+                if call.linkedid in live_linkedids:
+                    still_open.append(CallPublic.of(call))
+                    continue
+                call.ended_at = at
+                if call.outcome == CallOutcome.IN_PROGRESS:
+                    call.outcome = settled_outcome(call)
+                session.add(call)
+                closed += 1
+            return closed, still_open
 
     def operator_id(self, extension: str) -> int | None:
         with unit_of_work(self._engine) as session:

@@ -8,15 +8,16 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 
-from callcenter.platform.lines import line_by_number, line_by_queue
+from callcenter.platform.lines import LINES, line_by_number, line_by_queue
 from callcenter.platform.metrics import Metrics
 from callcenter.platform.notifier import Notifier
 from callcenter.platform.privacy import may_show_caller_number
 from callcenter.telephony.agent_states import AgentStateLog
 from callcenter.telephony.call_records import CallRecords
 from callcenter.telephony.dialplan import Context, UserEvent, Variable
-from db.models import AgentState, CallOutcome, FeedbackKind
+from db.models import AgentState, CallOutcome, CallPublic, FeedbackKind
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +26,28 @@ DEVICE_NOT_IN_USE = "1"  # AST_DEVICE_NOT_INUSE in QueueMemberStatus
 FIRST_QUEUE = frozenset({"queue_name", "queued_at"})
 FIRST_ANSWER = frozenset({"answered_at", "operator_extension", "operator_id", "recording"})
 AmiEvent = Mapping[str, str]
+
+
+class CallState(StrEnum):
+    """Where a citizen's call in flight is, as the metrics count them (ADR 0081)."""
+
+    MENU = "menu"  # from its first channel until it joins a queue: the voice menu (FastAGI)
+    QUEUED = "queued"  # waiting in a queue for an operator
+    TALKING = "talking"  # with an operator (or, after a transfer, a supervisor)
+
+
+@dataclass(frozen=True)
+class LiveCall:
+    line: str
+    state: CallState
+    since: float  # monotonic: when it entered this state
+    queue: str = ""
+
+
+@dataclass(frozen=True)
+class QueueWait:
+    callers: int
+    oldest_seconds: float  # 0 when nobody waits
 
 
 @dataclass
@@ -59,7 +82,9 @@ class CallTracker:
         self._notifier = notifier
         self._metrics = metrics
         self._wrapup = timedelta(seconds=wrapup_seconds)
-        self.live_calls: set[str] = set()
+        # Citizens' calls in flight by linkedid. The metrics' scrape reads it from another thread: its entries are
+        # frozen (replaced, never changed), and the scrape copies the values in one step, atomic under the GIL.
+        self._calls: dict[str, LiveCall] = {}
         self.agents: dict[tuple[str, str], LiveAgent] = {}
         # Agent changes come from events and from wrap-up timers: one at a time, so they land in order.
         self._agent_lock = asyncio.Lock()
@@ -81,6 +106,32 @@ class CallTracker:
             "QueueMemberStatus": self._on_member_device_state,
         }
 
+    @property
+    def live_calls(self) -> set[str]:
+        return set(self._calls)
+
+    def calls_in_flight(self) -> dict[tuple[str, CallState], int]:
+        """Calls now, by line and state; every pair present (0 when none), so the series always exist."""
+        counts = {(line.number, state): 0 for line in LINES for state in CallState}
+        for call in list(self._calls.values()):
+            counts[(call.line, call.state)] = counts.get((call.line, call.state), 0) + 1
+        return counts
+
+    def queue_waits(self, now: float | None = None) -> dict[str, QueueWait]:
+        """Callers waiting in each line's queue and how long the first of them has waited (monotonic clock)."""
+        moment = time.monotonic() if now is None else now
+        joined: dict[str, list[float]] = {line.queue: [] for line in LINES}
+        for call in list(self._calls.values()):
+            if call.state == CallState.QUEUED:
+                joined.setdefault(call.queue, []).append(call.since)
+        return {queue: QueueWait(callers=len(times), oldest_seconds=max(moment - min(times), 0.0) if times else 0.0)
+                for queue, times in joined.items()}
+
+    def _enter(self, linkedid: str, state: CallState, since: float, *, queue: str = "") -> None:
+        call = self._calls.get(linkedid)
+        if call is not None:
+            self._calls[linkedid] = LiveCall(line=call.line, state=state, since=since, queue=queue)
+
     async def handle(self, event: AmiEvent, received_at: float) -> None:
         handler = self._handlers.get(event.get("Event", ""))
         if handler is not None:
@@ -96,7 +147,8 @@ class CallTracker:
         is_first_channel = bool(linkedid) and event.get("Uniqueid") == linkedid
         if line is None or event.get("Context") != Context.INBOUND or not is_first_channel:
             return
-        self.live_calls.add(linkedid)
+        if linkedid not in self._calls:
+            self._calls[linkedid] = LiveCall(line=line.number, state=CallState.MENU, since=origin)
         self._metrics.calls_started.labels(line=line.number).inc()
         call = await asyncio.to_thread(
             self._records.start, linkedid=linkedid, line=line.number,
@@ -110,7 +162,7 @@ class CallTracker:
         who hangs up during the options or the "connecting" prompt leaves no number behind."""
         linkedid = event.get("Linkedid", "")
         choices = menu_choices(channel_variables(event))
-        if choices.get("anonymous") and linkedid in self.live_calls:
+        if choices.get("anonymous") and linkedid in self._calls:
             await asyncio.to_thread(self._records.update, linkedid, first_only=(), **choices)
 
     async def _on_user_event(self, event: AmiEvent, origin: float) -> None:
@@ -119,6 +171,7 @@ class CallTracker:
             await asyncio.to_thread(self._records.update, event.get("Linkedid", ""), outcome=CallOutcome.LINES_BUSY)
 
     async def _on_queue_join(self, event: AmiEvent, origin: float) -> None:
+        self._enter(event.get("Linkedid", ""), CallState.QUEUED, origin, queue=event.get("Queue", ""))
         call = await asyncio.to_thread(
             self._records.update, event.get("Linkedid", ""), first_only=FIRST_QUEUE, queue_name=event.get("Queue"),
             queued_at=_happened(origin), **menu_choices(channel_variables(event)),
@@ -139,6 +192,7 @@ class CallTracker:
 
     async def _on_agent_connect(self, event: AmiEvent, origin: float) -> None:
         extension = interface_extension(event.get("Interface", ""))
+        self._enter(event.get("Linkedid", ""), CallState.TALKING, origin)
         await self._set_agent(extension, event.get("Queue", ""), AgentState.TALKING, origin)
         operator_id = await asyncio.to_thread(self._records.operator_id, extension)
         recording = channel_variables(event).get(Variable.RECORDING) or None
@@ -178,9 +232,9 @@ class CallTracker:
 
     async def _on_hangup(self, event: AmiEvent, origin: float) -> None:
         linkedid = event.get("Linkedid", "")
-        if event.get("Uniqueid") != linkedid or linkedid not in self.live_calls:
+        if event.get("Uniqueid") != linkedid or linkedid not in self._calls:
             return
-        self.live_calls.discard(linkedid)
+        self._calls.pop(linkedid, None)
         choices = menu_choices(channel_variables(event))  # the last word on what the caller chose
         if choices:
             await asyncio.to_thread(self._records.update, linkedid, first_only=(), **choices)
@@ -268,12 +322,37 @@ class CallTracker:
             timer.cancel()
         await asyncio.gather(*self._timers, return_exceptions=True)
 
-    async def resync(self, live_linkedids: set[str]) -> None:
-        """After (re)connecting: whatever ended while we were away is closed in the database."""
-        self.live_calls = set(live_linkedids)
-        closed = await asyncio.to_thread(self._records.close_missing, live_linkedids, at=_now())
+    async def resync(self, live_linkedids: set[str], waiting: Iterable[AmiEvent] = ()) -> None:
+        """After (re)connecting: whatever ended while we were away is closed in the database. The calls still up
+        are those with an open record (a process started during calls learns them here); their state is what
+        Asterisk lists as waiting (QueueStatus's QueueEntry rows, with their wait), else what we knew, else what
+        the record says. One we had queued and that waits no more was answered meanwhile."""
+        closed, still_open = await asyncio.to_thread(self._records.close_missing, live_linkedids, at=_now())
         if closed:
             log.info("closed %d call records that ended while AMI was disconnected", closed)
+        now = time.monotonic()
+        queued = {str(entry.get("Uniqueid", "")): entry for entry in waiting if entry.get("Event") == "QueueEntry"}
+        calls: dict[str, LiveCall] = {}
+        for record in still_open:
+            known, entry = self._calls.get(record.linkedid), queued.get(record.linkedid)
+            if entry is not None:
+                wait = str(entry.get("Wait", "0"))
+                calls[record.linkedid] = LiveCall(line=record.line, state=CallState.QUEUED,
+                                                  queue=str(entry.get("Queue", "")),
+                                                  since=now - (int(wait) if wait.isdigit() else 0))
+            elif known is not None and known.state != CallState.QUEUED:
+                calls[record.linkedid] = known
+            else:
+                calls[record.linkedid] = LiveCall(line=record.line, since=now,
+                                                  state=_state_when_not_waiting(known, record))
+        self._calls = calls
+
+
+def _state_when_not_waiting(known: LiveCall | None, record: CallPublic) -> CallState:
+    """A call Asterisk does not list as waiting: talking if it was queued or answered (it left the queue for an
+    operator), else still in the voice menu."""
+    was_queued = (known is not None and known.state == CallState.QUEUED) or record.queued_at is not None
+    return CallState.TALKING if was_queued or record.answered_at is not None else CallState.MENU
 
 
 def channel_variables(event: AmiEvent) -> dict[str, str]:

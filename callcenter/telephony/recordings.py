@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import wave
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -68,6 +69,14 @@ class RecordingStore:
         if not self.host_dir.is_dir():
             return []
         return sorted(p for p in self.host_dir.iterdir() if self.is_call_recording(p.name) and p.is_file())
+
+    def disk_usage(self) -> tuple[int, int] | None:
+        """(free, total) bytes of the file system holding the folder; None while the folder does not exist."""
+        try:
+            usage = shutil.disk_usage(self.host_dir)
+        except OSError:
+            return None
+        return usage.free, usage.total
 
     @staticmethod
     def _check(name: str) -> None:

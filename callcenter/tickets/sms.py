@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -194,6 +195,23 @@ def queue_private_sms(session: Session, *, to: str, body: str, key: str) -> SmsM
 
 def _by_dedup_key(session: Session, key: str) -> SmsMessage | None:
     return session.exec(select(SmsMessage).where(SmsMessage.dedup_key == key)).first()
+
+
+@dataclass(frozen=True)
+class OutboxBacklog:
+    queued: int  # messages not yet sent nor given up
+    oldest_queued_at: datetime | None  # when the oldest of them was written
+
+
+def outbox_backlog(engine: Engine) -> OutboxBacklog:
+    """What waits to be sent, for the metrics: one query on the (status, next attempt) index's ``queued`` range,
+    which holds the backlog only (sent and failed messages are out of it)."""
+    table = SmsMessage.__table__  # type: ignore[attr-defined]
+    with engine.connect() as connection:
+        row = connection.execute(
+            sa.select(sa.func.count(), sa.func.min(table.c.created_at)).where(table.c.status == SmsStatus.QUEUED)
+        ).one()
+    return OutboxBacklog(queued=int(row[0]), oldest_queued_at=row[1])
 
 
 class SmsDispatcher:

@@ -339,3 +339,29 @@ async def test_given_a_session_in_flight_when_stopping_the_server_then_it_is_can
     assert [t for t in asyncio.all_tasks() if t is not asyncio.current_task()] == []
     assert await read_to_eof(reader) == b""
     writer.close()
+
+
+async def test_given_a_session_running_a_route_when_counted_then_it_is_in_flight_until_it_ends(agi: Running) -> None:
+    started, release = asyncio.Event(), asyncio.Event()
+
+    async def held(channel: AgiChannel) -> None:
+        started.set()
+        await release.wait()
+
+    async def idle(channel: AgiChannel) -> None:
+        return None
+
+    agi.server.add_route("line137", held)
+    agi.server.add_route("line1888", idle)
+    assert agi.server.sessions_in_flight() == {"line137": 0, "line1888": 0}
+    # The error series exists at 0 before any error, so that an alert sees the first one as an increase.
+    assert agi.metrics.registry.get_sample_value("pasokh_agi_sessions_total",
+                                                 {"route": "line137", "result": "error"}) == 0
+    _reader, writer = await dial(agi.port, agi_header("line137"))
+    await asyncio.wait_for(started.wait(), WAIT_SECONDS)
+
+    assert agi.server.sessions_in_flight() == {"line137": 1, "line1888": 0}
+    release.set()
+    await until(lambda: agi.sessions("line137", "completed") == 1, "the session ended")
+    assert agi.server.sessions_in_flight() == {"line137": 0, "line1888": 0}
+    writer.close()

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from callcenter.bootstrap.services import build_services
-from callcenter.platform.scheduler import Scheduler
+from callcenter.platform.scheduler import JobLag, Scheduler
 from callcenter.platform.settings import load_settings
 from db.engine import make_engine
 from db.models import ScheduledJob
@@ -164,6 +164,30 @@ async def test_given_a_failing_job_when_it_runs_then_the_error_is_recorded_and_i
     assert await scheduler.run_due() == ["purge"]
     assert job_row(engine, "purge").last_error is None
     assert attempts == [START, START + HOUR]
+
+
+async def test_given_jobs_late_and_on_time_when_their_lags_are_read_then_each_is_its_seconds_past_due(
+    engine: sa.Engine,
+) -> None:
+    clock, job = Clock(), Counter()
+
+    def broken() -> None:
+        raise OSError("disk refused")
+
+    scheduler = a_scheduler(engine, clock, job)
+    scheduler.register(name="broken", every=HOUR, run=broken)
+    assert scheduler.lags() == []  # no rows before the first tick: nothing to say yet
+    await scheduler.run_due()
+    retired = a_scheduler(engine, clock, job, owner="old-release")
+    retired.register(name="renamed-since", every=HOUR, run=job)
+    await retired.run_due()
+
+    clock.at = START + HOUR + timedelta(minutes=25)  # both were due at START + HOUR
+
+    assert scheduler.lags() == [JobLag(name="broken", lag_seconds=1500.0, failing=True),
+                                JobLag(name="purge", lag_seconds=1500.0, failing=False)]
+    assert scheduler.lags(START + timedelta(minutes=30)) == [JobLag(name="broken", lag_seconds=0.0, failing=True),
+                                                             JobLag(name="purge", lag_seconds=0.0, failing=False)]
 
 
 async def test_given_the_loop_when_a_job_keeps_failing_then_the_other_jobs_still_run_and_it_stops_cleanly(

@@ -11,7 +11,6 @@ import pytest
 from panoramisk.message import Message
 
 from callcenter.platform.errors import AsteriskRefused, AsteriskUnavailable
-from callcenter.platform.metrics import Metrics
 from callcenter.platform.settings import Settings
 from callcenter.telephony.ami_bridge import AmiBridge, ClosableManager, Utf8SafeProtocol
 
@@ -49,7 +48,7 @@ async def _consume_until(bridge: AmiBridge, tracker: SlowTracker, count: int) ->
 
 async def test_given_a_tracker_with_uneven_delays_when_events_are_enqueued_then_it_sees_them_in_sent_order() -> None:
     tracker = SlowTracker()
-    bridge = AmiBridge(settings=Settings(), tracker=tracker, metrics=Metrics())  # type: ignore[arg-type]
+    bridge = AmiBridge(settings=Settings(), tracker=tracker)  # type: ignore[arg-type]
     sent = [str(i) for i in range(EVENT_COUNT)]
     for event_id in sent:
         bridge._enqueue(None, {"Event": "Newchannel", "Id": event_id})  # type: ignore[arg-type]
@@ -59,7 +58,7 @@ async def test_given_a_tracker_with_uneven_delays_when_events_are_enqueued_then_
 
 async def test_given_events_dispatched_by_panoramisk_when_consumed_then_the_order_is_kept() -> None:
     tracker = SlowTracker()
-    bridge = AmiBridge(settings=Settings(), tracker=tracker, metrics=Metrics())  # type: ignore[arg-type]
+    bridge = AmiBridge(settings=Settings(), tracker=tracker)  # type: ignore[arg-type]
     manager = ClosableManager(loop=asyncio.get_running_loop())
     manager.register_event("*", bridge._enqueue)
     consumer = asyncio.create_task(bridge._consume())
@@ -80,7 +79,7 @@ async def test_given_events_dispatched_by_panoramisk_when_consumed_then_the_orde
 
 async def test_given_the_tracker_fails_on_one_event_when_consuming_then_the_later_events_are_still_handled() -> None:
     tracker = SlowTracker(fail_on="3")
-    bridge = AmiBridge(settings=Settings(), tracker=tracker, metrics=Metrics())  # type: ignore[arg-type]
+    bridge = AmiBridge(settings=Settings(), tracker=tracker)  # type: ignore[arg-type]
     for i in range(6):
         bridge._enqueue(None, {"Event": "Newchannel", "Id": str(i)})  # type: ignore[arg-type]
     await _consume_until(bridge, tracker, 5)
@@ -198,7 +197,7 @@ class _AnsweringManager:
 async def test_given_asterisk_answering_an_error_when_acting_then_refused_with_its_words_logged_not_shown(
     caplog: Any,
 ) -> None:
-    bridge = AmiBridge(settings=Settings(), tracker=SlowTracker(), metrics=Metrics())  # type: ignore[arg-type]
+    bridge = AmiBridge(settings=Settings(), tracker=SlowTracker())  # type: ignore[arg-type]
     bridge._manager = _AnsweringManager({"Response": "Error", "Message": "No such channel"})  # type: ignore[assignment]
     with pytest.raises(AsteriskRefused) as refused:
         await bridge.action({"Action": "Hangup", "Channel": "PJSIP/1001-00000001"})
@@ -207,7 +206,7 @@ async def test_given_asterisk_answering_an_error_when_acting_then_refused_with_i
 
 
 async def test_given_no_connection_when_acting_then_asterisk_is_unavailable_not_refused() -> None:
-    bridge = AmiBridge(settings=Settings(), tracker=SlowTracker(), metrics=Metrics())  # type: ignore[arg-type]
+    bridge = AmiBridge(settings=Settings(), tracker=SlowTracker())  # type: ignore[arg-type]
     with pytest.raises(AsteriskUnavailable) as away:
         await bridge.action({"Action": "Ping"})
     assert away.value.error_id == "asterisk-unavailable" and away.value.reason == "not connected to Asterisk"

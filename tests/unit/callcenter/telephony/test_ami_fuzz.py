@@ -139,7 +139,7 @@ def test_given_events_with_any_values_when_the_bridge_consumes_them_then_it_surv
             metrics = Metrics()
             tracker = CallTracker(records=CallRecords(engine=engine), agent_log=AgentStateLog(engine=engine),
                                   notifier=Notifier(bus=InProcessBus()), metrics=metrics, wrapup_seconds=0.05)
-            bridge = AmiBridge(settings=settings_, tracker=tracker, metrics=metrics)
+            bridge = AmiBridge(settings=settings_, tracker=tracker)
             consumer = asyncio.create_task(bridge._consume())
             for event in events:
                 bridge._enqueue(None, event)  # type: ignore[arg-type]

@@ -18,7 +18,7 @@ from callcenter.platform.metrics import Metrics
 from callcenter.platform.notifier import Notifier
 from callcenter.telephony.agent_states import AgentStateLog
 from callcenter.telephony.call_records import CallRecords
-from callcenter.telephony.call_tracker import CallTracker, channel_variables, menu_choices
+from callcenter.telephony.call_tracker import CallTracker, QueueWait, channel_variables, menu_choices
 from callcenter.tickets.store import create_ticket
 from db.engine import unit_of_work
 from db.models import Call, CallOutcome, Category, FeedbackKind, Role, TicketCreate, User
@@ -503,3 +503,70 @@ async def test_given_events_handled_behind_a_backlog_when_tracked_then_the_call_
     for stamped in (call.started_at, call.answered_at):
         behind = (handled_at - stamped.replace(tzinfo=UTC)).total_seconds()
         assert 1.5 < behind < 3.0, behind
+
+
+# --- calls in flight, for the metrics --------------------------------------------------------------------
+
+
+def in_flight(tracker: CallTracker) -> dict[str, int]:
+    """The 137 line's calls by state, with no zero entries."""
+    return {state.value: n for (line, state), n in tracker.calls_in_flight().items() if line == "137" and n}
+
+
+async def test_given_a_call_through_the_menu_the_queue_and_an_operator_when_tracked_then_each_state_counts_it(
+    tracking: Tracking,
+) -> None:
+    tracker = tracking.tracker
+    assert set(tracker.calls_in_flight().values()) == {0} and len(tracker.calls_in_flight()) == 6
+    await tracker.handle(newchannel(), 100.0)
+    assert in_flight(tracker) == {"menu": 1}
+    await tracker.handle(caller_event("QueueCallerJoin", Queue="line137", Position="1", Count="1"), 105.0)
+    assert in_flight(tracker) == {"queued": 1}
+    assert tracker.queue_waits(now=125.0)["line137"] == QueueWait(callers=1, oldest_seconds=20.0)
+    assert tracker.queue_waits(now=125.0)["line1888"] == QueueWait(callers=0, oldest_seconds=0.0)
+    await tracker.handle(agent_event("AgentConnect", HoldTime="20", RingTime="2"), 125.0)
+    assert in_flight(tracker) == {"talking": 1}
+    assert tracker.queue_waits(now=130.0)["line137"] == QueueWait(callers=0, oldest_seconds=0.0)
+    await tracker.handle(hangup(), 160.0)
+    assert in_flight(tracker) == {}
+
+
+async def test_given_two_callers_waiting_when_the_first_is_answered_then_the_oldest_wait_is_the_second_callers(
+    tracking: Tracking,
+) -> None:
+    tracker = tracking.tracker
+    for linkedid, joined in ((CALL, 100.0), (OTHER_CALL, 110.0)):
+        await tracker.handle(newchannel(linkedid), joined - 5)
+        await tracker.handle(caller_event("QueueCallerJoin", linkedid, Queue="line137"), joined)
+    assert tracker.queue_waits(now=130.0)["line137"] == QueueWait(callers=2, oldest_seconds=30.0)
+    await tracker.handle(agent_event("AgentConnect", CALL), 131.0)
+    assert tracker.queue_waits(now=140.0)["line137"] == QueueWait(callers=1, oldest_seconds=30.0)
+
+
+async def test_given_a_process_started_during_calls_when_resyncing_then_their_states_come_from_asterisk_and_records(
+    tracking: Tracking,
+) -> None:
+    menu_call, unrecorded = "1700000000.5", "1700000000.7"
+    await tracking.feed(newchannel(CALL), caller_event("QueueCallerJoin", CALL, Queue="line137"),
+                        newchannel(OTHER_CALL), caller_event("QueueCallerJoin", OTHER_CALL, Queue="line137"),
+                        agent_event("AgentConnect", OTHER_CALL), newchannel(menu_call))
+    engine = tracking.engine
+    restarted = CallTracker(records=CallRecords(engine=engine), agent_log=AgentStateLog(engine=engine),
+                            notifier=Notifier(bus=InProcessBus()), metrics=Metrics(), wrapup_seconds=1)
+    waiting = [{"Event": "QueueEntry", "Queue": "line137", "Position": "1", "Uniqueid": CALL, "Wait": "42"},
+               {"Event": "QueueMember", "Queue": "line137", "Location": "PJSIP/1001"}]
+
+    await restarted.resync({CALL, OTHER_CALL, menu_call, unrecorded}, waiting=waiting)
+
+    assert restarted.live_calls == {CALL, OTHER_CALL, menu_call}  # a channel without a record is no citizen's call
+    assert in_flight(restarted) == {"queued": 1, "talking": 1, "menu": 1}
+    wait = restarted.queue_waits()["line137"]
+    assert wait.callers == 1 and wait.oldest_seconds >= 42
+
+
+async def test_given_a_queued_caller_answered_while_disconnected_when_resyncing_then_the_call_is_talking(
+    tracking: Tracking,
+) -> None:
+    await tracking.feed(newchannel(), caller_event("QueueCallerJoin", Queue="line137"))
+    await tracking.tracker.resync({CALL}, waiting=[])
+    assert in_flight(tracking.tracker) == {"talking": 1}

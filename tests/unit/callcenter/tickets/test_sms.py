@@ -16,8 +16,10 @@ from callcenter.platform.phone_numbers import sms_number
 from callcenter.platform.settings import load_settings
 from callcenter.tickets.sms import (
     BACKOFF,
+    OutboxBacklog,
     OutboxOnlyGateway,
     SmsDispatcher,
+    outbox_backlog,
     queue_private_sms,
     queue_tracking_code_sms,
     tracking_code_text,
@@ -153,6 +155,22 @@ async def test_the_dispatcher_sends_due_messages_and_records_the_provider_id(
     assert stored.attempts == 1 and stored.sent_at == clock.now and stored.last_error is None
     assert await dispatcher(engine, gateway, clock).dispatch_due() == 0  # sent once, never again
     assert len(gateway.sent) == 1
+
+
+async def test_given_messages_sent_given_up_and_waiting_when_the_backlog_is_read_then_it_counts_those_waiting(
+    session: Session, engine: sa.Engine
+) -> None:
+    assert outbox_backlog(engine) == OutboxBacklog(queued=0, oldest_queued_at=None)
+    queue(session, "09121111111")
+    queue(session, "09122222222")
+    gateway = FakeGateway({"09122222222": "fail"})
+    await dispatcher(engine, gateway, Clock(), max_attempts=1).dispatch_due()  # the first sent, the second given up
+    waiting = queue(session, "09123333333")
+
+    backlog = outbox_backlog(engine)
+
+    assert [m.status for m in outbox(engine)] == [SmsStatus.SENT, SmsStatus.FAILED, SmsStatus.QUEUED]
+    assert backlog == OutboxBacklog(queued=1, oldest_queued_at=waiting.created_at)
 
 
 async def test_messages_not_yet_due_are_left_for_later(session: Session, engine: sa.Engine) -> None:
