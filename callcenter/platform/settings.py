@@ -75,9 +75,10 @@ class Settings(BaseSettings):
     web_host: str = Field(default="127.0.0.1", description="console address")
     web_port: int = Field(default=8000, ge=1, le=65535, description="console port")
     # With one process its /metrics has everything; a telephony process of its own serves its /metrics here, the
-    # web workers theirs on the console port (ADR 0081).
+    # web workers theirs on the console port (ADR 0081). Not 8001: the systemd deployment's web workers take
+    # PASOKH_WEB_PORT and the ports after it, one each.
     telephony_metrics_port: int = Field(
-        default=8001, ge=1, le=65535,
+        default=9120, ge=1, le=65535,
         description="where the telephony process, when apart from the web workers (`PASOKH_WEB_WORKERS` > 1), "
                     "serves Prometheus' `/metrics` (calls, queues, FastAGI, SMS outbox, jobs), on the console address")
 
