@@ -1,5 +1,6 @@
-// The inbox: a unit liaison's referred, reopened and accepted tickets, or a field supervisor's disputed ones,
-// each with its deadline and the buttons of the lifecycle steps that person may take. The steps, which of them
+// The inbox: a unit liaison's referred, reopened and accepted tickets, or a field supervisor's disputed ones, a
+// page at a time with a tab per status, each with its deadline and the buttons of the lifecycle steps that person
+// may take. The steps, which of them
 // need a note and the photo limits come from the server (vocabulary.steps, vocabulary.photos): none is restated.
 import {
   $, api, apiForm, jalaliDateTime, openEvents, priorityName, row, showError, sourceTag, toPersianDigits, trackingCode,
@@ -205,19 +206,106 @@ function inboxRow(item) {
   return tr;
 }
 
+// The list is read a page at a time, each page after the last one's cursor (ADR 0078); the page size, the tabs
+// and their counts come with every page. The page keeps which tab is shown (null: the server's default), how
+// many pages of it were opened, and where the next one starts; a refresh reads as many pages again.
+const view = { tab: null, pages: 1, items: [], next: null, generation: 0 };
+
+function inboxUrl(after) {
+  const query = new URLSearchParams();
+  if (view.tab !== null) query.set("tab", view.tab);
+  if (after) query.set("after", after);
+  const text = query.toString();
+  return text ? `/api/inbox?${text}` : "/api/inbox";
+}
+
+function tabButton(tab) {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.dataset.tab = tab.key;
+  button.addEventListener("click", () => {
+    view.tab = tab.key;
+    view.pages = 1;
+    loadInbox();
+  });
+  return button;
+}
+
+// The tabs, updated in place (a focused tab keeps its focus across refreshes); none when the inbox has one part.
+function showTabs(inbox) {
+  const box = $("inbox-tabs");
+  box.hidden = inbox.tabs.length < 2;
+  if (box.hidden) return;
+  const keys = inbox.tabs.map((tab) => tab.key).join(" ");
+  if ([...box.children].map((button) => button.dataset.tab).join(" ") !== keys) {
+    box.replaceChildren(...inbox.tabs.map(tabButton));
+  }
+  inbox.tabs.forEach((tab, index) => {
+    const button = box.children[index];
+    button.textContent = `${tab.name} (${toPersianDigits(tab.count)})`;
+    button.setAttribute("aria-pressed", tab.key === inbox.tab ? "true" : "false");
+  });
+}
+
+function showInbox(inbox, items) {
+  // A ticket that moved between two pages' reads could come twice: each is shown once, where it came first.
+  const unique = [...new Map(items.map((item) => [item.ticket.tracking_code, item])).values()];
+  view.items = unique;
+  view.next = inbox.next_cursor;
+  if (ROLE === "unit_liaison") {
+    $("unit-name").textContent = inbox.unit_name || "";
+    if (!inbox.unit_name) showError($("inbox-error"), "برای شما واحدی تعیین نشده است؛ از مدیر سامانه بخواهید واحدتان را ثبت کند.");
+  }
+  $("inbox-count").textContent = toPersianDigits(inbox.total);
+  showTabs(inbox);
+  updateRows($("inbox"), $("inbox-empty"), unique, (item) => item.ticket.tracking_code, inboxRow);
+  $("inbox-more-line").hidden = unique.length === 0;
+  $("inbox-shown").textContent = `${toPersianDigits(unique.length)} از ${toPersianDigits(inbox.total)} درخواست`;
+  const more = $("inbox-more");
+  more.hidden = !inbox.next_cursor;
+  const coming = Math.max(1, Math.min(inbox.page_size, inbox.total - unique.length));
+  more.textContent = `نمایش ${toPersianDigits(coming)} درخواست بعدی`;
+}
+
 async function loadInbox() {
+  const generation = ++view.generation;
   try {
-    const inbox = await api("GET", "/api/inbox");
-    if (ROLE === "unit_liaison") {
-      $("unit-name").textContent = inbox.unit_name || "";
-      if (!inbox.unit_name) showError($("inbox-error"), "برای شما واحدی تعیین نشده است؛ از مدیر سامانه بخواهید واحدتان را ثبت کند.");
+    let inbox = await api("GET", inboxUrl(null));
+    const items = [...inbox.items];
+    let pages = 1;
+    while (pages < view.pages && inbox.next_cursor) {
+      inbox = await api("GET", inboxUrl(inbox.next_cursor));
+      items.push(...inbox.items);
+      pages += 1;
     }
-    $("inbox-count").textContent = toPersianDigits(inbox.items.length);
-    updateRows($("inbox"), $("inbox-empty"), inbox.items, (item) => item.ticket.tracking_code, inboxRow);
+    if (generation !== view.generation) return;  // a newer read has begun; it shows its own answer
+    view.pages = pages;
+    showError($("inbox-error"), "");
+    showInbox(inbox, items);
   } catch (failure) {
-    showError($("inbox-error"), failure.message);
+    if (generation === view.generation) showError($("inbox-error"), failure.message);
   }
 }
+
+async function loadMore() {
+  if (!view.next) return;
+  const generation = ++view.generation;
+  const button = $("inbox-more");
+  button.disabled = true;
+  view.pages += 1;
+  try {
+    const inbox = await api("GET", inboxUrl(view.next));
+    if (generation === view.generation) showInbox(inbox, [...view.items, ...inbox.items]);
+    else loadInbox();  // a refresh began meanwhile with one page fewer: read them all again
+  } catch (failure) {
+    view.pages -= 1;
+    showError($("inbox-error"), failure.message);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+$("inbox-more").addEventListener("click", loadMore);
 
 // Others' changes refresh the list at once: rows update in place, so a note being typed survives (updateRows).
 openEvents(loadInbox, (message) => {

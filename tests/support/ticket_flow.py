@@ -88,9 +88,15 @@ def steps_of(engine: Engine, ticket: Filed) -> list[tuple[TicketAction, TicketSt
 
 def referred_long_ago(engine: Engine, ticket: Filed, *, by: timedelta) -> None:
     """Move the referral back in time, as if the unit had let the ticket sit (test setup only: rows are
-    otherwise never rewritten)."""
+    otherwise never rewritten), the unit's clock on the ticket's row with it."""
     with unit_of_work(engine) as session:
         for row in session.exec(select(TicketTransition).where(TicketTransition.ticket_id == ticket.id)).all():
             row.at -= by
             session.add(row)
+        held = session.get(Ticket, ticket.id)
+        assert held is not None
+        if held.referred_at is not None and held.unit_deadline is not None:
+            held.referred_at -= by
+            held.unit_deadline -= by
+            session.add(held)
         session.commit()
