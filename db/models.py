@@ -346,6 +346,9 @@ class Ticket(TicketBase, table=True):
     __table_args__ = (
         sa.Index("ix_ticket_inbox", "unit_id", "priority", "unit_deadline", "id",
                  sqlite_where=_AT_A_UNIT, postgresql_where=_AT_A_UNIT),
+        # A tab of one status, and the counts per status (an index-only scan on PostgreSQL).
+        sa.Index("ix_ticket_inbox_status", "unit_id", "status", "priority", "unit_deadline", "id",
+                 sqlite_where=_AT_A_UNIT, postgresql_where=_AT_A_UNIT),
         sa.Index("ix_ticket_disputed", "priority", "unit_deadline", "id",
                  sqlite_where=_DISPUTED, postgresql_where=_DISPUTED),
         sa.Index("ix_ticket_overdue", "unit_deadline", "id", sqlite_where=_AT_A_UNIT, postgresql_where=_AT_A_UNIT),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -34,6 +35,7 @@ from db.models import (
     Unit,
     UnitKind,
     User,
+    utcnow,
 )
 
 HISTORY_LIMIT = 20
@@ -329,6 +331,14 @@ def purge_address_words(session: Session, *, now: datetime) -> int:
     if first_recent is not None:
         stale = stale.where(col(TicketAddressWord.ticket_id) < first_recent)
     return int(session.exec(stale).rowcount or 0)
+
+
+def address_word_purge_job(*, engine: Engine, now: Callable[[], datetime] = utcnow) -> Callable[[], int]:
+    """The scheduler's job: ``purge_address_words`` in a unit of work of its own; returns how many rows went."""
+    def purge() -> int:
+        with unit_of_work(engine) as session:
+            return purge_address_words(session, now=now())
+    return purge
 
 
 def to_public(session: Session, ticket: Ticket) -> TicketPublic:

@@ -51,6 +51,8 @@ def upgrade() -> None:
     _fill_deadlines()
     op.create_index('ix_ticket_inbox', 'ticket', ['unit_id', 'priority', 'unit_deadline', 'id'],
                     sqlite_where=_AT_A_UNIT, postgresql_where=_AT_A_UNIT)
+    op.create_index('ix_ticket_inbox_status', 'ticket', ['unit_id', 'status', 'priority', 'unit_deadline', 'id'],
+                    sqlite_where=_AT_A_UNIT, postgresql_where=_AT_A_UNIT)
     op.create_index('ix_ticket_disputed', 'ticket', ['priority', 'unit_deadline', 'id'],
                     sqlite_where=_DISPUTED, postgresql_where=_DISPUTED)
     op.create_index('ix_ticket_overdue', 'ticket', ['unit_deadline', 'id'],
@@ -74,6 +76,7 @@ def downgrade() -> None:
     op.drop_table('ticket_address_word')
     op.drop_index('ix_ticket_overdue', table_name='ticket')
     op.drop_index('ix_ticket_disputed', table_name='ticket')
+    op.drop_index('ix_ticket_inbox_status', table_name='ticket')
     op.drop_index('ix_ticket_inbox', table_name='ticket')
     with op.batch_alter_table('ticket') as batch:
         batch.drop_column('unit_deadline')

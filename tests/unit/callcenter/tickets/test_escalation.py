@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 
 from agent_console.hub import is_for
-from callcenter.platform.bus import DomainEvent, InProcessBus
+from callcenter.platform.bus import DomainEvent
 from callcenter.platform.notifier import Notifier
 from callcenter.platform.persian import persian_digits
 from callcenter.tickets.escalation import Escalator
@@ -25,6 +25,7 @@ from tests.support.ticket_flow import (
     GREENERY,
     WASTE,
     Filed,
+    RecordingBus,
     add_staff,
     referred_long_ago,
     referred_ticket,
@@ -36,19 +37,6 @@ MANAGER = "09351112233"
 INBOX_JS = REPO_ROOT / "agent_console" / "static" / "inbox.js"
 # Garbage collection has 24 hours (the seed); a day and an hour ago is past the deadline.
 OVERDUE = timedelta(hours=25)
-
-
-class RecordingBus(InProcessBus):
-    """The in-process bus, remembering what was published."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.events: list[DomainEvent] = []
-
-    def publish(self, name: str, data: dict[str, Any], *, origin: float | None = None) -> DomainEvent:
-        event = super().publish(name, data, origin=origin)
-        self.events.append(event)
-        return event
 
 
 def set_manager_phone(engine: sa.Engine, unit: str, phone: str | None) -> None:
