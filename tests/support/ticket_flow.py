@@ -14,6 +14,7 @@ from callcenter.platform.bus import DomainEvent, InProcessBus
 from callcenter.platform.security import hash_password
 from callcenter.tickets.lifecycle import apply_action
 from callcenter.tickets.store import create_ticket
+from callcenter.tickets.tracking_code import verhoeff_check_digit
 from db.engine import unit_of_work
 from db.models import (
     Category,
@@ -143,12 +144,15 @@ JOIN ticket_transition s ON s.ticket_id = t.id WHERE t.id > :after AND t.id % :e
 
 
 def bulk_referred_tickets(engine: Engine, *, unit: str, count: int, referred_at: datetime, prefix: str,
-                          category: str = "جمع‌آوری زباله", escalated_but_every: int | None = None) -> range:
+                          category: str = "جمع‌آوری زباله", escalated_but_every: int | None = None,
+                          real_codes: bool = False) -> range:
     """``count`` tickets referred to ``unit`` at ``referred_at`` (the category's deadline after it), and the ids
-    they got. With ``escalated_but_every=k``, every round is already escalated except those of ids divisible by k."""
+    they got. With ``escalated_but_every=k``, every round is already escalated except those of ids divisible by k.
+    ``real_codes`` gives each a tracking code with its check digit, as a page acting on them needs (one update
+    per ticket: for a page's worth, not for tens of thousands)."""
     with unit_of_work(engine) as session:
         chosen = session.exec(select(Category).where(Category.name == category)).one()
-        before = session.exec(select(sa.func.coalesce(sa.func.max(Ticket.id), 0))).one()
+        before = session.exec(select(sa.func.max(Ticket.id))).one() or 0
         deadline = referred_at + timedelta(hours=chosen.sla_hours)
         session.execute(_BULK_TICKETS, {"count": count, "prefix": prefix, "category_id": chosen.id,
                                         "unit_id": unit_id(engine, unit), "at": referred_at, "deadline": deadline,
@@ -156,5 +160,9 @@ def bulk_referred_tickets(engine: Engine, *, unit: str, count: int, referred_at:
         session.execute(_BULK_REFERRALS, {"after": before})
         if escalated_but_every is not None:
             session.execute(_BULK_ESCALATIONS, {"after": before, "every": escalated_but_every})
-        last = session.exec(select(sa.func.max(Ticket.id))).one()
-    return range(before + 1, (last or before) + 1)
+        last = session.exec(select(sa.func.max(Ticket.id))).one() or before
+        for ticket_id in range(before + 1, last + 1) if real_codes else ():
+            body = f"9{ticket_id:07d}"
+            session.exec(sa.update(Ticket).where(col(Ticket.id) == ticket_id)
+                         .values(tracking_code=body + verhoeff_check_digit(body)))
+    return range(before + 1, last + 1)
