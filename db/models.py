@@ -328,7 +328,7 @@ class TicketBase(SQLModel):
 AT_A_UNIT = (TicketStatus.REFERRED, TicketStatus.REOPENED, TicketStatus.ACCEPTED)
 
 
-def status_in(*statuses: TicketStatus) -> sa.TextClause:
+def status_in(*statuses: enum.StrEnum) -> sa.TextClause:
     """``status IN ('a', 'b')`` with the values written out: a partial index's predicate, and the same words in a
     query that should use that index (SQLite matches a partial index only on the very term, never on bound
     parameters; PostgreSQL proves the implication either way)."""
@@ -635,6 +635,11 @@ class VerificationTaskStatus(enum.StrEnum):
     GAVE_UP = "gave_up"        # unreachable after the last allowed attempt: a supervisor decides
 
 
+# Still waiting on a call or a supervisor's decision: the supervisors' list (callcenter/verification/tasks.py).
+OPEN_VERIFICATION = (VerificationTaskStatus.PENDING, VerificationTaskStatus.CALLING, VerificationTaskStatus.GAVE_UP)
+_OPEN_VERIFICATION = status_in(*OPEN_VERIFICATION)
+
+
 class VerificationOutcome(enum.StrEnum):
     RESOLVED = "resolved"
     NOT_RESOLVED = "not_resolved"
@@ -646,6 +651,9 @@ class VerificationTask(SQLModel, table=True):
     """Asking the citizen whether a ticket reported done was really done; one open task per ticket."""
 
     __tablename__ = "verification_task"
+    # The supervisors' list, a page at a time by (next call, id) over the open tasks only (ADR 0078).
+    __table_args__ = (sa.Index("ix_verification_task_open", "next_attempt_at", "id",
+                               sqlite_where=_OPEN_VERIFICATION, postgresql_where=_OPEN_VERIFICATION),)
 
     id: int | None = Field(default=None, primary_key=True)
     ticket_id: int = Field(foreign_key="ticket.id", index=True)

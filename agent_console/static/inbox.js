@@ -3,8 +3,8 @@
 // may take. The steps, which of them
 // need a note and the photo limits come from the server (vocabulary.steps, vocabulary.photos): none is restated.
 import {
-  $, api, apiForm, jalaliDateTime, openEvents, priorityName, row, showError, sourceTag, toPersianDigits, trackingCode,
-  updateRows, verdictName, vocabulary,
+  $, api, apiForm, jalaliDateTime, keysetPages, openEvents, priorityName, row, showError, showMoreLine, sourceTag,
+  toPersianDigits, trackingCode, updateRows, verdictName, vocabulary,
 } from "./common.js";
 
 const ROLE = document.getElementById("inbox-panel").dataset.role;
@@ -206,27 +206,25 @@ function inboxRow(item) {
   return tr;
 }
 
-// The list is read a page at a time, each page after the last one's cursor (ADR 0078); the page size, the tabs
-// and their counts come with every page. The page keeps which tab is shown (null: the server's default), how
-// many pages of it were opened, and where the next one starts; a refresh reads as many pages again.
-const view = { tab: null, pages: 1, items: [], next: null, generation: 0 };
+// The list is read a page at a time (keysetPages); the page size, the tabs and their counts come with every
+// page. The tab shown is null until the liaison picks one: the server's default.
+let tab = null;
 
 function inboxUrl(after) {
   const query = new URLSearchParams();
-  if (view.tab !== null) query.set("tab", view.tab);
+  if (tab !== null) query.set("tab", tab);
   if (after) query.set("after", after);
   const text = query.toString();
   return text ? `/api/inbox?${text}` : "/api/inbox";
 }
 
-function tabButton(tab) {
+function tabButton(key) {
   const button = document.createElement("button");
   button.type = "button";
-  button.dataset.tab = tab.key;
+  button.dataset.tab = key;
   button.addEventListener("click", () => {
-    view.tab = tab.key;
-    view.pages = 1;
-    loadInbox();
+    tab = key;
+    pages.restart().catch((failure) => showError($("inbox-error"), failure.message));
   });
   return button;
 }
@@ -236,76 +234,49 @@ function showTabs(inbox) {
   const box = $("inbox-tabs");
   box.hidden = inbox.tabs.length < 2;
   if (box.hidden) return;
-  const keys = inbox.tabs.map((tab) => tab.key).join(" ");
+  const keys = inbox.tabs.map((each) => each.key).join(" ");
   if ([...box.children].map((button) => button.dataset.tab).join(" ") !== keys) {
-    box.replaceChildren(...inbox.tabs.map(tabButton));
+    box.replaceChildren(...inbox.tabs.map((each) => tabButton(each.key)));
   }
-  inbox.tabs.forEach((tab, index) => {
+  inbox.tabs.forEach((each, index) => {
     const button = box.children[index];
-    button.textContent = `${tab.name} (${toPersianDigits(tab.count)})`;
-    button.setAttribute("aria-pressed", tab.key === inbox.tab ? "true" : "false");
+    button.textContent = `${each.name} (${toPersianDigits(each.count)})`;
+    button.setAttribute("aria-pressed", each.key === inbox.tab ? "true" : "false");
   });
 }
 
 function showInbox(inbox, items) {
-  // A ticket that moved between two pages' reads could come twice: each is shown once, where it came first.
-  const unique = [...new Map(items.map((item) => [item.ticket.tracking_code, item])).values()];
-  view.items = unique;
-  view.next = inbox.next_cursor;
   if (ROLE === "unit_liaison") {
     $("unit-name").textContent = inbox.unit_name || "";
     if (!inbox.unit_name) showError($("inbox-error"), "برای شما واحدی تعیین نشده است؛ از مدیر سامانه بخواهید واحدتان را ثبت کند.");
   }
   $("inbox-count").textContent = toPersianDigits(inbox.total);
   showTabs(inbox);
-  updateRows($("inbox"), $("inbox-empty"), unique, (item) => item.ticket.tracking_code, inboxRow);
-  $("inbox-more-line").hidden = unique.length === 0;
-  $("inbox-shown").textContent = `${toPersianDigits(unique.length)} از ${toPersianDigits(inbox.total)} درخواست`;
-  const more = $("inbox-more");
-  more.hidden = !inbox.next_cursor;
-  const coming = Math.max(1, Math.min(inbox.page_size, inbox.total - unique.length));
-  more.textContent = `نمایش ${toPersianDigits(coming)} درخواست بعدی`;
+  updateRows($("inbox"), $("inbox-empty"), items, (item) => item.ticket.tracking_code, inboxRow);
+  showMoreLine($("inbox-more-line"), $("inbox-shown"), $("inbox-more"), inbox, items.length);
 }
 
+const pages = keysetPages(inboxUrl, (item) => item.ticket.tracking_code, showInbox);
+
 async function loadInbox() {
-  const generation = ++view.generation;
   try {
-    let inbox = await api("GET", inboxUrl(null));
-    const items = [...inbox.items];
-    let pages = 1;
-    while (pages < view.pages && inbox.next_cursor) {
-      inbox = await api("GET", inboxUrl(inbox.next_cursor));
-      items.push(...inbox.items);
-      pages += 1;
-    }
-    if (generation !== view.generation) return;  // a newer read has begun; it shows its own answer
-    view.pages = pages;
-    showError($("inbox-error"), "");
-    showInbox(inbox, items);
+    await pages.load();
   } catch (failure) {
-    if (generation === view.generation) showError($("inbox-error"), failure.message);
+    showError($("inbox-error"), failure.message);
   }
 }
 
-async function loadMore() {
-  if (!view.next) return;
-  const generation = ++view.generation;
+$("inbox-more").addEventListener("click", async () => {
   const button = $("inbox-more");
   button.disabled = true;
-  view.pages += 1;
   try {
-    const inbox = await api("GET", inboxUrl(view.next));
-    if (generation === view.generation) showInbox(inbox, [...view.items, ...inbox.items]);
-    else loadInbox();  // a refresh began meanwhile with one page fewer: read them all again
+    await pages.more();
   } catch (failure) {
-    view.pages -= 1;
     showError($("inbox-error"), failure.message);
   } finally {
     button.disabled = false;
   }
-}
-
-$("inbox-more").addEventListener("click", loadMore);
+});
 
 // Others' changes refresh the list at once: rows update in place, so a note being typed survives (updateRows).
 openEvents(loadInbox, (message) => {

@@ -14,6 +14,7 @@ from callcenter.platform.errors import Conflict, InvalidTransition, NotFound, Pe
 from callcenter.platform.persian import normalize_text
 from db.engine import all_or_nothing
 from db.models import (
+    OPEN_VERIFICATION,
     Category,
     FieldVerdict,
     Role,
@@ -26,7 +27,6 @@ from db.models import (
     Unit,
     User,
     VerificationTask,
-    VerificationTaskStatus,
     utcnow,
 )
 
@@ -219,8 +219,7 @@ def apply_action(
     return transition
 
 
-OPEN_VERIFICATION_STATUSES = (VerificationTaskStatus.PENDING, VerificationTaskStatus.CALLING,
-                              VerificationTaskStatus.GAVE_UP)
+OPEN_VERIFICATION_STATUSES = OPEN_VERIFICATION
 
 
 def _open_verification_task(session: Session, ticket: Ticket) -> None:

@@ -1,5 +1,6 @@
 """inbox pages and address words: each ticket's unit deadline on its row with the indexes the inboxes page by and
-the escalation job walks (ADR 0078), and the address-word index of the duplicate check (ADR 0077)
+the escalation job walks, the open verification tasks' index the supervisors' list pages by (ADR 0078), and the
+address-word index of the duplicate check (ADR 0077)
 
 Revision ID: 0019
 Revises: 0018
@@ -22,6 +23,7 @@ depends_on: str | Sequence[str] | None = None
 # Not imported from the application: a migration must keep meaning what it meant when it was written.
 _AT_A_UNIT = sa.text("status IN ('referred', 'reopened', 'accepted')")
 _DISPUTED = sa.text("status = 'disputed'")
+_OPEN_VERIFICATION = sa.text("status IN ('pending', 'calling', 'gave_up')")
 _WAITING_ON_SOMEONE = ("referred", "reopened", "accepted", "disputed")
 _REFERRALS = ("refer", "re_refer")
 _DEFAULT_SLA_HOURS = 72
@@ -57,6 +59,8 @@ def upgrade() -> None:
                     sqlite_where=_DISPUTED, postgresql_where=_DISPUTED)
     op.create_index('ix_ticket_overdue', 'ticket', ['unit_deadline', 'id'],
                     sqlite_where=_AT_A_UNIT, postgresql_where=_AT_A_UNIT)
+    op.create_index('ix_verification_task_open', 'verification_task', ['next_attempt_at', 'id'],
+                    sqlite_where=_OPEN_VERIFICATION, postgresql_where=_OPEN_VERIFICATION)
     op.create_table(
         'ticket_address_word',
         sa.Column('ticket_id', sa.Integer(), nullable=False),
@@ -74,6 +78,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index('ix_ticket_address_word_lookup', table_name='ticket_address_word')
     op.drop_table('ticket_address_word')
+    op.drop_index('ix_verification_task_open', table_name='verification_task')
     op.drop_index('ix_ticket_overdue', table_name='ticket')
     op.drop_index('ix_ticket_disputed', table_name='ticket')
     op.drop_index('ix_ticket_inbox_status', table_name='ticket')
