@@ -315,12 +315,45 @@ class TicketSource(enum.StrEnum):
     OPEN311 = "open311"          # a city app through the Open311 GeoReport v2 API (callcenter/open311)
 
 
+ADDRESS_WORD_MAX_LENGTH = 64  # longer words are cut to this: they only select candidates, compared in full after
+
+
 class TicketBase(SQLModel):
     address: str = Field(default="", max_length=500)
     description: str = Field(max_length=4000)
 
 
+# A unit has to accept what was referred or reopened, and report done what it accepted: its liaison's inbox. A
+# disputed ticket waits on the field supervisors instead.
+AT_A_UNIT = (TicketStatus.REFERRED, TicketStatus.REOPENED, TicketStatus.ACCEPTED)
+
+
+def status_in(*statuses: enum.StrEnum) -> sa.TextClause:
+    """``status IN ('a', 'b')`` with the values written out: a partial index's predicate, and the same words in a
+    query that should use that index (SQLite matches a partial index only on the very term, never on bound
+    parameters; PostgreSQL proves the implication either way)."""
+    return sa.text("status IN (" + ", ".join(f"'{status.value}'" for status in statuses) + ")")
+
+
+# The tickets waiting on a unit and on the field supervisors, as their inboxes page them (priority, then deadline,
+# then id: callcenter/tickets/inbox.py), and the overdue ones as the escalation job walks them (ADR 0078). Partial:
+# a unit's closed tickets, years of them, are never in these indexes' way.
+_AT_A_UNIT = status_in(*AT_A_UNIT)
+_DISPUTED = status_in(TicketStatus.DISPUTED)
+
+
 class Ticket(TicketBase, table=True):
+    __table_args__ = (
+        sa.Index("ix_ticket_inbox", "unit_id", "priority", "unit_deadline", "id",
+                 sqlite_where=_AT_A_UNIT, postgresql_where=_AT_A_UNIT),
+        # A tab of one status, and the counts per status (an index-only scan on PostgreSQL).
+        sa.Index("ix_ticket_inbox_status", "unit_id", "status", "priority", "unit_deadline", "id",
+                 sqlite_where=_AT_A_UNIT, postgresql_where=_AT_A_UNIT),
+        sa.Index("ix_ticket_disputed", "priority", "unit_deadline", "id",
+                 sqlite_where=_DISPUTED, postgresql_where=_DISPUTED),
+        sa.Index("ix_ticket_overdue", "unit_deadline", "id", sqlite_where=_AT_A_UNIT, postgresql_where=_AT_A_UNIT),
+    )
+
     id: int | None = Field(default=None, primary_key=True)
     tracking_code: str = Field(unique=True, index=True, max_length=16)
     # Empty only for a recorded message that no operator has classified yet.
@@ -347,6 +380,26 @@ class Ticket(TicketBase, table=True):
     # Where the citizen pointed on a map or their phone located them (WGS 84 degrees); both or neither.
     latitude: float | None = None
     longitude: float | None = None
+    # When the ticket reached the unit holding it (its latest referral) and that unit's deadline (that plus the
+    # category's sla_hours), set by each referral (callcenter/tickets/lifecycle.py); None until it is first referred.
+    # Kept on the row so that inboxes sort and the escalation job searches by an index, not by the history.
+    referred_at: datetime | None = _when()
+    unit_deadline: datetime | None = _when()
+
+
+class TicketAddressWord(SQLModel, table=True):
+    """One distinctive word of a recent ticket's address (callcenter/tickets/store.py ``address_words``), so the
+    duplicate check finds the tickets of a category sharing words with an address through an index instead of
+    reading the category's month (ADR 0077). Rows are written with the ticket and purged once it is older than
+    the duplicate window; the category and the filing time are the ticket's, copied (neither ever changes)."""
+
+    __tablename__ = "ticket_address_word"
+    __table_args__ = (sa.Index("ix_ticket_address_word_lookup", "category_id", "word", "created_at"),)
+
+    ticket_id: int = Field(foreign_key="ticket.id", primary_key=True)
+    word: str = Field(primary_key=True, max_length=ADDRESS_WORD_MAX_LENGTH)
+    category_id: int = Field(foreign_key="category.id")
+    created_at: datetime = Field(sa_type=UTCDateTime)
 
 
 CLIENT_REQUEST_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
@@ -582,6 +635,11 @@ class VerificationTaskStatus(enum.StrEnum):
     GAVE_UP = "gave_up"        # unreachable after the last allowed attempt: a supervisor decides
 
 
+# Still waiting on a call or a supervisor's decision: the supervisors' list (callcenter/verification/tasks.py).
+OPEN_VERIFICATION = (VerificationTaskStatus.PENDING, VerificationTaskStatus.CALLING, VerificationTaskStatus.GAVE_UP)
+_OPEN_VERIFICATION = status_in(*OPEN_VERIFICATION)
+
+
 class VerificationOutcome(enum.StrEnum):
     RESOLVED = "resolved"
     NOT_RESOLVED = "not_resolved"
@@ -593,6 +651,9 @@ class VerificationTask(SQLModel, table=True):
     """Asking the citizen whether a ticket reported done was really done; one open task per ticket."""
 
     __tablename__ = "verification_task"
+    # The supervisors' list, a page at a time by (next call, id) over the open tasks only (ADR 0078).
+    __table_args__ = (sa.Index("ix_verification_task_open", "next_attempt_at", "id",
+                               sqlite_where=_OPEN_VERIFICATION, postgresql_where=_OPEN_VERIFICATION),)
 
     id: int | None = Field(default=None, primary_key=True)
     ticket_id: int = Field(foreign_key="ticket.id", index=True)

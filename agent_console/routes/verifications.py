@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
@@ -17,6 +19,8 @@ from callcenter.platform.errors import (
     NotFound,
     OutsideCallingHours,
 )
+from callcenter.platform.keyset import CURSOR_MAX_LENGTH
+from callcenter.verification.tasks import VerificationPage
 from db.models import OnlineAnswerPublic, RowId, VerificationOutcome, VerificationTaskPublic
 
 router = APIRouter()
@@ -28,9 +32,13 @@ def verifications_page(request: Request, user: Supervisor) -> Response:
 
 
 @router.get("/api/verifications")
-async def verification_list(_user: Supervisor, dialer: VerificationDep) -> list[VerificationTaskPublic]:
-    """Every open verification task, the soonest due first."""
-    return await dialer.open_tasks()
+async def verification_list(
+    _user: Supervisor, dialer: VerificationDep,
+    after: Annotated[str | None, Query(max_length=CURSOR_MAX_LENGTH)] = None,
+) -> VerificationPage:
+    """A page of the open verification tasks, the soonest due first, with how many there are; ``after`` is the
+    previous page's ``next_cursor``."""
+    return await dialer.open_tasks(after=after)
 
 
 @router.get("/api/verifications/online")

@@ -179,6 +179,63 @@ function restoreFocus({ element, start, end }) {
   if (typeof start === "number" && element.setSelectionRange) element.setSelectionRange(start, end);
 }
 
+// --- Lists in pages ----------------------------------------------------------------------------------------------
+
+// A list the server gives a page at a time (ADR 0078): each answer has its items, the total, the page size and the
+// cursor of the next page. `urlOf(after)` is the address of a page (the first when `after` is null), `key(item)`
+// names an item, and `show(page, items)` draws every item read so far. `load()` reads as many pages as are shown,
+// from the first (a refresh), `more()` adds the next one, `restart()` goes back to one page (another filter).
+// A read overtaken by a newer one is dropped; an item that moved between two pages' reads is kept once.
+export function keysetPages(urlOf, key, show) {
+  const state = { pages: 1, items: [], next: null, generation: 0 };
+  const settle = (page, items) => {
+    state.items = [...new Map(items.map((item) => [key(item), item])).values()];
+    state.next = page.next_cursor;
+    show(page, state.items);
+  };
+  async function load() {
+    const generation = ++state.generation;
+    try {
+      let page = await api("GET", urlOf(null));
+      const items = [...page.items];
+      let pages = 1;
+      while (pages < state.pages && page.next_cursor) {
+        page = await api("GET", urlOf(page.next_cursor));
+        items.push(...page.items);
+        pages += 1;
+      }
+      if (generation !== state.generation) return;
+      state.pages = pages;
+      settle(page, items);
+    } catch (failure) {
+      if (generation === state.generation) throw failure;
+    }
+  }
+  async function more() {
+    if (!state.next) return;
+    const generation = ++state.generation;
+    state.pages += 1;
+    try {
+      const page = await api("GET", urlOf(state.next));
+      if (generation === state.generation) settle(page, [...state.items, ...page.items]);
+      else await load();  // a refresh began meanwhile, with one page fewer: read them all again
+    } catch (failure) {
+      state.pages -= 1;
+      throw failure;
+    }
+  }
+  return { load, more, restart: () => { state.pages = 1; return load(); } };
+}
+
+// Under a paged list: «۵۰ از ۵۵ درخواست» and the button «نمایش ۵ درخواست بعدی», hidden on the last page.
+export function showMoreLine(line, shown, button, page, count) {
+  line.hidden = count === 0;
+  shown.textContent = `${toPersianDigits(count)} از ${toPersianDigits(page.total)} درخواست`;
+  button.hidden = !page.next_cursor;
+  const coming = Math.max(1, Math.min(page.page_size, page.total - count));
+  button.textContent = `نمایش ${toPersianDigits(coming)} درخواست بعدی`;
+}
+
 // --- Charts ----------------------------------------------------------------------------------------------------
 
 // Chart.js (vendored, a classic script loaded before the modules) with Persian digits on every axis, tooltip and

@@ -1,9 +1,10 @@
-// The inbox: a unit liaison's referred, reopened and accepted tickets, or a field supervisor's disputed ones,
-// each with its deadline and the buttons of the lifecycle steps that person may take. The steps, which of them
+// The inbox: a unit liaison's referred, reopened and accepted tickets, or a field supervisor's disputed ones, a
+// page at a time with a tab per status, each with its deadline and the buttons of the lifecycle steps that person
+// may take. The steps, which of them
 // need a note and the photo limits come from the server (vocabulary.steps, vocabulary.photos): none is restated.
 import {
-  $, api, apiForm, jalaliDateTime, openEvents, priorityName, row, showError, sourceTag, toPersianDigits, trackingCode,
-  updateRows, verdictName, vocabulary,
+  $, api, apiForm, jalaliDateTime, keysetPages, openEvents, priorityName, row, showError, showMoreLine, sourceTag,
+  toPersianDigits, trackingCode, updateRows, verdictName, vocabulary,
 } from "./common.js";
 
 const ROLE = document.getElementById("inbox-panel").dataset.role;
@@ -205,19 +206,77 @@ function inboxRow(item) {
   return tr;
 }
 
+// The list is read a page at a time (keysetPages); the page size, the tabs and their counts come with every
+// page. The tab shown is null until the liaison picks one: the server's default.
+let tab = null;
+
+function inboxUrl(after) {
+  const query = new URLSearchParams();
+  if (tab !== null) query.set("tab", tab);
+  if (after) query.set("after", after);
+  const text = query.toString();
+  return text ? `/api/inbox?${text}` : "/api/inbox";
+}
+
+function tabButton(key) {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.dataset.tab = key;
+  button.addEventListener("click", () => {
+    tab = key;
+    pages.restart().catch((failure) => showError($("inbox-error"), failure.message));
+  });
+  return button;
+}
+
+// The tabs, updated in place (a focused tab keeps its focus across refreshes); none when the inbox has one part.
+function showTabs(inbox) {
+  const box = $("inbox-tabs");
+  box.hidden = inbox.tabs.length < 2;
+  if (box.hidden) return;
+  const keys = inbox.tabs.map((each) => each.key).join(" ");
+  if ([...box.children].map((button) => button.dataset.tab).join(" ") !== keys) {
+    box.replaceChildren(...inbox.tabs.map((each) => tabButton(each.key)));
+  }
+  inbox.tabs.forEach((each, index) => {
+    const button = box.children[index];
+    button.textContent = `${each.name} (${toPersianDigits(each.count)})`;
+    button.setAttribute("aria-pressed", each.key === inbox.tab ? "true" : "false");
+  });
+}
+
+function showInbox(inbox, items) {
+  if (ROLE === "unit_liaison") {
+    $("unit-name").textContent = inbox.unit_name || "";
+    if (!inbox.unit_name) showError($("inbox-error"), "برای شما واحدی تعیین نشده است؛ از مدیر سامانه بخواهید واحدتان را ثبت کند.");
+  }
+  $("inbox-count").textContent = toPersianDigits(inbox.total);
+  showTabs(inbox);
+  updateRows($("inbox"), $("inbox-empty"), items, (item) => item.ticket.tracking_code, inboxRow);
+  showMoreLine($("inbox-more-line"), $("inbox-shown"), $("inbox-more"), inbox, items.length);
+}
+
+const pages = keysetPages(inboxUrl, (item) => item.ticket.tracking_code, showInbox);
+
 async function loadInbox() {
   try {
-    const inbox = await api("GET", "/api/inbox");
-    if (ROLE === "unit_liaison") {
-      $("unit-name").textContent = inbox.unit_name || "";
-      if (!inbox.unit_name) showError($("inbox-error"), "برای شما واحدی تعیین نشده است؛ از مدیر سامانه بخواهید واحدتان را ثبت کند.");
-    }
-    $("inbox-count").textContent = toPersianDigits(inbox.items.length);
-    updateRows($("inbox"), $("inbox-empty"), inbox.items, (item) => item.ticket.tracking_code, inboxRow);
+    await pages.load();
   } catch (failure) {
     showError($("inbox-error"), failure.message);
   }
 }
+
+$("inbox-more").addEventListener("click", async () => {
+  const button = $("inbox-more");
+  button.disabled = true;
+  try {
+    await pages.more();
+  } catch (failure) {
+    showError($("inbox-error"), failure.message);
+  } finally {
+    button.disabled = false;
+  }
+});
 
 // Others' changes refresh the list at once: rows update in place, so a note being typed survives (updateRows).
 openEvents(loadInbox, (message) => {

@@ -1,9 +1,9 @@
 // The supervisors' verification list: call the citizen (their phone first), hand tasks to the automatic dialer,
-// record what the citizen said. Live: every change of a task arrives as "verification_changed". The outcomes,
+// record what the citizen said; the open tasks come a page at a time. Live: every change of a task arrives as "verification_changed". The outcomes,
 // their names and which needs the citizen's words come from the server (vocabulary.verification).
 import {
-  $, api, jalaliDateTime, ltr, openEvents, persianDigitsInPage, row, showError, sourceTag, toPersianDigits, trackingCode,
-  updateRows, vocabulary,
+  $, api, jalaliDateTime, keysetPages, ltr, openEvents, persianDigitsInPage, row, showError, showMoreLine, sourceTag,
+  toPersianDigits, trackingCode, updateRows, vocabulary,
 } from "./common.js";
 
 const WORDS = vocabulary.verification;
@@ -81,11 +81,17 @@ function taskRow(task) {
   return tr;
 }
 
-async function loadTasks() {
-  const tasks = await api("GET", "/api/verifications");
-  $("verification-count").textContent = toPersianDigits(tasks.length);
+// The open tasks a page at a time, the soonest due first (keysetPages; the page size and the total come with each).
+const tasksUrl = (after) => (after ? `/api/verifications?after=${encodeURIComponent(after)}` : "/api/verifications");
+const taskPages = keysetPages(tasksUrl, (task) => task.id, (page, tasks) => {
+  $("verification-count").textContent = toPersianDigits(page.total);
   updateRows($("verifications"), $("verifications-empty"), tasks, (task) => task.id, taskRow);
-}
+  showMoreLine($("verifications-more-line"), $("verifications-shown"), $("verifications-more"), page, tasks.length);
+});
+const loadTasks = () => taskPages.load();
+
+$("verifications-more").addEventListener("click", () => taskPages.more()
+  .catch((failure) => showError($("verifications-error"), failure.message)));
 
 // What citizens answered through their SMS link (no call of ours recorded it).
 async function loadOnlineAnswers() {

@@ -50,7 +50,7 @@ from callcenter.telephony.recordings import RecordingStore
 from callcenter.tickets.attachments import SWEEP_EVERY, PhotoStore, photo_sweep_job
 from callcenter.tickets.escalation import Escalator
 from callcenter.tickets.sms import KavenegarGateway, OutboxOnlyGateway, SmsDispatcher, SmsGateway
-from callcenter.tickets.store import DatabaseTicketDirectory
+from callcenter.tickets.store import ADDRESS_WORD_PURGE_EVERY, DatabaseTicketDirectory, address_word_purge_job
 from callcenter.verification.dialer import VerificationDialer
 from callcenter.verification.tasks import CallingPolicy
 from db.engine import make_engine, schema_is_current, unit_of_work
@@ -226,6 +226,8 @@ def build_telephony(
     scheduler.register(name="rate-limit-purge", every=rate_limits.PURGE_EVERY,
                        run=rate_limits.purge_job(engine=engine))
     scheduler.register(name="phone-code-purge", every=rate_limits.PURGE_EVERY, run=phone_code_purge(engine))
+    scheduler.register(name="address-word-purge", every=ADDRESS_WORD_PURGE_EVERY,
+                       run=address_word_purge_job(engine=engine))
     scheduler.register(name="complaint-retention", every=RETENTION_EVERY, run=retention_job(
         engine=engine, store=AttachmentStore.for_settings(settings), years=settings.complaint_identity_years))
     scheduler.register(name="meeting-reminders", every=meetings.REMINDER_EVERY,

@@ -4,7 +4,7 @@ first (escalated ones first for the head of the desk), a page at a time by keyse
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 import sqlalchemy as sa
@@ -12,12 +12,10 @@ from sqlmodel import Session, col, func, select
 
 from callcenter.complaints import access
 from callcenter.complaints.lifecycle import OPEN_STATUSES, leads_desk
-from callcenter.platform.errors import ValidationFailed
+from callcenter.platform.keyset import Cursor, after
 from db.models import Complaint, ComplaintGround, ComplaintStatus, User
 
 PAGE_SIZE = 25
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-MICROSECOND = timedelta(microseconds=1)
 
 
 class View(StrEnum):
@@ -81,20 +79,7 @@ def _rank(escalated_first: bool) -> sa.ColumnElement[int]:
 
 def cursor_of(complaint: Complaint, escalated_first: bool) -> str:
     rank = 0 if escalated_first and complaint.escalated_at is not None else 1
-    return f"{rank}_{(complaint.created_at - EPOCH) // MICROSECOND}_{complaint.id}"
-
-
-def _after(cursor: str, rank: sa.ColumnElement[int]) -> sa.ColumnElement[bool]:
-    try:
-        rank_text, created_text, id_text = cursor.split("_")
-        last_rank, last_id = int(rank_text), int(id_text)
-        last_created = EPOCH + int(created_text) * MICROSECOND
-    except ValueError as exc:
-        raise ValidationFailed("نشانی صفحهٔ بعد درست نیست.", field="after") from exc
-    created, ident = col(Complaint.created_at), col(Complaint.id)
-    return sa.or_(rank > last_rank,
-                  sa.and_(rank == last_rank, created > last_created),
-                  sa.and_(rank == last_rank, created == last_created, ident > last_id))
+    return Cursor(rank=rank, moment=complaint.created_at, id=complaint.id or 0).encode()
 
 
 def queue(session: Session, user: User, filters: Filters, *, now: datetime, page_size: int = PAGE_SIZE) -> Page:
@@ -117,7 +102,7 @@ def queue(session: Session, user: User, filters: Filters, *, now: datetime, page
     escalated_first = _leads_desk(user) and filters.view != View.FINISHED
     rank = _rank(escalated_first)
     if filters.after:
-        narrowed.append(_after(filters.after, rank))
+        narrowed.append(after(Cursor.decode(filters.after), rank, col(Complaint.created_at), col(Complaint.id)))
     rows = list(session.exec(select(Complaint).where(*narrowed)
                              .order_by(rank, col(Complaint.created_at), col(Complaint.id)).limit(page_size + 1)).all())
     more = len(rows) > page_size

@@ -43,7 +43,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
+import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlmodel import Session, col, select
 
@@ -140,26 +142,44 @@ def compute_scorecard(session: Session, *, start: datetime, end: datetime, now: 
                      received_by_channel=ChannelCounts.summed(unit.received_by_channel for unit in scores))
 
 
+class _Step(NamedTuple):
+    """What the scorecard reads of a step: not its note, which is most of a row."""
+
+    ticket_id: int
+    action: TicketAction
+    at: datetime
+    to_unit_id: int | None
+    verdict: FieldVerdict | None
+
+
+_STREAM_ROWS = 5000  # steps fetched at a time: the month's history is walked, never held
+
+
 def _receipts(session: Session, *, start: datetime, end: datetime, now: datetime) -> list[_Receipt]:
     """Every receipt of the tickets referred in [start, end), from their history up to ``now``.
 
     The whole history of each such ticket is walked, because a receipt ends where the next one begins; the
-    caller keeps only the receipts that began in the period.
+    caller keeps only the receipts that began in the period. The steps stream from the database in ticket order
+    (a subquery names the tickets, never a list of them), so only the receipts are kept in memory.
     """
     referred = select(TicketTransition.ticket_id).where(
         col(TicketTransition.action).in_(_REFERRALS), col(TicketTransition.at) >= start, col(TicketTransition.at) < end,
     )
-    rows = session.exec(
-        select(TicketTransition, Category.sla_hours, Ticket.source)
+    rows = session.execute(
+        sa.select(col(TicketTransition.ticket_id), col(TicketTransition.action), col(TicketTransition.at),
+                  col(TicketTransition.to_unit_id), col(TicketTransition.verdict), col(Category.sla_hours),
+                  col(Ticket.source))
         .join(Ticket, col(Ticket.id) == col(TicketTransition.ticket_id))
         .outerjoin(Category, col(Category.id) == col(Ticket.category_id))
         .where(col(TicketTransition.ticket_id).in_(referred), col(TicketTransition.at) <= now)
         .order_by(col(TicketTransition.ticket_id), col(TicketTransition.at), col(TicketTransition.id))
-    ).all()
+        .execution_options(yield_per=_STREAM_ROWS)
+    )
     receipts: list[_Receipt] = []
     current: _Receipt | None = None
     current_ticket: int | None = None
-    for step, sla_hours, source in rows:
+    for ticket_id, action, at, to_unit_id, verdict, sla_hours, source in rows:
+        step = _Step(ticket_id=ticket_id, action=action, at=at, to_unit_id=to_unit_id, verdict=verdict)
         if step.ticket_id != current_ticket:
             current, current_ticket = None, step.ticket_id
         if step.action in _REFERRALS and step.to_unit_id is not None:
@@ -175,7 +195,7 @@ def _receipts(session: Session, *, start: datetime, end: datetime, now: datetime
     return receipts
 
 
-def _record(receipt: _Receipt, step: TicketTransition) -> None:
+def _record(receipt: _Receipt, step: _Step) -> None:
     """What one step, taken while the ticket was at the unit, adds to the receipt."""
     if step.action == TicketAction.REPORT_DONE and receipt.done_at is None:
         receipt.done_at = step.at

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from types import MappingProxyType
 
 import sqlalchemy as sa
@@ -13,6 +14,8 @@ from callcenter.platform.errors import Conflict, InvalidTransition, NotFound, Pe
 from callcenter.platform.persian import normalize_text
 from db.engine import all_or_nothing
 from db.models import (
+    OPEN_VERIFICATION,
+    Category,
     FieldVerdict,
     Role,
     Ticket,
@@ -24,7 +27,7 @@ from db.models import (
     Unit,
     User,
     VerificationTask,
-    VerificationTaskStatus,
+    utcnow,
 )
 
 S, A, V = TicketStatus, TicketAction, FieldVerdict
@@ -196,12 +199,14 @@ def apply_action(
     actor_id = _permitted_actor_id(actor, action, ticket)
     clean_note = _checked_note(action, verdict, note)
     to_unit_id = _target_unit(session, action, ticket, unit_id)
+    at = utcnow()
     _move(session, ticket_id=ticket_id, from_status=from_status, from_unit_id=from_unit_id,
-          to_status=to_status, to_unit_id=to_unit_id)
+          to_status=to_status, to_unit_id=to_unit_id,
+          clock=_unit_clock(session, ticket, at) if action in _REFERRALS else {})
     transition = TicketTransition(
         ticket_id=ticket_id, from_status=from_status, to_status=to_status, action=action,
         actor_id=actor_id, actor_role=actor.role, note=clean_note,
-        from_unit_id=from_unit_id, to_unit_id=to_unit_id, verdict=verdict,
+        from_unit_id=from_unit_id, to_unit_id=to_unit_id, verdict=verdict, at=at,
     )
     session.add(transition)
     if with_step is not None:
@@ -214,8 +219,7 @@ def apply_action(
     return transition
 
 
-OPEN_VERIFICATION_STATUSES = (VerificationTaskStatus.PENDING, VerificationTaskStatus.CALLING,
-                              VerificationTaskStatus.GAVE_UP)
+OPEN_VERIFICATION_STATUSES = OPEN_VERIFICATION
 
 
 def _open_verification_task(session: Session, ticket: Ticket) -> None:
@@ -282,16 +286,29 @@ def _target_unit(session: Session, action: TicketAction, ticket: Ticket, unit_id
     return unit_id
 
 
+def unit_deadline(session: Session, ticket: Ticket, referred_at: datetime) -> datetime:
+    """The deadline of a unit the ticket reached at ``referred_at``: that plus its category's ``sla_hours``. A
+    reopening does not restart the clock; only a referral does."""
+    category = session.get(Category, ticket.category_id) if ticket.category_id is not None else None
+    hours = category.sla_hours if category is not None else int(Category.model_fields["sla_hours"].default)
+    return referred_at + timedelta(hours=hours)
+
+
+def _unit_clock(session: Session, ticket: Ticket, at: datetime) -> dict[str, datetime]:
+    """What a referral at ``at`` sets on the ticket's row: the inboxes sort by it, the escalation job reads it."""
+    return {"referred_at": at, "unit_deadline": unit_deadline(session, ticket, at)}
+
+
 def _move(
     session: Session, *, ticket_id: int, from_status: TicketStatus, from_unit_id: int | None,
-    to_status: TicketStatus, to_unit_id: int | None,
+    to_status: TicketStatus, to_unit_id: int | None, clock: Mapping[str, datetime],
 ) -> None:
     """Compare-and-set: only if nobody moved the ticket since it was read (two clicks at once apply once)."""
     same_unit = col(Ticket.unit_id).is_(None) if from_unit_id is None else col(Ticket.unit_id) == from_unit_id
     moved = session.exec(
         sa.update(Ticket)
         .where(col(Ticket.id) == ticket_id, col(Ticket.status) == from_status, same_unit)
-        .values(status=to_status, unit_id=to_unit_id)
+        .values(status=to_status, unit_id=to_unit_id, **clock)
     )
     if moved.rowcount != 1:
         current = session.get(Ticket, ticket_id, populate_existing=True)  # as it is now, not as first read

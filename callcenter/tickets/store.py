@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from callcenter.platform.errors import NotFound, ValidationFailed
 from callcenter.platform.persian import ascii_digits, normalize_phone_number, normalize_text
@@ -17,10 +21,12 @@ from callcenter.tickets.lifecycle import FINAL_STATUSES
 from callcenter.tickets.tracking_code import new_tracking_code, parse_tracking_code
 from db.engine import unit_of_work
 from db.models import (
+    ADDRESS_WORD_MAX_LENGTH,
     Call,
     Category,
     FeedbackKind,
     Ticket,
+    TicketAddressWord,
     TicketCreate,
     TicketPublic,
     TicketSource,
@@ -29,6 +35,7 @@ from db.models import (
     Unit,
     UnitKind,
     User,
+    utcnow,
 )
 
 HISTORY_LIMIT = 20
@@ -115,7 +122,10 @@ def submit_ticket(
         longitude=data.longitude,
         tracking_code="",
     )
-    return _insert_with_unique_code(session, ticket)
+    submission = _insert_with_unique_code(session, ticket)
+    if submission.new:
+        _index_address_words(session, submission.ticket)
+    return submission
 
 
 def _check_district(session: Session, district_id: int | None) -> None:
@@ -240,20 +250,95 @@ def possible_duplicates(
     session: Session, *, category_id: int | None, address: str, caller_number: str | None,
     now: datetime | None = None,
 ) -> list[TicketPublic]:
-    """Open tickets the operator should see before filing: the caller's own, and the same problem nearby."""
+    """Open tickets the operator should see before filing: the caller's own, and the same problem nearby; the
+    newest ``HISTORY_LIMIT`` of them, each part read through an index (ADR 0077)."""
     since = (now or datetime.now(UTC)) - DUPLICATE_WINDOW
-    recent_open = select(Ticket).where(col(Ticket.status).in_(OPEN_STATUSES), col(Ticket.created_at) >= since)
     found: dict[int, Ticket] = {}
     number = normalize_phone_number(caller_number or "")
     if number:
-        for ticket in session.exec(recent_open.where(Ticket.caller_number == number)).all():
+        for ticket in session.exec(_newest_first(select(Ticket).where(
+                Ticket.caller_number == number, col(Ticket.status).in_(OPEN_STATUSES),
+                col(Ticket.created_at) >= since)).limit(HISTORY_LIMIT)).all():
             found[ticket.id] = ticket  # type: ignore[index]
-    if category_id is not None and address_words(address):
-        for ticket in session.exec(recent_open.where(Ticket.category_id == category_id)).all():
-            if addresses_near(ticket.address, address):
-                found[ticket.id] = ticket  # type: ignore[index]
-    ordered = sorted(found.values(), key=lambda t: t.created_at, reverse=True)
+    if category_id is not None:
+        for ticket in _near_in_category(session, category_id=category_id, address=address, since=since):
+            found[ticket.id] = ticket  # type: ignore[index]
+    ordered = sorted(found.values(), key=lambda t: (t.created_at, t.id), reverse=True)
     return [to_public(session, ticket) for ticket in ordered[:HISTORY_LIMIT]]
+
+
+_CANDIDATES_PAGE = 100
+
+
+def _near_in_category(session: Session, *, category_id: int, address: str, since: datetime) -> list[Ticket]:
+    """The newest open tickets of the category filed since ``since`` whose address is near ``address``.
+
+    The word index gives the candidates: tickets sharing enough of the address's words that they could be near
+    (a Jaccard similarity of at least NEARBY_SIMILARITY needs at least that share of the words of either side);
+    ``addresses_near`` then judges each, newest first, a page of candidates at a time."""
+    words = address_words(address)
+    keys = sorted({_word_key(word) for word in words})
+    if not keys:
+        return []
+    # Words cut to the same key count once: each such collision can hide one shared word from the count.
+    needed = max(1, math.ceil(round(NEARBY_SIMILARITY * len(words), 9)) - (len(words) - len(keys)))
+    candidates = (
+        select(TicketAddressWord.ticket_id)
+        .where(TicketAddressWord.category_id == category_id, col(TicketAddressWord.word).in_(keys),
+               col(TicketAddressWord.created_at) >= since)
+        .group_by(col(TicketAddressWord.ticket_id)).having(sa.func.count() >= needed)
+    )
+    query = _newest_first(select(Ticket).where(col(Ticket.id).in_(candidates), col(Ticket.status).in_(OPEN_STATUSES)))
+    near: list[Ticket] = []
+    while len(near) < HISTORY_LIMIT:
+        page = session.exec(query.limit(_CANDIDATES_PAGE)).all()
+        near.extend(ticket for ticket in page if addresses_near(ticket.address, address))
+        if len(page) < _CANDIDATES_PAGE:
+            break
+        last = page[-1]
+        query = query.where(sa.tuple_(col(Ticket.created_at), col(Ticket.id)) < (last.created_at, last.id))
+    return near[:HISTORY_LIMIT]
+
+
+def _newest_first(query: SelectOfScalar[Ticket]) -> SelectOfScalar[Ticket]:
+    return query.order_by(col(Ticket.created_at).desc(), col(Ticket.id).desc())
+
+
+def _word_key(word: str) -> str:
+    return word[:ADDRESS_WORD_MAX_LENGTH]
+
+
+def _index_address_words(session: Session, ticket: Ticket) -> None:
+    """The new ticket's address words, for the duplicate check (a ticket without a category is never searched)."""
+    if ticket.id is None or ticket.category_id is None:
+        return
+    for key in sorted({_word_key(word) for word in address_words(ticket.address)}):
+        session.add(TicketAddressWord(ticket_id=ticket.id, word=key, category_id=ticket.category_id,
+                                      created_at=ticket.created_at))
+
+
+ADDRESS_WORD_PURGE_EVERY = timedelta(hours=1)
+
+
+def purge_address_words(session: Session, *, now: datetime) -> int:
+    """Forget the address words of tickets filed before the duplicate window (the scheduler's purge job).
+
+    By ticket id, the word table's key: every ticket below the first one filed within the window was filed before
+    it (a ticket filed within it is at or above that first one), so only words nobody searches for go."""
+    first_recent = session.exec(select(sa.func.min(Ticket.id)).where(
+        col(Ticket.created_at) >= now - DUPLICATE_WINDOW)).one()
+    stale = sa.delete(TicketAddressWord)
+    if first_recent is not None:
+        stale = stale.where(col(TicketAddressWord.ticket_id) < first_recent)
+    return int(session.exec(stale).rowcount or 0)
+
+
+def address_word_purge_job(*, engine: Engine, now: Callable[[], datetime] = utcnow) -> Callable[[], int]:
+    """The scheduler's job: ``purge_address_words`` in a unit of work of its own; returns how many rows went."""
+    def purge() -> int:
+        with unit_of_work(engine) as session:
+            return purge_address_words(session, now=now())
+    return purge
 
 
 def to_public(session: Session, ticket: Ticket) -> TicketPublic:

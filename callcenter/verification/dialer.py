@@ -26,6 +26,7 @@ from callcenter.telephony.dialplan import UserEvent
 from callcenter.tickets.store import to_public
 from callcenter.verification.tasks import (
     CallingPolicy,
+    VerificationPage,
     ask_automatic,
     begin_attempt,
     due_automatic,
@@ -75,8 +76,8 @@ class VerificationDialer:
 
     # -- the supervisors' list --------------------------------------------------------------------------------
 
-    async def open_tasks(self) -> list[VerificationTaskPublic]:
-        return await self._in_session(lambda session: open_tasks(session, policy=self.policy))
+    async def open_tasks(self, *, after: str | None = None) -> VerificationPage:
+        return await self._in_session(lambda session: open_tasks(session, policy=self.policy, after=after))
 
     async def call_with_supervisor(self, *, task_id: int, supervisor: User) -> VerificationTaskPublic:
         """Click-to-call: the supervisor's phone rings; once answered, the citizen's phone rings showing 137."""

@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from pydantic import BaseModel
 from sqlmodel import Session, col, select
 
 from callcenter.platform.errors import Conflict, NotFound, OutsideCallingHours, ValidationFailed
+from callcenter.platform.keyset import Cursor, after_in_rank
 from callcenter.platform.service_hours import ServiceHours
 from callcenter.tickets.lifecycle import OPEN_VERIFICATION_STATUSES as OPEN_STATUSES
 from callcenter.tickets.lifecycle import Actor, Citizen, apply_action
@@ -29,6 +31,7 @@ from db.models import (
     VerificationTask,
     VerificationTaskPublic,
     VerificationTaskStatus,
+    status_in,
 )
 
 Status, Outcome = VerificationTaskStatus, VerificationOutcome
@@ -82,13 +85,36 @@ class CallingPolicy:
         return opening if opening is not None else earliest + timedelta(days=1)
 
 
-def open_tasks(session: Session, *, policy: CallingPolicy) -> list[VerificationTaskPublic]:
-    """The supervisors' list: every open task, the soonest due first."""
-    tasks = session.exec(
-        select(VerificationTask).where(col(VerificationTask.status).in_(OPEN_STATUSES))
-        .order_by(col(VerificationTask.next_attempt_at), col(VerificationTask.id))
-    ).all()
-    return [task_public(session, task, policy=policy) for task in tasks]
+PAGE_SIZE = 50
+
+
+class VerificationPage(BaseModel):
+    """A page of the supervisors' list, the soonest due first; ``next_cursor`` (None on the last page) is what to
+    send as ``after`` for the next one (callcenter/platform/keyset.py, ADR 0078)."""
+
+    items: list[VerificationTaskPublic]
+    total: int  # every open task, on every page
+    page_size: int = PAGE_SIZE
+    next_cursor: str | None = None
+
+
+def open_tasks(session: Session, *, policy: CallingPolicy, after: str | None = None,
+               page_size: int = PAGE_SIZE) -> VerificationPage:
+    """The supervisors' list a page at a time: the open tasks by next call, then id, after ``after``."""
+    # The statuses written out: the predicate of the open tasks' partial index (db/models.py).
+    query = select(VerificationTask).where(status_in(*OPEN_STATUSES))
+    total = session.exec(select(sa.func.count()).select_from(VerificationTask).where(status_in(*OPEN_STATUSES))).one()
+    if after:
+        query = query.where(after_in_rank(Cursor.decode(after), col(VerificationTask.next_attempt_at),
+                                          col(VerificationTask.id)))
+    tasks = session.exec(query.order_by(col(VerificationTask.next_attempt_at), col(VerificationTask.id))
+                         .limit(page_size + 1)).all()
+    page = tasks[:page_size]
+    last = page[-1] if len(tasks) > page_size and page else None
+    return VerificationPage(items=[task_public(session, task, policy=policy) for task in page], total=total,
+                            page_size=page_size,
+                            next_cursor=Cursor(rank=0, moment=last.next_attempt_at, id=last.id or 0).encode()
+                            if last is not None else None)
 
 
 def task_public(session: Session, task: VerificationTask, *, policy: CallingPolicy) -> VerificationTaskPublic:

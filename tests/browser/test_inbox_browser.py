@@ -1,16 +1,20 @@
 """The unit liaison's inbox in a real browser on a web-only backend: a referred ticket appears, the liaison accepts
-it and reports it done by clicking (the note is required), the database follows; an overdue ticket stands out."""
+it and reports it done by clicking (the note is required), the database follows; an overdue ticket stands out;
+more tickets than a page are read page after page, and a tab shows one status."""
 
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from playwright.async_api import Page, Route, expect
+from sqlmodel import col, select
 
+from callcenter.platform.persian import persian_digits
+from callcenter.tickets.inbox import PAGE_SIZE
 from callcenter.tickets.lifecycle import ACTION_ROLES, TRANSITIONS, apply_action
 from callcenter.tickets.store import to_public
 from db.engine import unit_of_work
@@ -22,6 +26,7 @@ from tests.support.ticket_flow import (
     WASTE,
     Filed,
     add_staff,
+    bulk_referred_tickets,
     referred_long_ago,
     referred_ticket,
     status_of,
@@ -219,3 +224,50 @@ async def test_given_the_liaisons_rows_then_their_buttons_are_the_lifecycle_tabl
                  if source == status and Role.UNIT_LIAISON in ACTION_ROLES[action]]
         assert shown == table, status
         assert table  # the table gives the liaison something to do in both
+
+
+async def test_given_more_tickets_than_a_page_when_the_liaison_pages_through_and_picks_a_tab_then_each_shows_once(
+    engine: sa.Engine, web_backend: WebBackend, console_page: Page,
+) -> None:
+    """A page is the server's size; «نمایش … درخواست بعدی» brings the next one under it; a refresh (after acting)
+    reads both pages again; each tab shows its status with its count."""
+    page = console_page
+    add_staff(engine, "waste.liaison", Role.UNIT_LIAISON, unit=WASTE)
+    count = PAGE_SIZE + 5
+    ids = bulk_referred_tickets(engine, unit=WASTE, count=count, prefix="P", real_codes=True,
+                                referred_at=datetime.now(UTC) - timedelta(hours=1))
+    with unit_of_work(engine) as session:
+        codes = dict(session.exec(select(Ticket.id, Ticket.tracking_code).where(col(Ticket.id).in_(list(ids)))).all())
+    await log_in_to_inbox(page, web_backend.url, "waste.liaison")
+    rows, more = page.locator("#inbox tbody tr"), page.locator("#inbox-more")
+
+    await expect(rows).to_have_count(PAGE_SIZE)
+    await expect(page.locator("#inbox-count")).to_have_text(persian_digits(count))
+    await expect(page.locator("#inbox-shown")).to_have_text(
+        f"{persian_digits(PAGE_SIZE)} از {persian_digits(count)} درخواست")
+    await expect(more).to_have_text("نمایش ۵ درخواست بعدی")
+    await more.click()
+
+    await expect(rows).to_have_count(count)
+    await expect(more).to_be_hidden()
+    # Urgent, high, normal in turn from the first, all due at once: by priority, then in the order they came.
+    in_order = [codes[ids[i - 1]] for first in (1, 2, 3) for i in range(first, count + 1, 3)]
+    assert await rows.evaluate_all("rows => rows.map(row => row.dataset.code)") == in_order
+    last = page.locator(f'#inbox tr[data-code="{in_order[-1]}"]')
+    await last.get_by_role("button", name="پذیرش").click()  # on the second page: the refresh reads both again
+    await expect(last).to_have_attribute("data-status", "accepted")
+    await expect(rows).to_have_count(count)
+    tabs = page.locator("#inbox-tabs button")
+    await expect(tabs).to_have_text([f"همه ({persian_digits(count)})",
+                                     f"ارجاع‌شده به واحد ({persian_digits(count - 1)})",
+                                     "بازگشایی‌شده (۰)", "در دست اقدام واحد (۱)"])
+
+    await page.locator('#inbox-tabs button[data-tab="accepted"]').click()
+    await expect(rows).to_have_count(1)
+    await expect(last).to_be_visible()
+    await expect(page.locator("#inbox-count")).to_have_text("۱")
+    await expect(page.locator('#inbox-tabs button[aria-pressed="true"]')).to_have_attribute("data-tab", "accepted")
+    await expect(more).to_be_hidden()
+    await page.locator('#inbox-tabs button[data-tab="all"]').click()
+    await expect(rows).to_have_count(PAGE_SIZE)
+    await expect(more).to_be_visible()

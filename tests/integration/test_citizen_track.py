@@ -164,7 +164,7 @@ def test_given_an_open_link_then_the_supervisors_list_says_until_when(site: Site
     site.report_done()
     add_staff(site.engine, "track.supervisor", Role.SUPERVISOR)
     assert log_in_sync(site.client, "track.supervisor", PASSWORD).status_code == 303
-    [task] = site.client.get("/api/verifications").json()
+    [task] = site.client.get("/api/verifications").json()["items"]
     with Session(site.engine) as session:
         online = session.exec(select(OnlineAnswer)).one()
     assert datetime.fromisoformat(task["online_answer_until"]) == online.expires_at

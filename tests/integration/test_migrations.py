@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from alembic import command
@@ -43,3 +43,53 @@ def test_given_clear_sip_passwords_when_migrating_to_0012_then_only_their_md5_cr
         engine.dispose()
     assert "sip_password" not in columns
     assert cred == sip_md5_cred("1007", "OldClear77", DEFAULT_SIP_REALM)
+
+
+def test_given_tickets_from_before_0019_when_migrating_then_their_unit_clock_and_recent_address_words_are_filled(
+    database_url: str,
+) -> None:
+    """The inbox's sort key comes from the history as the inbox used to compute it (latest referral, else the
+    filing for a ticket waiting on someone; plus the category's hours), and the duplicate check finds the
+    tickets filed within its window."""
+    config = alembic_config(database_url)
+    command.downgrade(config, "0018")
+    now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+    hour = timedelta(hours=1)
+    engine = make_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            def insert(table: str, **row: object) -> None:
+                connection.execute(sa.insert(sa.table(table, *(sa.column(name) for name in row))), row)
+
+            insert("unit", id=1, name="پسماند", kind="organisation")
+            insert("category", id=1, name="زباله", line="137", default_unit_id=1, sla_hours=24)
+            ticket = {"address": "", "description": "شرح", "line": "137", "source": "operator", "anonymous": False,
+                      "priority": "normal", "unit_id": 1, "category_id": 1, "created_at": now - 10 * hour}
+            insert("ticket", **{**ticket, "address": "خیابان پیغمبریه، کوچه 12"}, id=1, tracking_code="T1",
+                   status="referred")
+            insert("ticket", **ticket, id=2, tracking_code="T2", status="accepted")  # no step: older than steps
+            insert("ticket", **ticket, id=3, tracking_code="T3", status="registered")
+            insert("ticket", **{**ticket, "category_id": None}, id=4, tracking_code="T4", status="referred")
+            insert("ticket", **{**ticket, "created_at": now - timedelta(days=40), "address": "پیغمبریه 12"}, id=5,
+                   tracking_code="T5", status="referred")
+            step = {"from_status": "registered", "to_status": "referred", "actor_role": "operator", "note": "",
+                    "to_unit_id": 1}
+            insert("ticket_transition", **step, ticket_id=1, action="refer", at=now - 9 * hour)
+            insert("ticket_transition", **step, ticket_id=1, action="re_refer", at=now - 5 * hour)
+            insert("ticket_transition", **step, ticket_id=4, action="refer", at=now - 8 * hour)
+        command.upgrade(config, "head")
+        with engine.connect() as connection:
+            clocks = connection.execute(sa.text(
+                "SELECT id, referred_at, unit_deadline FROM ticket ORDER BY id")).all()
+            words = connection.execute(sa.text(
+                "SELECT ticket_id, word FROM ticket_address_word ORDER BY ticket_id, word")).all()
+    finally:
+        engine.dispose()
+
+    def moment(value: object) -> datetime | None:  # SQLite answers text to a raw query
+        return datetime.fromisoformat(value) if isinstance(value, str) else value  # type: ignore[return-value]
+
+    assert [(ticket_id, moment(at), moment(due)) for ticket_id, at, due in clocks] == [
+        (1, now - 5 * hour, now + 19 * hour), (2, now - 10 * hour, now + 14 * hour), (3, None, None),
+        (4, now - 8 * hour, now + 64 * hour), (5, now - timedelta(days=40), now - timedelta(days=39))]
+    assert [tuple(row) for row in words] == [(1, "12"), (1, "پیغمبریه")]

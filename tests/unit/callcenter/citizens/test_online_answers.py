@@ -100,7 +100,7 @@ def test_given_a_ticket_reported_done_when_offered_then_an_sms_with_the_link_and
         assert sms.to_number == "09121234567"
         assert "https://137.example" + answer_path(settings.secret_key, online.id or 0) in sms.body
         assert the_task(engine, ticket).next_attempt_at == online.expires_at
-        [listed] = open_tasks(session, policy=ALWAYS)
+        [listed] = open_tasks(session, policy=ALWAYS).items
         assert listed.online_answer_until == online.expires_at  # the supervisors see the link is open
         assert due_automatic(session, now=NOW + timedelta(hours=47), limit=10) == []
 

@@ -255,11 +255,12 @@ async def test_given_the_backend_when_built_then_the_purge_and_the_escalation_ar
     scheduler = services.telephony.scheduler
     assert {"recording-purge", "ticket-escalation", "photo-sweep", "rate-limit-purge", "phone-code-purge",
             "meeting-reminders", "complaint-escalation", "complaint-draft-purge",
-            "complaint-retention"} <= set(scheduler.job_names)
+            "complaint-retention", "address-word-purge"} <= set(scheduler.job_names)
     assert scheduler.job("rate-limit-purge").run() == 0  # runs against the real database: nothing expired yet
     assert scheduler.job("phone-code-purge").run() == 0
     assert scheduler.job("meeting-reminders").run() == 0  # no meeting booked
     assert scheduler.job("complaint-draft-purge").run() == 0
+    assert scheduler.job("address-word-purge").run() == 0  # no ticket filed yet
     assert scheduler.job("recording-purge").every == timedelta(seconds=1800)
     assert scheduler.job("ticket-escalation").every == timedelta(seconds=120)
     orphan = tmp_path / "state" / "photos" / f"{'d' * 32}.jpg"  # left by a process killed mid-step, a day ago

@@ -42,7 +42,15 @@ from db.models import (
     VerificationTaskStatus,
 )
 from tests.support.channels import filed_through
-from tests.support.ticket_flow import WASTE, Filed, add_staff, referred_ticket, status_of, steps_of
+from tests.support.ticket_flow import (
+    WASTE,
+    Filed,
+    add_staff,
+    bulk_referred_tickets,
+    referred_ticket,
+    status_of,
+    steps_of,
+)
 
 A, S, Out, TS = TicketAction, TicketStatus, VerificationOutcome, VerificationTaskStatus
 # A Monday at 10:00 in Qazvin (Tehran time): inside the default calling hours.
@@ -93,7 +101,7 @@ def test_given_a_unit_reports_done_then_one_verification_task_waits_for_a_call(
     task = task_of(engine, ticket)
     assert (task.status, task.attempts, task.mode) == (TS.PENDING, 0, VerificationMode.MANUAL)
     with unit_of_work(engine) as session:
-        [listed] = open_tasks(session, policy=ALWAYS)
+        [listed] = open_tasks(session, policy=ALWAYS).items
     assert (listed.tracking_code, listed.done_note, listed.caller_number, listed.source) == (
         ticket.tracking_code, "سطل‌ها تخلیه شد", "09121234567", TicketSource.OPERATOR)
 
@@ -106,8 +114,39 @@ def test_given_a_ticket_filed_online_when_reported_done_then_the_list_says_it_ca
         apply_action(session, ticket_id=ticket.id, action=A.ACCEPT, actor=people[1])
         apply_action(session, ticket_id=ticket.id, action=A.REPORT_DONE, actor=people[1], note="انجام شد")
     with unit_of_work(engine) as session:
-        [listed] = open_tasks(session, policy=ALWAYS)
+        [listed] = open_tasks(session, policy=ALWAYS).items
     assert (listed.tracking_code, listed.source) == (ticket.tracking_code, TicketSource.WEB)
+
+
+def test_given_more_open_tasks_than_a_page_when_walking_every_page_then_each_comes_once_soonest_due_first(
+    engine: sa.Engine,
+) -> None:
+    """The supervisors' list a page at a time (ADR 0078): every open task once, by next call then id (several
+    due at the same moment), the settled ones never, and the count of all of them on every page."""
+    ids = bulk_referred_tickets(engine, unit=WASTE, count=17, prefix="V", referred_at=MONDAY_10)
+    statuses = (TS.PENDING, TS.GAVE_UP, TS.DONE, TS.CALLING)
+    with unit_of_work(engine) as session:
+        for n, ticket_id in enumerate(ids):
+            session.add(VerificationTask(ticket_id=ticket_id, status=statuses[n % 4],
+                                         next_attempt_at=MONDAY_10 + timedelta(hours=n % 5)))
+    with unit_of_work(engine) as session:
+        tasks = session.exec(select(VerificationTask).where(VerificationTask.status != TS.DONE)).all()
+        expected = [task.id for task in sorted(tasks, key=lambda task: (task.next_attempt_at, task.id))]
+
+    walked: list[int | None] = []
+    after: str | None = None
+    pages = []
+    while True:
+        with unit_of_work(engine) as session:
+            page = open_tasks(session, policy=ALWAYS, after=after, page_size=3)
+        pages.append(page)
+        walked.extend(task.id for task in page.items)
+        if page.next_cursor is None:
+            break
+        after = page.next_cursor
+
+    assert len(expected) == 13 and walked == expected
+    assert len(pages) == 5 and {page.total for page in pages} == {13}
 
 
 def test_given_a_supervisor_calls_and_the_citizen_says_not_solved_then_the_ticket_reopens_with_their_words(
