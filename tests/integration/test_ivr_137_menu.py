@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
 from sqlmodel import Session
 
 from db.models import Unit
@@ -30,74 +29,70 @@ def file_ticket(backend: RunningBackend, caller: str) -> tuple[str, list[str]]:
     return ticket.tracking_code, readout
 
 
-# Menu behaviour does not depend on the database kind; these long calls run once, on SQLite.
-menu_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+# Each menu path is a long real call (the read-outs are many prompts); one call per test in a row cost the suite
+# over six minutes on one worker, so the four citizens call at once, each from their own port, and each path is
+# judged on its own caller's prompts. The status read-out reads the database, so this runs on both kinds.
+STATUS_PORT, RETURNING_PORT, WRONG_CODE_PORT, SILENT_PORT = (CITIZENS_PORT + offset for offset in (0, 10, 14, 18))
 
 
-async def test_given_a_ticket_when_citizen_presses_2_and_types_its_code_then_status_unit_and_date_are_read(
-    backend: RunningBackend, sipp: Sipp, ami_observer: AmiObserver
+async def test_given_four_citizens_calling_137_at_once_then_each_hears_the_path_their_keys_chose(
+    backend: RunningBackend, sipp: Sipp, ami_observer: AmiObserver, operator_phones: object
 ) -> None:
-    code, readout = file_ticket(backend, caller="09170000001")
-    caller = "09170000002"  # someone else asks about it: no returning-caller offer
+    asked_code, readout = file_ticket(backend, caller="09170000001")
+    _own_code, own_readout = file_ticket(backend, caller="09170000003")
+    wrong_code, _ = file_ticket(backend, caller="09170000004")
+    wrong = wrong_code[:-1] + str((int(wrong_code[-1]) + 1) % 10)
 
-    result = await sipp.citizen_calls(caller=caller, digits=f"2{code}#", hold_ms=90000, local_port=CITIZENS_PORT)
+    async with operator_in_queue(backend.url, username=OPERATOR_1.username, password=OPERATOR_1.password):
+        results = await asyncio.gather(
+            # someone else asks about the first ticket: no returning-caller offer
+            sipp.citizen_calls(caller="09170000002", digits=f"2{asked_code}#", hold_ms=90000,
+                               local_port=STATUS_PORT),
+            # the second ticket's own caller; 1 pressed 9 s in interrupts the offer
+            sipp.citizen_calls(caller="09170000003", digits="1", dtmf_delay_ms=9000, hold_ms=90000,
+                               local_port=RETURNING_PORT),
+            sipp.citizen_calls(caller="09170000005", digits=f"2{wrong}#" + "*#*#" + "1" * 30, hold_ms=45000,
+                               local_port=WRONG_CODE_PORT),
+            sipp.citizen_calls(caller="09170000006", digits="", hold_ms=75000, local_port=SILENT_PORT),
+        )
+    await asyncio.sleep(0.5)
 
-    assert result.failed == 0, result.output[-2000:]
-    played = heard(ami_observer, caller)
-    assert played[:2] == ["welcome_137", "enter_tracking_code"]
+    for result in results:
+        assert result.failed == 0, result.output[-2000:]
+    status_code_typed_then_status_unit_and_date_are_read(ami_observer, "09170000002", readout)
+    returning_caller_is_offered_their_open_ticket_first(ami_observer, "09170000003", own_readout)
+    wrong_check_digit_then_garbage_then_too_many_digits_reach_an_operator(ami_observer, "09170000005")
+    silence_everywhere_reaches_an_operator_after_three_menus(ami_observer, "09170000006")
+
+
+def status_code_typed_then_status_unit_and_date_are_read(observer: AmiObserver, caller: str,
+                                                         readout: list[str]) -> None:
+    played = heard(observer, caller)
+    assert played[:2] == ["welcome_137", "enter_tracking_code"], played
     assert contains_run(played, readout), played
-    assert played[-1] == "goodbye"
-    assert not queued(ami_observer, caller)
+    assert played[-1] == "goodbye", played
+    assert not queued(observer, caller)
 
 
-@menu_only
-async def test_given_an_open_ticket_when_its_caller_calls_again_then_offered_its_status_first(
-    backend: RunningBackend, sipp: Sipp, ami_observer: AmiObserver
-) -> None:
-    caller = "09170000003"
-    _code, readout = file_ticket(backend, caller=caller)
-
-    result = await sipp.citizen_calls(caller=caller, digits="1", dtmf_delay_ms=9000, hold_ms=90000,
-                                      local_port=CITIZENS_PORT)
-
-    assert result.failed == 0, result.output[-2000:]
-    played = heard(ami_observer, caller)
-    # 1 pressed 9 s in interrupts the offer (welcome, "you have an open request", its code, "press 1")
+def returning_caller_is_offered_their_open_ticket_first(observer: AmiObserver, caller: str,
+                                                        readout: list[str]) -> None:
+    played = heard(observer, caller)
+    # welcome, "you have an open request", its code, "press 1"; the 1 interrupts it
     assert played[:2] == ["welcome_137", "you_have_open_request"], played
     assert contains_run(played, readout), played
-    assert "menu_137" not in played
+    assert "menu_137" not in played, played
 
 
-@menu_only
-async def test_given_wrong_check_digit_then_garbage_then_too_many_digits_then_the_caller_reaches_an_operator(
-    backend: RunningBackend, sipp: Sipp, ami_observer: AmiObserver, operator_phones: object
-) -> None:
-    code, _ = file_ticket(backend, caller="09170000004")
-    wrong = code[:-1] + str((int(code[-1]) + 1) % 10)
-    caller = "09170000005"
-    digits = f"2{wrong}#" + "*#*#" + "1" * 30
-
-    async with operator_in_queue(backend.url, username=OPERATOR_1.username, password=OPERATOR_1.password):
-        result = await sipp.citizen_calls(caller=caller, digits=digits, hold_ms=45000, local_port=CITIZENS_PORT)
-
-    assert result.failed == 0, result.output[-2000:]
-    played = heard(ami_observer, caller)
-    assert "invalid_tracking_code" in played
-    assert "status_of_request" not in played
-    await asyncio.sleep(0.5)
-    assert queued(ami_observer, caller)
+def wrong_check_digit_then_garbage_then_too_many_digits_reach_an_operator(observer: AmiObserver,
+                                                                          caller: str) -> None:
+    played = heard(observer, caller)
+    assert "invalid_tracking_code" in played, played
+    assert "status_of_request" not in played, played
+    assert queued(observer, caller)
 
 
-@menu_only
-async def test_given_silence_everywhere_when_citizen_calls_137_then_after_three_prompts_an_operator_queue(
-    backend: RunningBackend, sipp: Sipp, ami_observer: AmiObserver, operator_phones: object
-) -> None:
-    caller = "09170000006"
-    async with operator_in_queue(backend.url, username=OPERATOR_1.username, password=OPERATOR_1.password):
-        result = await sipp.citizen_calls(caller=caller, digits="", hold_ms=75000, local_port=CITIZENS_PORT)
-
-    assert result.failed == 0, result.output[-2000:]
-    played = heard(ami_observer, caller)
-    assert played.count("menu_137") == 3
-    assert played[-1] == "connecting_to_operator"
-    assert queued(ami_observer, caller)
+def silence_everywhere_reaches_an_operator_after_three_menus(observer: AmiObserver, caller: str) -> None:
+    played = heard(observer, caller)
+    assert played.count("menu_137") == 3, played
+    assert played[-1] == "connecting_to_operator", played
+    assert queued(observer, caller)
