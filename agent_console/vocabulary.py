@@ -13,6 +13,7 @@ from callcenter.platform.persian import persian_digits
 from callcenter.platform.service_hours import TEHRAN
 from callcenter.reports.scorecard_export import PALETTE
 from callcenter.telephony.agent_states import PAUSE_REASON_NAMES, STATE_NAMES
+from callcenter.telephony.asterisk_actions import SPY_MODE_NAMES
 from callcenter.tickets import attachments
 from callcenter.tickets.channels import CHANNEL_NAMES, SOURCE_NAMES
 from callcenter.tickets.lifecycle import (
@@ -51,6 +52,7 @@ def page_vocabulary(role: Role | None, *, now: datetime | None = None) -> dict[s
         "channels": [{"channel": channel.value, "name": name} for channel, name in CHANNEL_NAMES.items()],
         "agent_states": {state.value: name for state, name in STATE_NAMES.items()},
         "pause_reasons": {reason.value: name for reason, name in PAUSE_REASON_NAMES.items()},
+        "spy_modes": [{"mode": mode, "name": name} for mode, name in SPY_MODE_NAMES.items()],
         "photos": {
             "with_action": attachments.PHOTO_ACTION.value,
             "max_count": attachments.MAX_PHOTOS,

@@ -2,11 +2,10 @@
 // Agent states apply at once; anything about calls reloads the snapshot (debounced), so KPIs never drift.
 import {
   $, agentStateLabel, api, channelCounts, clock, jalaliDate, jalaliDateTime, lineName, ltr, openEvents, percent, persianChart,
-  persianDigitsInPage, row, showError, toPersianDigits, updateRows,
+  persianDigitsInPage, row, showError, toPersianDigits, updateRows, vocabulary,
 } from "./common.js";
 
 const CAN_SUPERVISE = document.getElementById("wallboard-script").dataset.canSupervise === "yes";
-const SPY_MODES = [["listen", "شنود"], ["whisper", "نجوا"], ["barge", "ورود به مکالمه"]];
 const board = { agents: new Map(), waiting: [], kpis: null, skewMs: 0, reloadTimer: null, charts: {} };
 
 const seconds = (value) => (value === null || value === undefined ? "—" : clock(value));
@@ -76,7 +75,7 @@ function answeredToday(extension) {
 function spyButtons(agent) {
   const cell = document.createElement("span");
   if (!CAN_SUPERVISE || agent.state !== "talking") return cell;
-  for (const [mode, label] of SPY_MODES) {
+  for (const { mode, name: label } of vocabulary.spy_modes || []) {
     const button = document.createElement("button");
     button.type = "button";
     button.className = "secondary small";

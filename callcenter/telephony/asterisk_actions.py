@@ -154,6 +154,8 @@ MUTE_FUNCTION = "MUTEAUDIO(all)"
 PJSIP_MODULE = "res_pjsip.so"
 # ChanSpy's options per supervision mode: q quiet, E end with the operator's call, w whisper, B barge.
 SPY_OPTIONS = {"listen": "qE", "whisper": "qEw", "barge": "qEB"}
+# How the wallboard names each mode on its buttons, in this order.
+SPY_MODE_NAMES = {"listen": "شنود", "whisper": "نجوا", "barge": "ورود به مکالمه"}
 
 
 @dataclass(frozen=True)

@@ -13,10 +13,12 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from agent_console.routes.wallboard import SpyMode
 from agent_console.static_assets import IMMUTABLE, REVALIDATE, HashedStaticFiles, StaticAssets
 from agent_console.vocabulary import page_vocabulary
 from callcenter.platform.errors import ValidationFailed
 from callcenter.platform.lines import LINES
+from callcenter.telephony.asterisk_actions import SPY_OPTIONS
 from callcenter.tickets import attachments
 from callcenter.tickets.channels import CHANNEL_NAMES, SOURCE_NAMES, Channel
 from callcenter.tickets.lifecycle import ACTION_ROLES, TRANSITIONS, apply_action
@@ -140,3 +142,9 @@ def test_the_pages_name_sources_and_channels_from_the_channels_module_in_the_rep
     assert words["sources"] == {source.value: name for source, name in SOURCE_NAMES.items()}
     assert [entry["channel"] for entry in words["channels"]] == [channel.value for channel in Channel]
     assert [entry["name"] for entry in words["channels"]] == list(CHANNEL_NAMES.values())
+
+
+def test_given_the_wallboard_then_its_supervision_buttons_are_the_modes_the_api_accepts_in_chanspy_order() -> None:
+    offered = [button["mode"] for button in page_vocabulary(Role.SUPERVISOR)["spy_modes"]]
+    assert offered == list(SPY_OPTIONS) == [mode.value for mode in SpyMode]
+    assert all(button["name"] for button in page_vocabulary(Role.SUPERVISOR)["spy_modes"])
