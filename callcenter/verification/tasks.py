@@ -197,8 +197,9 @@ def record_outcome(
     if attempt is not None:
         attempt.outcome, attempt.ended_at, attempt.note = outcome, attempt.ended_at or now, note
         session.add(attempt)
-    if outcome in (Outcome.RESOLVED, Outcome.NOT_RESOLVED):
-        _settle(session, task=task, outcome=outcome, by=by, note=note, now=now)
+    action = RECORDED_OUTCOMES.get(outcome)
+    if action is not None:  # the result moves the ticket; any other outcome is another try later
+        _settle(session, task=task, outcome=outcome, action=action, by=by, note=note, now=now)
     else:
         _reschedule(task, outcome=outcome, policy=policy, now=now)
         session.add(task)
@@ -347,24 +348,25 @@ def record_citizen_answer(
 ) -> TicketTransition:
     """The citizen's own answer through a public channel (the SMS link, callcenter/citizens/online_answers.py):
     the task settles and the ticket moves exactly as a call's result would, the step in the citizen's name."""
-    if outcome not in (Outcome.RESOLVED, Outcome.NOT_RESOLVED):
+    action = RECORDED_OUTCOMES.get(outcome)
+    if action is None:
         raise ValidationFailed("پاسخ را انتخاب کنید: رفع شده یا رفع نشده.", field="outcome")
     task = get_task(session, task_id)
     if task.status == Status.DONE:
         raise Conflict("نتیجه تأیید این درخواست پیش‌تر ثبت شده است.", task_id=task_id)
-    step = _settle(session, task=task, outcome=outcome, by=citizen, note=note, now=now, with_step=with_step)
+    step = _settle(session, task=task, outcome=outcome, action=action, by=citizen, note=note, now=now,
+                   with_step=with_step)
     session.refresh(task)
     return step
 
 
-def _settle(session: Session, *, task: VerificationTask, outcome: VerificationOutcome, by: Actor, note: str,
-            now: datetime,
+def _settle(session: Session, *, task: VerificationTask, outcome: VerificationOutcome, action: TicketAction,
+            by: Actor, note: str, now: datetime,
             with_step: Callable[[Session, TicketTransition], None] | None = None) -> TicketTransition:
     ticket = session.get(Ticket, task.ticket_id)
     assert ticket is not None and ticket.id is not None
     task.status, task.outcome, task.closed_at = Status.DONE, outcome, now
     session.add(task)
-    action = TicketAction.VERIFY_RESOLVED if outcome == Outcome.RESOLVED else TicketAction.VERIFY_NOT_RESOLVED
     if ticket.status == TicketStatus.DONE:  # a result recorded without a call placed through us (a desk phone)
         # Stands only with the result, in the same transaction: a refused result raises and the edge rolls back.
         apply_action(session, ticket_id=ticket.id, action=TicketAction.REQUEST_VERIFICATION, actor=by)
