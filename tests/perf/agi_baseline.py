@@ -12,6 +12,7 @@ production classes); the script is tests/perf/pyst2_first_step.py. What the figu
 from __future__ import annotations
 
 import asyncio
+import compileall
 import contextlib
 import os
 import shutil
@@ -60,6 +61,7 @@ STDLIB_LEFT_OUT = ("site-packages", "test", "idlelib", "tkinter", "turtledemo", 
 INTERPRETER_MARKER = ".pasokh-agi-baseline"
 BASELINE_TEMPLATES = ("extensions.conf", "modules.conf")
 CITIZEN = "09121234567"
+ALONE_CALLS = 5
 
 
 class CallerTimedChannel:
@@ -119,18 +121,30 @@ def interpreter_for(runtime: AsteriskRuntime) -> PurePosixPath:
 
 
 def copy_interpreter(runtime: AsteriskRuntime, prefix: Path, version: str) -> None:
+    """Once per chroot: built aside and renamed into place, so a test and a bench starting together never see half
+    of it; its libpython is found by an absolute run path, hence the same path inside."""
+    if not runtime.is_chroot:
+        raise ValueError("the interpreter is copied into a chroot only, never over itself")
     target = runtime.host_path(prefix)
     marker = target / INTERPRETER_MARKER
     if marker.exists():
         return
+    staging = target.with_name(f".{target.name}.{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
     for folder in ("bin", "lib"):
-        (target / folder).mkdir(parents=True, exist_ok=True)
-    shutil.copy2(prefix / "bin" / version, target / "bin" / version)
+        (staging / folder).mkdir(parents=True)
+    shutil.copy2(prefix / "bin" / version, staging / "bin" / version)
     for library in (prefix / "lib").glob(f"lib{version}*.so*"):
-        shutil.copy2(library, target / "lib" / library.name, follow_symlinks=False)
+        shutil.copy2(library, staging / "lib" / library.name, follow_symlinks=False)
     stdlib = Path(sysconfig.get_paths()["stdlib"])
-    shutil.copytree(stdlib, runtime.host_path(stdlib), dirs_exist_ok=True, symlinks=True,
+    shutil.copytree(stdlib, staging / stdlib.relative_to(prefix), symlinks=True,
                     ignore=lambda folder, _names: STDLIB_LEFT_OUT if Path(folder) == stdlib else ())
+    if target.exists() and not marker.exists():
+        shutil.rmtree(target, ignore_errors=True)  # what a run stopped halfway left
+    try:
+        staging.rename(target)
+    except OSError:  # another process put its copy there first: the same files
+        shutil.rmtree(staging, ignore_errors=True)
     check = subprocess.run(["chroot", str(runtime.root), str(prefix / "bin" / version), "-c", "import re, signal"],
                            capture_output=True, text=True, timeout=30, check=False)
     if check.returncode != 0:
@@ -147,6 +161,9 @@ def install_script(runtime: AsteriskRuntime) -> PurePosixPath:
     shutil.copytree(Path(pyst2_agi.__file__).parent, packages / "asterisk", dirs_exist_ok=True,
                     ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy2(six.__file__, packages / "six.py")
+    # Byte-compiled once, as an installed library is: no call pays for compiling pyst2 (the script itself, run as
+    # __main__, is compiled by every process, as any classic AGI script is).
+    compileall.compile_dir(packages, quiet=1)
     script = folder / SCRIPT.name
     script.write_text(f"#!{interpreter_for(runtime)}\n{SCRIPT.read_text()}")
     script.chmod(script.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
@@ -241,11 +258,13 @@ def sessions(observer: AmiObserver, side: str) -> list[Session]:
     return [session for session in found if session.side == side]
 
 
-async def call_side(sipp: Sipp, side: str, *, calls: int, local_port: int, digits: str = "1",
-                    timeout: float = 120) -> SippResult:
-    """``calls`` citizens at once dial the side's extension and press ``digits`` 2.5 s after the answer."""
+async def call_side(sipp: Sipp, side: str, *, calls: int, local_port: int, concurrent: int | None = None,
+                    digits: str = "1", timeout: float = 120) -> SippResult:
+    """``calls`` citizens (all at once unless ``concurrent``) dial the side's extension and press ``digits`` 2.5 s
+    after the answer."""
+    at_once = concurrent or calls
     return await sipp.citizen_calls(number=f"agi-{side}", caller=CITIZEN, digits=digits, hold_ms=60_000,
-                                    calls=calls, concurrent=calls, rate_per_s=calls, local_port=local_port,
+                                    calls=calls, concurrent=at_once, rate_per_s=at_once, local_port=local_port,
                                     timeout=timeout)
 
 
@@ -256,8 +275,11 @@ class SideOutcome:
     sessions: list[Session] = field(default_factory=list)
 
     def recorder(self, own: bool) -> LatencyRecorder:
+        """Completed sessions only: one that failed did not do the step (it is counted apart)."""
         recorder = LatencyRecorder()
         for session in self.sessions:
+            if not session.completed:
+                continue
             recorder.observe(session.own_seconds if own else session.seconds)
         return recorder
 
@@ -274,16 +296,32 @@ class SideOutcome:
         return self.sipp.failed if self.sipp is not None else 0
 
 
+@dataclass(frozen=True)
+class Phase:
+    name: str
+    calls: int
+    concurrent: int
+
+
+def phases(calls: int) -> tuple[Phase, ...]:
+    """The burst the issue asks for, then a few calls one at a time: the cost of one session on its own."""
+    return (Phase(f"burst of {calls} at once", calls, calls), Phase(f"{ALONE_CALLS} one at a time", ALONE_CALLS, 1))
+
+
 @dataclass
 class BaselineOutcome:
     calls: int
     asterisk_version: str = "?"
     load_average: float = field(default_factory=lambda: os.getloadavg()[0])
-    sides: dict[str, SideOutcome] = field(default_factory=lambda: {side: SideOutcome(side) for side in SIDES})
+    # (phase name, side) -> what the side's calls of that phase gave
+    results: dict[tuple[str, str], SideOutcome] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
-        return all(s.completed == self.calls and s.failed_calls == 0 for s in self.sides.values())
+        """Every call of every phase and side answered, and its session did the step."""
+        expected = {(phase.name, side): phase.calls for phase in phases(self.calls) for side in SIDES}
+        return all((result := self.results.get(key)) is not None and result.completed == calls
+                   and result.failed_calls == 0 for key, calls in expected.items())
 
 
 async def measure(settings: Settings, process: AsteriskProcess, workdir: Path, *, calls: int,
@@ -295,12 +333,16 @@ async def measure(settings: Settings, process: AsteriskProcess, workdir: Path, *
     try:
         sipp = Sipp(sip_port=settings.sip_port, workdir=workdir)
         async with baseline_fastagi(settings):
-            for side in SIDES:  # one burst after the other, in the same Asterisk, the same minute
-                result = await call_side(sipp, side, calls=calls, local_port=citizens_port)
-                with contextlib.suppress(AssertionError):  # a missing session is reported, not raised
-                    await observer.wait_for(lambda e, s=side: is_baseline_event(e) and e.get("Side") == s,
-                                            count=calls, timeout=10)
-                outcome.sides[side] = SideOutcome(side, sipp=result, sessions=sessions(observer, side))
+            for phase in phases(calls):
+                for side in SIDES:  # one side after the other, in the same Asterisk, the same minute
+                    before = len(sessions(observer, side))
+                    result = await call_side(sipp, side, calls=phase.calls, concurrent=phase.concurrent,
+                                             local_port=citizens_port)
+                    with contextlib.suppress(AssertionError):  # a missing session is reported, not raised
+                        await observer.wait_for(lambda e, s=side: is_baseline_event(e) and e.get("Side") == s,
+                                                count=before + phase.calls, timeout=10)
+                    outcome.results[phase.name, side] = SideOutcome(side, sipp=result,
+                                                                    sessions=sessions(observer, side)[before:])
     finally:
         observer.close()
     return outcome
@@ -314,46 +356,58 @@ def ms(seconds: float | None) -> str:
 
 
 def ratio(ours: float | None, base: float | None) -> str:
-    return "n/a" if ours is None or not base else f"{ours / base:.2f}×"
+    """Ours over the baseline's, as the other sections give it, and the other way round, easier to read here."""
+    if ours is None or not base or not ours:
+        return "n/a"
+    return f"{ours / base:.3g}× (the script {base / ours:.3g}× ours)"
+
+
+def phase_rows(phase: Phase, fast: SideOutcome, script: SideOutcome) -> list[tuple[str, str]]:
+    rows = []
+    for label, own in (("whole AGI session", False), ("AGI session less the caller's time", True)):
+        f, p = fast.recorder(own), script.recorder(own)
+        rows += [
+            (f"{phase.name}: FastAGI (ours), {label}, p50 / p99 ms",
+             f"{ms(f.quantile(0.5))} / {ms(f.quantile(0.99))} (n={f.count})"),
+            (f"{phase.name}: pyst2 script per call, {label}, p50 / p99 ms",
+             f"{ms(p.quantile(0.5))} / {ms(p.quantile(0.99))} (n={p.count})"),
+            (f"{phase.name}: FastAGI / pyst2, {label}, p50 / p99",
+             f"{ratio(f.quantile(0.5), p.quantile(0.5))} / {ratio(f.quantile(0.99), p.quantile(0.99))}"),
+        ]
+    rows.append((f"{phase.name}: sessions completed (AGISTATUS SUCCESS, PASOKH_NEXT=queue) / key 1 read / failed "
+                 "calls, FastAGI; pyst2",
+                 "; ".join(f"{s.completed} / {s.key_read} / {s.failed_calls}" for s in (fast, script))))
+    return rows
 
 
 def section(outcome: BaselineOutcome) -> str:
-    fast, script = outcome.sides[FASTAGI], outcome.sides[PYST2]
     rows = [
         ("Date (UTC)", datetime.now(UTC).strftime("%Y-%m-%d %H:%M")),
         ("Machine", f"{os.cpu_count()} CPUs shared with other work (load average {outcome.load_average:.1f} "
                     f"at the start), Python {sys.version.split()[0]}, {outcome.asterisk_version}"),
-        ("Calls per side (one burst each, all at once)", str(outcome.calls)),
     ]
-    for label, own in (("whole AGI session", False), ("AGI session less the caller's time", True)):
-        f, p = fast.recorder(own), script.recorder(own)
-        rows += [
-            (f"FastAGI (ours): {label}, p50 / p99 ms",
-             f"{ms(f.quantile(0.5))} / {ms(f.quantile(0.99))} (n={f.count})"),
-            (f"pyst2 script per call: {label}, p50 / p99 ms",
-             f"{ms(p.quantile(0.5))} / {ms(p.quantile(0.99))} (n={p.count})"),
-            (f"FastAGI / pyst2, {label}, p50 / p99",
-             f"{ratio(f.quantile(0.5), p.quantile(0.5))} / {ratio(f.quantile(0.99), p.quantile(0.99))}"),
-        ]
-    for side in (fast, script):
-        rows.append((f"{side.side}: sessions completed (AGISTATUS SUCCESS, PASOKH_NEXT=queue) / key 1 read / "
-                     f"failed calls", f"{side.completed} / {side.key_read} / {side.failed_calls}"))
+    for phase in phases(outcome.calls):
+        results = [outcome.results.get((phase.name, side), SideOutcome(side)) for side in SIDES]
+        rows += phase_rows(phase, *results)
     rows.append(("Verdict", "ok" if outcome.ok else "FAILED: a session did not complete or a call failed"))
     table = "\n".join(["| Measure | Value |", "|---|---|", *(f"| {name} | {value} |" for name, value in rows)])
     return f"{HEADING}\n\n{INTRO}\n{table}\n"
 
 
 INTRO = """`python -m tests.perf.bench --parts agi-baseline [--calls N]`
-(tests/perf/agi_baseline.py, [ADR 0085](adr/0085-agi-baseline-pyst2-script-per-call.md)): the 137 menu's first step
-(ANSWER; welcome_137 and menu_137, any key interrupting, WAIT FOR DIGIT when none did; SET VARIABLE of the key, of
-the caller's time and PASOKH_NEXT=queue) written twice, as a classic AGI script on pyst2's `asterisk.agi` that
-Asterisk starts once per call, and on our FastAGI server (`ivr.menu.Menu` on `ivr.agi_server.AgiServer`), each
-under a burst of N sipp citizens pressing 1 2.5 s after the answer, in the bench's Asterisk, one side after the
-other in the same run. Asterisk times each `AGI()` from its start to its end. The whole session is mostly the
-caller's: the prompts play until the key, so both sides read about the same; the session less the time its
-commands waited on the caller (STREAM FILE, WAIT FOR DIGIT, timed by each side around them) is the AGI's own
-cost: starting a process and Python and pyst2 for every call, against a TCP connection to a process already
-running. Ratios are ours over the baseline, in the same run; a p99 over N sessions is the slowest one.
+(tests/perf/agi_baseline.py, [ADR 0085](adr/0085-agi-baseline-pyst2-script-per-call.md)). The 137 menu's first
+step written twice: as a classic AGI script on pyst2's `asterisk.agi` that Asterisk starts once per call
+(tests/perf/pyst2_first_step.py), and on our FastAGI server (`ivr.menu.Menu` on `ivr.agi_server.AgiServer`, the
+production classes). Both send the same commands: ANSWER; STREAM FILE of welcome_137 and menu_137 (any key
+interrupts), WAIT FOR DIGIT when none did, invalid_choice and the menu again, up to three times; SET VARIABLE of
+the key taken, of the time spent waiting on the caller and PASOKH_NEXT=queue. sipp citizens dial each side in the
+bench's Asterisk and press 1 2.5 s after the answer: a burst of N at once per side, then five calls one at a time,
+one side after the other in the same run. Asterisk stamps the time right before and right after `AGI()` (the
+same dialplan for both sides) and tells it over AMI. The whole session is mostly the caller's (ANSWER waits for
+the caller's media, the prompts play until the key), so the second figure subtracts what the session's ANSWER,
+STREAM FILE and WAIT FOR DIGIT took, as each side timed them: what is left is the AGI's own cost, for the script
+a fork and exec, Python and pyst2 starting for every call, for FastAGI a TCP connection to a process already
+running. Ratios are ours over the baseline's, in the same run; a p99 over N sessions is the slowest one or two.
 """
 
 
