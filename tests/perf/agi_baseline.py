@@ -408,6 +408,8 @@ the caller's media, the prompts play until the key), so the second figure subtra
 STREAM FILE and WAIT FOR DIGIT took, as each side timed them: what is left is the AGI's own cost, for the script
 a fork and exec, Python and pyst2 starting for every call, for FastAGI a TCP connection to a process already
 running. Ratios are ours over the baseline's, in the same run; a p99 over N sessions is the slowest one or two.
+The runs recorded here were on a two-core machine shared with other work (the load average is in the table): the
+script's figures move with that load from run to run, which is what a process per call means.
 """
 
 
