@@ -1,8 +1,9 @@
 """AGI baseline (``--parts agi-baseline``): the 137 menu's first step as a pyst2 script per call and on our FastAGI.
 
-Both sides run in one Asterisk (the bench's instance) in one run, each under a burst of N sipp citizens pressing 1:
-Asterisk times each AGI() from its start to its end (dialplan timestamps right around it, the same for both sides)
-and reports it over AMI with what the session set on the channel. The step, the same AGI commands on both sides:
+Both sides run in one Asterisk (the bench's instance) in one run, each under a burst of N sipp citizens pressing 1,
+then five calls one at a time: Asterisk times each AGI() from its start to its end (dialplan timestamps right
+around it, the same for both sides) and reports it over AMI with what the session set on the channel. The step,
+the same AGI commands on both sides:
 ANSWER; STREAM FILE of welcome_137 and menu_137 (any key interrupts), WAIT FOR DIGIT (5 s) when no key did,
 "invalid_choice" and menu_137 again, up to three times; SET VARIABLE of the key taken, of the time spent waiting on
 the caller, and PASOKH_NEXT=queue for an operator. Ours is ivr.menu.Menu on ivr.agi_server.AgiServer (the
@@ -51,7 +52,7 @@ FIRST_PROMPTS = ("welcome_137", "menu_137")
 AGAIN_PROMPTS = ("menu_137",)
 VALID_KEYS = "12"
 INVALID_PROMPT = "invalid_choice"
-OPERATOR_CHOICES = ("", "1")  # "" is 0 or no valid key: both go on to an operator, as the 137 flow does
+OPERATOR_CHOICES = ("", "1")  # a new request (1), or 0 or no valid key (""): an operator, as in the 137 flow
 SCRIPT = Path(__file__).with_name("pyst2_first_step.py")
 # Commands whose answer waits on the caller: a prompt playing, a key awaited, and ANSWER, which Asterisk holds until
 # the caller's media flows (up to 500 ms: sipp sends none before its keys). Their time is the caller's.

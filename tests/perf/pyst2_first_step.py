@@ -20,7 +20,6 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
 
 # pyst2 and six where install_script copied them, beside this file: Asterisk's chroot has no venv.
 sys.path.insert(0, str(Path(__file__).resolve().parent / "site-packages"))
@@ -85,11 +84,11 @@ def first_step(agi: AGI, argv: Sequence[str]) -> None:
         agi.set_variable(next_variable, queue)
 
 
-def connect(stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> AGI:
+def connect() -> AGI:
     """pyst2's AGI, reading the session's environment. pyst2 echoes that environment (agi_callerid: the caller's
     number) and every command and answer to stderr, which Asterisk writes to its console log: sent to /dev/null,
     as our rule on callers' numbers in logs wants (pyst2 still formats them: that cost is the library's)."""
-    return AGI(stdin=stdin, stdout=stdout, stderr=open(os.devnull, "w"))
+    return AGI(stderr=open(os.devnull, "w"))
 
 
 def main() -> None:

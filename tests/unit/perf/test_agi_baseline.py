@@ -3,9 +3,10 @@ configuration has none of it."""
 
 from __future__ import annotations
 
-import io
 import re
 import shlex
+import subprocess
+import sys
 from pathlib import Path, PurePosixPath
 
 import pytest
@@ -14,8 +15,7 @@ from asterisk_config.render import render_config
 from callcenter.platform.settings import Settings
 from callcenter.telephony.asterisk_sandbox import AsteriskRuntime
 from ivr.menu import Menu, Prompts
-from tests.perf import pyst2_first_step
-from tests.perf.agi_baseline import baseline_dialplan, first_menu_step
+from tests.perf.agi_baseline import SCRIPT, baseline_dialplan, first_menu_step
 from tests.support.scripted_channel import NO_DIGIT, ScriptedChannel, digit
 
 CALLER = "09121111111"
@@ -39,20 +39,19 @@ def settings(tmp_path: Path) -> Settings:
     return Settings(state_dir=tmp_path / "state", agi_port=4599, agi_secret="a-shared-secret-of-24-chars")
 
 
-def pyst2_session(answers: list[str], argv: list[str]) -> list[tuple[str, ...]]:
-    """Run the script's step on pyst2 (this Python, the real library) against Asterisk's scripted answers, as
-    Asterisk would start it (its environment, then one answer per command); the commands it sent."""
+def pyst2_session(answers: list[str], argv: list[str]) -> tuple[list[tuple[str, ...]], str]:
+    """The script run as Asterisk runs it, a process of this Python with the real pyst2, given its environment and
+    then one scripted answer per command; the commands it sent, and what it wrote to stderr (Asterisk's log)."""
     environment = f"agi_request: first_step.py\nagi_callerid: {CALLER}\nagi_channel: PJSIP/citizen-1\n\n"
-    stdin = io.StringIO(environment + "".join(f"200 {answer}\n" for answer in answers))
-    stdout = io.StringIO()
-    agi = pyst2_first_step.connect(stdin=stdin, stdout=stdout)  # type: ignore[arg-type]
-    pyst2_first_step.first_step(agi, argv)
+    run = subprocess.run([sys.executable, str(SCRIPT), *argv], capture_output=True, text=True, timeout=30,
+                         input=environment + "".join(f"200 {answer}\n" for answer in answers), check=False)
+    assert run.returncode == 0, run.stderr[-2000:]
     commands = []
-    for line in stdout.getvalue().splitlines():
+    for line in run.stdout.splitlines():
         name = re.match(r"[A-Z]+(?: [A-Z]+)*", line)
         assert name is not None, line
         commands.append((name.group(0), *shlex.split(line[name.end():])))
-    return commands
+    return commands, run.stderr
 
 
 def without_sample_offset(command: tuple[str, ...]) -> tuple[str, ...]:
@@ -70,7 +69,7 @@ async def test_given_1_pressed_during_the_menu_when_both_sides_run_the_step_then
     runtime: AsteriskRuntime, settings: Settings,
 ) -> None:
     ours = await fastagi_session(ScriptedChannel(answer=[ANSWERED], stream_file=[NO_DIGIT, digit("1")]), runtime)
-    theirs = pyst2_session(["result=0", "result=0 endpos=16000", "result=49 endpos=100", "result=1",
+    theirs, _ = pyst2_session(["result=0", "result=0 endpos=16000", "result=49 endpos=100", "result=1",
                                "result=1", "result=1"], script_arguments(runtime, settings))
 
     assert [without_sample_offset(c) for c in theirs if c[0] != "SET VARIABLE" or "WAITED" not in c[1]] == [
@@ -86,7 +85,7 @@ async def test_given_a_wrong_key_then_silence_then_2_when_both_sides_run_the_ste
     ours = await fastagi_session(ScriptedChannel(
         answer=[ANSWERED], stream_file=[NO_DIGIT, digit("7"), NO_DIGIT, NO_DIGIT, NO_DIGIT, digit("2")],
         wait_for_digit=[("0", "")]), runtime)
-    theirs = pyst2_session(["result=0", "result=0 endpos=1", "result=55 endpos=1", "result=0 endpos=1",
+    theirs, _ = pyst2_session(["result=0", "result=0 endpos=1", "result=55 endpos=1", "result=0 endpos=1",
                                "result=0 endpos=1", "result=0", "result=0 endpos=1", "result=50 endpos=1",
                                "result=1", "result=1"], script_arguments(runtime, settings))
 
@@ -99,13 +98,13 @@ async def test_given_a_wrong_key_then_silence_then_2_when_both_sides_run_the_ste
 
 
 def test_given_the_callers_number_in_the_agi_environment_when_the_script_runs_then_none_of_it_reaches_stderr(
-    runtime: AsteriskRuntime, settings: Settings, capsys: pytest.CaptureFixture[str],
+    runtime: AsteriskRuntime, settings: Settings,
 ) -> None:
-    pyst2_session(["result=0", "result=49 endpos=1", "result=1", "result=1", "result=1"],
-                  script_arguments(runtime, settings))
+    commands, stderr = pyst2_session(["result=0", "result=49 endpos=1", "result=1", "result=1", "result=1"],
+                                     script_arguments(runtime, settings))
 
-    captured = capsys.readouterr()
-    assert CALLER not in captured.err + captured.out
+    assert commands[-1] == ("SET VARIABLE", "PASOKH_NEXT", "queue")
+    assert CALLER not in stderr
 
 
 def test_given_no_baseline_when_rendering_then_the_bench_context_and_its_module_are_absent_and_with_one_present(
