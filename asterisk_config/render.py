@@ -39,6 +39,23 @@ class OperatorPhone:
 
 
 @dataclass(frozen=True)
+class AgiBaselineSide:
+    """One side of the AGI baseline bench: the extension its calls dial and what AGI() runs for them."""
+
+    name: str  # "fastagi" or "pyst2"; the extension is ``agi-<name>``
+    target: str  # AGI()'s arguments: a FastAGI URL, or a script path and its arguments
+
+
+@dataclass(frozen=True)
+class AgiBaseline:
+    """The bench-only context of tests/perf/agi_baseline.py (ADR 0085): rendered only when a bench passes one."""
+
+    sides: tuple[AgiBaselineSide, ...]
+    # STRFTIME, the timestamps around AGI() with microseconds (production's dialplan needs no clock).
+    modules: tuple[str, ...] = ("func_strings.so",)
+
+
+@dataclass(frozen=True)
 class AmiUser:
     username: str
     secret: str
@@ -102,8 +119,10 @@ def render_config(
     phones: Sequence[OperatorPhone],
     extra_ami_users: Sequence[AmiUser] = (),
     templates: Sequence[str] = TEMPLATES,
+    agi_baseline: AgiBaseline | None = None,
 ) -> Path:
-    """Write the config files (all, or just ``templates``) into the instance's ``etc`` folder; return that folder."""
+    """Write the config files (all, or just ``templates``) into the instance's ``etc`` folder; return that folder.
+    ``agi_baseline`` adds the AGI baseline bench's context (never in production: nothing else passes one)."""
     ami_users = [bridge_ami_user(settings), *extra_ami_users]
     _check_safe(phones, ami_users)
     env = template_environment()
@@ -126,8 +145,9 @@ def render_config(
         # Appended to every AGI() URL: FastAGI beyond loopback refuses sessions without the shared secret.
         "agi_secret_query": f"?secret={settings.agi_secret}" if settings.agi_secret else "",
         "phones": phones,
-        "modules": module_names(),
+        "modules": [*module_names(), *(agi_baseline.modules if agi_baseline else ())],
         "ami_users": ami_users,
+        "agi_baseline": agi_baseline,
     }
     etc_dir = runtime.host_path(runtime.instance_dir / "etc")
     etc_dir.mkdir(parents=True, exist_ok=True)

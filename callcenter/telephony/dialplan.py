@@ -17,6 +17,8 @@ class Context(StrEnum):
     VERIFY_ANSWERED = "pasokh-verify-answered"
     VERIFY_AUTOMATIC = "pasokh-verify-automatic"  # the automatic dialer's end of the local channel
     STAFF = "pasokh-staff"
+    # Rendered only for the AGI baseline bench's instance (tests/perf/agi_baseline.py, ADR 0085), never in production.
+    AGI_BASELINE = "pasokh-agi-baseline"
 
 
 class Variable(StrEnum):
@@ -40,6 +42,13 @@ class Variable(StrEnum):
     OUTBOUND = "PASOKH_OUTBOUND"
     WAITING = "PASOKH_WAITING"
     REFUSED = "PASOKH_REFUSED"
+    # The AGI baseline bench's (ADR 0085): when each AGI session started and ended (Asterisk's clock), which side
+    # ran it, the key the menu took and how long the session waited on the caller (prompts, the key).
+    BENCH_SIDE = "PASOKH_BENCH_SIDE"
+    BENCH_STARTED = "PASOKH_BENCH_STARTED"
+    BENCH_ENDED = "PASOKH_BENCH_ENDED"
+    BENCH_CHOICE = "PASOKH_BENCH_CHOICE"
+    BENCH_WAITED_MS = "PASOKH_BENCH_WAITED_MS"
 
 
 class NextStep(StrEnum):
@@ -55,6 +64,7 @@ class UserEvent(StrEnum):
     LINES_BUSY = "PasokhLinesBusy"
     VERIFICATION_CALL = "PasokhVerificationCall"  # how a verification call's citizen leg ended
     VERIFICATION_ANSWERED = "PasokhVerificationAnswered"
+    AGI_BASELINE = "PasokhAgiBaseline"  # one per AGI session of the baseline bench (ADR 0085)
 
 
 class Group(StrEnum):

@@ -8,7 +8,8 @@ round trip of one line over loopback TCP to a trivial echo process (see docs/ben
                                [--public-connections C] [--public-seconds S] [--output docs/benchmarks.md]
 
 The public part (tests/perf/public_site.py) loads the citizens' site with wrk after the calls. The clusters part
-(tests/perf/complaint_clusters.py, `--parts clusters`) needs neither root nor Asterisk and writes its own section.
+(tests/perf/complaint_clusters.py, `--parts clusters`) needs neither root nor Asterisk and writes its own section;
+so does the AGI baseline (tests/perf/agi_baseline.py, `--parts agi-baseline`), which needs both.
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ from callcenter.platform.metrics import LatencyRecorder
 from callcenter.platform.settings import Settings
 from callcenter.telephony.asterisk_sandbox import AsteriskProcess, runtime_for
 from db.models import Role
+from tests.perf.agi_baseline import HEADING as AGI_BASELINE_HEADING
+from tests.perf.agi_baseline import run_agi_baseline_part
 from tests.perf.complaint_clusters import HEADING as CLUSTERS_HEADING
 from tests.perf.complaint_clusters import clusters_section, run_clusters
 from tests.perf.public_site import PublicSiteOutcome, public_site_rows, run_public_site
@@ -59,7 +62,7 @@ from tests.support.sipp import Sipp, SippResult
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_OUTPUT = PROJECT_ROOT / "docs" / "benchmarks.md"
-BENCH_INSTANCE = "bench"
+BENCH_INSTANCE = os.environ.get("PASOKH_BENCH_INSTANCE", "bench")  # another checkout runs its own
 BENCH_BASE_PORT = 17000
 CITIZEN = "09121234567"
 FIRST_EXTENSION = 2001
@@ -430,13 +433,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="the bench's block of 1000 ports (SIP +60, AMI +38, AGI +73, citizens +70, phones +71, "
                              "RTP +200..+999; env PASOKH_BENCH_BASE_PORT, default 17000)")
     parser.add_argument("--parts", default="calls,public",
-                        help="what to measure, comma-separated: calls, public, clusters (default calls,public)")
+                        help="what to measure, comma-separated: calls, public, clusters, agi-baseline "
+                             "(default calls,public)")
     parser.add_argument("--public-connections", type=int, default=200, help="wrk's connections open at once")
     parser.add_argument("--public-seconds", type=int, default=20, help="length of each wrk run")
     args = parser.parse_args(argv)
     args.parts = {part.strip() for part in args.parts.split(",") if part.strip()}
-    if not args.parts or args.parts - {"calls", "public", "clusters"}:
-        parser.error("--parts takes calls, public, clusters or several of them")
+    if not args.parts or args.parts - {"calls", "public", "clusters", "agi-baseline"}:
+        parser.error("--parts takes calls, public, clusters, agi-baseline or several of them")
     if args.operators is None:
         args.operators = args.calls
     if args.calls < 1 or args.operators < 1:
@@ -505,6 +509,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     # SIGTERM (CI timeouts, kill) unwinds like Ctrl-C, so the finally blocks stop sipp, backend and Asterisk.
     signal.signal(signal.SIGTERM, _interrupt)
+    if "agi-baseline" in args.parts:  # tests/perf/agi_baseline.py: its own section, its own verdict
+        wait_for_free_ports(args.base_port)
+        try:
+            section, baseline_ok = run_agi_baseline_part(base_port=args.base_port, calls=args.calls,
+                                                         instance=BENCH_INSTANCE)
+        except KeyboardInterrupt:
+            print("interrupted; sipp and Asterisk stopped, no report written", file=sys.stderr)
+            return 130
+        print(section)
+        write_section(args.output, AGI_BASELINE_HEADING, section)
+        args.parts -= {"agi-baseline"}
+        if not args.parts:
+            return 0 if baseline_ok else 1
     outcome = Outcome(calls=args.calls, operators=args.operators, hold_ms=args.hold_ms,
                       run_calls="calls" in args.parts, run_public="public" in args.parts)
     accounts = bench_operators(args.operators)

@@ -9,7 +9,7 @@ from pathlib import Path, PurePosixPath
 import pytest
 from jinja2 import UndefinedError
 
-from asterisk_config.render import TEMPLATES, render_config, template_environment
+from asterisk_config.render import TEMPLATES, AgiBaseline, AgiBaselineSide, render_config, template_environment
 from callcenter.platform.settings import Settings
 from callcenter.telephony.asterisk_sandbox import AsteriskRuntime
 from callcenter.telephony.dialplan import (
@@ -34,11 +34,13 @@ JINJA_EXPRESSION = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.DOTALL)
 
 @pytest.fixture(scope="module")
 def etc(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Every template rendered, with an AGI secret and queue announcements so that no optional branch is skipped."""
+    """Every template rendered, with an AGI secret, queue announcements and the AGI baseline bench's context so that
+    no optional branch is skipped."""
     root = tmp_path_factory.mktemp("asterisk")
     settings = Settings(state_dir=root / "state", agi_secret="a" * 32, queue_announce_seconds=30)
     runtime = AsteriskRuntime(root=root, instance_dir=PurePosixPath("/opt/pasokh/names"))
-    return render_config(settings=settings, runtime=runtime, phones=[])
+    baseline = AgiBaseline(sides=(AgiBaselineSide(name="fastagi", target="agi://127.0.0.1:4573/agi-baseline"),))
+    return render_config(settings=settings, runtime=runtime, phones=[], agi_baseline=baseline)
 
 
 def dialplan_lines(text: str) -> list[str]:
