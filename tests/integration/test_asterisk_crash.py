@@ -6,18 +6,35 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
 import signal
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import websockets
 from sqlmodel import Session, select
 
+from callcenter.bootstrap.provisioning import provision_asterisk
 from callcenter.telephony.asterisk_supervisor import AsteriskSupervisor, Backoff
+from db.engine import make_engine
 from db.models import Call, CallOutcome
-from tests.support.backend import CITIZENS_PORT, OPERATOR_1, OPERATOR_2, SUPERVISOR, RunningBackend
+from db.seed import UNITS
+from tests.support.backend import (
+    CITIZENS_PORT,
+    OPERATOR_1,
+    OPERATOR_2,
+    SUPERVISOR,
+    TEST_AMI_USER,
+    TEST_STAFF,
+    RunningBackend,
+    free_port,
+    seed_staff,
+)
+from tests.support.backend_process import BackendProcess
 from tests.support.console import logged_in_client, next_event
 from tests.support.fixtures import AsteriskUnderTest
 from tests.support.sipp import Sipp
@@ -56,6 +73,10 @@ def kill_asterisk(asterisk: AsteriskUnderTest) -> None:
     pid = asterisk.process._pid()
     assert pid is not None
     os.kill(pid, signal.SIGKILL)
+    # This process started the session's Asterisk: reaped here, or it lingers as a zombie that `run` sees alive.
+    deadline = time.monotonic() + 10
+    while not asterisk.process.has_exited() and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 async def test_given_a_call_talking_and_one_waiting_when_asterisk_is_killed_then_it_comes_back_and_truth_is_resynced(
@@ -118,3 +139,48 @@ async def next_agent_state(console: Any, extension: str) -> dict[str, Any]:
         if event["data"]["extension"] == extension:
             return event
 
+
+
+NOISE = ("/healthz", "reconnect", "Getvar", "Traceback", "ActionID", "Variable", "RuntimeError", "  File")
+
+
+def without_polls(log: str) -> str:
+    """The log without the polls and the AMI retries of the outage: what `run` said about Asterisk."""
+    return "\n".join(line for line in log.splitlines() if line.strip() and not any(n in line for n in NOISE))
+
+
+def healthz_status(url: str) -> int:
+    try:
+        return httpx.get(f"{url}/healthz", timeout=2).status_code
+    except httpx.TransportError:
+        return 0
+
+
+async def test_given_make_run_when_its_asterisk_is_killed_then_run_restarts_it_logs_and_counts_the_restart(
+    asterisk: AsteriskUnderTest, migrated_sqlite: Path, tmp_path: Path,
+) -> None:
+    """`python -m callcenter run` takes over the session's Asterisk (as over one already running) and stops it on
+    exit; the session's configuration and Asterisk are put back afterwards. The database does not matter here:
+    SQLite only."""
+    shutil.copyfile(migrated_sqlite, tmp_path / "run.sqlite3")
+    database_url = f"sqlite:///{tmp_path / 'run.sqlite3'}"
+    engine = make_engine(database_url)
+    seed_staff(engine)  # `run` renders the phones from the staff table: the same ones as the session's
+    engine.dispose()
+    run = BackendProcess(asterisk.settings.model_copy(update={"database_url": database_url, "web_port": free_port()}),
+                         log=tmp_path / "run.log", command="run")
+    try:
+        await asyncio.to_thread(run.start)
+        kill_asterisk(asterisk)
+        assert await eventually(lambda: healthz_status(run.url) == 503, 15)  # the bridge saw Asterisk go
+        assert await eventually(lambda: healthz_status(run.url) == 200, 60), without_polls(run.output())[:6000]
+        metrics = httpx.get(f"{run.url}/metrics", timeout=5).text
+    finally:
+        await asyncio.to_thread(run.stop)
+        await asyncio.to_thread(provision_asterisk, asterisk.settings, phones=[a.phone for a in TEST_STAFF],
+                                unit_names=[name for name, _kind, _parent in UNITS], extra_ami_users=[TEST_AMI_USER])
+
+    output = run.output()
+    assert "Asterisk exited (status None); restarting it in 1.0 s (restart 1 in a row)" in output
+    assert "Asterisk restarted (1 restarts since this process started)" in output
+    assert "pasokh_asterisk_restarts_total 1.0" in metrics

@@ -30,10 +30,12 @@ def settings_environment(settings: Settings) -> dict[str, str]:
 
 
 class BackendProcess:
-    """Started, SIGKILLed and started again like a crashed service; its output goes to ``log``."""
+    """Started, SIGKILLed and started again like a crashed service; its output goes to ``log``. ``command``:
+    ``serve`` (Asterisk already running) or ``run`` (which provisions and supervises Asterisk itself)."""
 
-    def __init__(self, settings: Settings, *, log: Path) -> None:
+    def __init__(self, settings: Settings, *, log: Path, command: str = "serve") -> None:
         self.settings = settings
+        self._arguments = ["run"] if command == "run" else [command, "--migrated"]
         self.log = log
         self._process: subprocess.Popen[bytes] | None = None
         self._environment = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(REPO_ROOT),
@@ -47,7 +49,7 @@ class BackendProcess:
         """Returns once /healthz says every part is up (the AMI bridge resynced from Asterisk)."""
         with self.log.open("ab") as out:
             self._process = subprocess.Popen(
-                [sys.executable, "-m", "callcenter", "serve", "--migrated"], cwd=REPO_ROOT,
+                [sys.executable, "-m", "callcenter", *self._arguments], cwd=REPO_ROOT,
                 env=self._environment, stdout=out, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -65,6 +67,9 @@ class BackendProcess:
         if self._process is not None:
             self._process.send_signal(signal.SIGKILL)
             self._process.wait(timeout=30)
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
 
     def stop(self) -> None:
         if self._process is not None and self._process.poll() is None:
