@@ -198,6 +198,7 @@ class CallOutcome(enum.StrEnum):
     LINES_BUSY = "lines_busy"      # refused because every line was taken
     CALLBACK = "callback"          # asked to be called back instead of waiting
     VOICE_MESSAGE = "voice_message"  # left a recorded message instead of waiting
+    LOST_TO_FAULT = "lost_to_fault"  # cut by Asterisk going down under it (a crash or restart), not by the caller
 
 
 class FeedbackKind(enum.StrEnum):

@@ -64,6 +64,7 @@ function renderKpis() {
   $("kpi-aht").textContent = seconds(k.average_handle_time_seconds);
   $("kpi-occupancy").textContent = percent(k.occupancy);
   $("kpi-counts").textContent = `${toPersianDigits(k.answered)} / ${toPersianDigits(k.abandoned)}`;
+  $("kpi-lost-to-fault").textContent = toPersianDigits(k.lost_to_fault);
   $("kpi-channels").textContent = channelCounts(k.tickets_by_channel);
 }
 

@@ -10,9 +10,11 @@ import logging
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import uvicorn
+from fastapi import FastAPI
 from prometheus_client import start_http_server
 from pydantic import SecretStr
 
@@ -34,6 +36,7 @@ from callcenter.staff.demo import seed_demo_staff
 from callcenter.staff.directory import StaffCreate, create_staff
 from callcenter.telephony.ami_relay import RelayedAmi
 from callcenter.telephony.asterisk_sandbox import AsteriskProcess, ensure_installed, runtime_for
+from callcenter.telephony.asterisk_supervisor import AsteriskSupervisor
 from db.engine import make_engine, schema_is_current, unit_of_work, upgrade_database
 from db.models import Role
 from db.seed import DEMO_LOGINS, seed_reference_data
@@ -268,11 +271,14 @@ def _rotate_identity_key(settings: Settings) -> None:
           "the old keys may now be removed from PASOKH_COMPLAINT_IDENTITY_KEYS")
 
 
-def _serve(settings: Settings) -> None:
+def _serve(settings: Settings, *, on_app: Callable[[FastAPI], None] = lambda _app: None) -> None:
     """One process doing everything, or with PASOKH_WEB_WORKERS > 1 (and REDIS_URL) a telephony process and
-    that many web-only workers sharing the port; the database is migrated by then (no process migrates it)."""
+    that many web-only workers sharing the port; the database is migrated by then (no process migrates it).
+    ``on_app`` sees the one process's app before it serves (``run`` hands its metrics to the supervisor)."""
     if settings.web_workers == 1:
-        uvicorn.run(create_app(settings), host=settings.web_host, port=settings.web_port, log_level="info")
+        app = create_app(settings)
+        on_app(app)
+        uvicorn.run(app, host=settings.web_host, port=settings.web_port, log_level="info")
         return
     telephony = subprocess.Popen([sys.executable, "-m", "callcenter", "telephony", "--migrated"])
     try:
@@ -327,12 +333,16 @@ def _run(settings: Settings) -> None:
     process = provision_asterisk(settings, phones=phones, unit_names=unit_names_from_database(engine))
     engine.dispose()
     print(_banner(settings), flush=True)
+    # Asterisk is this process's child: it comes back if it dies (ADR 0086), until we stop it ourselves.
+    supervisor = AsteriskSupervisor(process)
+    supervisor.start()
     # uvicorn re-raises SIGTERM after its graceful shutdown; as SystemExit it lets `finally` stop Asterisk.
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _exit_on_signal)
     try:
-        _serve(settings)
+        _serve(settings, on_app=lambda app: supervisor.count_restarts(app.state.services.web.metrics))
     finally:
+        supervisor.stop()
         process.stop()
 
 

@@ -178,7 +178,7 @@ def build_services(settings: Settings) -> Services:
     else:
         tracker = CallTracker(records=call_records, agent_log=agent_log, notifier=notifier, metrics=metrics,
                               wrapup_seconds=settings.queue_wrapup_seconds)
-        ami = bridge = AmiBridge(settings=settings, tracker=tracker)
+        ami = bridge = AmiBridge(settings=settings, tracker=tracker, on_resynced=metrics.ami_resync_seconds.observe)
         verification = build_verification(settings, engine=engine, ami=bridge, notifier=notifier)
         provisioner = LocalProvisioner(settings, engine=engine, ami=bridge)
         telephony = build_telephony(settings, engine=engine, metrics=metrics, notifier=notifier, tracker=tracker,

@@ -7,7 +7,7 @@ from collections import defaultdict, deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric, SummaryMetricFamily
 from prometheus_client.registry import Collector
 
@@ -153,6 +153,12 @@ class Metrics:
         self.tickets_created = Counter("pasokh_tickets_created", "Tickets created", ["line"], registry=self.registry)
         self.sms_attempts = Counter("pasokh_sms_attempts", "SMS send attempts by result (sent, retry, failed, expired)",
                                     ["result"], registry=self.registry)
+        # Asterisk restarted by `python -m callcenter run`'s supervisor (under systemd: the unit's NRestarts).
+        self.asterisk_restarts = Counter("pasokh_asterisk_restarts", "Asterisk restarted after it exited",
+                                         registry=self.registry)
+        self.ami_resync_seconds = Histogram(
+            "pasokh_ami_resync_seconds", "From AMI FullyBooted to calls and operators resynced from Asterisk",
+            buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0), registry=self.registry)
         self.websocket_clients = Gauge("pasokh_websocket_clients", "Open console websockets",
                                        registry=self.registry)
 

@@ -17,6 +17,9 @@ Definitions (also in docs/spec/kpis.md); rates are fractions 0..1, times are sec
   (talking > wrap_up > ringing > ready > paused > logged_out), so no second is counted twice.
 - tickets by channel: tickets filed (``created_at``) in [start, end), per channel (callcenter/tickets/channels.py:
   an operator's and a voice message's are the phone's), whichever line they are for.
+- lost to a fault = calls started in [start, end) that Asterisk going down cut (outcome LOST_TO_FAULT, ADR 0086),
+  at whatever stage: never abandoned, so never in the abandon rate; one an operator had answered still counts as
+  answered (and its talk time until the crash).
 - Any ratio whose denominator is 0 is None: "no data", which the wallboard shows differently from 0 %.
 """
 
@@ -77,6 +80,7 @@ class KpiReport(BaseModel):
     offered: int
     answered: int
     abandoned: int
+    lost_to_fault: int  # cut by Asterisk going down, not by the caller
     answered_within_service_level: int
     service_level: float | None
     abandon_rate: float | None
@@ -128,7 +132,8 @@ def compute_kpis(session: Session, *, start: datetime, end: datetime, now: datet
     wrap_up = sum(seconds.get(AgentState.WRAP_UP, 0.0) for seconds in state_seconds.values())
     return KpiReport(
         start=start, end=end, generated_at=now, service_level_seconds=service_level_seconds,
-        offered=offered, answered=len(answered), abandoned=abandoned, answered_within_service_level=within,
+        offered=offered, answered=len(answered), abandoned=abandoned,
+        lost_to_fault=calls_lost_to_fault(session, start=start, end=end), answered_within_service_level=within,
         service_level=_ratio(within, offered),
         abandon_rate=_ratio(abandoned, offered),
         average_speed_of_answer_seconds=_ratio(sum(waits), len(waits)),
@@ -147,6 +152,14 @@ def tickets_by_channel(session: Session, *, start: datetime, end: datetime) -> C
         .group_by(col(Ticket.source))
     ).all()
     return ChannelCounts.tallied((TicketSource(source), count) for source, count in rows)
+
+
+def calls_lost_to_fault(session: Session, *, start: datetime, end: datetime) -> int:
+    """Calls started in [start, end) that Asterisk going down cut (ADR 0086)."""
+    return int(session.exec(
+        select(func.count()).select_from(Call).where(col(Call.started_at) >= start, col(Call.started_at) < end,
+                                                     col(Call.outcome) == CallOutcome.LOST_TO_FAULT)
+    ).one())
 
 
 def _ratio(part: float, whole: float) -> float | None:

@@ -8,6 +8,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from panoramisk import Manager
@@ -24,6 +25,16 @@ EventListener = Callable[[Mapping[str, str]], Awaitable[None]]
 
 ACTION_TIMEOUT_SECONDS = 5.0
 WATCHDOG_INTERVAL_SECONDS = 10.0
+
+
+def asterisk_boot_time(fully_booted: Mapping[str, str], received_at: float) -> datetime | None:
+    """When Asterisk started, from FullyBooted's ``Uptime`` (seconds; sent at each login), on the wall clock;
+    None when the event does not say."""
+    uptime = str(fully_booted.get("Uptime", ""))
+    if not uptime.isdigit():
+        return None
+    arrived = datetime.now(UTC) - timedelta(seconds=max(0.0, time.monotonic() - received_at))
+    return arrived - timedelta(seconds=int(uptime))
 
 
 class Utf8SafeProtocol(AMIProtocol):
@@ -83,8 +94,10 @@ class ClosableManager(Manager):
 class AmiBridge(AsteriskActions):
     """Connects, queues every event in arrival order, and feeds them one by one to the call tracker."""
 
-    def __init__(self, *, settings: Settings, tracker: CallTracker) -> None:
+    def __init__(self, *, settings: Settings, tracker: CallTracker,
+                 on_resynced: Callable[[float], None] = lambda _seconds: None) -> None:
         self._settings = settings
+        self._on_resynced = on_resynced  # how long each resync took, from FullyBooted (a metric)
         self._tracker = tracker
         self._inbox: asyncio.Queue[tuple[Mapping[str, str], float]] = asyncio.Queue()
         self._manager: ClosableManager | None = None
@@ -148,7 +161,7 @@ class AmiBridge(AsteriskActions):
             event, received_at = await self._inbox.get()
             try:
                 if event.get("Event") == "FullyBooted":
-                    await self._after_boot()
+                    await self._after_boot(event, received_at)
                 await self._tracker.handle(event, received_at)
                 for listener in self._listeners.get(str(event.get("Event", "")), ()):
                     await listener(event)
@@ -162,16 +175,20 @@ class AmiBridge(AsteriskActions):
         self._booted.clear()
         log.warning("AMI connection lost; reconnecting")
 
-    async def _after_boot(self) -> None:
-        """Events during an outage are lost: rebuild what we know from Asterisk itself, then report ready."""
+    async def _after_boot(self, booted: Mapping[str, str], received_at: float) -> None:
+        """Events during an outage are lost: rebuild what we know from Asterisk itself, then report ready. The
+        event's uptime says whether Asterisk itself went down meanwhile (the calls it had are then lost to a
+        fault); the resync's duration is measured from the event's arrival (ADR 0086)."""
         try:
             settings = await self.action({"Action": "CoreSettings"})
             self._asterisk_version = str(settings.get("AsteriskVersion", "")) or None
             channels = await self.action_list({"Action": "CoreShowChannels"})
             live = {str(c.get("Linkedid")) for c in channels if c.get("Event") == "CoreShowChannel"}
             queues = await self.action_list({"Action": "QueueStatus"})  # members, and the callers waiting
-            await self._tracker.resync(live, waiting=queues)
+            await self._tracker.resync(live, waiting=queues, channels=channels,
+                                       asterisk_booted_at=asterisk_boot_time(booted, received_at))
             await self._tracker.resync_agents(queues, time.monotonic())
+            self._on_resynced(time.monotonic() - received_at)
         except ASTERISK_FAILURES:
             log.warning("resync after AMI boot failed; will retry on the next FullyBooted")
         finally:

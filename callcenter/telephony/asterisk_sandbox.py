@@ -191,6 +191,18 @@ class AsteriskProcess:
             os.kill(pid, 9)
             self._alive(pid)  # reap it
 
+    def has_exited(self) -> bool:
+        """Asterisk's process is gone (crashed, killed, stopped): our child reaped, else its pid file's pid dead.
+        Cheap enough to ask twice a second (no CLI round trip)."""
+        if self._child is not None:
+            return self._child.poll() is not None
+        pid = self._pid()
+        return pid is None or not self._alive(pid)
+
+    def exit_code(self) -> int | None:
+        """Our child's exit status once it has exited (negative: the signal that ended it); None otherwise."""
+        return self._child.poll() if self._child is not None else None
+
     def reload(self, module: str | None = None) -> None:
         self.cli(f"module reload {module}" if module else "core reload")
 

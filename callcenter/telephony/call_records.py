@@ -74,22 +74,29 @@ class CallRecords:
             session.refresh(call)
             return CallPublic.of(call)
 
-    def close_missing(self, live_linkedids: set[str], *, at: datetime) -> tuple[int, list[CallPublic]]:
-        """After a reconnect: calls still open in the database but gone from Asterisk are closed. Returns how
-        many were closed, and the open calls Asterisk still has (the tracker's state for those it had not seen)."""
+    def close_missing(self, live_linkedids: set[str], *, at: datetime,
+                      asterisk_booted_at: datetime | None = None) -> tuple[list[CallPublic], list[CallPublic]]:
+        """After a reconnect: calls still open in the database but gone from Asterisk are closed. Returns those
+        closed, and the open calls Asterisk still has (the tracker's state for those it had not seen).
+
+        A call that began before Asterisk's current boot cannot have outlived it: Asterisk went down under it (a
+        crash, a restart), so it is lost to a fault, ended at the boot, whatever stage it had reached (ADR 0086).
+        One that began after the boot ended on its own while we were away: settled from what we know of it."""
         with unit_of_work(self._engine) as session:
             open_calls = session.exec(select(Call).where(col(Call.ended_at).is_(None))).all()
-            closed = 0
+            closed = []
             still_open = []
             for call in open_calls:
                 if call.linkedid in live_linkedids:
                     still_open.append(CallPublic.of(call))
                     continue
-                call.ended_at = at
+                cut_by_asterisk = asterisk_booted_at is not None and call.started_at < asterisk_booted_at
+                call.ended_at = min(at, asterisk_booted_at) if cut_by_asterisk and asterisk_booted_at else at
                 if call.outcome == CallOutcome.IN_PROGRESS:
-                    call.outcome = settled_outcome(call)
+                    call.outcome = CallOutcome.LOST_TO_FAULT if cut_by_asterisk else settled_outcome(call)
                 session.add(call)
-                closed += 1
+                session.flush()
+                closed.append(CallPublic.of(call))
             return closed, still_open
 
     def operator_id(self, extension: str) -> int | None:

@@ -322,30 +322,113 @@ class CallTracker:
             timer.cancel()
         await asyncio.gather(*self._timers, return_exceptions=True)
 
-    async def resync(self, live_linkedids: set[str], waiting: Iterable[AmiEvent] = ()) -> None:
-        """After (re)connecting: whatever ended while we were away is closed in the database. The calls still up
-        are those with an open record (a process started during calls learns them here); their state is what
-        Asterisk lists as waiting (QueueStatus's QueueEntry rows, with their wait), else what we knew, else what
-        the record says. One we had queued and that waits no more was answered meanwhile."""
-        closed, still_open = await asyncio.to_thread(self._records.close_missing, live_linkedids, at=_now())
+    async def resync(self, live_linkedids: set[str], waiting: Iterable[AmiEvent] = (), *,
+                     channels: Iterable[AmiEvent] = (), asterisk_booted_at: datetime | None = None) -> None:
+        """After (re)connecting: whatever ended while we were away is closed in the database (lost to a fault if
+        Asterisk booted since it began) and its end announced. The calls still up are those with an open record
+        (a process started during calls learns them here), plus those that began while we were away, recorded
+        now from Asterisk's channels; what they went through meanwhile (queued, answered) is filled in. Their
+        state is what Asterisk lists as waiting (QueueStatus's QueueEntry rows, with their wait), else what we
+        knew, else what the record says. One we had queued and that waits no more was answered meanwhile."""
+        closed, still_open = await asyncio.to_thread(self._records.close_missing, live_linkedids, at=_now(),
+                                                     asterisk_booted_at=asterisk_booted_at)
         if closed:
-            log.info("closed %d call records that ended while AMI was disconnected", closed)
+            lost = sum(1 for call in closed if call.outcome == CallOutcome.LOST_TO_FAULT)
+            log.info("closed %d call records that ended while AMI was disconnected (%d lost to a fault)",
+                     len(closed), lost)
         now = time.monotonic()
+        for call in closed:
+            self._notifier.call_ended(call, origin=now)
         queued = {str(entry.get("Uniqueid", "")): entry for entry in waiting if entry.get("Event") == "QueueEntry"}
+        live = LiveChannels(channels)
+        still_open = [await self._caught_up(record, queued.get(record.linkedid), live, now)
+                      for record in [*still_open, *await self._adopted(live, {r.linkedid for r in still_open})]]
         calls: dict[str, LiveCall] = {}
         for record in still_open:
             known, entry = self._calls.get(record.linkedid), queued.get(record.linkedid)
             if entry is not None:
-                wait = str(entry.get("Wait", "0"))
                 calls[record.linkedid] = LiveCall(line=record.line, state=CallState.QUEUED,
                                                   queue=str(entry.get("Queue", "")),
-                                                  since=now - (int(wait) if wait.isdigit() else 0))
+                                                  since=now - _seconds(entry.get("Wait")))
             elif known is not None and known.state != CallState.QUEUED:
                 calls[record.linkedid] = known
             else:
                 calls[record.linkedid] = LiveCall(line=record.line, since=now,
                                                   state=_state_when_not_waiting(known, record))
         self._calls = calls
+
+    async def _adopted(self, live: LiveChannels, recorded: set[str]) -> list[CallPublic]:
+        """Citizens' calls that began while we were away (their Newchannel never reached us): recorded now."""
+        adopted = []
+        for caller in live.citizen_calls():
+            linkedid = str(caller.get("Linkedid", ""))
+            line = line_by_number(str(caller.get("Exten", "")))
+            if linkedid in recorded or line is None:
+                continue
+            call = await asyncio.to_thread(
+                self._records.start, linkedid=linkedid, line=line.number,
+                caller_number=str(caller.get("CallerIDNum", "")), channel=str(caller.get("Channel", "")),
+                at=_now() - timedelta(seconds=_seconds(caller.get("Duration"))))
+            self._metrics.calls_started.labels(line=line.number).inc()
+            adopted.append(call)
+        if adopted:
+            log.info("recorded %d calls that began while AMI was disconnected", len(adopted))
+        return adopted
+
+    async def _caught_up(self, record: CallPublic, entry: AmiEvent | None, live: LiveChannels,
+                         now: float) -> CallPublic:
+        """What a call went through while we were away, from Asterisk: it joined a queue (its QueueEntry's wait)
+        or an operator answered it (their channel bridged with the caller's, as old as its channel)."""
+        changes: dict[str, object] = {}
+        if entry is not None and record.queued_at is None:
+            changes.update(queue_name=str(entry.get("Queue", "")),
+                           queued_at=_now() - timedelta(seconds=_seconds(entry.get("Wait"))))
+        operator = live.operator_bridged_with(record.linkedid)
+        if operator is not None and record.answered_at is None:
+            extension = interface_extension(str(operator.get("Channel", "")).rsplit("-", 1)[0])
+            answered_at = _now() - timedelta(seconds=_seconds(operator.get("Duration")))
+            changes.update(answered_at=answered_at, operator_extension=extension,
+                           operator_id=await asyncio.to_thread(self._records.operator_id, extension))
+            if record.queued_at is None:
+                changes["queued_at"] = answered_at
+        if not changes:
+            return record
+        updated = await asyncio.to_thread(self._records.update, record.linkedid, first_only=FIRST_QUEUE | FIRST_ANSWER,
+                                          **changes)
+        return updated or record
+
+
+class LiveChannels:
+    """CoreShowChannels' rows after a reconnect: the citizens' calls Asterisk has, and who is bridged with them."""
+
+    def __init__(self, rows: Iterable[AmiEvent]) -> None:
+        self._rows = [row for row in rows if row.get("Event") == "CoreShowChannel"]
+
+    def citizen_calls(self) -> list[AmiEvent]:
+        """The first channel of each call that came in on a citizens' line."""
+        return [row for row in self._rows if row.get("Uniqueid") == row.get("Linkedid")
+                and row.get("Context") == Context.INBOUND and line_by_number(str(row.get("Exten", ""))) is not None]
+
+    def operator_bridged_with(self, linkedid: str) -> AmiEvent | None:
+        """The other channel of the call in the caller's bridge (the operator's phone), if it is bridged."""
+        caller = next((row for row in self._rows if row.get("Uniqueid") == linkedid), None)
+        bridge = caller.get("BridgeId") if caller is not None else None
+        if not bridge:
+            return None
+        return next((row for row in self._rows if row.get("Linkedid") == linkedid and row.get("BridgeId") == bridge
+                     and row.get("Uniqueid") != linkedid), None)
+
+
+def _seconds(value: object) -> int:
+    """A wait in seconds (``12``) or a duration as ``HH:MM:SS``, as AMI lists them; 0 when unreadable."""
+    text = str(value or "0")
+    if text.isdigit():
+        return int(text)
+    parts = text.split(":")
+    if len(parts) == 3 and all(part.isdigit() for part in parts):
+        hours, minutes, seconds = (int(part) for part in parts)
+        return hours * 3600 + minutes * 60 + seconds
+    return 0
 
 
 def _state_when_not_waiting(known: LiveCall | None, record: CallPublic) -> CallState:

@@ -240,3 +240,21 @@ def test_given_tickets_of_every_source_when_computing_kpis_then_today_s_are_coun
 
     # Yesterday's and tomorrow's are not today's; the operator's and the voice message are the phone's.
     assert report.tickets_by_channel == ChannelCounts(phone=2, web=2, in_person=1, open311=1)
+
+
+def test_given_calls_cut_by_an_asterisk_crash_when_computing_kpis_then_they_are_lost_to_a_fault_not_abandoned(
+        session: Session) -> None:
+    crash = tehran(10, 0)
+    a_call(session, "waited", CallOutcome.ABANDONED, queued=tehran(9, 50), ended=tehran(9, 51))
+    a_call(session, "cut-waiting", CallOutcome.LOST_TO_FAULT, queued=tehran(9, 58), ended=crash)
+    a_call(session, "cut-talking", CallOutcome.LOST_TO_FAULT, queued=tehran(9, 55), answered=tehran(9, 55, 10),
+           ended=crash, operator="1001")
+    a_call(session, "cut-in-menu", CallOutcome.LOST_TO_FAULT, queued=None, ended=crash)
+    a_call(session, "yesterday", CallOutcome.LOST_TO_FAULT, queued=yesterday(23, 0), ended=yesterday(23, 1))
+    session.commit()
+
+    report = compute_kpis(session, start=START, end=END, now=NOW)
+
+    assert report.lost_to_fault == 3  # wherever they were: waiting, talking, in the voice menu; today only
+    assert (report.abandoned, report.answered, report.offered) == (1, 1, 2)  # the one cut while talking was answered
+    assert report.abandon_rate == pytest.approx(1 / 2)

@@ -570,3 +570,65 @@ async def test_given_a_queued_caller_answered_while_disconnected_when_resyncing_
     await tracking.feed(newchannel(), caller_event("QueueCallerJoin", Queue="line137"))
     await tracking.tracker.resync({CALL}, waiting=[])
     assert in_flight(tracking.tracker) == {"talking": 1}
+
+
+def core_show_channel(linkedid: str, *, uniqueid: str | None = None, channel: str = "PJSIP/citizen-trunk-00000001",
+                      exten: str = "137", context: str = "pasokh-inbound", bridge: str = "",
+                      duration: str = "00:00:30", caller: str = CALLER) -> dict[str, str]:
+    return {"Event": "CoreShowChannel", "Channel": channel, "Uniqueid": uniqueid or linkedid, "Linkedid": linkedid,
+            "Context": context, "Exten": exten, "CallerIDNum": caller, "BridgeId": bridge, "Duration": duration,
+            "Application": "Queue"}
+
+
+async def test_given_asterisk_booted_after_calls_began_when_resyncing_then_they_are_lost_to_a_fault_and_ended(
+    tracking: Tracking,
+) -> None:
+    """Asterisk crashed and came back: its calls (one waiting, one with an operator) cannot have outlived it; a call
+    that began after the boot and ended while we were away is the caller's doing."""
+    later = "1700000100.1"
+    await tracking.feed(*answered_call_events()[:7],  # answered, not yet hung up
+                        newchannel(OTHER_CALL), caller_event("QueueCallerJoin", OTHER_CALL, Queue="line137"))
+    booted = datetime.now(UTC)
+    await tracking.feed(newchannel(later), caller_event("QueueCallerJoin", later, Queue="line137"))
+    tracking.published()
+
+    await tracking.tracker.resync(set(), waiting=[], asterisk_booted_at=booted)
+
+    cut_talking, cut_waiting, after_boot = tracking.call(CALL), tracking.call(OTHER_CALL), tracking.call(later)
+    assert (cut_talking.outcome, cut_waiting.outcome) == (CallOutcome.LOST_TO_FAULT, CallOutcome.LOST_TO_FAULT)
+    assert cut_talking.answered_at is not None  # the operator had answered it: still counted as answered
+    assert cut_waiting.ended_at is not None and cut_waiting.ended_at <= booted
+    assert after_boot.outcome == CallOutcome.ABANDONED
+    ended = [e.data["call"]["id"] for e in tracking.published() if e.name == "call_ended"]
+    assert sorted(ended) == sorted([cut_talking.id, cut_waiting.id, after_boot.id])  # the consoles hear each end
+    assert tracking.tracker.live_calls == set()
+
+
+async def test_given_calls_that_began_and_progressed_while_disconnected_when_resyncing_then_records_catch_up(
+    tracking: Tracking,
+) -> None:
+    """The backend was down: a call arrived meanwhile (no record), one we saw in the menu joined the queue, and one
+    we saw queued was answered by 1001 (their channel bridged with the caller's)."""
+    arrived, queued_meanwhile = "1700000200.1", "1700000300.1"
+    await tracking.feed(newchannel(CALL), caller_event("QueueCallerJoin", CALL, Queue="line137"),
+                        newchannel(queued_meanwhile))
+    channels = [
+        core_show_channel(CALL, bridge="bridge-1"),
+        core_show_channel(CALL, uniqueid="1700000000.2", channel="PJSIP/1001-00000002", exten="s",
+                          context="pasokh-staff", bridge="bridge-1", duration="00:00:12"),
+        core_show_channel(queued_meanwhile, channel="PJSIP/citizen-trunk-00000003", duration="00:00:20"),
+        core_show_channel(arrived, channel="PJSIP/citizen-trunk-00000004", exten="1888", duration="00:00:05",
+                          caller="09122222222"),
+    ]
+    waiting = [{"Event": "QueueEntry", "Queue": "line137", "Uniqueid": queued_meanwhile, "Wait": "8"},
+               {"Event": "QueueEntry", "Queue": "line1888", "Uniqueid": arrived, "Wait": "2"}]
+
+    await tracking.tracker.resync({CALL, queued_meanwhile, arrived}, waiting=waiting, channels=channels)
+
+    answered, joined, adopted = tracking.call(CALL), tracking.call(queued_meanwhile), tracking.call(arrived)
+    assert (answered.operator_extension, answered.answered_at is not None) == ("1001", True)
+    assert (joined.queue_name, joined.queued_at is not None, joined.answered_at) == ("line137", True, None)
+    assert (adopted.line, adopted.caller_number, adopted.queue_name) == ("1888", "09122222222", "line1888")
+    assert adopted.started_at < adopted.queued_at  # type: ignore[operator]
+    assert in_flight(tracking.tracker) == {"talking": 1, "queued": 1}
+    assert tracking.tracker.live_calls == {CALL, queued_meanwhile, arrived}
