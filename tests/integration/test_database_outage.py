@@ -156,6 +156,6 @@ async def test_given_operators_and_a_liaison_at_work_when_postgresql_stops_for_1
         stored = session.exec(select(Ticket.request_id).where(col(Ticket.request_id).in_(request_ids))).all()
         filers = {user.id for user in session.exec(select(User).where(col(User.username).in_(OPERATORS))).all()}
         by_operators = session.exec(select(Ticket.id).where(col(Ticket.created_by_id).in_(filers))).all()
-    assert sorted(stored) == sorted(request_ids)  # every ticket an operator filed, once
+    assert sorted(str(rid) for rid in stored) == sorted(request_ids)  # every ticket an operator filed, once
     assert len(by_operators) == len(request_ids) + 1  # and nothing else (the one more: the liaison's referral)
     assert [step[0] for step in steps_of(site.engine, site.liaison_ticket)].count(TicketAction.ACCEPT) == 1
