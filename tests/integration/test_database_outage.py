@@ -21,15 +21,29 @@ from callcenter.platform.errors import DatabaseUnavailable
 from callcenter.platform.settings import load_settings
 from db.engine import make_engine, unit_of_work, upgrade_database
 from db.models import Category, Role, Ticket, TicketAction, User
-from tests.support.backend import TEST_SECRETS, free_port, seed_staff, start_serving
-from tests.support.console import logged_in_client
+from tests.support.ami import AmiObserver, heard
+from tests.support.backend import (
+    CITIZENS_PORT,
+    OPERATOR_1,
+    TEST_SECRETS,
+    free_port,
+    running_backend,
+    seed_staff,
+    start_serving,
+)
+from tests.support.console import logged_in_client, operator_in_queue
+from tests.support.fixtures import AsteriskUnderTest
 from tests.support.private_postgres import PrivatePostgres
+from tests.support.sipp import Sipp
 from tests.support.ticket_flow import PASSWORD, WASTE, Filed, add_staff, referred_ticket, steps_of
 
 OUTAGE_SECONDS = 10
 TICKETS_EACH = 4  # the first before the outage, the others from its start on
 RETRY_SECONDS = 0.5  # the console's own pace between tries
 OPERATORS = ("outage.op1", "outage.op2", "outage.op3")
+CALLER = "09171000187"
+# The greeting and the menu after the key, the operator's phone ringing and answering, a moment of talk.
+CALL_HOLD_MS = 12_000
 
 
 @dataclass
@@ -159,3 +173,27 @@ async def test_given_operators_and_a_liaison_at_work_when_postgresql_stops_for_1
     assert sorted(str(rid) for rid in stored) == sorted(request_ids)  # every ticket an operator filed, once
     assert len(by_operators) == len(request_ids) + 1  # and nothing else (the one more: the liaison's referral)
     assert [step[0] for step in steps_of(site.engine, site.liaison_ticket)].count(TicketAction.ACCEPT) == 1
+
+
+async def test_given_postgresql_stopped_when_a_citizen_calls_137_then_the_menu_answers_and_an_operator_takes_it(
+    asterisk: AsteriskUnderTest, private_postgres_server: PrivatePostgres, sipp: Sipp, operator_phones: object,
+    ami_observer: AmiObserver,
+) -> None:
+    upgrade_database(private_postgres_server.url)
+    settings = asterisk.settings.model_copy(update={"database_url": private_postgres_server.url,
+                                                    "web_port": free_port()})
+    async with running_backend(settings) as backend, operator_in_queue(
+            backend.url, username=OPERATOR_1.username, password=OPERATOR_1.password):
+        await asyncio.to_thread(private_postgres_server.stop)
+        try:
+            result = await sipp.citizen_calls(caller=CALLER, digits="1", hold_ms=CALL_HOLD_MS,
+                                              local_port=CITIZENS_PORT)
+            answered = ami_observer.matching(lambda e: e.get("Event") == "DialEnd" and e.get("DialStatus") == "ANSWER"
+                                             and e.get("DestChannel", "").startswith(f"PJSIP/{OPERATOR_1.extension}-"))
+        finally:
+            await asyncio.to_thread(private_postgres_server.start)
+
+    assert result.failed == 0 and result.successful == 1, result.output[-3000:]
+    played = heard(ami_observer, CALLER)  # the menu as ever (1 may come during the greeting, skipping the menu)
+    assert played[0] == "welcome_137" and played[-1] == "connecting_to_operator", played
+    assert answered, "the operator's phone never answered the caller"
