@@ -16,7 +16,17 @@ from pathlib import Path
 
 from tests.support.backend import free_port
 
-POSTGRES_BIN = Path(os.environ.get("PASOKH_TEST_POSTGRES_BIN", "/usr/lib/postgresql/15/bin"))
+
+def _server_binaries() -> Path:
+    """PASOKH_TEST_POSTGRES_BIN, else Debian's newest installed server (/usr/lib/postgresql/<major>/bin)."""
+    if configured := os.environ.get("PASOKH_TEST_POSTGRES_BIN"):
+        return Path(configured)
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"),
+                   key=lambda path: int(path.parts[-3]) if path.parts[-3].isdigit() else 0)
+    return found[-1].parent if found else Path("/usr/lib/postgresql/15/bin")
+
+
+POSTGRES_BIN = _server_binaries()
 DATABASE = "pasokh"
 # initdb and the server refuse to run as root: as root, they run as the system's postgres account.
 SERVER_ACCOUNT = "postgres"
