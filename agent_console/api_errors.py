@@ -2,9 +2,11 @@
 
 A route's errors are the ones its dependencies and its endpoint declare with :func:`raises`, plus what the
 middleware and the request parsing add to every route of a kind: a CSRF refusal and a body over its limit on each
-state-changing method, ``invalid-data`` on each route that reads parameters or a body, and Asterisk's refusal on each
-route that may find Asterisk away (docs/adr/0047). :func:`document_errors` adds them to the app's OpenAPI schema, so
-/openapi.json lists every status a client can receive (and the tests hold the app to it).
+state-changing method, ``invalid-data`` on each route that reads parameters or a body, Asterisk's refusal on each
+route that may find Asterisk away (docs/adr/0047), and ``database-unavailable`` on every route without a 503
+of its own (each one reads the database, if only for the session: agent_console/database_outage.py,
+docs/adr/0087). :func:`document_errors` adds them to the app's OpenAPI schema, so /openapi.json lists every
+status a client can receive (and the tests hold the app to it).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from callcenter.platform.errors import (
     AsteriskRefused,
     AsteriskUnavailable,
     CsrfFailed,
+    DatabaseUnavailable,
     PasokhError,
     RequestTooLarge,
     ValidationFailed,
@@ -52,6 +55,8 @@ def raises(*errors: type[PasokhError]) -> Callable[[Endpoint], Endpoint]:
 def route_errors(route: APIRoute) -> set[type[PasokhError]]:
     """Every error ``route`` may answer with."""
     errors = {error for call in _calls(route.dependant) for error in getattr(call, RAISES_ATTRIBUTE, ())}
+    if DatabaseUnavailable.status_code not in (route.responses or {}):  # /healthz answers its own 503 body
+        errors.add(DatabaseUnavailable)  # agent_console/database_outage.py
     if set(route.methods or ()) - SAFE_METHODS:
         errors.update({CsrfFailed, RequestTooLarge})  # agent_console/csrf.py, agent_console/body_limit.py
     if route.dependant.path_params or route.dependant.query_params or route.dependant.body_params:

@@ -19,6 +19,7 @@ from sqlmodel import Session
 P = ParamSpec("P")
 R = TypeVar("R")
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+CONNECT_TIMEOUT_SECONDS = 5
 
 
 def make_engine(database_url: str) -> Engine:
@@ -32,7 +33,26 @@ def make_engine(database_url: str) -> Engine:
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         sa.event.listen(engine, "savepoint", _sqlite_transaction_before_savepoint)
         return engine
-    return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    # A database whose machine is gone (packets dropped, not refused) must fail a connection in seconds, not in
+    # the kernel's minutes: requests answer database-unavailable and the IVR falls back (ADR 0087).
+    return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, pool_timeout=10,
+                            connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS})
+
+
+def is_database_outage(error: BaseException) -> bool:
+    """Whether ``error`` says the database cannot be reached now (refused, cut, timed out, SQLite locked), rather
+    than that the statement was wrong: what is answered as database-unavailable and worth retrying unchanged."""
+    if isinstance(error, sa.exc.TimeoutError):  # no pooled connection came free in time
+        return True
+    if not isinstance(error, sa.exc.DBAPIError):
+        return False
+    if error.connection_invalidated or isinstance(error, sa.exc.InterfaceError):
+        return True
+    if not isinstance(error, sa.exc.OperationalError):
+        return False
+    if type(error.orig).__module__.startswith("psycopg"):
+        return True  # psycopg's OperationalError: the server is unreachable, shutting down or cancelled us
+    return "database is locked" in str(error.orig) or "unable to open" in str(error.orig)
 
 
 @contextmanager

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Protocol
 
@@ -24,6 +25,9 @@ log = logging.getLogger(__name__)
 
 MAX_REPEATS = 3
 CODE_MAX_DIGITS = 12  # longer than a code, so a too-long entry is caught instead of cut short
+# The ticket lookups are a call's only database reads before the queue: a database that is away or slow must not
+# keep a caller in silence. Past this, the menu goes on without the lookup (ADR 0087).
+TICKET_LOOKUP_SECONDS = 2.0
 FEEDBACK_KEYS = {"1": FeedbackKind.CRITICISM, "2": FeedbackKind.SUGGESTION, "3": FeedbackKind.APPRECIATION}
 
 
@@ -36,10 +40,12 @@ class TicketDirectory(Protocol):
 class Flows:
     """Registers the line flows on an :class:`AgiServer`."""
 
-    def __init__(self, *, menu: Menu, tickets: TicketDirectory, operators: OperatorAccess) -> None:
+    def __init__(self, *, menu: Menu, tickets: TicketDirectory, operators: OperatorAccess,
+                 lookup_seconds: float = TICKET_LOOKUP_SECONDS) -> None:
         self.menu = menu
         self.tickets = tickets
         self.operators = operators
+        self.lookup_seconds = lookup_seconds
 
     def register(self, server: AgiServer) -> None:
         server.add_route(LINE_137.agi_route, self.line_137)
@@ -51,7 +57,7 @@ class Flows:
         """Returning callers hear their open request first; then new request, status by code, or an operator."""
         try:
             menu = ["welcome_137", "menu_137"]
-            open_ticket = await self.tickets.latest_open_for_caller(channel.caller_number)
+            open_ticket = await self._open_ticket_of(channel.caller_number)
             if open_ticket is not None:
                 if await self._offer_open_ticket(channel, open_ticket):
                     return
@@ -63,6 +69,16 @@ class Flows:
             raise OperatorRequested  # 1: a new request is taken by an operator
         except OperatorRequested:
             await self.operators.reach_operator(channel, Caller(line=LINE_137, number=channel.caller_number))
+
+    async def _open_ticket_of(self, caller_number: str) -> TicketSummary | None:
+        """The caller's latest open request, or None also when the database cannot say in time."""
+        try:
+            async with asyncio.timeout(self.lookup_seconds):
+                return await self.tickets.latest_open_for_caller(caller_number)
+        except Exception as exc:  # the database away or too slow (TimeoutError): the menu goes on without it
+            log.warning("IVR: a caller's open request could not be read (%s); the menu goes on without it",
+                        type(exc).__name__)
+            return None
 
     async def _offer_open_ticket(self, channel: Channel, ticket: TicketSummary) -> bool:
         """"You have an open request, code …, press 1 for its status"; True when the caller took it."""
@@ -88,7 +104,13 @@ class Flows:
             except InvalidTrackingCode:
                 await self.menu.play(channel, "invalid_tracking_code", escape="")
                 continue
-            ticket = await self.tickets.by_tracking_code(code)
+            try:
+                async with asyncio.timeout(self.lookup_seconds):
+                    ticket = await self.tickets.by_tracking_code(code)
+            except Exception as exc:  # the database away or too slow (TimeoutError): an operator can look it up
+                log.warning("IVR: status by code unavailable (%s); the caller goes to an operator",
+                            type(exc).__name__)
+                raise OperatorRequested from exc
             if ticket is None:
                 await self.menu.play(channel, "tracking_code_not_found", escape="")
                 continue

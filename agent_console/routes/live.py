@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 from agent_console.deps import EngineDep, HubDep, SettingsDep, StaffSessionsDep
 from agent_console.session_cookie import current_session
+from db.engine import is_database_outage
 from db.models import User
 
 router = APIRouter()
@@ -36,7 +37,13 @@ async def console_socket(
     await websocket.accept()
 
     async def still_live() -> bool:
-        return await run_in_threadpool(sessions.is_live, active.id)
+        try:
+            return await run_in_threadpool(sessions.is_live, active.id)
+        except Exception as exc:
+            if not is_database_outage(exc):
+                raise
+            # The database away says nothing about the session: the console keeps its events (ADR 0087).
+            return True
 
     await hub.serve(websocket, user, session_id=active.id, still_live=still_live,
                     check_every=settings.session_check_seconds)

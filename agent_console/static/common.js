@@ -66,19 +66,36 @@ export function persianDigitsInPage() {
 
 const csrfToken = () => document.querySelector('meta[name="csrf-token"]').content;
 
+// The one error the server answers for "nothing was saved, send it again as it was" (docs/adr/0087).
+const DATABASE_UNAVAILABLE = "database-unavailable";
+
 async function answer(response) {
   if (response.status === 204) return null;
   const data = await response.json().catch(() => ({}));
   if (!response.ok) {
     // The server's errors carry a Persian message; FastAPI's own validation errors (a list in "detail") do not.
     const message = data.message || (Array.isArray(data.detail) ? "اطلاعات فرم کامل یا درست نیست." : "خطا در ارتباط با سامانه.");
-    throw new Error(message);
+    const error = new Error(message);
+    error.errorId = data.error_id;
+    error.retryable = data.error_id === DATABASE_UNAVAILABLE;
+    throw error;
   }
   return data;
 }
 
+// fetch itself failing: the server unreachable (restarting, the network cut); nothing is known to be saved.
+async function sent(url, options) {
+  try {
+    return await fetch(url, options);
+  } catch (cause) {
+    const error = new Error("ارتباط با سامانه برقرار نیست.", { cause });
+    error.retryable = true;
+    throw error;
+  }
+}
+
 export async function api(method, url, body) {
-  const response = await fetch(url, {
+  const response = await sent(url, {
     method,
     headers: {
       Accept: "application/json",
@@ -91,9 +108,29 @@ export async function api(method, url, body) {
   return answer(response);
 }
 
+const RETRY_MS = 2000;
+
+// `send()` again and again, unchanged, while the database (or the server) is away: safe for a request that
+// carries its own request_id or expected status, so a repeat is never a second ticket or step. `waiting(message)`
+// tells the page what is happening (a Persian sentence), and `waiting("")` that it is over; other errors throw.
+export async function retryWhileAway(send, waiting) {
+  for (;;) {
+    try {
+      const result = await send();
+      waiting("");
+      return result;
+    } catch (error) {
+      if (!error.retryable) { waiting(""); throw error; }
+      waiting(error.errorId === DATABASE_UNAVAILABLE ? "ارتباط با پایگاه داده قطع است؛ دوباره تلاش می‌کنیم…"
+        : "ارتباط با سامانه قطع است؛ دوباره تلاش می‌کنیم…");
+      await new Promise((resolve) => { setTimeout(resolve, RETRY_MS); });
+    }
+  }
+}
+
 // A multipart body (the browser sets the boundary, so no Content-Type here).
 export async function apiForm(url, form) {
-  const response = await fetch(url, {
+  const response = await sent(url, {
     method: "POST",
     headers: { Accept: "application/json", "X-CSRF-Token": csrfToken() },
     body: form,

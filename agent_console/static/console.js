@@ -1,7 +1,8 @@
 // Operator console: websocket screen pop, queue membership (137 or 1888), call controls, ticket form.
 import {
   $, agentStateLabel, api, clock, feedbackName, groupCode, jalaliDate, jalaliDateTime, lineName, ltr, openEvents,
-  persianDigitsInPage, row, showError, sourceTag, statusName, toPersianDigits, trackingCode, updateRows, vocabulary,
+  persianDigitsInPage, retryWhileAway, row, showError, sourceTag, statusName, toPersianDigits, trackingCode,
+  updateRows, vocabulary,
 } from "./common.js";
 
 const state = { call: null, reference: null, requestId: null, onHold: false, queues: [] };
@@ -226,7 +227,7 @@ async function fileTicket(event) {
   button.disabled = true;
   try {
     state.requestId = state.requestId || crypto.randomUUID();
-    const ticket = await api("POST", "/api/tickets", {
+    const body = {
       category_id: Number($("category").value),
       unit_id: Number($("unit").value),
       district_id: $("district").value ? Number($("district").value) : null,
@@ -235,7 +236,10 @@ async function fileTicket(event) {
       description: $("description").value,
       call_id: state.call ? state.call.id : null,
       request_id: state.requestId,
-    });
+    };
+    // The form stays as typed while the database is away; the same request_id makes the repeat one ticket.
+    const ticket = await retryWhileAway(() => api("POST", "/api/tickets", body),
+      (message) => showError($("ticket-retrying"), message));
     $("tracking-code").textContent = toPersianDigits(groupCode(ticket.tracking_code));
     $("tracking-code").dataset.code = ticket.tracking_code;
     $("ticket-result").hidden = false;

@@ -3,8 +3,8 @@
 // may take. The steps, which of them
 // need a note and the photo limits come from the server (vocabulary.steps, vocabulary.photos): none is restated.
 import {
-  $, api, apiForm, jalaliDateTime, keysetPages, openEvents, priorityName, row, showError, showMoreLine, sourceTag,
-  toPersianDigits, trackingCode, updateRows, verdictName, vocabulary,
+  $, api, apiForm, jalaliDateTime, keysetPages, openEvents, priorityName, retryWhileAway, row, showError, showMoreLine,
+  sourceTag, toPersianDigits, trackingCode, updateRows, verdictName, vocabulary,
 } from "./common.js";
 
 const ROLE = document.getElementById("inbox-panel").dataset.role;
@@ -169,18 +169,21 @@ async function act(ticket, step, note, error, box, photos) {
   for (const button of box.querySelectorAll("button")) button.disabled = true;
   const url = `/api/tickets/${ticket.tracking_code}/actions`;
   try {
+    let send;
     if (files.length) {
       const form = new FormData();
       form.append("action", step.action);
       form.append("note", text);
       form.append("expected_status", ticket.status);
       for (const file of files) form.append("photos", file);
-      await apiForm(url, form);
+      send = () => apiForm(url, form);
     } else {
-      await api("POST", url, {
-        action: step.action, note: text, verdict: step.verdict || null, expected_status: ticket.status,
-      });
+      const body = { action: step.action, note: text, verdict: step.verdict || null, expected_status: ticket.status };
+      send = () => api("POST", url, body);
     }
+    // While the database is away the step is sent again as it was: its expected status makes a repeat of a step
+    // that did go through a refusal (409), never a second step.
+    await retryWhileAway(send, (message) => showError(error, message));
     await loadInbox();
   } catch (failure) {
     showError(error, failure.message);

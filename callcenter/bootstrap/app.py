@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from agent_console.api_errors import document_errors
 from agent_console.body_limit import BodyLimitMiddleware
 from agent_console.csrf import CsrfMiddleware
+from agent_console.database_outage import DatabaseOutageMiddleware
 from agent_console.error_pages import error_response
 from agent_console.map_tiles import tiles_origin
 from agent_console.routes import ROUTERS
@@ -65,6 +66,8 @@ def create_app(settings: Settings, *, services: Services | None = None, telephon
     app.add_middleware(SessionCookieMiddleware, store=services.web.sessions, secret_key=settings.secret_key,
                        always_secure=settings.production_like)
     app.add_middleware(BodyLimitMiddleware)  # an oversized body is refused before anything runs
+    # Around every part that reads the database, sessions included; inside the headers, so a 503 carries them.
+    app.add_middleware(DatabaseOutageMiddleware)
     # Outermost: every answer carries them, the 413s too; the public site's map may show the tile server's images.
     app.add_middleware(SecurityHeadersMiddleware, tiles_origin=map_tiles_origin(settings))
     for feature_router in ROUTERS:

@@ -92,3 +92,12 @@ def _watch_disk(metrics: Metrics, recordings: RecordingStore) -> None:
                              "Free bytes on the file system of the recordings folder", lambda: usage(0))
     metrics.add_single_gauge("pasokh_recordings_disk_size_bytes",
                              "Size in bytes of the file system of the recordings folder", lambda: usage(1))
+
+    def writable() -> float | None:
+        found = recordings.can_write()
+        return None if found is None else float(found)
+
+    # Asterisk's MixMonitor failing to write leaves the call going on and says nothing to us: this is the sign.
+    metrics.add_single_gauge("pasokh_recordings_writable",
+                             "1 when a second of audio can be written to the recordings folder, 0 when not "
+                             "(disk full, read-only)", writable)

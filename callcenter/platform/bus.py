@@ -172,7 +172,10 @@ class RedisBus(LocalFanOut):
     BATCH = 256
     CONNECT_TIMEOUT = 2.0
     COMMAND_TIMEOUT = 5.0
-    MAX_BACKOFF = 5.0
+    # Retries while Redis is away come at most this far apart: a Redis back is heard within a second, so the
+    # consoles' resync (and the events queued meanwhile) follow within the 2 s of ADR 0087. One connection
+    # attempt a second per process is nothing to a Redis that is starting.
+    MAX_BACKOFF = 1.0
     IDLE_PING = 5.0  # the listener pings after this much silence...
     IDLE_DEAD = 15.0  # ...and reconnects after this much
 

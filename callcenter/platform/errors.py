@@ -247,6 +247,15 @@ class MeetingAlreadyBooked(Conflict):
     default_message = "برای این شکایت وقت دیدار گرفته شده است؛ می‌توانید آن را تغییر دهید یا لغو کنید."
 
 
+class DatabaseUnavailable(PasokhError):
+    """The database cannot be reached (stopped, restarting, the network to it cut): nothing was saved, and the
+    request may be sent again as it was (a ticket's ``request_id`` makes a repeat return the first one)."""
+
+    error_id = "database-unavailable"
+    status_code = 503
+    default_message = "ارتباط با پایگاه داده قطع است؛ چند لحظه دیگر دوباره تلاش کنید."
+
+
 class AsteriskUnavailable(PasokhError):
     """Asterisk cannot be asked now: the AMI connection is down, Asterisk did not answer in time, or (on a web-only
     worker) the relay to the telephony process failed. ``reason`` (English) is for the log."""

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
+from db.engine import is_database_outage
 from db.models import ScheduledJob, utcnow
 
 log = logging.getLogger(__name__)
@@ -140,11 +141,21 @@ class Scheduler:
         return [task.get_name() for task in tasks]
 
     async def _loop(self) -> None:
+        database_away = False
         while True:
             try:
                 await self._start_due(None)
-            except Exception:  # the database away for a moment must not end the schedule
-                log.exception("Scheduler tick failed; trying again in %g s", self._tick)
+            except Exception as exc:  # the database away for a moment must not end the schedule
+                if not is_database_outage(exc):
+                    log.exception("Scheduler tick failed; trying again in %g s", self._tick)
+                elif not database_away:  # one line per outage, not a traceback per tick
+                    log.warning("Scheduler: the database is unavailable (%s); trying every %g s",
+                                type(exc).__name__, self._tick)
+                database_away = database_away or is_database_outage(exc)
+            else:
+                if database_away:
+                    log.info("Scheduler: the database is back")
+                database_away = False
             await asyncio.sleep(self._tick)
 
     async def _start_due(self, now: datetime | None) -> list[asyncio.Task[None]]:

@@ -18,6 +18,7 @@ from callcenter.platform.errors import ASTERISK_FAILURES, AsteriskRefused, Aster
 from callcenter.platform.settings import Settings
 from callcenter.telephony.asterisk_actions import AsteriskActions
 from callcenter.telephony.call_tracker import CallTracker
+from db.engine import is_database_outage
 
 log = logging.getLogger(__name__)
 
@@ -165,8 +166,12 @@ class AmiBridge(AsteriskActions):
                 await self._tracker.handle(event, received_at)
                 for listener in self._listeners.get(str(event.get("Event", "")), ()):
                     await listener(event)
-            except Exception:
-                log.exception("AMI event %s could not be handled", event.get("Event"))
+            except Exception as exc:
+                if not is_database_outage(exc):
+                    log.exception("AMI event %s could not be handled", event.get("Event"))
+                else:  # the call goes on in Asterisk; only our record of this step is lost (ADR 0087)
+                    log.warning("AMI event %s not recorded: the database is unavailable (%s)", event.get("Event"),
+                                type(exc).__name__)
 
     def _on_login(self, _manager: Manager) -> None:
         log.info("AMI: logged in; waiting for FullyBooted to resync")

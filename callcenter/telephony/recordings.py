@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import wave
@@ -17,6 +18,9 @@ CALL_PREFIX = "call"  # a whole answered call (MixMonitor): purged after the ret
 # Names we make ourselves; anything else (a path, "..") is refused before it reaches the file system.
 _LINE_NUMBERS = "|".join(re.escape(line.number) for line in LINES)
 _NAME = re.compile(rf"^({MESSAGE_PREFIX}|{CALL_PREFIX})-(?:{_LINE_NUMBERS})-[0-9A-Za-z.]{{1,40}}\.{FORMAT}$")
+# A recording's first second (8 kHz, 16-bit): a folder that cannot take this cannot record a call.
+WRITE_PROBE_BYTES = 16_000
+_WRITE_PROBE = ".pasokh-write-probe"  # not a recording's name: the purge and the players never see it
 _NOT_FOUND = {MESSAGE_PREFIX: "فایل پیام صوتی پیدا نشد.", CALL_PREFIX: "فایل ضبط این تماس پیدا نشد."}
 
 
@@ -77,6 +81,25 @@ class RecordingStore:
         except OSError:
             return None
         return usage.free, usage.total
+
+    def can_write(self) -> bool | None:
+        """Whether a recording can be written to the folder now (a probe of a second's audio, removed at once):
+        False when the disk is full or the folder read-only, which free bytes alone do not always tell (a file
+        system out of inodes, reserved blocks, a quota); None while the folder does not exist."""
+        if not self.host_dir.is_dir():
+            return None
+        probe = self.host_dir / f"{_WRITE_PROBE}-{os.getpid()}"  # each scraping process its own
+        try:
+            descriptor = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            try:
+                written = os.write(descriptor, bytes(WRITE_PROBE_BYTES))
+            finally:
+                os.close(descriptor)
+            return written == WRITE_PROBE_BYTES
+        except OSError:
+            return False
+        finally:
+            probe.unlink(missing_ok=True)
 
     @staticmethod
     def _check(name: str) -> None:

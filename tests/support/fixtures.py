@@ -35,6 +35,7 @@ from tests.support.backend import (
     start_serving,
     telephony_settings,
 )
+from tests.support.private_postgres import PrivatePostgres, can_start_postgres, private_postgres
 from tests.support.private_redis import can_start_redis
 from tests.support.redis_service import REDIS_URL, redis_reachable
 from tests.support.sipp import Sipp
@@ -109,6 +110,14 @@ def redis_server_binary() -> str:
     """The redis-server command, for tests that start a Redis of their own."""
     require(can_start_redis(), "redis-server and openssl to start a private Redis")
     return "redis-server"
+
+
+@pytest.fixture
+def private_postgres_server() -> Iterator[PrivatePostgres]:
+    """A PostgreSQL of this test's own, which it may stop and start (never the machine's shared one)."""
+    require(can_start_postgres(), "initdb and pg_ctl to start a private PostgreSQL")
+    with private_postgres() as server:
+        yield server
 
 
 @pytest.fixture

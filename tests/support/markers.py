@@ -14,6 +14,7 @@ from pathlib import Path
 SERVICE_FIXTURES: Mapping[str, str] = {
     "asterisk": "asterisk",  # the session's Asterisk sandbox (sipp, backend, ami_observer... build on it)
     "migrated_postgres": "postgres",
+    "private_postgres_server": "postgres",  # a PostgreSQL server the test starts (and stops) itself
     "redis_server": "redis",  # the running Redis
     "redis_server_binary": "redis",  # a private redis-server the test starts itself
     "chromium": "browser",

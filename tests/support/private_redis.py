@@ -1,5 +1,6 @@
 """A redis-server of a test's own on a free loopback port, with a password and TLS (certificates made with
-openssl for the test), to prove REDIS_URL with credentials and rediss:// works end to end."""
+openssl for the test), to prove REDIS_URL with credentials and rediss:// works end to end; a test may restart it
+(the same port, empty: no persistence), as an operator restarting Redis under the web workers."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ import contextlib
 import shutil
 import subprocess
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import redis
@@ -23,6 +24,8 @@ class PrivateRedis:
     url: str  # with the password; rediss:// when TLS
     ca_file: str | None
     port: int
+    # Stop the server (connections cut) and start it again on the same port, waiting until it answers.
+    restart: Callable[[], None] = field(compare=False, repr=False)
 
 
 def can_start_redis() -> bool:
@@ -62,13 +65,32 @@ def private_redis(folder: Path, *, tls: bool) -> Iterator[PrivateRedis]:
     else:
         args += ["--port", str(port)]
     url = f"{'rediss' if tls else 'redis'}://:{PASSWORD}@127.0.0.1:{port}/0"
+    processes = [_started(args, url, ca_file)]
+
+    def restart() -> None:
+        _stopped(processes.pop())
+        processes.append(_started(args, url, ca_file))
+
+    try:
+        yield PrivateRedis(url=url, ca_file=ca_file, port=port, restart=restart)
+    finally:
+        for process in processes:
+            _stopped(process)
+
+
+def _started(args: list[str], url: str, ca_file: str | None) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         _wait_until_answering(url, ca_file, process)
-        yield PrivateRedis(url=url, ca_file=ca_file, port=port)
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    except BaseException:
+        _stopped(process)
+        raise
+    return process
+
+
+def _stopped(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    process.wait(timeout=10)
 
 
 def _wait_until_answering(url: str, ca_file: str | None, process: subprocess.Popen[bytes]) -> None:

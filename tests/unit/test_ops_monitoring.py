@@ -46,6 +46,7 @@ HEALTHY_FOR_AN_HOUR = {
     f'pasokh_scheduler_job_failing{{name="ticket-escalation",{TARGET}}}': "0 1 0x58",
     f"pasokh_recordings_disk_free_bytes{{{TARGET}}}": "40e9x60",
     f"pasokh_recordings_disk_size_bytes{{{TARGET}}}": "100e9x60",
+    f"pasokh_recordings_writable{{{TARGET}}}": "1x60",
 }
 
 CASES = [
@@ -74,6 +75,8 @@ CASES = [
          TARGET_LABELS),
     Case("PasokhRecordingsDiskFull", {f"pasokh_recordings_disk_free_bytes{{{TARGET}}}": "2e9x30",
                                       f"pasokh_recordings_disk_size_bytes{{{TARGET}}}": "100e9x30"}, "5m",
+         TARGET_LABELS),
+    Case("PasokhRecordingsNotWritable", {f"pasokh_recordings_writable{{{TARGET}}}": "1 1 0x10"}, "4m",
          TARGET_LABELS),
     # Not yet: a disk 5% free is low, not full; a wait rising past 3 minutes only just now.
     Case("PasokhRecordingsDiskFull", {f"pasokh_recordings_disk_free_bytes{{{TARGET}}}": "5e9x30",

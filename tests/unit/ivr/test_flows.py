@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 
@@ -10,8 +12,9 @@ import pytest
 from callcenter.intake.routing import RoutingPolicy
 from callcenter.platform.metrics import Metrics
 from callcenter.telephony.recordings import RecordingStore
-from callcenter.tickets.store import TicketSummary
+from callcenter.tickets.store import DatabaseTicketDirectory, TicketSummary
 from callcenter.tickets.tracking_code import is_valid, verhoeff_check_digit
+from db.engine import make_engine
 from db.models import TicketStatus
 from ivr.agi_server import AgiServer, CallerHungUp
 from ivr.flows import ALL_DIGITS, MAX_TRIES, Flows, Prompts
@@ -20,6 +23,7 @@ from ivr.operator_access import OperatorAccess, VoiceMessageLimits
 from ivr.prompt_catalog import PROMPTS
 from ivr.prompts import unit_prompt_key
 from ivr.speech import say_jalali_date, say_tracking_code
+from tests.support.backend import free_port
 from tests.support.scripted_channel import (
     NO_DIGIT,
     SOUNDS,
@@ -221,3 +225,38 @@ def test_given_an_agi_server_when_registering_the_flows_then_both_lines_get_a_ro
         flows.register(server)
     with pytest.raises(ValueError):
         server.add_route("line1888", flows.line_1888)
+
+
+@pytest.fixture
+def silent_database() -> Iterator[str]:
+    """A PostgreSQL address that accepts connections and never answers, as a database whose machine hangs."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        yield f"postgresql://postgres@127.0.0.1:{listener.getsockname()[1]}/pasokh"
+
+
+def flows_on(directory: DatabaseTicketDirectory, tmp_path: Path) -> Flows:
+    built = build_flows(queue=FixedQueueState(), requests=FakeRequests(), hours=OpenHours(), recordings=tmp_path)
+    return Flows(menu=built.menu, tickets=directory, operators=built.operators, lookup_seconds=0.2)
+
+
+async def test_given_the_database_refusing_when_line_137_runs_then_the_menu_is_offered_and_the_caller_queued(
+    tmp_path: Path,
+) -> None:
+    engine = make_engine(f"postgresql://postgres@127.0.0.1:{free_port()}/pasokh")  # nothing listens there
+    flows = flows_on(DatabaseTicketDirectory(engine=engine), tmp_path)
+    channel = ScriptedChannel(stream_file=[NO_DIGIT, digit("1"), NO_DIGIT])
+    await flows.line_137(channel)
+    assert played(channel) == ["welcome_137", "menu_137", "connecting_to_operator"]
+    assert channel.variables == {"PASOKH_NEXT": "queue"}
+
+
+async def test_given_a_database_that_never_answers_when_a_caller_asks_a_status_then_they_reach_an_operator(
+    silent_database: str, tmp_path: Path,
+) -> None:
+    flows = flows_on(DatabaseTicketDirectory(engine=make_engine(silent_database)), tmp_path)
+    channel = ScriptedChannel(stream_file=[NO_DIGIT, digit("2")] + [NO_DIGIT] * 10, get_data=[(CODE, "")])
+    await flows.line_137(channel)  # neither lookup waits for the database's own timeout
+    assert played(channel) == ["welcome_137", "menu_137", "enter_tracking_code", "connecting_to_operator"]
+    assert channel.variables == {"PASOKH_NEXT": "queue"}
