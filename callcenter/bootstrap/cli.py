@@ -16,7 +16,7 @@ import uvicorn
 from prometheus_client import start_http_server
 from pydantic import SecretStr
 
-from callcenter.bootstrap.app import create_app
+from callcenter.bootstrap.app import WEBSOCKET_SERVER_OPTIONS, create_app
 from callcenter.bootstrap.backup import back_up, restore
 from callcenter.bootstrap.deploy import DeployOptions, render_deployment
 from callcenter.bootstrap.provisioning import (
@@ -272,13 +272,14 @@ def _serve(settings: Settings) -> None:
     """One process doing everything, or with PASOKH_WEB_WORKERS > 1 (and REDIS_URL) a telephony process and
     that many web-only workers sharing the port; the database is migrated by then (no process migrates it)."""
     if settings.web_workers == 1:
-        uvicorn.run(create_app(settings), host=settings.web_host, port=settings.web_port, log_level="info")
+        uvicorn.run(create_app(settings), host=settings.web_host, port=settings.web_port, log_level="info",
+                    **WEBSOCKET_SERVER_OPTIONS)
         return
     telephony = subprocess.Popen([sys.executable, "-m", "callcenter", "telephony", "--migrated"])
     try:
         _wait_for_telephony(settings, telephony)
         uvicorn.run("callcenter.bootstrap.app:web_worker_app", factory=True, workers=settings.web_workers,
-                    host=settings.web_host, port=settings.web_port, log_level="info")
+                    host=settings.web_host, port=settings.web_port, log_level="info", **WEBSOCKET_SERVER_OPTIONS)
     finally:
         telephony.terminate()
         telephony.wait(timeout=15)

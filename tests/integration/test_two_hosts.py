@@ -19,7 +19,7 @@ import websockets
 
 from agent_console.csrf import COOKIE as CSRF_COOKIE
 from callcenter.bootstrap.provisioning import render_asterisk
-from callcenter.platform.settings import PROJECT_ROOT, Settings
+from callcenter.platform.settings import Settings
 from callcenter.telephony.asterisk_sandbox import AsteriskProcess, ensure_installed, runtime_for
 from db.engine import make_engine
 from db.seed import UNITS
@@ -30,6 +30,7 @@ from tests.support.backend import (
     PHONES_PORT,
     TEST_INSTANCE,
     TEST_STAFF,
+    process_environment,
     seed_staff,
     telephony_settings,
 )
@@ -39,7 +40,6 @@ from tests.support.hosts import (
     Host,
     can_make_hosts,
     machine_service_on,
-    process_environment,
     reachable_from_here,
     two_hosts,
 )
@@ -57,7 +57,7 @@ def started(host: Host, args: list[str], settings: Settings, log: Path) -> Itera
     """``python -m callcenter <args>`` on ``host``, configured by ``settings`` through its environment."""
     with open(log, "wb") as out:
         process = subprocess.Popen(host.command(sys.executable, "-m", "callcenter", *args),
-                                   env=process_environment(settings) | {"PYTHONPATH": str(PROJECT_ROOT)},
+                                   env=process_environment(settings),
                                    stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     try:
         yield process

@@ -15,8 +15,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from callcenter.platform.settings import Settings, variable_name
-
 NETNS_DIR = Path("/run/netns")
 CLONE_NEWNET = 0x40000000
 SUBNET = "10.77.0"  # private to the pair: no other network sees it, so every test worker may use the same one
@@ -176,17 +174,3 @@ async def reachable_from_here(host: Host, port: int, path: Path) -> AsyncIterato
     listening.listen(128)
     async with relay(listening, lambda: host.open_connection(host.address, port)):
         yield path
-
-
-def process_environment(settings: Settings) -> dict[str, str]:
-    """The environment a ``python -m callcenter`` process on a host reads ``settings`` from: each setting that
-    differs from its default, by its variable's name; the rest of this process's environment, minus its own
-    Pasokh variables."""
-    environment = {name: value for name, value in os.environ.items()
-                   if not name.startswith("PASOKH_") and name not in ("DATABASE_URL", "REDIS_URL")}
-    for field, info in Settings.model_fields.items():
-        value = getattr(settings, field)
-        if value is None or value == info.default:
-            continue
-        environment[variable_name(field)] = ("true" if value else "false") if isinstance(value, bool) else str(value)
-    return environment
