@@ -111,8 +111,10 @@ class WebsocketHub:
                     continue
                 seq += 1
                 await websocket.send_text(_text(seq, self._encoded(event, user.role)))
+                sent = time.monotonic() - event.origin
+                self._metrics.event_delivery.observe(sent)
                 if event.name == "call_connected":
-                    self._metrics.screen_pop.observe(time.monotonic() - event.origin)
+                    self._metrics.screen_pop.observe(sent)
         except (WebSocketDisconnect, RuntimeError, ConnectionError):
             pass
         finally:

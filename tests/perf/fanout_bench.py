@@ -9,6 +9,7 @@ import contextlib
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import tempfile
@@ -47,7 +48,8 @@ PASSWORD = "fanout-bench-pass"
 LOGINS_AT_ONCE = 16
 CALLER = "09120000137"
 IDLE_S = 5.0  # the processes' CPU while nothing is published: session checks, Redis pings
-CLIENTS = "consoles and publisher (this process)"
+PUBLISHER = "publisher"
+CONSOLE_PROCESSES = 4
 
 
 @dataclass
@@ -59,6 +61,8 @@ class FanoutOutcome:
     every_receipt: LatencyRecorder = field(default_factory=lambda: LatencyRecorder(capacity=200_000))
     baseline: LatencyRecorder = field(default_factory=LatencyRecorder)  # raw PUBLISH → one raw subscriber
     missing: int = 0  # receipts that never came (consoles × events − received)
+    # per worker, from its /metrics: publish → websocket send of each console's copy (p50, p99)
+    server_side: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
     publishing_s: float = 0.0  # wall time of the publishing phase
     cpu_s: dict[str, float] = field(default_factory=dict)  # CPU seconds per process during that phase
     idle_cpu_per_s: dict[str, float] = field(default_factory=dict)  # the same, idle (session checks, pings)
@@ -186,9 +190,9 @@ async def raw_baseline(channel: str) -> AsyncIterator[tuple[Redis, asyncio.Queue
         await listener.aclose()
 
 
-async def publish_and_measure(settings: Settings, outcome: FanoutOutcome, receipts: dict[int, list[float]]) -> None:
+async def publish(settings: Settings, outcome: FanoutOutcome) -> dict[int, float]:
     """Every ``INTERVAL_S``: one event through the notifier and the Redis bus (what the telephony process does);
-    halfway between two, one raw PUBLISH of the same size for the baseline."""
+    halfway between two, one raw PUBLISH of the same size for the baseline. Returns when each event went out."""
     bus = RedisBus(settings.redis_url or REDIS_URL, channel=f"{settings.redis_namespace}:events")
     await bus.start()
     notifier = Notifier(bus=bus)
@@ -207,6 +211,18 @@ async def publish_and_measure(settings: Settings, outcome: FanoutOutcome, receip
             await asyncio.sleep(2)  # stragglers
     finally:
         await bus.stop()
+    return published
+
+
+async def delivery_quantiles(url: str) -> tuple[float | None, float | None]:
+    """The worker's own figure (``pasokh_event_delivery_seconds``): its share of the time, without the consoles'."""
+    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+        text = (await client.get("/metrics")).text
+    found = dict(re.findall(r'^pasokh_event_delivery_seconds\{quantile="([0-9.]+)"\} (\S+)$', text, re.MULTILINE))
+    return tuple(float(found[q]) if q in found else None for q in ("0.5", "0.99"))  # type: ignore[return-value]
+
+
+def tally(outcome: FanoutOutcome, published: dict[int, float], receipts: dict[int, list[float]]) -> None:
     for n, at in published.items():
         times = receipts.get(n, [])
         outcome.missing += outcome.consoles - len(times)
@@ -215,6 +231,67 @@ async def publish_and_measure(settings: Settings, outcome: FanoutOutcome, receip
             outcome.first_console.observe(min(times) - at)
             for received in times:
                 outcome.every_receipt.observe(received - at)
+
+
+@dataclass
+class ConsoleHost:
+    """A process holding some of the consoles, as their browsers are other machines: the receiving side never
+    queues behind one event loop (its receipts use the machine-wide monotonic clock)."""
+
+    process: asyncio.subprocess.Process
+
+    async def receipts(self) -> dict[int, list[float]]:
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write(b"stop\n")
+        await self.process.stdin.drain()
+        found = json.loads(await self.process.stdout.read())  # one line, then the process ends
+        await self.process.wait()
+        return {int(call_id): times for call_id, times in found.items()}
+
+
+@contextlib.asynccontextmanager
+async def console_hosts(consoles: list[tuple[str, str]], folder: Path) -> AsyncIterator[list[ConsoleHost]]:
+    """``CONSOLE_PROCESSES`` processes sharing ``consoles`` (websocket URL, session cookie); each is connected
+    and greeted when this yields."""
+    hosts = []
+    try:
+        for n in range(CONSOLE_PROCESSES):
+            share = folder / f"consoles-{n}.json"
+            share.write_text(json.dumps(consoles[n::CONSOLE_PROCESSES]))
+            process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "tests.perf.fanout_bench", str(share), stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE, env=os.environ | {"PYTHONPATH": str(Path(__file__).parents[2])})
+            hosts.append(ConsoleHost(process))
+        for host in hosts:
+            assert host.process.stdout is not None
+            if (await asyncio.wait_for(host.process.stdout.readline(), 300)).strip() != b"ready":
+                raise RuntimeError("a console process did not connect its consoles")
+        yield hosts
+    finally:
+        for host in hosts:
+            if host.process.returncode is None:
+                host.process.kill()
+                await host.process.wait()
+
+
+async def hold_consoles(share: Path) -> None:
+    """A console process: connect each console of ``share``, say ``ready``, note receipts until told to stop on
+    stdin, then print them (call id → monotonic times) as one JSON line."""
+    receipts: dict[int, list[float]] = defaultdict(list)
+    async with contextlib.AsyncExitStack() as stack:
+        listeners = []
+        for url, cookie in json.loads(share.read_text()):
+            ws = await stack.enter_async_context(websockets.connect(
+                url, additional_headers={"Cookie": cookie}, close_timeout=1, max_queue=None))
+            if json.loads(await asyncio.wait_for(ws.recv(), 60))["name"] != "hello":
+                raise RuntimeError("a console was not greeted")
+            listeners.append(asyncio.create_task(listen(ws, receipts)))
+        print("ready", flush=True)
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+        for task in listeners:
+            task.cancel()
+        await asyncio.gather(*listeners, return_exceptions=True)
+    print(json.dumps(receipts), flush=True)
 
 
 async def run_fanout(consoles: int = CONSOLES, events: int = EVENTS) -> FanoutOutcome:
@@ -234,33 +311,29 @@ async def run_fanout(consoles: int = CONSOLES, events: int = EVENTS) -> FanoutOu
             gate = asyncio.Semaphore(LOGINS_AT_ONCE)
             cookies = await asyncio.gather(*(session_cookie(urls[n % len(urls)], name, gate)
                                              for n, name in enumerate(names)))
-            receipts: dict[int, list[float]] = defaultdict(list)
-            async with contextlib.AsyncExitStack() as stack:
-                listeners = []
-                for n, cookie in enumerate(cookies):
-                    url = urls[n % len(urls)].replace("http://", "ws://") + "/ws"
-                    ws = await stack.enter_async_context(websockets.connect(
-                        url, additional_headers={"Cookie": cookie}, close_timeout=1, max_queue=None))
-                    if json.loads(await asyncio.wait_for(ws.recv(), 30))["name"] != "hello":
-                        raise RuntimeError("a console was not greeted")
-                    listeners.append(asyncio.create_task(listen(ws, receipts)))
+            consoles_of = [(urls[n % len(urls)].replace("http://", "ws://") + "/ws", cookie)
+                           for n, cookie in enumerate(cookies)]
+            async with console_hosts(consoles_of, folder) as hosts:
                 pids = {f"web worker {n + 1}": worker.pid for n, worker in enumerate(workers)}
-                pids[CLIENTS] = os.getpid()
+                pids |= {f"consoles {n + 1}": host.process.pid for n, host in enumerate(hosts)}
+                pids[PUBLISHER] = os.getpid()
                 idle = {name: cpu_seconds(pid) for name, pid in pids.items()}
                 await asyncio.sleep(IDLE_S)
                 outcome.idle_cpu_per_s = {name: (cpu_seconds(pid) - idle[name]) / IDLE_S
                                           for name, pid in pids.items()}
                 before, started = {name: cpu_seconds(pid) for name, pid in pids.items()}, time.monotonic()
-                try:
-                    await publish_and_measure(settings, outcome, receipts)
-                    outcome.publishing_s = time.monotonic() - started
-                    outcome.cpu_s = {name: cpu_seconds(pid) - before[name] for name, pid in pids.items()}
-                    outcome.copies = {name: events * (consoles // WORKERS) for name in pids if name != CLIENTS}
-                    outcome.copies[CLIENTS] = events * consoles
-                finally:
-                    for task in listeners:
-                        task.cancel()
-                    await asyncio.gather(*listeners, return_exceptions=True)
+                published = await publish(settings, outcome)
+                for n, url in enumerate(urls):
+                    outcome.server_side[f"web worker {n + 1}"] = await delivery_quantiles(url)
+                outcome.publishing_s = time.monotonic() - started
+                outcome.cpu_s = {name: cpu_seconds(pid) - before[name] for name, pid in pids.items()}
+                outcome.copies = {name: events * consoles // (WORKERS if name.startswith("web") else len(hosts))
+                                  for name in pids if name != PUBLISHER}
+                receipts: dict[int, list[float]] = defaultdict(list)
+                for host in hosts:
+                    for call_id, times in (await host.receipts()).items():
+                        receipts[call_id] += times
+            tally(outcome, published, receipts)
         await _forget(settings)
     return outcome
 
@@ -303,15 +376,22 @@ def fanout_section(outcome: FanoutOutcome) -> str:
         ("Publish → last console p50 / p99 ms (per event)", _pair(last)),
         ("Publish → first console p50 / p99 ms (per event)", _pair(outcome.first_console)),
         ("Publish → each console p50 / p99 ms (every receipt)", _pair(outcome.every_receipt)),
+        ("Publish → websocket send, each copy, p50 / p99 ms (the workers' pasokh_event_delivery_seconds, "
+         "their last 20,000 copies)",
+         ", ".join(f"{name} {_ms(p50)} / {_ms(p99)}" for name, (p50, p99) in outcome.server_side.items()) or "n/a"),
         ("Baseline: raw PUBLISH → one raw subscriber p50 / p99 ms", _pair(base)),
         ("Last console / baseline, p50 / p99", f"{_ratio(last.quantile(0.5), base.quantile(0.5))} / "
                                                f"{_ratio(last.quantile(0.99), base.quantile(0.99))}"),
         ("CPU seconds while publishing (wall time " + f"{outcome.publishing_s:.1f} s)",
          ", ".join(f"{name} {seconds:.1f}" for name, seconds in outcome.cpu_s.items()) or "n/a"),
-        ("CPU µs per event copy, above idle (sent by a worker, received by the consoles)",
+        ("CPU µs per event copy, above idle (sent by a worker, received by a console process)",
          ", ".join(f"{name} {_us(outcome.cost_per_copy_us(name))}" for name in outcome.cpu_s) or "n/a"),
         ("Goal: last console p99 < 50 ms", goal),
     ]
     lines = [HEADING, "", "| Measure | Value |", "|---|---|"]
     lines += [f"| {name} | {value} |" for name, value in rows]
     return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":  # a console process of console_hosts
+    asyncio.run(hold_consoles(Path(sys.argv[1])))
