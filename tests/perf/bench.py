@@ -8,7 +8,8 @@ round trip of one line over loopback TCP to a trivial echo process (see docs/ben
                                [--public-connections C] [--public-seconds S] [--output docs/benchmarks.md]
 
 The public part (tests/perf/public_site.py) loads the citizens' site with wrk after the calls. The clusters part
-(tests/perf/complaint_clusters.py, `--parts clusters`) needs neither root nor Asterisk and writes its own section.
+(tests/perf/complaint_clusters.py, `--parts clusters`) and the fan-out part (tests/perf/fanout_bench.py,
+`--parts fanout`) need neither root nor Asterisk and write their own sections.
 """
 
 from __future__ import annotations

@@ -40,6 +40,15 @@ from tests.support.console import log_in
 from tests.support.redis_service import REDIS_URL
 
 HEADING = "## Fan-out: one event to every console"
+METHOD = """`python -m tests.perf.bench --parts fanout` (tests/perf/fanout_bench.py): 500 operators logged in over HTTP,
+their consoles' websockets spread over two web-only workers (`python -m callcenter serve`, `PASOKH_ROLE=web`) on
+Redis and a SQLite file, held by four console processes; 200 `call_queued` events (every operator hears one)
+published at 20 a second through the notifier and the Redis bus, as the telephony process publishes them. Per
+event: publish → the last console's receipt (the machine-wide monotonic clock). Baseline, interleaved in the same
+run: a raw Redis `PUBLISH` of the same size → one raw subscriber. The workers' own figure
+(`pasokh_event_delivery_seconds`, publish → websocket send) leaves the consoles' processes out; the consoles share
+the machine's two cores with the workers. Findings and the changes they led to:
+[ADR 0088](adr/0088-test-hosts-from-network-namespaces-and-the-websocket-fan-out.md)."""
 CONSOLES = 500
 WORKERS = 2
 EVENTS = 200
@@ -388,7 +397,7 @@ def fanout_section(outcome: FanoutOutcome) -> str:
          ", ".join(f"{name} {_us(outcome.cost_per_copy_us(name))}" for name in outcome.cpu_s) or "n/a"),
         ("Goal: last console p99 < 50 ms", goal),
     ]
-    lines = [HEADING, "", "| Measure | Value |", "|---|---|"]
+    lines = [HEADING, "", METHOD, "", "| Measure | Value |", "|---|---|"]
     lines += [f"| {name} | {value} |" for name, value in rows]
     return "\n".join(lines) + "\n"
 
