@@ -128,6 +128,7 @@ async def test_given_two_hosts_when_a_citizen_is_answered_on_the_first_then_the_
     require(can_run_asterisk(), "root, sipp and Asterisk (or debootstrap to build the sandbox)")
     engine = make_engine(database_url)
     seed_staff(engine)
+    engine.dispose()
     postgres, redis = urlsplit(database_url), urlsplit(REDIS_URL)
     assert postgres.port and redis.port
     with two_hosts(TEST_INSTANCE) as (a, b):
@@ -183,5 +184,4 @@ async def test_given_two_hosts_when_a_citizen_is_answered_on_the_first_then_the_
                 assert ended["data"]["call"]["id"] == pop["data"]["call"]["id"]
             finally:
                 result = await citizen
-    engine.dispose()
     assert result.failed == 0 and result.successful == 1, result.output[-3000:]
