@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -13,7 +14,7 @@ from fastapi import WebSocket, WebSocketDisconnect
 from fastapi.concurrency import run_in_threadpool
 
 from callcenter.complaints.events import event_complaint_id, is_complaint_event
-from callcenter.platform.bus import Bus, DomainEvent
+from callcenter.platform.bus import Bus, DomainEvent, Subscription
 from callcenter.platform.metrics import Metrics
 from callcenter.platform.notifier import SESSIONS_REVOKED
 from callcenter.platform.privacy import call_for_onlookers, ticket_for_outsiders
@@ -22,6 +23,10 @@ from db.models import Role, User
 log = logging.getLogger(__name__)
 
 SESSION_ENDED = 4401  # the websocket close code a console reads as "log in again"
+# What a console's own queue may hold besides events: the browser left; time to ask whether the session lives.
+_CLOSED = DomainEvent(seq=0, name="", data={})
+_CHECK = DomainEvent(seq=0, name="", data={})
+_ENCODED_KEPT = 256  # events' encoded bodies kept per worker (consoles lagging further encode theirs again)
 
 # The call center's own staff: supervisors and admins see everything, operators their own phone's events.
 CALL_CENTER = frozenset({Role.SUPERVISOR, Role.ADMIN})
@@ -64,6 +69,7 @@ class WebsocketHub:
         self._metrics = metrics
         self._queue_size = queue_size
         self._complaint_access = complaint_access
+        self._bodies: dict[tuple[int, Role], tuple[DomainEvent, str]] = {}
 
     async def _may_hear_of_complaint(self, event: DomainEvent, user: User) -> bool:
         if self._complaint_access is None:
@@ -79,64 +85,77 @@ class WebsocketHub:
         so (any worker may have revoked it), and at the latest ``check_every`` seconds after, by asking."""
         subscription = self._bus.subscribe(maxsize=self._queue_size)
         self._metrics.websocket_clients.inc()
-        reader = asyncio.create_task(_wait_for_close(websocket))
-        getter: asyncio.Task[DomainEvent] | None = None
+        # The client's leaving and the periodic check arrive in the console's own queue, behind the events: one
+        # await per event, not a task and a wait on two of them (ADR 0088: it was most of a console's cost).
+        watchers = [asyncio.create_task(_offer_when_closed(websocket, subscription))]
+        if still_live is not None:
+            watchers.append(asyncio.create_task(_offer_checks(subscription, check_every)))
         try:
-            await websocket.send_json({"seq": 0, "name": "hello", "data": {"extension": user.extension}})
+            await websocket.send_text(_text(0, _body("hello", {"extension": user.extension})))
             seq = 0
-            while not reader.done():
-                getter = getter or asyncio.create_task(subscription.get())
-                done, _ = await asyncio.wait({getter, reader}, return_when=asyncio.FIRST_COMPLETED,
-                                             timeout=check_every if still_live else None)
-                if reader in done and getter not in done:
+            while True:
+                event = await subscription.get()
+                if event is _CLOSED:
                     break
-                if getter not in done:  # the periodic check
-                    if still_live is not None and not await still_live():
-                        await websocket.close(code=SESSION_ENDED)
-                        break
-                    continue
-                event, getter = getter.result(), None
-                if event.name == SESSIONS_REVOKED:  # for the hubs, never for a browser
-                    if _concerns(event, user=user, session_id=session_id) and still_live and not await still_live():
+                if event is _CHECK or event.name == SESSIONS_REVOKED:  # the revocation is for hubs, not browsers
+                    asks = event is _CHECK or _concerns(event, user=user, session_id=session_id)
+                    if asks and still_live is not None and not await still_live():
                         await websocket.close(code=SESSION_ENDED)
                         break
                     continue
                 if subscription.overflowed:  # this console fell behind and events were dropped: it must reload
                     subscription.overflowed = False
                     seq += 1
-                    await websocket.send_json({"seq": seq, "name": "resync", "data": {}})
-                if is_complaint_event(event.name, event.data):  # the conflict-of-interest rule, per recipient
-                    if await self._may_hear_of_complaint(event, user):
-                        seq += 1
-                        await websocket.send_json({**event.as_message(), "seq": seq})
-                    continue
-                if not is_for(event, role=user.role, extension=user.extension):
+                    await websocket.send_text(_text(seq, _body("resync", {})))
+                if not await self._hears(event, user):
                     continue
                 seq += 1
-                await websocket.send_json(_message(event, seq, role=user.role))
+                await websocket.send_text(_text(seq, self._encoded(event, user.role)))
+                sent = time.monotonic() - event.origin
+                self._metrics.event_delivery.observe(sent)
                 if event.name == "call_connected":
-                    self._metrics.screen_pop.observe(time.monotonic() - event.origin)
+                    self._metrics.screen_pop.observe(sent)
         except (WebSocketDisconnect, RuntimeError, ConnectionError):
             pass
         finally:
-            for task in (reader, getter):
-                if task is not None:
-                    task.cancel()
-                    with contextlib.suppress(asyncio.CancelledError, Exception):
-                        await task
+            for task in watchers:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
             subscription.close()
             self._metrics.websocket_clients.dec()
+
+    async def _hears(self, event: DomainEvent, user: User) -> bool:
+        if is_complaint_event(event.name, event.data):  # the conflict-of-interest rule, per recipient
+            return await self._may_hear_of_complaint(event, user)
+        return is_for(event, role=user.role, extension=user.extension)
+
+    def _encoded(self, event: DomainEvent, role: Role) -> str:
+        """The message after its seq, encoded once per event and role for all this worker's consoles: each
+        console's copy differs only by the seq spliced in front (ADR 0088)."""
+        key = (id(event), role)
+        cached = self._bodies.get(key)
+        if cached is not None and cached[0] is event:  # the same object, not another one at a reused address
+            return cached[1]
+        data = event.data if is_complaint_event(event.name, event.data) else visible_data(event, role=role)
+        body = _body(event.name, data)
+        self._bodies[key] = (event, body)
+        if len(self._bodies) > _ENCODED_KEPT:
+            del self._bodies[next(iter(self._bodies))]
+        return body
 
 
 def _concerns(event: DomainEvent, *, user: User, session_id: int | None) -> bool:
     return event.data.get("user_id") == user.id and event.data.get("except_session") != session_id
 
 
-def _message(event: DomainEvent, seq: int, *, role: Role) -> dict[str, Any]:
-    message = event.as_message()
-    message["seq"] = seq
-    message["data"] = visible_data(event, role=role)
-    return message
+def _body(name: str, data: dict[str, Any]) -> str:
+    """A message without its opening ``{"seq":N,``, as compact as Starlette's ``send_json`` writes it."""
+    return json.dumps({"name": name, "data": data}, ensure_ascii=False, separators=(",", ":"))[1:]
+
+
+def _text(seq: int, body: str) -> str:
+    return f'{{"seq":{seq},{body}'
 
 
 def visible_data(event: DomainEvent, *, role: Role) -> dict[str, Any]:
@@ -148,8 +167,15 @@ def visible_data(event: DomainEvent, *, role: Role) -> dict[str, Any]:
     return ticket_for_outsiders(event.data) if event.name in TICKET_EVENTS else event.data
 
 
-async def _wait_for_close(websocket: WebSocket) -> None:
+async def _offer_when_closed(websocket: WebSocket, subscription: Subscription) -> None:
     """Consoles only listen; reading is how we learn that the browser went away."""
     with contextlib.suppress(WebSocketDisconnect, RuntimeError):
         while True:
             await websocket.receive_text()
+    subscription.offer(_CLOSED)
+
+
+async def _offer_checks(subscription: Subscription, every: float) -> None:
+    while True:
+        await asyncio.sleep(every)
+        subscription.offer(_CHECK)

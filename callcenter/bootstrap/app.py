@@ -35,6 +35,11 @@ from callcenter.platform.errors import (
 from callcenter.platform.privacy import hide_citizens_in_access_log
 from callcenter.platform.settings import Settings, load_settings, refuse_built_in_secrets
 
+# How uvicorn speaks websocket to the consoles, wherever the app is served (the CLI, the tests, the bench): no
+# per-message deflate, whose zlib state per connection (~300 KB) and compression of every console's copy of every
+# event cost more than the few hundred bytes of JSON they save (ADR 0088).
+WEBSOCKET_SERVER_OPTIONS: dict[str, Any] = {"ws": "websockets-sansio", "ws_per_message_deflate": False}
+
 
 def web_worker_app() -> FastAPI:
     """For ``uvicorn --factory --workers N``: one web-only worker, configured from the environment (the

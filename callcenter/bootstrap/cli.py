@@ -18,7 +18,7 @@ from fastapi import FastAPI
 from prometheus_client import start_http_server
 from pydantic import SecretStr
 
-from callcenter.bootstrap.app import create_app
+from callcenter.bootstrap.app import WEBSOCKET_SERVER_OPTIONS, create_app
 from callcenter.bootstrap.backup import back_up, restore
 from callcenter.bootstrap.deploy import DeployOptions, render_deployment
 from callcenter.bootstrap.provisioning import (
@@ -278,13 +278,14 @@ def _serve(settings: Settings, *, on_app: Callable[[FastAPI], None] = lambda _ap
     if settings.web_workers == 1:
         app = create_app(settings)
         on_app(app)
-        uvicorn.run(app, host=settings.web_host, port=settings.web_port, log_level="info")
+        uvicorn.run(app, host=settings.web_host, port=settings.web_port, log_level="info",
+                    **WEBSOCKET_SERVER_OPTIONS)
         return
     telephony = subprocess.Popen([sys.executable, "-m", "callcenter", "telephony", "--migrated"])
     try:
         _wait_for_telephony(settings, telephony)
         uvicorn.run("callcenter.bootstrap.app:web_worker_app", factory=True, workers=settings.web_workers,
-                    host=settings.web_host, port=settings.web_port, log_level="info")
+                    host=settings.web_host, port=settings.web_port, log_level="info", **WEBSOCKET_SERVER_OPTIONS)
     finally:
         telephony.terminate()
         telephony.wait(timeout=15)

@@ -129,11 +129,14 @@ class Metrics:
         self.agi_command = LatencyRecorder()  # commands that play no media: our and Asterisk's responsiveness
         self.agi_by_command: dict[str, LatencyRecorder] = defaultdict(LatencyRecorder)
         self.screen_pop = LatencyRecorder()
+        self.event_delivery = LatencyRecorder()  # every console's copy of every event: the fan-out's lag
         self.registry.register(
             _LatencyCollector(
                 {
                     "pasokh_agi_command_seconds": ("AGI round trip of commands that play no media", self.agi_command),
                     "pasokh_screen_pop_seconds": ("AMI AgentConnect to websocket send", self.screen_pop),
+                    "pasokh_event_delivery_seconds": ("Event published to websocket send, each console's copy",
+                                                      self.event_delivery),
                 },
                 {
                     "pasokh_agi_command_by_name_seconds": (
@@ -183,3 +186,4 @@ class Metrics:
         self.agi_command.reset()
         self.agi_by_command.clear()
         self.screen_pop.reset()
+        self.event_delivery.reset()

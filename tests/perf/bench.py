@@ -8,8 +8,9 @@ round trip of one line over loopback TCP to a trivial echo process (see docs/ben
                                [--public-connections C] [--public-seconds S] [--output docs/benchmarks.md]
 
 The public part (tests/perf/public_site.py) loads the citizens' site with wrk after the calls. The clusters part
-(tests/perf/complaint_clusters.py, `--parts clusters`) needs neither root nor Asterisk and writes its own section;
-so does the AGI baseline (tests/perf/agi_baseline.py, `--parts agi-baseline`), which needs both.
+(tests/perf/complaint_clusters.py, `--parts clusters`) and the fan-out part (tests/perf/fanout_bench.py,
+`--parts fanout`) need neither root nor Asterisk and write their own sections; so does the AGI baseline
+(tests/perf/agi_baseline.py, `--parts agi-baseline`), which needs both.
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ from tests.perf.agi_baseline import HEADING as AGI_BASELINE_HEADING
 from tests.perf.agi_baseline import run_agi_baseline_part
 from tests.perf.complaint_clusters import HEADING as CLUSTERS_HEADING
 from tests.perf.complaint_clusters import clusters_section, run_clusters
+from tests.perf.fanout_bench import HEADING as FANOUT_HEADING
+from tests.perf.fanout_bench import fanout_section, run_fanout
 from tests.perf.public_site import PublicSiteOutcome, public_site_rows, run_public_site
 from tests.support.backend import (
     TEST_AMI_USER,
@@ -433,14 +436,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="the bench's block of 1000 ports (SIP +60, AMI +38, AGI +73, citizens +70, phones +71, "
                              "RTP +200..+999; env PASOKH_BENCH_BASE_PORT, default 17000)")
     parser.add_argument("--parts", default="calls,public",
-                        help="what to measure, comma-separated: calls, public, clusters, agi-baseline "
+                        help="what to measure, comma-separated: calls, public, clusters, fanout, agi-baseline "
                              "(default calls,public)")
     parser.add_argument("--public-connections", type=int, default=200, help="wrk's connections open at once")
     parser.add_argument("--public-seconds", type=int, default=20, help="length of each wrk run")
     args = parser.parse_args(argv)
     args.parts = {part.strip() for part in args.parts.split(",") if part.strip()}
-    if not args.parts or args.parts - {"calls", "public", "clusters", "agi-baseline"}:
-        parser.error("--parts takes calls, public, clusters, agi-baseline or several of them")
+    if not args.parts or args.parts - {"calls", "public", "clusters", "fanout", "agi-baseline"}:
+        parser.error("--parts takes calls, public, clusters, fanout, agi-baseline or several of them")
     if args.operators is None:
         args.operators = args.calls
     if args.calls < 1 or args.operators < 1:
@@ -497,13 +500,25 @@ def run_clusters_part(output: Path) -> None:
     print(f"written to {output}")
 
 
+def run_fanout_part(output: Path) -> bool:
+    """One event to 500 consoles on two web workers through Redis (tests/perf/fanout_bench.py): no Asterisk."""
+    outcome = asyncio.run(run_fanout())
+    section = fanout_section(outcome)
+    print(section)
+    write_section(output, FANOUT_HEADING, section)
+    print(f"written to {output}")
+    return outcome.ok
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     if "clusters" in args.parts:
         run_clusters_part(args.output)
-        args.parts -= {"clusters"}
-        if not args.parts:
-            return 0
+    if "fanout" in args.parts and not run_fanout_part(args.output):
+        return 1
+    args.parts -= {"clusters", "fanout"}
+    if not args.parts:
+        return 0
     if os.geteuid() != 0 or not shutil.which("sipp"):
         print("the bench needs root (Asterisk sandbox) and sipp (Debian sip-tester); try `make bench`", file=sys.stderr)
         return 2

@@ -16,11 +16,11 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from asterisk_config.render import AmiUser, OperatorPhone
-from callcenter.bootstrap.app import create_app
+from callcenter.bootstrap.app import WEBSOCKET_SERVER_OPTIONS, create_app
 from callcenter.bootstrap.services import Services
 from callcenter.platform.lines import LINES
 from callcenter.platform.security import hash_password, sip_md5_cred
-from callcenter.platform.settings import DEFAULT_SIP_REALM, Settings, load_settings
+from callcenter.platform.settings import DEFAULT_SIP_REALM, Settings, load_settings, variable_name
 from callcenter.tickets.store import create_ticket
 from db.engine import make_engine, unit_of_work, upgrade_database
 from db.models import Category, Role, Ticket, TicketCreate, User
@@ -144,7 +144,7 @@ async def start_serving(app: FastAPI, port: int) -> tuple[InProcessServer, async
     """Serve ``app`` on 127.0.0.1:``port`` in this event loop; returns once it listens (stop it with
     ``server.should_exit = True`` and awaiting the task)."""
     server = InProcessServer(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                           lifespan="on", ws="websockets-sansio"))
+                                           lifespan="on", **WEBSOCKET_SERVER_OPTIONS))
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():
@@ -189,3 +189,18 @@ def earlier_ticket(engine: Engine, *, caller: str, description: str) -> Ticket:
             caller_number=caller), created_by=None)
         session.expunge(ticket)
         return ticket
+
+
+def process_environment(settings: Settings) -> dict[str, str]:
+    """The environment a ``python -m callcenter`` process (on a test host, the fan-out bench's workers) reads
+    ``settings`` from: each setting that differs from its default, by its variable's name; the rest of this
+    process's environment, minus its own Pasokh variables, and this checkout on the import path."""
+    environment = {name: value for name, value in os.environ.items()
+                   if not name.startswith("PASOKH_") and name not in ("DATABASE_URL", "REDIS_URL")}
+    for field, info in Settings.model_fields.items():
+        value = getattr(settings, field)
+        if value is None or value == info.default:
+            continue
+        environment[variable_name(field)] = ("true" if value else "false") if isinstance(value, bool) else str(value)
+    environment["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
+    return environment

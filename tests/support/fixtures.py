@@ -47,14 +47,14 @@ class AsteriskUnderTest:
     process: AsteriskProcess
 
 
-def _can_run_asterisk() -> bool:
+def can_run_asterisk() -> bool:
     has_asterisk = shutil.which("asterisk") is not None or shutil.which("debootstrap") is not None
     return os.geteuid() == 0 and has_asterisk and shutil.which("sipp") is not None
 
 
 @pytest.fixture(scope="session")
 def asterisk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AsteriskUnderTest]:
-    require(_can_run_asterisk(), "root, sipp and Asterisk (or debootstrap to build the sandbox)")
+    require(can_run_asterisk(), "root, sipp and Asterisk (or debootstrap to build the sandbox)")
     settings = telephony_settings(tmp_path_factory.mktemp("asterisk-state"))
     process = provision_asterisk(
         settings, phones=[a.phone for a in TEST_STAFF], unit_names=[name for name, _kind, _parent in UNITS],

@@ -45,9 +45,11 @@ def describe(steps: Sequence[Step]) -> str:
 class Sipp:
     """One helper per test: knows where Asterisk listens and where to put its files."""
 
-    def __init__(self, *, sip_port: int, workdir: Path, host: str = "127.0.0.1") -> None:
+    def __init__(self, *, sip_port: int, workdir: Path, host: str = "127.0.0.1",
+                 command_prefix: Sequence[str] = ()) -> None:
         if not shutil.which("sipp"):
             raise RuntimeError("sipp is not installed (Debian package sip-tester; make test installs it)")
+        self.command_prefix = list(command_prefix)  # e.g. a test host's `ip netns exec <name>`
         self.sip_port = sip_port
         self.host = host
         self.workdir = workdir
@@ -60,8 +62,9 @@ class Sipp:
 
     async def _run(self, args: list[str], stats: Path, timeout: float) -> SippResult:
         process = await asyncio.create_subprocess_exec(
-            "sipp", f"{self.host}:{self.sip_port}", *args, "-nostdin", "-trace_stat", "-stf", str(stats),
-            "-fd", "1", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, cwd=self.workdir,
+            *self.command_prefix, "sipp", f"{self.host}:{self.sip_port}", *args, "-nostdin", "-trace_stat",
+            "-stf", str(stats), "-fd", "1", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+            cwd=self.workdir,
         )
         try:
             out, _ = await asyncio.wait_for(process.communicate(), timeout)
@@ -141,10 +144,10 @@ class Sipp:
         scenario = _render("operator_phone.xml", base.with_suffix(".xml"), ring_ms=ring_ms)
         trace = ["-trace_msg", "-message_file", str(message_log)] if message_log else []
         return await asyncio.create_subprocess_exec(
-            "sipp", "-sf", str(scenario), "-i", self.host, "-p", str(local_port), "-mi", self.host,
-            "-mp", str(local_port + 30), "-nostdin", "-trace_stat", "-stf", str(base.with_suffix(".csv")),
-            "-fd", "1", *trace, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
-            cwd=self.workdir,
+            *self.command_prefix, "sipp", "-sf", str(scenario), "-i", self.host, "-p", str(local_port),
+            "-mi", self.host, "-mp", str(local_port + 30), "-nostdin", "-trace_stat",
+            "-stf", str(base.with_suffix(".csv")), "-fd", "1", *trace, stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL, cwd=self.workdir,
         )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import pytest
@@ -20,8 +21,8 @@ class FakeSocket:
         self.sent: list[dict[str, Any]] = []
         self.closed = asyncio.Event()
 
-    async def send_json(self, message: dict[str, Any]) -> None:
-        self.sent.append(message)
+    async def send_text(self, text: str) -> None:
+        self.sent.append(json.loads(text))
         await asyncio.sleep(0)
 
     async def receive_text(self) -> str:
