@@ -367,18 +367,17 @@ INTRO = f"""{HEADING}
 
 `python -m tests.perf.bench --parts data [--data-url postgresql://…] [--data-tickets N] [--data-samples S]
 [--data-label L]` (tests/perf/data_bench.py) times what people wait for on a PostgreSQL database holding years of
-tickets: it fills the database with `python -m callcenter demo-data` up to N tickets if it holds fewer (default
-1,000,000; 10,000,000 works, in a few hours on this machine), serves the real app (no telephony) with uvicorn on
-loopback in a thread of the bench's process, and asks one request at a time, as a screen does. The screen pop's
-caller history is the telephony process's function, timed as called. Baselines, interleaved with the samples in the
-same run: `GET /api/me` over the same connection (the same server and middleware, the session check and the
-account read, nothing of the measure's own work) for the HTTP measures, a unit of work running `SELECT 1` for the
-function. The SQL statements column counts what one request sent (session and account reads included). The
-wallboard's and the scorecard's figures are as
-those reports stand (summary tables are another change of issue #16); they take fewer samples. Each measure's SQL
-is recorded once and its SELECTs run again under `EXPLAIN (ANALYZE, BUFFERS)`: the slowest three per measure are in
-[benchmarks/data-plans.md](benchmarks/data-plans.md). Runs were on a shared, loaded 2-core machine (other work
-running beside them): compare ratios, not milliseconds."""
+tickets. It fills the database with `python -m callcenter demo-data` up to N tickets if it holds fewer (default
+1,000,000; 10,000,000 works, in about two hours of generation on this machine), serves the real app (no telephony)
+with uvicorn on loopback in a thread of the bench's process, and asks one request at a time, as a screen does. The
+screen pop's caller history is the telephony process's function, timed as called. Baselines, interleaved with the
+samples in the same run: `GET /api/me` over the same connection (the same server and middleware, the session check
+and the account read, nothing of the measure's own work) for the HTTP measures, and a unit of work running `SELECT
+1` for the function. The SQL statements column counts what one request sent, session and account reads included. The
+wallboard's and the scorecard's figures are those reports as they stand: their summary tables are another change of
+issue #16. They take fewer samples. Each measure's SQL is recorded once and its SELECTs run again under `EXPLAIN
+(ANALYZE, BUFFERS)`; the slowest three per measure are in [benchmarks/data-plans.md](benchmarks/data-plans.md). Runs
+were on a shared, loaded 2-core machine with other work running beside them: compare ratios, not milliseconds."""
 
 
 def upsert_block(section: str, label: str, block: str) -> str:
