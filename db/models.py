@@ -353,6 +353,9 @@ class Ticket(TicketBase, table=True):
         sa.Index("ix_ticket_disputed", "priority", "unit_deadline", "id",
                  sqlite_where=_DISPUTED, postgresql_where=_DISPUTED),
         sa.Index("ix_ticket_overdue", "unit_deadline", "id", sqlite_where=_AT_A_UNIT, postgresql_where=_AT_A_UNIT),
+        # A caller's tickets newest first (the screen pop's history, the IVR's latest open one, duplicates by
+        # caller): one index range of the newest, not every ticket the number ever filed, sorted (ADR 0083).
+        sa.Index("ix_ticket_caller_created", "caller_number", "created_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -362,7 +365,7 @@ class Ticket(TicketBase, table=True):
     unit_id: int | None = Field(default=None, foreign_key="unit.id")
     line: str = Field(default=Line.SERVICES.value, max_length=8)
     source: TicketSource = Field(default=TicketSource.OPERATOR, sa_type=EnumAsString(TicketSource, 16))
-    caller_number: str | None = Field(default=None, max_length=32, index=True)
+    caller_number: str | None = Field(default=None, max_length=32)
     call_id: int | None = Field(default=None, foreign_key="call.id", index=True)
     created_by_id: int | None = Field(default=None, foreign_key="staff_user.id")
     status: TicketStatus = Field(default=TicketStatus.REGISTERED, sa_type=EnumAsString(TicketStatus, 24))

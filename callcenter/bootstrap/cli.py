@@ -1,5 +1,5 @@
 """Command line: ``python -m callcenter run|serve|telephony|migrate|seed|asterisk|purge-recordings|complaints|docs|
-deploy|backup|restore|add-admin ...``."""
+deploy|backup|restore|add-admin|demo-data ...``."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from pydantic import SecretStr
 
 from callcenter.bootstrap.app import WEBSOCKET_SERVER_OPTIONS, create_app
 from callcenter.bootstrap.backup import back_up, restore
+from callcenter.bootstrap.demo_data import DemoDataOptions, generate_demo_data
 from callcenter.bootstrap.deploy import DeployOptions, render_deployment
 from callcenter.bootstrap.provisioning import (
     phones_from_database,
@@ -77,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
                                                  "the password is read from standard input")
     add_admin.add_argument("username")
     add_admin.add_argument("--full-name", required=True)
+    _add_demo_data_parser(sub)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "docs":  # needs no configuration: the table documents it
@@ -115,6 +117,8 @@ def main(argv: list[str] | None = None) -> int:
         _restore(settings, args.archive, force=args.force)
     elif args.command == "add-admin":
         _add_admin(settings, args.username, full_name=args.full_name)
+    elif args.command == "demo-data":
+        _demo_data(settings, args)
     return 0
 
 
@@ -245,6 +249,39 @@ def _add_admin(settings: Settings, username: str, *, full_name: str) -> None:
     finally:
         engine.dispose()
     print(f"administrator {username} added: log in at /admin")
+
+
+def _add_demo_data_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    defaults = DemoDataOptions(tickets=0)
+    demo = sub.add_parser("demo-data", help="years of realistic tickets, steps and calls in PostgreSQL, by COPY "
+                                            "(for benchmarks and demos; docs/adr/0083)")
+    demo.add_argument("--tickets", type=int, required=True, help="how many tickets (e.g. 10000000)")
+    demo.add_argument("--years", type=float, default=defaults.years, help="filed over this many years up to now "
+                                                                           "(%(default)s)")
+    demo.add_argument("--seed", type=int, default=defaults.seed, help="random seed, for the same data again "
+                                                                      "(%(default)s)")
+    demo.add_argument("--batch", type=int, default=defaults.batch, help="tickets per transaction (%(default)s)")
+
+
+def _demo_data(settings: Settings, args: argparse.Namespace) -> None:
+    """Migrated and seeded first; refused on SQLite and outside development (demo data is not a city's)."""
+    if settings.environment == "production":
+        raise SystemExit("demo-data refuses PASOKH_ENVIRONMENT=production: it writes invented citizens' tickets")
+    if not settings.database_url.startswith(("postgresql", "postgres")):
+        raise SystemExit("demo-data needs PostgreSQL (it writes with COPY); DATABASE_URL is SQLite. For SQLite's "
+                         "small demo set use `python -m callcenter seed --demo`")
+    upgrade_database(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        with unit_of_work(engine) as session:
+            seed_reference_data(session)
+        report = generate_demo_data(engine, DemoDataOptions(tickets=args.tickets, years=args.years, seed=args.seed,
+                                                            batch=args.batch), progress=print)
+    except ConfigurationError as exc:
+        raise SystemExit(f"demo-data refused: {exc.message}") from exc
+    finally:
+        engine.dispose()
+    print(f"written: {report.summary()}")
 
 
 def _purge_recordings(settings: Settings) -> None:

@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 
 from callcenter.platform.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationFailed
 from callcenter.platform.persian import normalize_text
+from callcenter.tickets.reference_names import staff_full_name, unit_name
 from db.engine import all_or_nothing
 from db.models import (
     OPEN_VERIFICATION,
@@ -327,18 +328,12 @@ def history(session: Session, ticket_id: int) -> list[TicketTransitionPublic]:
 
 
 def _public(session: Session, transition: TicketTransition) -> TicketTransitionPublic:
-    actor = session.get(User, transition.actor_id) if transition.actor_id is not None else None
     citizen = transition.actor_role == Role.CITIZEN
     return TicketTransitionPublic.model_validate(transition, update={
-        "actor_name": CITIZEN_ACTOR_NAME if citizen else actor.full_name if actor else "",
-        "from_unit_name": _unit_name(session, transition.from_unit_id),
-        "to_unit_name": _unit_name(session, transition.to_unit_id),
+        "actor_name": CITIZEN_ACTOR_NAME if citizen else staff_full_name(session, transition.actor_id),
+        "from_unit_name": unit_name(session, transition.from_unit_id),
+        "to_unit_name": unit_name(session, transition.to_unit_id),
     })
-
-
-def _unit_name(session: Session, unit_id: int | None) -> str:
-    unit = session.get(Unit, unit_id) if unit_id is not None else None
-    return unit.name if unit else ""
 
 
 def refer_on_filing(session: Session, *, ticket: Ticket, by: Actor) -> None:

@@ -18,6 +18,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from callcenter.platform.errors import NotFound, ValidationFailed
 from callcenter.platform.persian import ascii_digits, normalize_phone_number, normalize_text
 from callcenter.tickets.lifecycle import FINAL_STATUSES
+from callcenter.tickets.reference_names import category_name, unit_name
 from callcenter.tickets.tracking_code import new_tracking_code, parse_tracking_code
 from db.engine import unit_of_work
 from db.models import (
@@ -342,13 +343,12 @@ def address_word_purge_job(*, engine: Engine, now: Callable[[], datetime] = utcn
 
 
 def to_public(session: Session, ticket: Ticket) -> TicketPublic:
-    category = session.get(Category, ticket.category_id) if ticket.category_id is not None else None
-    unit = session.get(Unit, ticket.unit_id) if ticket.unit_id is not None else None
-    district = session.get(Unit, ticket.district_id) if ticket.district_id is not None else None
     return TicketPublic.model_validate(
         ticket,
-        update={"category_name": category.name if category else "", "unit_name": unit.name if unit else "",
-                "district_name": district.name if district else "", "has_recording": ticket.recording is not None},
+        update={"category_name": category_name(session, ticket.category_id),
+                "unit_name": unit_name(session, ticket.unit_id),
+                "district_name": unit_name(session, ticket.district_id),
+                "has_recording": ticket.recording is not None},
     )
 
 

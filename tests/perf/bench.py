@@ -8,9 +8,10 @@ round trip of one line over loopback TCP to a trivial echo process (see docs/ben
                                [--public-connections C] [--public-seconds S] [--output docs/benchmarks.md]
 
 The public part (tests/perf/public_site.py) loads the citizens' site with wrk after the calls. The clusters part
-(tests/perf/complaint_clusters.py, `--parts clusters`) and the fan-out part (tests/perf/fanout_bench.py,
-`--parts fanout`) need neither root nor Asterisk and write their own sections; so does the AGI baseline
-(tests/perf/agi_baseline.py, `--parts agi-baseline`), which needs both.
+(tests/perf/complaint_clusters.py, `--parts clusters`), the fan-out part (tests/perf/fanout_bench.py,
+`--parts fanout`) and the years-of-data part (tests/perf/data_bench.py, `--parts data`, on PostgreSQL) need
+neither root nor Asterisk and write their own sections; so does the AGI baseline (tests/perf/agi_baseline.py,
+`--parts agi-baseline`), which needs both.
 """
 
 from __future__ import annotations
@@ -48,6 +49,10 @@ from tests.perf.agi_baseline import HEADING as AGI_BASELINE_HEADING
 from tests.perf.agi_baseline import run_agi_baseline_part
 from tests.perf.complaint_clusters import HEADING as CLUSTERS_HEADING
 from tests.perf.complaint_clusters import clusters_section, run_clusters
+from tests.perf.data_bench import DEFAULT_URL as DATA_URL
+from tests.perf.data_bench import HEADING as DATA_HEADING
+from tests.perf.data_bench import PLANS as DATA_PLANS
+from tests.perf.data_bench import data_table, existing_section, run_data, upsert_block, write_plans
 from tests.perf.fanout_bench import HEADING as FANOUT_HEADING
 from tests.perf.fanout_bench import fanout_section, run_fanout
 from tests.perf.public_site import PublicSiteOutcome, public_site_rows, run_public_site
@@ -436,14 +441,22 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="the bench's block of 1000 ports (SIP +60, AMI +38, AGI +73, citizens +70, phones +71, "
                              "RTP +200..+999; env PASOKH_BENCH_BASE_PORT, default 17000)")
     parser.add_argument("--parts", default="calls,public",
-                        help="what to measure, comma-separated: calls, public, clusters, fanout, agi-baseline "
-                             "(default calls,public)")
+                        help="what to measure, comma-separated: calls, public, clusters, fanout, agi-baseline, "
+                             "data (default calls,public)")
+    parser.add_argument("--data-url", default=DATA_URL, help="data: the PostgreSQL database (created and filled if "
+                                                             "needed; env PASOKH_BENCH_DATA_URL)")
+    parser.add_argument("--data-tickets", type=int, default=1_000_000,
+                        help="data: tickets the database should hold (generated up to this; default 1,000,000)")
+    parser.add_argument("--data-samples", type=int, default=200, help="data: samples of each quick measure")
+    parser.add_argument("--data-slow-samples", type=int, default=10,
+                        help="data: samples of the wallboard and the scorecard (the trend a third of them)")
+    parser.add_argument("--data-label", default="Latest run", help="data: the run's sub-heading (e.g. before/after)")
     parser.add_argument("--public-connections", type=int, default=200, help="wrk's connections open at once")
     parser.add_argument("--public-seconds", type=int, default=20, help="length of each wrk run")
     args = parser.parse_args(argv)
     args.parts = {part.strip() for part in args.parts.split(",") if part.strip()}
-    if not args.parts or args.parts - {"calls", "public", "clusters", "fanout", "agi-baseline"}:
-        parser.error("--parts takes calls, public, clusters, fanout, agi-baseline or several of them")
+    if not args.parts or args.parts - {"calls", "public", "clusters", "fanout", "agi-baseline", "data"}:
+        parser.error("--parts takes calls, public, clusters, fanout, agi-baseline, data or several of them")
     if args.operators is None:
         args.operators = args.calls
     if args.calls < 1 or args.operators < 1:
@@ -510,13 +523,28 @@ def run_fanout_part(output: Path) -> bool:
     return outcome.ok
 
 
+def run_data_part(args: argparse.Namespace) -> None:
+    """Years of data on PostgreSQL (tests/perf/data_bench.py): no Asterisk, no root."""
+    outcome = run_data(args.data_url, tickets=args.data_tickets, samples=args.data_samples,
+                       slow_samples=args.data_slow_samples, label=args.data_label)
+    block = data_table(outcome)
+    print(block)
+    write_section(args.output, DATA_HEADING,
+                  upsert_block(existing_section(args.output), args.data_label, block))
+    write_plans(DATA_PLANS, outcome)
+    print(f"written to {args.output} and {DATA_PLANS}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    if "clusters" in args.parts:
-        run_clusters_part(args.output)
-    if "fanout" in args.parts and not run_fanout_part(args.output):
-        return 1
-    args.parts -= {"clusters", "fanout"}
+    for part, run in (("clusters", lambda: run_clusters_part(args.output)), ("data", lambda: run_data_part(args))):
+        if part in args.parts:
+            run()
+            args.parts -= {part}
+    if "fanout" in args.parts:
+        if not run_fanout_part(args.output):
+            return 1
+        args.parts -= {"fanout"}
     if not args.parts:
         return 0
     if os.geteuid() != 0 or not shutil.which("sipp"):
