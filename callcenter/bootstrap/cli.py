@@ -1,5 +1,5 @@
 """Command line: ``python -m callcenter run|serve|telephony|migrate|seed|asterisk|purge-recordings|complaints|docs|
-deploy|backup|restore|add-admin ...``."""
+deploy|backup|restore|add-admin|summaries ...``."""
 
 from __future__ import annotations
 
@@ -34,6 +34,7 @@ from callcenter.staff.demo import seed_demo_staff
 from callcenter.staff.directory import StaffCreate, create_staff
 from callcenter.telephony.ami_relay import RelayedAmi
 from callcenter.telephony.asterisk_sandbox import AsteriskProcess, ensure_installed, runtime_for
+from callcenter.tickets.unit_receipts import rebuild_summaries
 from db.engine import make_engine, schema_is_current, unit_of_work, upgrade_database
 from db.models import Role
 from db.seed import DEMO_LOGINS, seed_reference_data
@@ -74,6 +75,10 @@ def main(argv: list[str] | None = None) -> int:
                                                  "the password is read from standard input")
     add_admin.add_argument("username")
     add_admin.add_argument("--full-name", required=True)
+    summaries = sub.add_parser("summaries", help="the report summaries kept beside the facts (ADR 0082)")
+    summaries.add_argument("action", choices=["rebuild"],
+                           help="rebuild: recompute them from the tickets' history (after a restore, or facts "
+                                "written around the application)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "docs":  # needs no configuration: the table documents it
@@ -112,6 +117,8 @@ def main(argv: list[str] | None = None) -> int:
         _restore(settings, args.archive, force=args.force)
     elif args.command == "add-admin":
         _add_admin(settings, args.username, full_name=args.full_name)
+    elif args.command == "summaries":
+        _rebuild_summaries(settings)
     return 0
 
 
@@ -242,6 +249,18 @@ def _add_admin(settings: Settings, username: str, *, full_name: str) -> None:
     finally:
         engine.dispose()
     print(f"administrator {username} added: log in at /admin")
+
+
+def _rebuild_summaries(settings: Settings) -> None:
+    """The unit receipts recomputed from the history in one transaction: readers see the old rows until it commits."""
+    upgrade_database(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        with unit_of_work(engine) as session:
+            receipts = rebuild_summaries(session)
+    finally:
+        engine.dispose()
+    print(f"{receipts} unit receipts rebuilt from the history")
 
 
 def _purge_recordings(settings: Settings) -> None:

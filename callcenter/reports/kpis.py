@@ -184,29 +184,36 @@ def _state_seconds_by_extension(session: Session, *, start: datetime,
 
 
 def _states_in_force_at(session: Session, moment: datetime) -> list[AgentStateChange]:
-    """The latest row before ``moment`` of each extension and queue: the state everyone was in then."""
-    latest = (
-        select(
-            col(AgentStateChange.extension).label("extension"),
-            col(AgentStateChange.queue_name).label("queue_name"),
-            func.max(AgentStateChange.at).label("at"),
-        )
-        .where(col(AgentStateChange.at) < moment)
-        .group_by(col(AgentStateChange.extension), col(AgentStateChange.queue_name))
-        .subquery()
-    )
-    rows = session.exec(
-        select(AgentStateChange).join(latest, sa.and_(
-            col(AgentStateChange.extension) == latest.c.extension,
-            col(AgentStateChange.queue_name) == latest.c.queue_name,
-            col(AgentStateChange.at) == latest.c.at,
-        ))
-    ).all()
-    # Two rows logged at the very same instant: the one written last is in force.
-    in_force: dict[tuple[str, str], AgentStateChange] = {}
-    for row in sorted(rows, key=lambda row: row.id or 0):
-        in_force[(row.extension, row.queue_name)] = row
-    return list(in_force.values())
+    """The latest row before ``moment`` of each extension and queue: the state everyone was in then.
+
+    Read through the (extension, queue_name, at) index, one pair at a time: the pairs by skipping from one to the
+    next, then each pair's latest row before ``moment`` in one statement. The cost follows the number of operators
+    and queues, not the months of history behind ``moment``."""
+    latest_of_each = [
+        select(AgentStateChange.id)
+        .where(col(AgentStateChange.extension) == extension, col(AgentStateChange.queue_name) == queue_name,
+               col(AgentStateChange.at) < moment)
+        .order_by(col(AgentStateChange.at).desc(), col(AgentStateChange.id).desc()).limit(1).scalar_subquery()
+        for extension, queue_name in _extension_queue_pairs(session)
+    ]
+    if not latest_of_each:
+        return []
+    return list(session.exec(select(AgentStateChange).where(col(AgentStateChange.id).in_(latest_of_each))).all())
+
+
+def _extension_queue_pairs(session: Session) -> list[tuple[str, str]]:
+    """Every (extension, queue) the state log has, each found by one index probe past the one before."""
+    pairs: list[tuple[str, str]] = []
+    key = sa.tuple_(col(AgentStateChange.extension), col(AgentStateChange.queue_name))
+    while True:
+        probe = select(AgentStateChange.extension, AgentStateChange.queue_name) \
+            .order_by(col(AgentStateChange.extension), col(AgentStateChange.queue_name)).limit(1)
+        if pairs:
+            probe = probe.where(key > sa.tuple_(*pairs[-1]))
+        found = session.exec(probe).first()
+        if found is None:
+            return pairs
+        pairs.append((found[0], found[1]))
 
 
 def _state_changes_in(session: Session, *, start: datetime, until: datetime) -> list[AgentStateChange]:

@@ -44,10 +44,11 @@ def record_step(session: Session, ticket: Ticket, step: TicketTransition) -> Non
 
 
 def _current_receipt(session: Session, ticket_id: int) -> UnitReceipt | None:
-    """The receipt the ticket is in now: the one that has not ended (at most one)."""
+    """The receipt the ticket is in now: the one that has not ended (at most one). Locked, so that a rebuild
+    running meanwhile is waited for and its row, not the one it replaced, is the one updated."""
     return session.exec(
         select(UnitReceipt).where(col(UnitReceipt.ticket_id) == ticket_id, col(UnitReceipt.left_at).is_(None))
-        .order_by(col(UnitReceipt.referred_at).desc(), col(UnitReceipt.id).desc())
+        .order_by(col(UnitReceipt.referred_at).desc(), col(UnitReceipt.id).desc()).with_for_update()
     ).first()
 
 
@@ -153,9 +154,16 @@ def rebuild_statement(dialect_name: str) -> sa.TextClause:
 
 
 def rebuild_summaries(session: Session) -> int:
-    """Recompute every receipt from ``ticket_transition`` in the caller's transaction; the number of receipts."""
+    """Recompute every receipt from ``ticket_transition`` in the caller's transaction; the number of receipts.
+
+    On PostgreSQL the table is locked against writers first: a step under way is waited for (its transition is then
+    in the history read), and a step that comes meanwhile waits for the rebuilt rows (``_current_receipt`` locks
+    them). Readers go on reading the old rows until the rebuild commits. SQLite has one writer at a time anyway."""
     session.flush()
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        session.execute(sa.text("LOCK TABLE unit_receipt IN EXCLUSIVE MODE"))
     session.execute(sa.delete(UnitReceipt))
-    session.execute(rebuild_statement(session.get_bind().dialect.name))
+    session.execute(rebuild_statement(dialect))
     session.expire_all()  # receipts this session had loaded are gone (their ids may come back for other rows)
     return int(session.exec(select(sa.func.count()).select_from(UnitReceipt)).one())
