@@ -8,7 +8,8 @@ round trip of one line over loopback TCP to a trivial echo process (see docs/ben
                                [--public-connections C] [--public-seconds S] [--output docs/benchmarks.md]
 
 The public part (tests/perf/public_site.py) loads the citizens' site with wrk after the calls. The clusters part
-(tests/perf/complaint_clusters.py, `--parts clusters`) needs neither root nor Asterisk and writes its own section.
+(tests/perf/complaint_clusters.py, `--parts clusters`) needs neither root nor Asterisk and writes its own section;
+so does the reports part (tests/perf/reports_bench.py, `--parts reports`), which needs PostgreSQL.
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ from db.models import Role
 from tests.perf.complaint_clusters import HEADING as CLUSTERS_HEADING
 from tests.perf.complaint_clusters import clusters_section, run_clusters
 from tests.perf.public_site import PublicSiteOutcome, public_site_rows, run_public_site
+from tests.perf.reports_bench import HEADING as REPORTS_HEADING
+from tests.perf.reports_bench import reports_section, run_reports
 from tests.support.backend import (
     TEST_AMI_USER,
     RunningBackend,
@@ -430,13 +433,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="the bench's block of 1000 ports (SIP +60, AMI +38, AGI +73, citizens +70, phones +71, "
                              "RTP +200..+999; env PASOKH_BENCH_BASE_PORT, default 17000)")
     parser.add_argument("--parts", default="calls,public",
-                        help="what to measure, comma-separated: calls, public, clusters (default calls,public)")
+                        help="what to measure, comma-separated: calls, public, clusters, reports "
+                             "(default calls,public)")
     parser.add_argument("--public-connections", type=int, default=200, help="wrk's connections open at once")
     parser.add_argument("--public-seconds", type=int, default=20, help="length of each wrk run")
     args = parser.parse_args(argv)
     args.parts = {part.strip() for part in args.parts.split(",") if part.strip()}
-    if not args.parts or args.parts - {"calls", "public", "clusters"}:
-        parser.error("--parts takes calls, public, clusters or several of them")
+    if not args.parts or args.parts - {"calls", "public", "clusters", "reports"}:
+        parser.error("--parts takes calls, public, clusters, reports or several of them")
     if args.operators is None:
         args.operators = args.calls
     if args.calls < 1 or args.operators < 1:
@@ -493,13 +497,23 @@ def run_clusters_part(output: Path) -> None:
     print(f"written to {output}")
 
 
+def run_reports_part(output: Path) -> None:
+    """The reports on a generated history, both ways (tests/perf/reports_bench.py): PostgreSQL, no Asterisk."""
+    section = reports_section(run_reports())
+    print(section)
+    write_section(output, REPORTS_HEADING, section)
+    print(f"written to {output}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     if "clusters" in args.parts:
         run_clusters_part(args.output)
-        args.parts -= {"clusters"}
-        if not args.parts:
-            return 0
+    if "reports" in args.parts:
+        run_reports_part(args.output)
+    args.parts -= {"clusters", "reports"}
+    if not args.parts:
+        return 0
     if os.geteuid() != 0 or not shutil.which("sipp"):
         print("the bench needs root (Asterisk sandbox) and sipp (Debian sip-tester); try `make bench`", file=sys.stderr)
         return 2

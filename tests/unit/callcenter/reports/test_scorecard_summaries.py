@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from pathlib import Path
 
+import pytest
+import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlmodel import Session, func, select
 
+from callcenter.bootstrap.cli import main
 from callcenter.reports.scorecard import (
     compute_scorecard,
     compute_scorecard_from_history,
@@ -16,7 +20,7 @@ from callcenter.reports.scorecard import (
     compute_trend_from_history,
 )
 from callcenter.tickets.lifecycle import TRANSITIONS
-from db.models import Category, TicketAction, TicketSource, TicketStatus, TicketTransition, Unit, User
+from db.models import Category, TicketAction, TicketSource, TicketStatus, TicketTransition, Unit, UnitReceipt, User
 from tests.support.hypothesis_profiles import examples
 from tests.unit.callcenter.reports.test_scorecard import (
     END,
@@ -126,3 +130,24 @@ def test_given_a_step_after_now_when_scoring_from_the_receipts_then_the_card_is_
     assert as_of_then == compute_scorecard_from_history(session, start=START, end=END, now=t(20))
     (line,) = as_of_then.units
     assert (line.reported_done, line.on_time, line.late) == (0, 0, 0)  # the report at t40 is not known at t20
+
+
+def test_given_receipts_gone_stale_when_rebuilding_from_the_command_line_then_the_scorecard_is_whole_again(
+        session: Session, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    units, categories, actor = cast(session)
+    a_ticket(session, "CLI", categories[0], actor, step(10, A.REFER, units[0]), step(11, A.ACCEPT),
+             step(20, A.REPORT_DONE))
+    session.execute(sa.delete(UnitReceipt))  # as after facts were written or repaired around the lifecycle
+    session.commit()
+    assert compute_scorecard(session, start=START, end=END, now=END).units == []
+    for key, value in {"DATABASE_URL": database_url, "PASOKH_STATE_DIR": str(tmp_path / "state"),
+                       "PASOKH_ASTERISK_CACHE_DIR": str(tmp_path / "cache")}.items():
+        monkeypatch.setenv(key, value)
+
+    assert main(["summaries", "rebuild"]) == 0
+
+    session.expire_all()
+    (line,) = compute_scorecard(session, start=START, end=END, now=END).units
+    assert (line.received, line.reported_done, line.on_time) == (1, 1, 1)
+    assert "1 unit receipts rebuilt" in capsys.readouterr().out
