@@ -26,6 +26,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from pydantic import BaseModel
@@ -174,7 +175,7 @@ def _state_seconds_by_extension(session: Session, *, start: datetime,
     """Seconds each operator spent in each state within [start, until), queues merged."""
     if until <= start:
         return {}
-    rows_by_extension: defaultdict[str, list[AgentStateChange]] = defaultdict(list)
+    rows_by_extension: defaultdict[str, list[_StateRow]] = defaultdict(list)
     for row in _states_in_force_at(session, start) + _state_changes_in(session, start=start, until=until):
         rows_by_extension[row.extension].append(row)
     return {
@@ -183,7 +184,25 @@ def _state_seconds_by_extension(session: Session, *, start: datetime,
     }
 
 
-def _states_in_force_at(session: Session, moment: datetime) -> list[AgentStateChange]:
+class _StateRow(NamedTuple):
+    """What the sweep reads of a state-log row (plain columns: the day's thousands of rows need no ORM objects)."""
+
+    id: int
+    extension: str
+    queue_name: str
+    state: AgentState
+    at: datetime
+
+
+_STATE_COLUMNS = (col(AgentStateChange.id), col(AgentStateChange.extension), col(AgentStateChange.queue_name),
+                  col(AgentStateChange.state), col(AgentStateChange.at))
+
+
+def _state_rows(session: Session, where: sa.ColumnElement[bool]) -> list[_StateRow]:
+    return [_StateRow(*row) for row in session.execute(sa.select(*_STATE_COLUMNS).where(where))]
+
+
+def _states_in_force_at(session: Session, moment: datetime) -> list[_StateRow]:
     """The latest row before ``moment`` of each extension and queue: the state everyone was in then.
 
     Read through the (extension, queue_name, at) index, one pair at a time: the pairs by skipping from one to the
@@ -198,7 +217,7 @@ def _states_in_force_at(session: Session, moment: datetime) -> list[AgentStateCh
     ]
     if not latest_of_each:
         return []
-    return list(session.exec(select(AgentStateChange).where(col(AgentStateChange.id).in_(latest_of_each))).all())
+    return _state_rows(session, col(AgentStateChange.id).in_(latest_of_each))
 
 
 def _extension_queue_pairs(session: Session) -> list[tuple[str, str]]:
@@ -216,13 +235,11 @@ def _extension_queue_pairs(session: Session) -> list[tuple[str, str]]:
         pairs.append((found[0], found[1]))
 
 
-def _state_changes_in(session: Session, *, start: datetime, until: datetime) -> list[AgentStateChange]:
-    return list(session.exec(
-        select(AgentStateChange).where(col(AgentStateChange.at) >= start, col(AgentStateChange.at) < until)
-    ).all())
+def _state_changes_in(session: Session, *, start: datetime, until: datetime) -> list[_StateRow]:
+    return _state_rows(session, sa.and_(col(AgentStateChange.at) >= start, col(AgentStateChange.at) < until))
 
 
-def _seconds_per_state(rows: Iterable[AgentStateChange], *, start: datetime, until: datetime) -> StateSeconds:
+def _seconds_per_state(rows: Iterable[_StateRow], *, start: datetime, until: datetime) -> StateSeconds:
     """One operator's rows (all queues, in time order) swept into seconds per state, strongest state winning."""
     seconds: defaultdict[AgentState, float] = defaultdict(float)
     state_by_queue: dict[str, AgentState] = {}
