@@ -34,7 +34,7 @@ from sqlmodel import Session, col, func, select
 
 from callcenter.platform.calendar import TEHRAN, require_aware
 from callcenter.tickets.channels import ChannelCounts
-from db.models import AgentState, AgentStateChange, Call, CallOutcome, Ticket, TicketSource, User
+from db.models import AgentState, AgentStateChange, Call, CallOutcome, Ticket, TicketSource, User, UTCDateTime
 
 # Which state wins when an operator is in several queues at once: they can only do one thing at a time.
 STATE_STRENGTH: Mapping[AgentState, int] = {
@@ -202,37 +202,39 @@ def _state_rows(session: Session, where: sa.ColumnElement[bool]) -> list[_StateR
     return [_StateRow(*row) for row in session.execute(sa.select(*_STATE_COLUMNS).where(where))]
 
 
+# The latest row before :moment of each (extension, queue) in the state log, in one statement on both databases. The
+# pairs are found by a skip scan of the (extension, queue_name, at) index (each step: the next queue of the same
+# extension, else the first queue of the next extension, every one a min() the index answers at once); then each
+# pair's latest row before the moment is one more probe. SQLite allows the recursive name once, outside subqueries.
+_IN_FORCE = sa.text("""
+WITH RECURSIVE pairs(extension, queue_name) AS (
+    SELECT first.extension, (SELECT MIN(queue_name) FROM agent_state_change WHERE extension = first.extension)
+    FROM (SELECT MIN(extension) AS extension FROM agent_state_change) first WHERE first.extension IS NOT NULL
+    UNION ALL
+    SELECT CASE WHEN (SELECT MIN(queue_name) FROM agent_state_change
+                      WHERE extension = p.extension AND queue_name > p.queue_name) IS NOT NULL
+                THEN p.extension
+                ELSE (SELECT MIN(extension) FROM agent_state_change WHERE extension > p.extension) END,
+           COALESCE((SELECT MIN(queue_name) FROM agent_state_change
+                     WHERE extension = p.extension AND queue_name > p.queue_name),
+                    (SELECT MIN(queue_name) FROM agent_state_change
+                     WHERE extension = (SELECT MIN(extension) FROM agent_state_change WHERE extension > p.extension)))
+    FROM pairs p WHERE p.extension IS NOT NULL
+)
+SELECT (SELECT latest.id FROM agent_state_change latest
+        WHERE latest.extension = pairs.extension AND latest.queue_name = pairs.queue_name AND latest.at < :moment
+        ORDER BY latest.at DESC, latest.id DESC LIMIT 1)
+FROM pairs WHERE pairs.extension IS NOT NULL
+""").bindparams(sa.bindparam("moment", type_=UTCDateTime()))
+
+
 def _states_in_force_at(session: Session, moment: datetime) -> list[_StateRow]:
     """The latest row before ``moment`` of each extension and queue: the state everyone was in then.
 
-    Read through the (extension, queue_name, at) index, one pair at a time: the pairs by skipping from one to the
-    next, then each pair's latest row before ``moment`` in one statement. The cost follows the number of operators
-    and queues, not the months of history behind ``moment``."""
-    latest_of_each = [
-        select(AgentStateChange.id)
-        .where(col(AgentStateChange.extension) == extension, col(AgentStateChange.queue_name) == queue_name,
-               col(AgentStateChange.at) < moment)
-        .order_by(col(AgentStateChange.at).desc(), col(AgentStateChange.id).desc()).limit(1).scalar_subquery()
-        for extension, queue_name in _extension_queue_pairs(session)
-    ]
-    if not latest_of_each:
-        return []
-    return _state_rows(session, col(AgentStateChange.id).in_(latest_of_each))
-
-
-def _extension_queue_pairs(session: Session) -> list[tuple[str, str]]:
-    """Every (extension, queue) the state log has, each found by one index probe past the one before."""
-    pairs: list[tuple[str, str]] = []
-    key = sa.tuple_(col(AgentStateChange.extension), col(AgentStateChange.queue_name))
-    while True:
-        probe = select(AgentStateChange.extension, AgentStateChange.queue_name) \
-            .order_by(col(AgentStateChange.extension), col(AgentStateChange.queue_name)).limit(1)
-        if pairs:
-            probe = probe.where(key > sa.tuple_(*pairs[-1]))
-        found = session.exec(probe).first()
-        if found is None:
-            return pairs
-        pairs.append((found[0], found[1]))
+    Read through the (extension, queue_name, at) index, pair by pair (``_IN_FORCE``): the cost follows the number
+    of operators and queues, not the months of history behind ``moment``."""
+    ids = [row_id for (row_id,) in session.execute(_IN_FORCE, {"moment": moment}) if row_id is not None]
+    return _state_rows(session, col(AgentStateChange.id).in_(ids)) if ids else []
 
 
 def _state_changes_in(session: Session, *, start: datetime, until: datetime) -> list[_StateRow]:

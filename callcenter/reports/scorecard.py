@@ -242,45 +242,33 @@ def _tallies_from_receipts(session: Session, *, start: datetime, end: datetime,
     receipt = UnitReceipt
     done, deadline, left = col(receipt.done_at), col(receipt.deadline), col(receipt.left_at)
     held_until = sa.func.coalesce(left, sa.literal(now, UTCDateTime()))
+    counts: dict[str, sa.ColumnElement[int]] = {  # named as the tally's fields
+        "received": sa.func.count(),
+        "left_before_done": _counted(sa.and_(done.is_(None), left.is_not(None))),
+        "reported_done": sa.func.count(done),
+        "on_time": _counted(done <= deadline),
+        "late": _counted(sa.or_(done > deadline, sa.and_(done.is_(None), held_until > deadline))),
+        "resolved": sa.func.sum(col(receipt.resolved)),
+        "not_resolved": sa.func.sum(col(receipt.not_resolved)),
+        "reopened": _counted(col(receipt.not_resolved) > 0),
+        "verdicts_against": sa.func.sum(col(receipt.verdicts_against)),
+        "verdicts_for": sa.func.sum(col(receipt.verdicts_for)),
+        "citizens_asked": sa.func.count(col(receipt.last_answer_resolved)),
+        "citizens_satisfied": _counted(col(receipt.last_answer_resolved).is_(True)),
+    }
     rows = session.execute(
-        sa.select(
-            col(receipt.unit_id), col(receipt.source), sa.func.count(),
-            _counted(sa.and_(done.is_(None), left.is_not(None))),
-            sa.func.count(done),
-            _counted(done <= deadline),
-            _counted(sa.or_(done > deadline, sa.and_(done.is_(None), held_until > deadline))),
-            sa.func.sum(col(receipt.resolved)), sa.func.sum(col(receipt.not_resolved)),
-            _counted(col(receipt.not_resolved) > 0),
-            sa.func.sum(col(receipt.verdicts_against)), sa.func.sum(col(receipt.verdicts_for)),
-            sa.func.count(col(receipt.last_answer_resolved)),
-            _counted(col(receipt.last_answer_resolved).is_(True)),
-            sa.func.max(col(receipt.last_step_at)),
-        )
+        sa.select(col(receipt.unit_id), col(receipt.source), sa.func.max(col(receipt.last_step_at)),
+                  *(expression.label(name) for name, expression in counts.items()))
         .where(col(receipt.referred_at) >= start, col(receipt.referred_at) < end)
         .group_by(col(receipt.unit_id), col(receipt.source))
     ).all()
     tallies: defaultdict[int, _Tally] = defaultdict(_Tally)
     latest: datetime | None = None
-    for (unit_id, source, received, left_before_done, reported_done, on_time, late, resolved, not_resolved,
-         reopened, against, for_unit, asked, satisfied, last_step) in rows:
+    for unit_id, source, last_step, *values in rows:
         tally = tallies[unit_id]
-        received, left_before_done, reported_done, on_time, late, resolved, not_resolved, reopened, against, \
-            for_unit, asked, satisfied = (int(value) for value in (
-                received, left_before_done, reported_done, on_time, late, resolved, not_resolved, reopened, against,
-                for_unit, asked, satisfied))
-        tally.received += received
-        tally.by_channel.append((TicketSource(source), received))
-        tally.left_before_done += left_before_done
-        tally.reported_done += reported_done
-        tally.on_time += on_time
-        tally.late += late
-        tally.resolved += resolved
-        tally.not_resolved += not_resolved
-        tally.reopened += reopened
-        tally.verdicts_against += against
-        tally.verdicts_for += for_unit
-        tally.citizens_asked += asked
-        tally.citizens_satisfied += satisfied
+        for name, value in zip(counts, values, strict=True):
+            setattr(tally, name, getattr(tally, name) + int(value))  # PostgreSQL's SUM of a bigint is a Decimal
+        tally.by_channel.append((TicketSource(source), int(values[0])))
         latest = last_step if latest is None or last_step > latest else latest
     return dict(tallies), latest
 
