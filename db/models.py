@@ -219,7 +219,7 @@ class Call(SQLModel, table=True):
     channel: str = Field(default="", max_length=128)
     started_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
     queue_name: str | None = Field(default=None, max_length=64)
-    queued_at: datetime | None = _when()
+    queued_at: datetime | None = _when(index=True)  # the wallboard reads the day's range
     answered_at: datetime | None = _when()
     ended_at: datetime | None = _when()
     operator_id: int | None = Field(default=None, foreign_key="staff_user.id")
@@ -496,6 +496,32 @@ class TicketTransition(TicketTransitionBase, table=True):
     __tablename__ = "ticket_transition"
 
     id: int | None = Field(default=None, primary_key=True)
+
+
+class UnitReceipt(SQLModel, table=True):
+    """One referral of a ticket to a unit and what came of it while the ticket was there: the scorecard's summary,
+    kept by the lifecycle in the step's transaction (callcenter/tickets/unit_receipts.py, ADR 0082)."""
+
+    __tablename__ = "unit_receipt"
+    __table_args__ = (sa.Index("ix_unit_receipt_period", "referred_at", "unit_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    referral_id: int = Field(foreign_key="ticket_transition.id", unique=True)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    unit_id: int = Field(foreign_key="unit.id")
+    source: TicketSource = Field(sa_type=EnumAsString(TicketSource, 16))
+    referred_at: datetime = Field(sa_type=UTCDateTime)
+    # The referral plus the category's sla_hours in force then; None for a ticket without a category.
+    deadline: datetime | None = _when()
+    done_at: datetime | None = _when()  # the first report_done of the receipt
+    done_after_us: int | None = Field(default=None, sa_type=sa.BigInteger)  # done_at - referred_at, microseconds
+    left_at: datetime | None = _when()  # declined, cancelled or re-referred; None while the ticket is still here
+    resolved: int = 0
+    not_resolved: int = 0
+    last_answer_resolved: bool | None = None
+    verdicts_against: int = 0
+    verdicts_for: int = 0
+    last_step_at: datetime = Field(sa_type=UTCDateTime)  # the latest step that counted for this receipt
 
 
 class TicketTransitionPublic(TicketTransitionBase):

@@ -1,5 +1,5 @@
 """Command line: ``python -m callcenter run|serve|telephony|migrate|seed|asterisk|purge-recordings|complaints|docs|
-deploy|backup|restore|add-admin|demo-data ...``."""
+deploy|backup|restore|add-admin|demo-data|summaries ...``."""
 
 from __future__ import annotations
 
@@ -38,6 +38,7 @@ from callcenter.staff.directory import StaffCreate, create_staff
 from callcenter.telephony.ami_relay import RelayedAmi
 from callcenter.telephony.asterisk_sandbox import AsteriskProcess, ensure_installed, runtime_for
 from callcenter.telephony.asterisk_supervisor import AsteriskSupervisor
+from callcenter.tickets.unit_receipts import rebuild_summaries
 from db.engine import make_engine, schema_is_current, unit_of_work, upgrade_database
 from db.models import Role
 from db.seed import DEMO_LOGINS, seed_reference_data
@@ -79,6 +80,10 @@ def main(argv: list[str] | None = None) -> int:
     add_admin.add_argument("username")
     add_admin.add_argument("--full-name", required=True)
     _add_demo_data_parser(sub)
+    summaries = sub.add_parser("summaries", help="the report summaries kept beside the facts (ADR 0082)")
+    summaries.add_argument("action", choices=["rebuild"],
+                           help="rebuild: recompute them from the tickets' history (after a restore, or facts "
+                                "written around the application)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "docs":  # needs no configuration: the table documents it
@@ -119,6 +124,8 @@ def main(argv: list[str] | None = None) -> int:
         _add_admin(settings, args.username, full_name=args.full_name)
     elif args.command == "demo-data":
         _demo_data(settings, args)
+    elif args.command == "summaries":
+        _rebuild_summaries(settings)
     return 0
 
 
@@ -282,6 +289,18 @@ def _demo_data(settings: Settings, args: argparse.Namespace) -> None:
     finally:
         engine.dispose()
     print(f"written: {report.summary()}")
+
+
+def _rebuild_summaries(settings: Settings) -> None:
+    """The unit receipts recomputed from the history in one transaction: readers see the old rows until it commits."""
+    upgrade_database(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        with unit_of_work(engine) as session:
+            receipts = rebuild_summaries(session)
+    finally:
+        engine.dispose()
+    print(f"{receipts} unit receipts rebuilt from the history")
 
 
 def _purge_recordings(settings: Settings) -> None:

@@ -23,6 +23,7 @@ from callcenter.platform.persian import normalize_text
 from callcenter.tickets.lifecycle import next_status
 from callcenter.tickets.store import DUPLICATE_WINDOW, address_words
 from callcenter.tickets.tracking_code import verhoeff_check_digit
+from callcenter.tickets.unit_receipts import rebuild_summaries
 from db.engine import unit_of_work
 from db.models import (
     ADDRESS_WORD_MAX_LENGTH,
@@ -689,11 +690,14 @@ def _random_code(used: set[str]) -> str:
 
 
 def rebuild_derived_summaries(engine: Engine) -> None:
-    """After a bulk load: whatever the reports keep derived from the facts is rebuilt here (the wallboard's and the
-    scorecard's summary tables belong in this one step), then each table written is vacuumed and analysed. VACUUM,
-    not only ANALYZE: rows just copied are not yet marked all-visible, so until autovacuum passes, every index-only
-    scan (the inbox's counts per tab) reads the table's pages too, which a database years old would not do."""
+    """After a bulk load: whatever the reports keep derived from the facts is rebuilt here (the
+    scorecard's unit receipts, ADR 0082, from the steps just copied), then each table written is vacuumed and
+    analysed. VACUUM, not only ANALYZE: rows just copied are not yet marked all-visible, so until autovacuum passes,
+    every index-only scan (the inbox's counts per tab) reads the table's pages too, which a database years old would
+    not do."""
+    with unit_of_work(engine) as session:
+        rebuild_summaries(session)
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         for table in ("call", "ticket", "ticket_transition", "ticket_address_word", "verification_task",
-                      "ticket_escalation"):
+                      "ticket_escalation", "unit_receipt"):
             connection.execute(sa.text(f"VACUUM (ANALYZE) {table}"))

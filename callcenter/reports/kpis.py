@@ -29,6 +29,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from pydantic import BaseModel
@@ -36,7 +37,7 @@ from sqlmodel import Session, col, func, select
 
 from callcenter.platform.calendar import TEHRAN, require_aware
 from callcenter.tickets.channels import ChannelCounts
-from db.models import AgentState, AgentStateChange, Call, CallOutcome, Ticket, TicketSource, User
+from db.models import AgentState, AgentStateChange, Call, CallOutcome, Ticket, TicketSource, User, UTCDateTime
 
 # Which state wins when an operator is in several queues at once: they can only do one thing at a time.
 STATE_STRENGTH: Mapping[AgentState, int] = {
@@ -187,7 +188,7 @@ def _state_seconds_by_extension(session: Session, *, start: datetime,
     """Seconds each operator spent in each state within [start, until), queues merged."""
     if until <= start:
         return {}
-    rows_by_extension: defaultdict[str, list[AgentStateChange]] = defaultdict(list)
+    rows_by_extension: defaultdict[str, list[_StateRow]] = defaultdict(list)
     for row in _states_in_force_at(session, start) + _state_changes_in(session, start=start, until=until):
         rows_by_extension[row.extension].append(row)
     return {
@@ -196,39 +197,64 @@ def _state_seconds_by_extension(session: Session, *, start: datetime,
     }
 
 
-def _states_in_force_at(session: Session, moment: datetime) -> list[AgentStateChange]:
-    """The latest row before ``moment`` of each extension and queue: the state everyone was in then."""
-    latest = (
-        select(
-            col(AgentStateChange.extension).label("extension"),
-            col(AgentStateChange.queue_name).label("queue_name"),
-            func.max(AgentStateChange.at).label("at"),
-        )
-        .where(col(AgentStateChange.at) < moment)
-        .group_by(col(AgentStateChange.extension), col(AgentStateChange.queue_name))
-        .subquery()
-    )
-    rows = session.exec(
-        select(AgentStateChange).join(latest, sa.and_(
-            col(AgentStateChange.extension) == latest.c.extension,
-            col(AgentStateChange.queue_name) == latest.c.queue_name,
-            col(AgentStateChange.at) == latest.c.at,
-        ))
-    ).all()
-    # Two rows logged at the very same instant: the one written last is in force.
-    in_force: dict[tuple[str, str], AgentStateChange] = {}
-    for row in sorted(rows, key=lambda row: row.id or 0):
-        in_force[(row.extension, row.queue_name)] = row
-    return list(in_force.values())
+class _StateRow(NamedTuple):
+    """What the sweep reads of a state-log row (plain columns: the day's thousands of rows need no ORM objects)."""
+
+    id: int
+    extension: str
+    queue_name: str
+    state: AgentState
+    at: datetime
 
 
-def _state_changes_in(session: Session, *, start: datetime, until: datetime) -> list[AgentStateChange]:
-    return list(session.exec(
-        select(AgentStateChange).where(col(AgentStateChange.at) >= start, col(AgentStateChange.at) < until)
-    ).all())
+_STATE_COLUMNS = (col(AgentStateChange.id), col(AgentStateChange.extension), col(AgentStateChange.queue_name),
+                  col(AgentStateChange.state), col(AgentStateChange.at))
 
 
-def _seconds_per_state(rows: Iterable[AgentStateChange], *, start: datetime, until: datetime) -> StateSeconds:
+def _state_rows(session: Session, where: sa.ColumnElement[bool]) -> list[_StateRow]:
+    return [_StateRow(*row) for row in session.execute(sa.select(*_STATE_COLUMNS).where(where))]
+
+
+# The latest row before :moment of each (extension, queue) in the state log, in one statement on both databases. The
+# pairs are found by a skip scan of the (extension, queue_name, at) index (each step: the next queue of the same
+# extension, else the first queue of the next extension, every one a min() the index answers at once); then each
+# pair's latest row before the moment is one more probe. SQLite allows the recursive name once, outside subqueries.
+_IN_FORCE = sa.text("""
+WITH RECURSIVE pairs(extension, queue_name) AS (
+    SELECT first.extension, (SELECT MIN(queue_name) FROM agent_state_change WHERE extension = first.extension)
+    FROM (SELECT MIN(extension) AS extension FROM agent_state_change) first WHERE first.extension IS NOT NULL
+    UNION ALL
+    SELECT CASE WHEN (SELECT MIN(queue_name) FROM agent_state_change
+                      WHERE extension = p.extension AND queue_name > p.queue_name) IS NOT NULL
+                THEN p.extension
+                ELSE (SELECT MIN(extension) FROM agent_state_change WHERE extension > p.extension) END,
+           COALESCE((SELECT MIN(queue_name) FROM agent_state_change
+                     WHERE extension = p.extension AND queue_name > p.queue_name),
+                    (SELECT MIN(queue_name) FROM agent_state_change
+                     WHERE extension = (SELECT MIN(extension) FROM agent_state_change WHERE extension > p.extension)))
+    FROM pairs p WHERE p.extension IS NOT NULL
+)
+SELECT (SELECT latest.id FROM agent_state_change latest
+        WHERE latest.extension = pairs.extension AND latest.queue_name = pairs.queue_name AND latest.at < :moment
+        ORDER BY latest.at DESC, latest.id DESC LIMIT 1)
+FROM pairs WHERE pairs.extension IS NOT NULL
+""").bindparams(sa.bindparam("moment", type_=UTCDateTime()))
+
+
+def _states_in_force_at(session: Session, moment: datetime) -> list[_StateRow]:
+    """The latest row before ``moment`` of each extension and queue: the state everyone was in then.
+
+    Read through the (extension, queue_name, at) index, pair by pair (``_IN_FORCE``): the cost follows the number
+    of operators and queues, not the months of history behind ``moment``."""
+    ids = [row_id for (row_id,) in session.execute(_IN_FORCE, {"moment": moment}) if row_id is not None]
+    return _state_rows(session, col(AgentStateChange.id).in_(ids)) if ids else []
+
+
+def _state_changes_in(session: Session, *, start: datetime, until: datetime) -> list[_StateRow]:
+    return _state_rows(session, sa.and_(col(AgentStateChange.at) >= start, col(AgentStateChange.at) < until))
+
+
+def _seconds_per_state(rows: Iterable[_StateRow], *, start: datetime, until: datetime) -> StateSeconds:
     """One operator's rows (all queues, in time order) swept into seconds per state, strongest state winning."""
     seconds: defaultdict[AgentState, float] = defaultdict(float)
     state_by_queue: dict[str, AgentState] = {}

@@ -32,6 +32,13 @@ shows them as percentages), times are hours, and a ratio whose denominator is 0 
   4 decimals so that equal performances tie exactly; rank 1 is the highest score, units without a score come
   last, and ties (of score, or of having none) are broken by unit name, then id.
 
+Where the figures are read from (ADR 0082): ``compute_scorecard`` reads the unit receipts, one summary row per
+referral kept by the lifecycle (callcenter/tickets/unit_receipts.py), as one indexed range of the period: counts
+summed in SQL, the two ranks each quantile needs fetched by a window query, and the "now"-dependent punctuality of
+receipts still open compared with ``now`` in the same query. ``compute_scorecard_from_history`` walks the steps
+themselves and is the reference the summaries are proven against; it also answers a scorecard asked as of a
+moment before some step of the period's receipts (the summaries hold the present, not the past).
+
 The trend (``compute_trend``) is the same scorecard for the chosen Jalali month and the months before it, each
 computed by ``compute_scorecard`` on its own month window with the same ``now``, so a month's point on the trend
 is exactly that month's scorecard.
@@ -43,7 +50,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 import sqlalchemy as sa
 from pydantic import BaseModel
@@ -51,12 +58,21 @@ from sqlmodel import Session, col, select
 
 from callcenter.platform.calendar import jalali_month_window, previous_jalali_months, require_aware
 from callcenter.tickets.channels import ChannelCounts
-from db.models import Category, FieldVerdict, Ticket, TicketAction, TicketSource, TicketTransition, Unit
+from callcenter.tickets.unit_receipts import LEAVING as _LEAVING
+from callcenter.tickets.unit_receipts import REFERRALS as _REFERRALS
+from callcenter.tickets.unit_receipts import VERDICTS_AGAINST as _VERDICTS_AGAINST
+from db.models import (
+    Category,
+    FieldVerdict,
+    Ticket,
+    TicketAction,
+    TicketSource,
+    TicketTransition,
+    Unit,
+    UnitReceipt,
+    UTCDateTime,
+)
 
-_REFERRALS = frozenset({TicketAction.REFER, TicketAction.RE_REFER})
-# Steps after which the ticket is no longer the unit's to do (a re-referral also starts the next receipt).
-_LEAVING = frozenset({TicketAction.DECLINE, TicketAction.CANCEL})
-_VERDICTS_AGAINST = frozenset({FieldVerdict.CITIZEN_RIGHT, FieldVerdict.PARTLY})
 SCORE_DECIMALS = 4
 
 
@@ -127,7 +143,13 @@ class _Receipt:
 
 
 def compute_scorecard(session: Session, *, start: datetime, end: datetime, now: datetime) -> Scorecard:
-    """The scorecard of every unit that received a referral in [start, end), as of ``now``."""
+    """The scorecard of every unit that received a referral in [start, end), as of ``now``, from the receipts."""
+    return _card_from_receipts(session, start=start, end=end, now=now, quantiles=True)
+
+
+def compute_scorecard_from_history(session: Session, *, start: datetime, end: datetime,
+                                   now: datetime) -> Scorecard:
+    """The same scorecard walked from the steps themselves: the reference the receipts are proven against."""
     for moment in (start, end, now):
         require_aware(moment)
     receipts = [receipt for receipt in _receipts(session, start=start, end=end, now=now)
@@ -135,11 +157,154 @@ def compute_scorecard(session: Session, *, start: datetime, end: datetime, now: 
     by_unit: defaultdict[int, list[_Receipt]] = defaultdict(list)
     for receipt in receipts:
         by_unit[receipt.unit_id].append(receipt)
-    names = _unit_names(session, by_unit)
-    scores = [_unit_score(unit_id, names.get(unit_id, ""), unit_receipts, now)
-              for unit_id, unit_receipts in by_unit.items()]
+    tallies = {unit_id: _tally_of(unit_receipts, now) for unit_id, unit_receipts in by_unit.items()}
+    hours = {unit_id: sorted(value for receipt in unit_receipts if (value := receipt.hours_to_done()) is not None)
+             for unit_id, unit_receipts in by_unit.items()}
+    quantiles = {unit_id: (_quantile(values, 0.5), _quantile(values, 0.9)) for unit_id, values in hours.items()}
+    return _card(session, start=start, end=end, now=now, tallies=tallies, quantiles=quantiles)
+
+
+@dataclass
+class _Tally:
+    """What a unit's line is made of: counts over its receipts of the period."""
+
+    received: int = 0
+    by_channel: list[tuple[TicketSource, int]] = field(default_factory=list)
+    left_before_done: int = 0
+    reported_done: int = 0
+    on_time: int = 0
+    late: int = 0
+    resolved: int = 0
+    not_resolved: int = 0
+    reopened: int = 0
+    verdicts_against: int = 0
+    verdicts_for: int = 0
+    citizens_asked: int = 0
+    citizens_satisfied: int = 0
+
+
+def _tally_of(receipts: Sequence[_Receipt], now: datetime) -> _Tally:
+    punctuality = [receipt.punctuality(now) for receipt in receipts]
+    answers = [receipt.last_answer_resolved for receipt in receipts if receipt.last_answer_resolved is not None]
+    verdicts = [verdict for receipt in receipts for verdict in receipt.verdicts]
+    sources: defaultdict[TicketSource, int] = defaultdict(int)
+    for receipt in receipts:
+        sources[receipt.source] += 1
+    return _Tally(
+        received=len(receipts), by_channel=list(sources.items()),
+        left_before_done=sum(1 for receipt in receipts if receipt.done_at is None and receipt.left_at is not None),
+        reported_done=sum(1 for receipt in receipts if receipt.done_at is not None),
+        on_time=punctuality.count(True), late=punctuality.count(False),
+        resolved=sum(receipt.resolved for receipt in receipts),
+        not_resolved=sum(receipt.not_resolved for receipt in receipts),
+        reopened=sum(1 for receipt in receipts if receipt.not_resolved > 0),
+        verdicts_against=sum(1 for verdict in verdicts if verdict in _VERDICTS_AGAINST),
+        verdicts_for=verdicts.count(FieldVerdict.UNIT_RIGHT),
+        citizens_asked=len(answers), citizens_satisfied=answers.count(True),
+    )
+
+
+Quantiles = tuple[float | None, float | None]  # median and p90 of the hours to done
+
+
+def _card(session: Session, *, start: datetime, end: datetime, now: datetime, tallies: dict[int, _Tally],
+          quantiles: dict[int, Quantiles]) -> Scorecard:
+    names = _unit_names(session, tallies)
+    scores = [_unit_score(unit_id, names.get(unit_id, ""), tally, quantiles.get(unit_id, (None, None)))
+              for unit_id, tally in tallies.items()]
     return Scorecard(start=start, end=end, generated_at=now, units=_ranked(scores),
                      received_by_channel=ChannelCounts.summed(unit.received_by_channel for unit in scores))
+
+
+def _card_from_receipts(session: Session, *, start: datetime, end: datetime, now: datetime,
+                        quantiles: bool) -> Scorecard:
+    """The scorecard from the period's range of unit receipts; ``quantiles=False`` leaves median and p90 out (the
+    trend shows neither). Falls back to the history when a step of the period's receipts is later than ``now``."""
+    for moment in (start, end, now):
+        require_aware(moment)
+    tallies, latest_step = _tallies_from_receipts(session, start=start, end=end, now=now)
+    if latest_step is not None and latest_step > now:
+        return compute_scorecard_from_history(session, start=start, end=end, now=now)
+    ranks = _quantiles_from_receipts(session, start=start, end=end, tallies=tallies) if quantiles else {}
+    return _card(session, start=start, end=end, now=now, tallies=tallies, quantiles=ranks)
+
+
+def _counted(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
+    return sa.func.sum(sa.case((condition, 1), else_=0))
+
+
+def _tallies_from_receipts(session: Session, *, start: datetime, end: datetime,
+                           now: datetime) -> tuple[dict[int, _Tally], datetime | None]:
+    """Each unit's counts over the receipts referred in [start, end), per channel, and the latest step among them.
+
+    Punctuality is the receipt's: reported by the deadline; late if reported after it, or not reported while the
+    deadline passed before the ticket left the unit or, still there, before ``now``."""
+    receipt = UnitReceipt
+    done, deadline, left = col(receipt.done_at), col(receipt.deadline), col(receipt.left_at)
+    held_until = sa.func.coalesce(left, sa.literal(now, UTCDateTime()))
+    counts: dict[str, sa.ColumnElement[int]] = {  # named as the tally's fields
+        "received": sa.func.count(),
+        "left_before_done": _counted(sa.and_(done.is_(None), left.is_not(None))),
+        "reported_done": sa.func.count(done),
+        "on_time": _counted(done <= deadline),
+        "late": _counted(sa.or_(done > deadline, sa.and_(done.is_(None), held_until > deadline))),
+        "resolved": sa.func.sum(col(receipt.resolved)),
+        "not_resolved": sa.func.sum(col(receipt.not_resolved)),
+        "reopened": _counted(col(receipt.not_resolved) > 0),
+        "verdicts_against": sa.func.sum(col(receipt.verdicts_against)),
+        "verdicts_for": sa.func.sum(col(receipt.verdicts_for)),
+        "citizens_asked": sa.func.count(col(receipt.last_answer_resolved)),
+        "citizens_satisfied": _counted(col(receipt.last_answer_resolved).is_(True)),
+    }
+    rows = session.execute(
+        sa.select(col(receipt.unit_id), col(receipt.source), sa.func.max(col(receipt.last_step_at)),
+                  *(expression.label(name) for name, expression in counts.items()))
+        .where(col(receipt.referred_at) >= start, col(receipt.referred_at) < end)
+        .group_by(col(receipt.unit_id), col(receipt.source))
+    ).all()
+    tallies: defaultdict[int, _Tally] = defaultdict(_Tally)
+    latest: datetime | None = None
+    for unit_id, source, last_step, *values in rows:
+        tally = tallies[unit_id]
+        for name, value in zip(counts, values, strict=True):
+            setattr(tally, name, getattr(tally, name) + int(value))  # PostgreSQL's SUM of a bigint is a Decimal
+        tally.by_channel.append((TicketSource(source), int(values[0])))
+        latest = last_step if latest is None or last_step > latest else latest
+    return dict(tallies), latest
+
+
+def _quantiles_from_receipts(session: Session, *, start: datetime, end: datetime,
+                             tallies: dict[int, _Tally]) -> dict[int, Quantiles]:
+    """Median and p90 of each unit's hours to done, from only the (at most four) ranks they interpolate between."""
+    wanted = {unit_id: {0.5: quantile_ranks(tally.reported_done, 0.5), 0.9: quantile_ranks(tally.reported_done, 0.9)}
+              for unit_id, tally in tallies.items() if tally.reported_done > 0}
+    if not wanted:
+        return {}
+    receipt = UnitReceipt
+    ranked = (
+        sa.select(col(receipt.unit_id).label("unit_id"), col(receipt.done_after_us).label("done_after_us"),
+                  (sa.func.row_number().over(partition_by=col(receipt.unit_id),
+                                             order_by=col(receipt.done_after_us)) - 1).label("rank"))
+        .where(col(receipt.referred_at) >= start, col(receipt.referred_at) < end,
+               col(receipt.done_after_us).is_not(None))
+        .subquery()
+    )
+    conditions = [sa.and_(ranked.c.unit_id == unit_id,
+                          ranked.c.rank.in_(sorted({rank for below, above, _ in ranks.values()
+                                                    for rank in (below, above)})))
+                  for unit_id, ranks in wanted.items()]
+    values: dict[tuple[int, int], float] = {
+        (unit_id, rank): done_after_us / 10**6 / 3600
+        for unit_id, done_after_us, rank in session.execute(
+            sa.select(ranked.c.unit_id, ranked.c.done_after_us, ranked.c.rank).where(sa.or_(*conditions)))
+    }
+
+    def interpolated(unit_id: int, fraction: float) -> float:
+        below, above, weight = wanted[unit_id][fraction]
+        low, high = values[(unit_id, below)], values[(unit_id, above)]
+        return low + (high - low) * weight
+
+    return {unit_id: (interpolated(unit_id, 0.5), interpolated(unit_id, 0.9)) for unit_id in wanted}
 
 
 class _Step(NamedTuple):
@@ -219,32 +384,23 @@ def _unit_names(session: Session, unit_ids: Iterable[int]) -> dict[int, str]:
     return {unit_id: name for unit_id, name in rows if unit_id is not None}
 
 
-def _unit_score(unit_id: int, unit_name: str, receipts: Sequence[_Receipt], now: datetime) -> UnitScore:
-    punctuality = [receipt.punctuality(now) for receipt in receipts]
-    on_time, late = punctuality.count(True), punctuality.count(False)
-    hours = sorted(value for receipt in receipts if (value := receipt.hours_to_done()) is not None)
-    resolved = sum(receipt.resolved for receipt in receipts)
-    not_resolved = sum(receipt.not_resolved for receipt in receipts)
-    reopened = sum(1 for receipt in receipts if receipt.not_resolved > 0)
-    answers = [receipt.last_answer_resolved for receipt in receipts if receipt.last_answer_resolved is not None]
-    verdicts = [verdict for receipt in receipts for verdict in receipt.verdicts]
-    on_time_rate = _ratio(on_time, on_time + late)
-    pass_rate = _ratio(resolved, resolved + not_resolved)
-    reopen_rate = _ratio(reopened, len(hours))
+def _unit_score(unit_id: int, unit_name: str, tally: _Tally, quantiles: Quantiles) -> UnitScore:
+    on_time_rate = _ratio(tally.on_time, tally.on_time + tally.late)
+    pass_rate = _ratio(tally.resolved, tally.resolved + tally.not_resolved)
+    reopen_rate = _ratio(tally.reopened, tally.reported_done)
     return UnitScore(
         unit_id=unit_id, unit_name=unit_name, rank=0,
         score=_score(on_time_rate, pass_rate, reopen_rate),
-        received=len(receipts),
-        received_by_channel=ChannelCounts.counted(receipt.source for receipt in receipts),
-        left_before_done=sum(1 for receipt in receipts if receipt.done_at is None and receipt.left_at is not None),
-        reported_done=len(hours), on_time=on_time, late=late, on_time_rate=on_time_rate,
-        median_hours_to_done=_quantile(hours, 0.5), p90_hours_to_done=_quantile(hours, 0.9),
-        verified_resolved=resolved, verified_not_resolved=not_resolved, verification_pass_rate=pass_rate,
-        reopened=reopened, reopen_rate=reopen_rate,
-        verdicts_against=sum(1 for verdict in verdicts if verdict in _VERDICTS_AGAINST),
-        verdicts_for=verdicts.count(FieldVerdict.UNIT_RIGHT),
-        citizens_asked=len(answers), citizens_satisfied=answers.count(True),
-        citizen_satisfaction=_ratio(answers.count(True), len(answers)),
+        received=tally.received,
+        received_by_channel=ChannelCounts.tallied(tally.by_channel),
+        left_before_done=tally.left_before_done,
+        reported_done=tally.reported_done, on_time=tally.on_time, late=tally.late, on_time_rate=on_time_rate,
+        median_hours_to_done=quantiles[0], p90_hours_to_done=quantiles[1],
+        verified_resolved=tally.resolved, verified_not_resolved=tally.not_resolved, verification_pass_rate=pass_rate,
+        reopened=tally.reopened, reopen_rate=reopen_rate,
+        verdicts_against=tally.verdicts_against, verdicts_for=tally.verdicts_for,
+        citizens_asked=tally.citizens_asked, citizens_satisfied=tally.citizens_satisfied,
+        citizen_satisfaction=_ratio(tally.citizens_satisfied, tally.citizens_asked),
     )
 
 
@@ -328,12 +484,31 @@ class ScorecardTrend(BaseModel):
 def compute_trend(session: Session, *, year: int, month: int, months: int = TREND_MONTHS,
                   now: datetime) -> ScorecardTrend:
     """The scorecards of the ``months`` Jalali months ending with (year, month), unit by unit, as of ``now``."""
+    return _trend(session, year=year, month=month, months=months, now=now, card_of=_card_without_quantiles)
+
+
+def compute_trend_from_history(session: Session, *, year: int, month: int, months: int = TREND_MONTHS,
+                               now: datetime) -> ScorecardTrend:
+    """The same trend from the steps themselves: the reference."""
+    return _trend(session, year=year, month=month, months=months, now=now, card_of=compute_scorecard_from_history)
+
+
+def _card_without_quantiles(session: Session, *, start: datetime, end: datetime, now: datetime) -> Scorecard:
+    return _card_from_receipts(session, start=start, end=end, now=now, quantiles=False)
+
+
+class _CardOf(Protocol):
+    def __call__(self, session: Session, *, start: datetime, end: datetime, now: datetime) -> Scorecard: ...
+
+
+def _trend(session: Session, *, year: int, month: int, months: int, now: datetime,
+           card_of: _CardOf) -> ScorecardTrend:
     periods = previous_jalali_months(year, month, months)
     cards: list[tuple[TrendMonth, Scorecard]] = []
     for period_year, period_month in periods:
         start, end = jalali_month_window(period_year, period_month)
         cards.append((TrendMonth(year=period_year, month=period_month, start=start, end=end),
-                      compute_scorecard(session, start=start, end=end, now=now)))
+                      card_of(session, start=start, end=end, now=now)))
     names: dict[int, str] = {}
     points: defaultdict[int, list[TrendPoint | None]] = defaultdict(lambda: [None] * len(cards))
     for index, (_period, card) in enumerate(cards):

@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 from callcenter.platform.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationFailed
 from callcenter.platform.persian import normalize_text
 from callcenter.tickets.reference_names import staff_full_name, unit_name
+from callcenter.tickets.unit_receipts import record_step
 from db.engine import all_or_nothing
 from db.models import (
     OPEN_VERIFICATION,
@@ -210,9 +211,10 @@ def apply_action(
         from_unit_id=from_unit_id, to_unit_id=to_unit_id, verdict=verdict, at=at,
     )
     session.add(transition)
+    session.flush()
     if with_step is not None:
-        session.flush()
         with_step(session, transition)
+    record_step(session, ticket, transition)
     if action == TicketAction.REPORT_DONE:
         _open_verification_task(session, ticket)
     session.flush()

@@ -22,6 +22,7 @@ from callcenter.platform.errors import ConfigurationError
 from callcenter.platform.notifier import Notifier
 from callcenter.platform.persian import normalize_text, persian_digits
 from callcenter.platform.settings import load_settings
+from callcenter.reports.scorecard import compute_scorecard, compute_scorecard_from_history
 from callcenter.tickets.escalation import Escalator
 from callcenter.tickets.lifecycle import FINAL_STATUSES
 from callcenter.tickets.store import DUPLICATE_WINDOW, address_words, possible_duplicates, tickets_for_caller
@@ -200,3 +201,15 @@ def test_given_sqlite_when_demo_data_is_asked_for_then_it_refuses_and_says_to_us
     assert "PostgreSQL" in str(refused.value)
     with unit_of_work(engine) as session:
         assert session.exec(select(sa.func.count()).select_from(Ticket)).one() == 0
+
+
+@postgresql_only
+def test_given_generated_years_when_the_mayor_opens_a_month_of_the_scorecard_then_the_receipts_agree_with_the_history(
+    engine: sa.Engine, generated: DemoDataReport
+) -> None:
+    start, end = datetime(2026, 9, 1, tzinfo=UTC), datetime(2026, 10, 1, tzinfo=UTC)
+    with unit_of_work(engine) as session:
+        from_receipts = compute_scorecard(session, start=start, end=end, now=NOW)
+        from_history = compute_scorecard_from_history(session, start=start, end=end, now=NOW)
+    assert from_receipts.units, "the generated month referred nothing"
+    assert from_receipts == from_history

@@ -6,10 +6,13 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from alembic import command
+from sqlmodel import Session, col, select
 
 from callcenter.platform.security import sip_md5_cred
 from callcenter.platform.settings import DEFAULT_SIP_REALM
 from db.engine import alembic_config, make_engine, upgrade_database
+from db.models import Category, TicketAction, UnitReceipt, User
+from tests.unit.callcenter.reports.test_scorecard import a_ticket, azar_histories, step
 
 
 def test_given_migrated_database_then_models_need_no_further_migration(database_url: str) -> None:
@@ -93,3 +96,31 @@ def test_given_tickets_from_before_0019_when_migrating_then_their_unit_clock_and
         (1, now - 5 * hour, now + 19 * hour), (2, now - 10 * hour, now + 14 * hour), (3, None, None),
         (4, now - 8 * hour, now + 64 * hour), (5, now - timedelta(days=40), now - timedelta(days=39))]
     assert [tuple(row) for row in words] == [(1, "12"), (1, "پیغمبریه")]
+
+
+def test_given_ticket_histories_from_before_0020_when_migrating_then_the_unit_receipts_are_the_rebuilt_ones(
+    database_url: str,
+) -> None:
+    """The migration's own copy of the rebuild fills what ``rebuild_summaries`` (and so the lifecycle) would."""
+    engine = make_engine(database_url)
+    try:
+        with Session(engine) as session:
+            units = azar_histories(session)
+            a_ticket(session, "T11", session.exec(select(Category)).first() or Category(name="-"),
+                     session.exec(select(User)).one(), step(3.123456789, TicketAction.REFER, units["B"]),
+                     step(7.000001, TicketAction.ACCEPT), step(29.987654321, TicketAction.REPORT_DONE))
+            rebuilt = _unit_receipts(session)
+        config = alembic_config(database_url)
+        command.downgrade(config, "0019")
+        command.upgrade(config, "head")
+        with Session(engine) as session:
+            migrated = _unit_receipts(session)
+    finally:
+        engine.dispose()
+    assert len(rebuilt) == 13  # a receipt per referral: ten Azar tickets, T3 and T10 referred twice, and T11
+    assert migrated == rebuilt
+
+
+def _unit_receipts(session: Session) -> list[tuple[object, ...]]:
+    rows = session.exec(select(UnitReceipt).order_by(col(UnitReceipt.referral_id))).all()
+    return [tuple(value for name, value in row.model_dump().items() if name != "id") for row in rows]

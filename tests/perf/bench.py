@@ -9,9 +9,9 @@ round trip of one line over loopback TCP to a trivial echo process (see docs/ben
 
 The public part (tests/perf/public_site.py) loads the citizens' site with wrk after the calls. The clusters part
 (tests/perf/complaint_clusters.py, `--parts clusters`), the fan-out part (tests/perf/fanout_bench.py,
-`--parts fanout`) and the years-of-data part (tests/perf/data_bench.py, `--parts data`, on PostgreSQL) need
-neither root nor Asterisk and write their own sections; so does the AGI baseline (tests/perf/agi_baseline.py,
-`--parts agi-baseline`), which needs both.
+`--parts fanout`), the years-of-data part (tests/perf/data_bench.py, `--parts data`, on PostgreSQL) and the reports
+part (tests/perf/reports_bench.py, `--parts reports`, on PostgreSQL) need neither root nor Asterisk and write their
+own sections; so does the AGI baseline (tests/perf/agi_baseline.py, `--parts agi-baseline`), which needs both.
 """
 
 from __future__ import annotations
@@ -56,6 +56,8 @@ from tests.perf.data_bench import data_table, existing_section, run_data, upsert
 from tests.perf.fanout_bench import HEADING as FANOUT_HEADING
 from tests.perf.fanout_bench import fanout_section, run_fanout
 from tests.perf.public_site import PublicSiteOutcome, public_site_rows, run_public_site
+from tests.perf.reports_bench import HEADING as REPORTS_HEADING
+from tests.perf.reports_bench import reports_section, run_reports
 from tests.support.backend import (
     TEST_AMI_USER,
     RunningBackend,
@@ -442,7 +444,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                              "RTP +200..+999; env PASOKH_BENCH_BASE_PORT, default 17000)")
     parser.add_argument("--parts", default="calls,public",
                         help="what to measure, comma-separated: calls, public, clusters, fanout, agi-baseline, "
-                             "data (default calls,public)")
+                             "data, reports (default calls,public)")
     parser.add_argument("--data-url", default=DATA_URL, help="data: the PostgreSQL database (created and filled if "
                                                              "needed; env PASOKH_BENCH_DATA_URL)")
     parser.add_argument("--data-tickets", type=int, default=1_000_000,
@@ -455,8 +457,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--public-seconds", type=int, default=20, help="length of each wrk run")
     args = parser.parse_args(argv)
     args.parts = {part.strip() for part in args.parts.split(",") if part.strip()}
-    if not args.parts or args.parts - {"calls", "public", "clusters", "fanout", "agi-baseline", "data"}:
-        parser.error("--parts takes calls, public, clusters, fanout, agi-baseline, data or several of them")
+    if not args.parts or args.parts - {"calls", "public", "clusters", "fanout", "agi-baseline", "data", "reports"}:
+        parser.error("--parts takes calls, public, clusters, fanout, agi-baseline, data, reports or several of them")
     if args.operators is None:
         args.operators = args.calls
     if args.calls < 1 or args.operators < 1:
@@ -535,9 +537,19 @@ def run_data_part(args: argparse.Namespace) -> None:
     print(f"written to {args.output} and {DATA_PLANS}")
 
 
+def run_reports_part(output: Path) -> None:
+    """The reports on a generated history, both ways (tests/perf/reports_bench.py): PostgreSQL, no Asterisk."""
+    section = reports_section(run_reports())
+    print(section)
+    write_section(output, REPORTS_HEADING, section)
+    print(f"written to {output}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    for part, run in (("clusters", lambda: run_clusters_part(args.output)), ("data", lambda: run_data_part(args))):
+    side_parts = {"clusters": lambda: run_clusters_part(args.output), "data": lambda: run_data_part(args),
+                  "reports": lambda: run_reports_part(args.output)}
+    for part, run in side_parts.items():
         if part in args.parts:
             run()
             args.parts -= {part}

@@ -15,6 +15,7 @@ from callcenter.platform.security import hash_password
 from callcenter.tickets.lifecycle import apply_action
 from callcenter.tickets.store import create_ticket
 from callcenter.tickets.tracking_code import verhoeff_check_digit
+from callcenter.tickets.unit_receipts import rebuild_summaries
 from db.engine import unit_of_work
 from db.models import (
     Category,
@@ -106,7 +107,7 @@ def steps_of(engine: Engine, ticket: Filed) -> list[tuple[TicketAction, TicketSt
 
 def referred_long_ago(engine: Engine, ticket: Filed, *, by: timedelta) -> None:
     """Move the referral back in time, as if the unit had let the ticket sit (test setup only: rows are
-    otherwise never rewritten), the unit's clock on the ticket's row with it."""
+    otherwise never rewritten), the unit's clock on the ticket's row and the unit receipts with it."""
     with unit_of_work(engine) as session:
         for row in session.exec(select(TicketTransition).where(TicketTransition.ticket_id == ticket.id)).all():
             row.at -= by
@@ -117,12 +118,14 @@ def referred_long_ago(engine: Engine, ticket: Filed, *, by: timedelta) -> None:
             held.referred_at -= by
             held.unit_deadline -= by
             session.add(held)
+        rebuild_summaries(session)  # the history was rewritten around the lifecycle: its summaries follow
         session.commit()
 
 
-# Tickets referred to a unit, written by one INSERT … SELECT over a counting query, with their referral steps
-# (and, if asked, escalations of their rounds): tens of thousands in a second or two, the same SQL on both
-# databases. The i-th ticket's priority is urgent, high, normal in turn; its tracking code is the prefix and i.
+# Tickets referred to a unit, written by one INSERT … SELECT over a counting query, with their referral steps and
+# the unit receipts those begin (and, if asked, escalations of their rounds): tens of thousands in a second or two,
+# the same SQL on both databases. The i-th ticket's priority is urgent, high, normal in turn; its tracking code is
+# the prefix and i.
 _BULK_TICKETS = sa.text("""
 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :count)
 INSERT INTO ticket (tracking_code, address, description, category_id, unit_id, line, source, status, created_at,
@@ -135,6 +138,12 @@ FROM n
 _BULK_REFERRALS = sa.text("""
 INSERT INTO ticket_transition (ticket_id, from_status, to_status, action, actor_role, note, to_unit_id, at)
 SELECT id, 'registered', 'referred', 'refer', 'operator', '', unit_id, referred_at FROM ticket WHERE id > :after
+""")
+_BULK_RECEIPTS = sa.text("""
+INSERT INTO unit_receipt (referral_id, ticket_id, unit_id, source, referred_at, deadline, resolved, not_resolved,
+                          verdicts_against, verdicts_for, last_step_at)
+SELECT s.id, t.id, t.unit_id, t.source, s.at, t.unit_deadline, 0, 0, 0, 0, s.at
+FROM ticket t JOIN ticket_transition s ON s.ticket_id = t.id WHERE t.id > :after
 """)
 _BULK_ESCALATIONS = sa.text("""
 INSERT INTO ticket_escalation (ticket_id, unit_id, round_step_id, deadline, escalated_at)
@@ -158,6 +167,7 @@ def bulk_referred_tickets(engine: Engine, *, unit: str, count: int, referred_at:
                                         "unit_id": unit_id(engine, unit), "at": referred_at, "deadline": deadline,
                                         "anonymous": False})
         session.execute(_BULK_REFERRALS, {"after": before})
+        session.execute(_BULK_RECEIPTS, {"after": before})
         if escalated_but_every is not None:
             session.execute(_BULK_ESCALATIONS, {"after": before, "every": escalated_but_every})
         last = session.exec(select(sa.func.max(Ticket.id))).one() or before

@@ -3,7 +3,7 @@ open ticket and the duplicate check by caller read their newest 20 as one index 
 ticket the number ever filed (ADR 0083's benchmark); it replaces the index on the number alone, its prefix
 
 Revision ID: 0021
-Revises: 0019
+Revises: 0020
 Create Date: 2026-12-04 20:30:00.000000
 """
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = '0021'
-down_revision: str | None = '0019'
+down_revision: str | None = '0020'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

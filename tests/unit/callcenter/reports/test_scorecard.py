@@ -19,6 +19,7 @@ from callcenter.reports.scorecard import (
 )
 from callcenter.tickets.channels import ChannelCounts
 from callcenter.tickets.lifecycle import next_status
+from callcenter.tickets.unit_receipts import rebuild_summaries
 from db.models import (
     Category,
     FieldVerdict,
@@ -88,7 +89,8 @@ def an_actor(session: Session) -> User:
 
 def a_ticket(session: Session, code: str, category: Category, actor: User, *steps: Step,
              source: TicketSource = TicketSource.OPERATOR) -> None:
-    """A ticket walked through the lifecycle graph (next_status keeps the rows true to it), stored row by row."""
+    """A ticket walked through the lifecycle graph (next_status keeps the rows true to it), stored row by row, and
+    the unit receipts rebuilt from the history."""
     first_unit = steps[0][2]
     assert first_unit is not None and category.id is not None and actor.id is not None
     ticket = Ticket(tracking_code=code, description="شرح آزمون", category_id=category.id, unit_id=first_unit.id,
@@ -105,6 +107,7 @@ def a_ticket(session: Session, code: str, category: Category, actor: User, *step
             actor_role=ROLE_OF[action], from_unit_id=unit_id, to_unit_id=to_unit_id, verdict=verdict, at=t(hours)))
         status, unit_id = after, to_unit_id
     ticket.status, ticket.unit_id = status, unit_id
+    rebuild_summaries(session)  # the steps were written around the lifecycle, as a restore writes them
     session.commit()
 
 

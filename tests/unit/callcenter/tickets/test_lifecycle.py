@@ -22,6 +22,7 @@ from callcenter.platform.errors import (
 )
 from callcenter.tickets.lifecycle import FINAL_STATUSES, STATUS_NAMES, TRANSITIONS, apply_action, history, next_status
 from callcenter.tickets.store import OPEN_STATUSES, VoiceMessage, create_ticket, create_voice_message_ticket
+from callcenter.tickets.unit_receipts import rebuild_summaries
 from db.models import (
     Category,
     FieldVerdict,
@@ -32,6 +33,7 @@ from db.models import (
     TicketStatus,
     TicketTransition,
     Unit,
+    UnitReceipt,
     User,
 )
 from tests.support.hypothesis_profiles import examples
@@ -539,3 +541,12 @@ def test_given_any_sequence_of_actions_by_anyone_when_applied_then_status_and_hi
         assert steps_taken[-1].to_status == status_of(session, ticket_id)
     else:
         assert status_of(session, ticket_id) == S.REGISTERED
+    kept = unit_receipts(session)
+    rebuild_summaries(session)
+    assert unit_receipts(session) == kept  # what each step kept is what the history recomputes
+
+
+def unit_receipts(session: Session) -> list[tuple[object, ...]]:
+    """The scorecard's summary rows as plain values, in referral order (the row ids are the store's own)."""
+    rows = session.exec(select(UnitReceipt).order_by(col(UnitReceipt.referral_id))).all()
+    return [tuple(value for name, value in row.model_dump().items() if name != "id") for row in rows]
