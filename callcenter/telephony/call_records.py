@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from callcenter.platform.persian import normalize_phone_number
 from callcenter.tickets.store import tickets_for_caller
@@ -16,63 +16,88 @@ from db.models import Call, CallOutcome, CallPublic, TicketPublic, User
 
 
 class CallRecords:
-    """Sync repository (the bridge runs it in a worker thread, one event at a time, so order is kept)."""
+    """Sync repository: the tracker's record writer runs the ``*_in`` writes in its batches (in order); the web
+    routes and the tracker's reads use the methods with a transaction of their own, in a worker thread."""
 
     def __init__(self, *, engine: Engine) -> None:
         self._engine = engine
 
+    @property
+    def engine(self) -> Engine:
+        return self._engine
+
     def start(self, *, linkedid: str, line: str, caller_number: str, channel: str, at: datetime) -> CallPublic:
         """Record a new call; a repeated start (e.g. after an AMI reconnect) returns the existing record."""
         with unit_of_work(self._engine) as session:
-            existing = session.exec(select(Call).where(Call.linkedid == linkedid)).first()
-            if existing is not None:
-                return CallPublic.of(existing)
-            call = Call(linkedid=linkedid, line=line, caller_number=normalize_phone_number(caller_number),
-                        channel=channel, started_at=at)
-            try:
-                with session.begin_nested():  # a savepoint: the twin's row stands, this insert is undone
-                    session.add(call)
-            except IntegrityError:
-                call = session.exec(select(Call).where(Call.linkedid == linkedid)).one()
-            session.refresh(call)
-            return CallPublic.of(call)
+            return self.start_in(session, linkedid=linkedid, line=line, caller_number=caller_number,
+                                 channel=channel, at=at)
 
     def get(self, linkedid: str) -> CallPublic | None:
         with unit_of_work(self._engine) as session:
-            call = session.exec(select(Call).where(Call.linkedid == linkedid)).first()
+            call = _by_linkedid(session, linkedid)
             return CallPublic.of(call) if call else None
 
     def update(self, linkedid: str, *, first_only: Collection[str] = (), **changes: object) -> CallPublic | None:
+        """Apply ``changes`` to the call (see :meth:`update_in`), in a transaction of its own."""
+        with unit_of_work(self._engine) as session:
+            return self.update_in(session, linkedid, first_only=first_only, **changes)
+
+    def finish(self, linkedid: str, *, at: datetime) -> CallPublic | None:
+        with unit_of_work(self._engine) as session:
+            return self.finish_in(session, linkedid, at=at)
+
+    # The same writes inside a caller's session: the tracker's record writer runs many in one transaction.
+
+    @staticmethod
+    def start_in(session: Session, *, linkedid: str, line: str, caller_number: str, channel: str,
+                 at: datetime) -> CallPublic:
+        existing = _by_linkedid(session, linkedid)
+        if existing is not None:
+            return CallPublic.of(existing)
+        call = Call(linkedid=linkedid, line=line, caller_number=normalize_phone_number(caller_number),
+                    channel=channel, started_at=at)
+        try:
+            with session.begin_nested():  # a savepoint: the twin's row stands, this insert is undone
+                session.add(call)
+        except IntegrityError:
+            call = session.exec(select(Call).where(Call.linkedid == linkedid)).one()
+        return CallPublic.of(call)
+
+    @staticmethod
+    def update_in(session: Session, linkedid: str, *, first_only: Collection[str] = (),
+                  **changes: object) -> CallPublic | None:
         """Apply ``changes`` to the call; None if we never saw it start (e.g. it began before we connected).
 
         Fields named in ``first_only`` keep a value they already have (a transferred call joins a second queue
         and is answered again; its first wait and first answer are what the KPIs measure)."""
-        with unit_of_work(self._engine) as session:
-            call = session.exec(select(Call).where(Call.linkedid == linkedid)).first()
-            if call is None:
-                return None
-            for name, value in changes.items():
-                if not (name in first_only and getattr(call, name) is not None):
-                    setattr(call, name, value)
-            session.add(call)
-            session.flush()
-            session.refresh(call)
-            return CallPublic.of(call)
+        call = _by_linkedid(session, linkedid)
+        if call is None:
+            return None
+        for name, value in changes.items():
+            if not (name in first_only and getattr(call, name) is not None):
+                setattr(call, name, value)
+        session.add(call)
+        return CallPublic.of(call)
 
-    def finish(self, linkedid: str, *, at: datetime) -> CallPublic | None:
-        """Close the record and settle its outcome from what happened."""
-        with unit_of_work(self._engine) as session:
-            call = session.exec(select(Call).where(Call.linkedid == linkedid)).first()
-            if call is None:
-                return None
-            if call.ended_at is None:
-                call.ended_at = at
-            if call.outcome == CallOutcome.IN_PROGRESS:
-                call.outcome = settled_outcome(call)
-            session.add(call)
-            session.flush()
-            session.refresh(call)
-            return CallPublic.of(call)
+    @staticmethod
+    def finish_in(session: Session, linkedid: str, *, at: datetime, **changes: object) -> CallPublic | None:
+        """Close the record (with the caller's last choices, ``changes``) and settle its outcome."""
+        call = _by_linkedid(session, linkedid)
+        if call is None:
+            return None
+        for name, value in changes.items():
+            setattr(call, name, value)
+        if call.ended_at is None:
+            call.ended_at = at
+        if call.outcome == CallOutcome.IN_PROGRESS:
+            call.outcome = settled_outcome(call)
+        session.add(call)
+        return CallPublic.of(call)
+
+    @staticmethod
+    def operator_id_in(session: Session, extension: str) -> int | None:
+        user = session.exec(select(User).where(User.extension == extension)).first()
+        return user.id if user else None
 
     def close_missing(self, live_linkedids: set[str], *, at: datetime) -> tuple[int, list[CallPublic]]:
         """After a reconnect: calls still open in the database but gone from Asterisk are closed. Returns how
@@ -94,12 +119,15 @@ class CallRecords:
 
     def operator_id(self, extension: str) -> int | None:
         with unit_of_work(self._engine) as session:
-            user = session.exec(select(User).where(User.extension == extension)).first()
-            return user.id if user else None
+            return self.operator_id_in(session, extension)
 
     def history(self, caller_number: str) -> list[TicketPublic]:
         with unit_of_work(self._engine) as session:
             return tickets_for_caller(session, caller_number)
+
+
+def _by_linkedid(session: Session, linkedid: str) -> Call | None:
+    return session.exec(select(Call).where(Call.linkedid == linkedid)).first()
 
 
 def settled_outcome(call: Call) -> CallOutcome:
