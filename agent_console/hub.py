@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -113,7 +114,7 @@ class WebsocketHub:
                 if not is_for(event, role=user.role, extension=user.extension):
                     continue
                 seq += 1
-                await websocket.send_json(_message(event, seq, role=user.role))
+                await websocket.send_text(encoded_message(event, seq, role=user.role))
                 if event.name == "call_connected":
                     self._metrics.screen_pop.observe(time.monotonic() - event.origin)
         except (WebSocketDisconnect, RuntimeError, ConnectionError):
@@ -132,11 +133,16 @@ def _concerns(event: DomainEvent, *, user: User, session_id: int | None) -> bool
     return event.data.get("user_id") == user.id and event.data.get("except_session") != session_id
 
 
-def _message(event: DomainEvent, seq: int, *, role: Role) -> dict[str, Any]:
-    message = event.as_message()
-    message["seq"] = seq
-    message["data"] = visible_data(event, role=role)
-    return message
+def encoded_message(event: DomainEvent, seq: int, *, role: Role) -> str:
+    """The message a console of ``role`` is sent (its ``seq``, the event's name, what the role may read), as JSON
+    text encoded once per event and role: with hundreds of consoles, encoding the same
+    payload for each of them was most of the hub's work (and the screen pops waited behind it)."""
+    body = event.encoded.get(role.value)
+    if body is None:
+        body = json.dumps({"name": event.name, "data": visible_data(event, role=role)}, separators=(",", ":"),
+                          ensure_ascii=False)[1:]
+        event.encoded[role.value] = body
+    return f'{{"seq":{seq},{body}'
 
 
 def visible_data(event: DomainEvent, *, role: Role) -> dict[str, Any]:

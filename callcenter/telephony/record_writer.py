@@ -7,6 +7,7 @@ import contextlib
 import logging
 from collections import deque
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -52,6 +53,9 @@ class RecordWriter:
         self._wakeup: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
         self._in_flight = 0
+        # Its own thread: behind the shared worker threads' queue (FastAGI's database calls, under load a few
+        # dozen deep) every batch, and every announcement waiting for one, would wait its turn.
+        self._thread: ThreadPoolExecutor | None = None
         self.batches = 0  # how many transactions landed (tests and the bench read it)
         self.failed = 0  # records refused by the database for good (each logged)
         self.lost = 0  # writes still unsaved when the writer was stopped (the database away past the timeout)
@@ -90,10 +94,15 @@ class RecordWriter:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        if self._thread is not None:
+            self._thread.shutdown(wait=False)
+            self._thread = None
 
     def _ensure_running(self) -> asyncio.Event:
         if self._wakeup is None:
             self._wakeup = asyncio.Event()
+        if self._thread is None:
+            self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="record-writer")
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run())
         return self._wakeup
@@ -115,7 +124,8 @@ class RecordWriter:
         attempt = 0
         while True:
             try:
-                results = await asyncio.to_thread(self._write_all, [p.write for p in batch])
+                results = await asyncio.get_running_loop().run_in_executor(
+                    self._thread, self._write_all, [p.write for p in batch])  # set by _ensure_running
             except TRANSIENT as exc:
                 delay = self._retry_delays[min(attempt, len(self._retry_delays) - 1)] if self._retry_delays else 0
                 if attempt == 0:

@@ -229,6 +229,13 @@ def answered_on_phone(answers: dict[str, list[datetime]], extension: str, receiv
     return (received - before[-1]).total_seconds() if before else None
 
 
+def worker_threads_queued(loop: asyncio.AbstractEventLoop) -> int:
+    """Jobs waiting for one of asyncio.to_thread's worker threads (the database calls of FastAGI, the tracker...)."""
+    executor = getattr(loop, "_default_executor", None)
+    queue = getattr(executor, "_work_queue", None)
+    return queue.qsize() if queue is not None else 0
+
+
 def answered_to_received(message: dict[str, Any], received: datetime) -> float | None:
     answered = message["data"]["call"].get("answered_at")
     if not answered:
@@ -276,8 +283,12 @@ async def run_calls(settings: Settings, outcome: Outcome, accounts: Sequence[Sta
             telephony = backend.services.telephony
             assert telephony is not None  # the bench's backend drives Asterisk itself
             pids = {"backend": os.getpid, "asterisk": asterisk_pid}
+            bus, loop = backend.services.bus, asyncio.get_running_loop()
             gauges = {"ami_events_pending": lambda: telephony.bridge.events_pending,
-                      "record_writes_pending": lambda: telephony.tracker.writes_pending}
+                      "record_writes_pending": lambda: telephony.tracker.writes_pending,
+                      "announcements_waiting": lambda: telephony.tracker.announcements_waiting,
+                      "console_events_queued": lambda: getattr(bus, "deepest_backlog", 0),
+                      "worker_threads_queue": lambda: worker_threads_queued(loop)}
             sustained = outcome.rate is not None and outcome.duration_s is not None
             try:
                 async with echo_baseline(outcome.baseline, running), watched(pids, gauges, outcome.usage):
@@ -391,7 +402,7 @@ def usage_rows(usage: UsageReport) -> list[tuple[str, str]]:
                      f"{found.cpu_seconds:.1f} s / {found.cores(usage.wall_seconds):.2f} / "
                      f"{found.busiest_cores:.2f} cores / {rss}"))
     peaks = ", ".join(f"{name} {value:.0f}" for name, value in sorted(usage.peaks.items()))
-    rows.append(("Peak backlog (sampled each second): AMI events pending, record writes pending", peaks or "n/a"))
+    rows.append(("Peak backlogs (sampled each second)", peaks or "n/a"))
     return rows
 
 
@@ -470,6 +481,15 @@ figure hid the event path's backlog (9 ms client against 2.6 s server at 100 cal
 A p99 over n=N samples is
 the slowest one or two, while the baseline's p99 covers ~900 pings across the whole run: compare p50 ratios,
 read p99 ratios as a rough bound. The bench's own websocket clients share the backend's process and loop.
+
+**At scale (issue #16).** `--calls 100`, `--calls 300` (N at once) and the sustained mode `--rate 10 --duration 300`
+(10 new calls each second for 5 minutes, sipp `-r`) write sections of their own below. Each also reports what the
+operator waits for: **phone answered → screen shown**, from the moment the operator's sipp phone sent its `200 OK`
+to the INVITE (its `-trace_msg` log, same clock) to the websocket receive in that operator's console; CPU seconds,
+the busiest second and the peak RSS (`VmHWM`) of the backend process and of Asterisk, read from `/proc` during the
+calls (the backend process also runs the bench's own consoles and echo pinger); the machine's CPU busy over the same
+time (every process, other people's included: the machine is shared); and the largest backlog of AMI events and of
+record writes (ADR 0084) sampled each second.
 
 **The public site** (`--parts public`, tests/perf/public_site.py): the same backend (one process, as `make run`
 serves it, on the bench's SQLite database) under wrk (Debian's package, another process) with 200 connections open

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import pytest
@@ -23,6 +24,10 @@ class FakeSocket:
     async def send_json(self, message: dict[str, Any]) -> None:
         self.sent.append(message)
         await asyncio.sleep(0)
+
+    async def send_text(self, text: str) -> None:
+        """Events come as JSON text, encoded once for every console of a role: the test reads them back."""
+        await self.send_json(json.loads(text))
 
     async def receive_text(self) -> str:
         await self.closed.wait()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
@@ -13,12 +14,12 @@ from sqlmodel import Session, col, select, text
 
 from callcenter.telephony.call_records import CallRecords
 from callcenter.telephony.record_writer import RecordWriter
-from db.models import Call
+from db.models import Call, CallPublic
 
 AT = datetime(2026, 12, 4, 8, 0, tzinfo=UTC)
 
 
-def start(linkedid: str):  # type: ignore[no-untyped-def]
+def start(linkedid: str) -> Callable[[Session], CallPublic]:
     return lambda session: CallRecords.start_in(session, linkedid=linkedid, line="137", caller_number="09121111111",
                                                 channel="PJSIP/trunk-1", at=AT)
 
