@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlalchemy import func
 from sqlalchemy.engine import Engine
@@ -64,6 +65,13 @@ class AgentStateLog:
             return last.at
         session.add(AgentStateChange(extension=extension, queue_name=queue, state=state, reason=reason, at=at))
         return at
+
+    @staticmethod
+    def append_in(session: Session, *, extension: str, queue: str, state: AgentState, reason: str | None,
+                  at: datetime) -> None:
+        """Log a state the caller knows is new (the tracker follows this operator): one INSERT, nothing read."""
+        session.execute(sa.insert(AgentStateChange).values(extension=extension, queue_name=queue, state=state,
+                                                            reason=reason, at=at))
 
     def current(self, *, extension: str | None = None) -> list[AgentStatus]:
         """Every operator still in a queue (their latest state is not logged out), by extension; only

@@ -215,7 +215,7 @@ class CallTracker:
     def _change(self, linkedid: str, changes: Mapping[str, object], *,
                 first_only: frozenset[str] = frozenset()) -> None:
         """Change the record (in memory now, in the database by the writer, in the same order)."""
-        self._write(lambda session: self._records.update_in(session, linkedid, first_only=first_only, **changes))
+        self._write(lambda session: self._records.change_in(session, linkedid, changes, first_only=first_only))
         memory = self._memory.get(linkedid)
         if memory is not None:
             memory.changes.append((changes, first_only))
@@ -330,9 +330,8 @@ class CallTracker:
         await self._set_agent(extension, event.get("Queue", ""), AgentState.TALKING, origin)
         recording = channel_variables(event).get(Variable.RECORDING) or None
         answered = {"answered_at": _happened(origin), "operator_extension": extension, "recording": recording}
-        self._write(lambda session: self._records.update_in(
-            session, linkedid, first_only=FIRST_ANSWER, operator_id=self._records.operator_id_in(session, extension),
-            **answered))
+        self._write(lambda session: self._records.change_in(session, linkedid, answered, first_only=FIRST_ANSWER,
+                                                            operator_of=extension))
         memory = self._memory.get(linkedid)
         if memory is None:
             return
@@ -438,7 +437,7 @@ class CallTracker:
                 since = known.since  # already logged by this process: nothing to write
             elif known is not None:  # a new state of an operator this process follows: logged behind
                 since = at
-                self._write(lambda session: self._agent_log.record_in(
+                self._write(lambda session: self._agent_log.append_in(
                     session, extension=extension, queue=queue, state=state, reason=reason, at=at))
             else:  # first seen by this process: the log says since when (it may be the state it was already in)
                 await self._writer.flush()

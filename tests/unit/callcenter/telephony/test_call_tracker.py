@@ -515,6 +515,10 @@ class CountingAgentLog(AgentStateLog):
         self.records += 1
         return super().record_in(session, **change)
 
+    def append_in(self, session: Session, **change: Any) -> None:  # type: ignore[override]
+        self.records += 1
+        super().append_in(session, **change)
+
 
 async def test_given_an_operator_already_ready_when_asterisk_reports_ready_again_then_the_database_is_not_asked(
     engine: sa.Engine,
