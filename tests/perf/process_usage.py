@@ -72,14 +72,17 @@ async def watched(pids: Mapping[str, Callable[[], int | None]], gauges: Mapping[
     report.processes = {name: Usage(name) for name in pids}
 
     async def sample() -> None:
+        previous = loop.time()
         while True:
             await asyncio.sleep(SAMPLE_SECONDS)
+            now_at, elapsed = loop.time(), max(loop.time() - previous, SAMPLE_SECONDS)
+            previous = now_at
             for name, pid in pids.items():
                 found = pid()
                 now = cpu_seconds(found) if found else None
                 if now is not None and last[name] is not None:
                     usage = report.processes[name]
-                    usage.busiest_cores = max(usage.busiest_cores, (now - (last[name] or 0)) / SAMPLE_SECONDS)
+                    usage.busiest_cores = max(usage.busiest_cores, (now - (last[name] or 0)) / elapsed)
                 last[name] = now
             for name, read in gauges.items():
                 with contextlib.suppress(Exception):
