@@ -26,7 +26,6 @@ SESSION_ENDED = 4401  # the websocket close code a console reads as "log in agai
 # What a console's own queue may hold besides events: the browser left; time to ask whether the session lives.
 _CLOSED = DomainEvent(seq=0, name="", data={})
 _CHECK = DomainEvent(seq=0, name="", data={})
-_ENCODED_KEPT = 256  # events' encoded bodies kept per worker (consoles lagging further encode theirs again)
 
 # The call center's own staff: supervisors and admins see everything, operators their own phone's events.
 CALL_CENTER = frozenset({Role.SUPERVISOR, Role.ADMIN})
@@ -69,7 +68,6 @@ class WebsocketHub:
         self._metrics = metrics
         self._queue_size = queue_size
         self._complaint_access = complaint_access
-        self._bodies: dict[tuple[int, Role], tuple[DomainEvent, str]] = {}
 
     async def _may_hear_of_complaint(self, event: DomainEvent, user: User) -> bool:
         if self._complaint_access is None:
@@ -131,17 +129,13 @@ class WebsocketHub:
         return is_for(event, role=user.role, extension=user.extension)
 
     def _encoded(self, event: DomainEvent, role: Role) -> str:
-        """The message after its seq, encoded once per event and role for all this worker's consoles: each
-        console's copy differs only by the seq spliced in front (ADR 0088)."""
-        key = (id(event), role)
-        cached = self._bodies.get(key)
-        if cached is not None and cached[0] is event:  # the same object, not another one at a reused address
-            return cached[1]
-        data = event.data if is_complaint_event(event.name, event.data) else visible_data(event, role=role)
-        body = _body(event.name, data)
-        self._bodies[key] = (event, body)
-        if len(self._bodies) > _ENCODED_KEPT:
-            del self._bodies[next(iter(self._bodies))]
+        """The message after its seq, encoded once per event and role for all this worker's consoles (kept on the
+        event itself, so it lives exactly as long as some console may still send it): each console's copy differs
+        only by the seq spliced in front (ADR 0088)."""
+        body = event.encoded.get(role.value)
+        if body is None:
+            data = event.data if is_complaint_event(event.name, event.data) else visible_data(event, role=role)
+            body = event.encoded[role.value] = _body(event.name, data)
         return body
 
 

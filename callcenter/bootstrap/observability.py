@@ -51,6 +51,9 @@ def watch_telephony(
                       labels=("route",))
     metrics.add_single_gauge("pasokh_ami_events_pending", "AMI events received and not yet handled",
                              lambda: bridge.events_pending)
+    metrics.add_single_gauge("pasokh_call_writes_pending",
+                             "Call and operator-state records announced and not yet committed (ADR 0084)",
+                             lambda: tracker.writes_pending)
     _watch_sms_outbox(metrics, engine)
     _watch_scheduler(metrics, scheduler)
     _watch_disk(metrics, recordings)

@@ -38,6 +38,8 @@ class DomainEvent:
     data: dict[str, Any]
     # monotonic time at which the triggering AMI event reached us (for the screen-pop latency metric)
     origin: float = field(default_factory=time.monotonic)
+    # Its JSON for each audience, made once (agent_console/hub.py): every console of that role is sent the same text.
+    encoded: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def as_message(self) -> dict[str, Any]:
         return {"seq": self.seq, "name": self.name, "data": self.data}
@@ -84,6 +86,10 @@ class Subscription:
     async def get(self) -> DomainEvent:
         return await self._queue.get()
 
+    @property
+    def backlog(self) -> int:
+        return self._queue.qsize()
+
     async def __aiter__(self) -> AsyncIterator[DomainEvent]:
         while True:
             yield await self._queue.get()
@@ -109,6 +115,11 @@ class LocalFanOut:
     @property
     def subscriber_count(self) -> int:
         return len(self._subscribers)
+
+    @property
+    def deepest_backlog(self) -> int:
+        """The most events one subscriber (a console's websocket) has been given and not yet taken."""
+        return max((subscriber.backlog for subscriber in list(self._subscribers)), default=0)
 
     def _offer(self, event: DomainEvent) -> None:
         for subscriber in list(self._subscribers):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlalchemy import func
 from sqlalchemy.engine import Engine
@@ -53,11 +54,24 @@ class AgentStateLog:
         time, so time in state survives a backend restart.
         """
         with unit_of_work(self._engine) as session:
-            last = _latest(session, extension=extension, queue=queue)
-            if last is not None and last.state == state and last.reason == reason:
-                return last.at
-            session.add(AgentStateChange(extension=extension, queue_name=queue, state=state, reason=reason, at=at))
-            return at
+            return self.record_in(session, extension=extension, queue=queue, state=state, reason=reason, at=at)
+
+    @staticmethod
+    def record_in(session: Session, *, extension: str, queue: str, state: AgentState, reason: str | None,
+                  at: datetime) -> datetime:
+        """:meth:`record` inside a caller's session (the tracker's record writer batches them)."""
+        last = _latest(session, extension=extension, queue=queue)
+        if last is not None and last.state == state and last.reason == reason:
+            return last.at
+        session.add(AgentStateChange(extension=extension, queue_name=queue, state=state, reason=reason, at=at))
+        return at
+
+    @staticmethod
+    def append_in(session: Session, *, extension: str, queue: str, state: AgentState, reason: str | None,
+                  at: datetime) -> None:
+        """Log a state the caller knows is new (the tracker follows this operator): one INSERT, nothing read."""
+        session.execute(sa.insert(AgentStateChange).values(extension=extension, queue_name=queue, state=state,
+                                                            reason=reason, at=at))
 
     def current(self, *, extension: str | None = None) -> list[AgentStatus]:
         """Every operator still in a queue (their latest state is not logged out), by extension; only

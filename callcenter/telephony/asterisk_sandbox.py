@@ -209,6 +209,10 @@ class AsteriskProcess:
     def version(self) -> str:
         return self.cli("core show version").strip()
 
+    def pid(self) -> int | None:
+        """The running instance's process id, from its pid file (None when it is not running)."""
+        return self._pid()
+
     def _pid(self) -> int | None:
         pid_file = self.runtime.host_path(self.runtime.instance_dir / "run" / "asterisk.pid")
         try:

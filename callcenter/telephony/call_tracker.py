@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from typing import Any
+
+from sqlmodel import Session
 
 from callcenter.platform.lines import LINES, line_by_number, line_by_queue
 from callcenter.platform.metrics import Metrics
@@ -17,7 +23,8 @@ from callcenter.platform.privacy import may_show_caller_number
 from callcenter.telephony.agent_states import AgentStateLog
 from callcenter.telephony.call_records import CallRecords
 from callcenter.telephony.dialplan import Context, UserEvent, Variable
-from db.models import AgentState, CallOutcome, CallPublic, FeedbackKind
+from callcenter.telephony.record_writer import RecordWriter
+from db.models import AgentState, CallOutcome, CallPublic, FeedbackKind, TicketPublic
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +33,7 @@ DEVICE_NOT_IN_USE = "1"  # AST_DEVICE_NOT_INUSE in QueueMemberStatus
 FIRST_QUEUE = frozenset({"queue_name", "queued_at"})
 FIRST_ANSWER = frozenset({"answered_at", "operator_extension", "operator_id", "recording"})
 AmiEvent = Mapping[str, str]
+Change = tuple[Mapping[str, object], frozenset[str]]
 
 
 class CallState(StrEnum):
@@ -59,6 +67,37 @@ class LiveAgent:
     reason: str | None = None  # why paused
 
 
+@dataclass
+class CallMemory:
+    """The tracker's own copy of a call's record (ADR 0084): announcements are made from it at once, while the
+    record writer brings the database up to date behind them."""
+
+    written: asyncio.Future[CallPublic | None]  # the record as its start landed (its id), None if refused
+    changes: list[Change] = field(default_factory=list)  # applied since, in order, as the record applies them
+    history: asyncio.Task[list[TicketPublic]] | None = None  # the caller's tickets, read while the phone rings
+
+    def view(self, upto: int) -> CallPublic | None:
+        """The record after its first ``upto`` changes; None until its start has landed."""
+        if not self.written.done() or self.written.exception() is not None:
+            return None
+        call = self.written.result()
+        for changes, first_only in self.changes[:upto]:
+            call = call if call is None else applied(call, changes, first_only)
+        return call
+
+
+def applied(call: CallPublic, changes: Mapping[str, object], first_only: frozenset[str]) -> CallPublic:
+    """What CallRecords.update_in makes of the record, on its public view (fields it does not show are skipped)."""
+    update: dict[str, object] = {}
+    for name, value in changes.items():
+        if name == "recording":
+            if not (name in first_only and call.has_recording):
+                update["has_recording"] = value is not None
+        elif name in CallPublic.model_fields and not (name in first_only and getattr(call, name) is not None):
+            update[name] = value
+    return call.model_copy(update=update)
+
+
 def interface_extension(interface: str) -> str:
     """``PJSIP/1001`` → ``1001``."""
     return interface.split("/", 1)[-1] if interface else ""
@@ -75,8 +114,17 @@ class CallTracker:
     def __init__(
         self, *, records: CallRecords, agent_log: AgentStateLog, notifier: Notifier, metrics: Metrics,
         wrapup_seconds: float, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        writer: RecordWriter | None = None,
     ) -> None:
         self._records = records
+        self._writer = writer or RecordWriter(engine=records.engine)
+        self._memory: dict[str, CallMemory] = {}  # the calls whose records this process writes, by linkedid
+        # Announcements waiting for what they show (a record's start, a caller's history), in event order.
+        self._outbox: deque[tuple[list[asyncio.Future[Any]], Callable[[], None]]] = deque()
+        self._drainer: asyncio.Task[None] | None = None
+        self._reading: set[asyncio.Task[list[TicketPublic]]] = set()  # caller histories being read early
+        # Threads of their own, for the same reason as the record writer's: not behind FastAGI's queue.
+        self._history_threads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="caller-history")
         self._sleep = sleep  # how a wrap-up timer waits: the real clock, or a test's hand-driven one
         self._agent_log = agent_log
         self._notifier = notifier
@@ -105,6 +153,29 @@ class CallTracker:
             "QueueMemberPause": self._on_member_status,
             "QueueMemberStatus": self._on_member_device_state,
         }
+
+    @property
+    def writes_pending(self) -> int:
+        """Record writes not yet committed: what a crash of this process now would lose."""
+        return self._writer.pending
+
+    @property
+    def announcements_waiting(self) -> int:
+        """Announcements held for what they show (a call's start landing, a caller's history), or behind one."""
+        return len(self._outbox)
+
+    @property
+    def record_writer(self) -> RecordWriter:
+        return self._writer
+
+    async def settled(self) -> None:
+        """Return once every announcement waiting for its call's record is made, every write has landed and every
+        caller history being read early is read."""
+        while self._outbox or self._writer.pending or self._reading:
+            await asyncio.gather(*list(self._reading), return_exceptions=True)
+            if self._drainer is not None:
+                await asyncio.gather(self._drainer, return_exceptions=True)
+            await self._writer.flush()
 
     @property
     def live_calls(self) -> set[str]:
@@ -138,8 +209,49 @@ class CallTracker:
             self._metrics.ami_events.inc()
             await handler(event, received_at)
 
-    async def _db(self, func: Callable[..., object], *args: object, **kwargs: object) -> object:
-        return await asyncio.to_thread(func, *args, **kwargs)
+    def _write(self, write: Callable[[Session], object]) -> asyncio.Future[object]:
+        return self._writer.submit(write)
+
+    def _change(self, linkedid: str, changes: Mapping[str, object], *,
+                first_only: frozenset[str] = frozenset()) -> None:
+        """Change the record (in memory now, in the database by the writer, in the same order)."""
+        self._write(lambda session: self._records.change_in(session, linkedid, changes, first_only=first_only))
+        memory = self._memory.get(linkedid)
+        if memory is not None:
+            memory.changes.append((changes, first_only))
+
+    def _announce(self, publish: Callable[[], None], *waits: asyncio.Future[Any]) -> None:
+        """Publish now if nothing announced earlier is still waiting, else after it and after ``waits`` (a call's
+        start landing, the caller's history): announcements leave in the order of the events that made them."""
+        pending = [wait for wait in waits if not wait.done()]
+        if not self._outbox and not pending:
+            _publish_safely(publish)
+            return
+        self._outbox.append((pending, publish))
+        if self._drainer is None or self._drainer.done():
+            self._drainer = asyncio.create_task(self._drain_outbox())
+
+    async def _drain_outbox(self) -> None:
+        while self._outbox:
+            waits, publish = self._outbox[0]
+            if waits:
+                await asyncio.wait(waits)  # never raises: a refused write or a failed read still lets the rest go
+            self._outbox.popleft()
+            _publish_safely(publish)
+
+    def _announce_call(self, linkedid: str, publish: Callable[[CallPublic], None],
+                       *waits: asyncio.Future[Any]) -> None:
+        """Announce the call as it is now (its record after the changes made so far), once its start has landed."""
+        memory = self._memory.get(linkedid)
+        if memory is None:
+            return
+        upto = len(memory.changes)
+
+        def announce() -> None:
+            if (view := memory.view(upto)) is not None:
+                publish(view)
+
+        self._announce(announce, memory.written, *waits)
 
     async def _on_newchannel(self, event: AmiEvent, origin: float) -> None:
         line = line_by_number(event.get("Exten", ""))
@@ -150,11 +262,12 @@ class CallTracker:
         if linkedid not in self._calls:
             self._calls[linkedid] = LiveCall(line=line.number, state=CallState.MENU, since=origin)
         self._metrics.calls_started.labels(line=line.number).inc()
-        call = await asyncio.to_thread(
-            self._records.start, linkedid=linkedid, line=line.number,
-            caller_number=event.get("CallerIDNum", ""), channel=event.get("Channel", ""), at=_happened(origin),
-        )
-        self._notifier.call_started(call, origin=origin)
+        number, channel, at = event.get("CallerIDNum", ""), event.get("Channel", ""), _happened(origin)
+        written = self._write(lambda session: self._records.start_in(
+            session, linkedid=linkedid, line=line.number, caller_number=number, channel=channel, at=at))
+        if linkedid not in self._memory:
+            self._memory[linkedid] = CallMemory(written=written)  # type: ignore[arg-type]
+        self._announce_call(linkedid, lambda call: self._notifier.call_started(call, origin=origin))
 
     async def _on_new_caller_id(self, event: AmiEvent, origin: float) -> None:
         """The IVR withholds an anonymous caller's ID the moment they choose anonymity (after setting the menu's
@@ -163,48 +276,75 @@ class CallTracker:
         linkedid = event.get("Linkedid", "")
         choices = menu_choices(channel_variables(event))
         if choices.get("anonymous") and linkedid in self._calls:
-            await asyncio.to_thread(self._records.update, linkedid, first_only=(), **choices)
+            self._change(linkedid, choices)
 
     async def _on_user_event(self, event: AmiEvent, origin: float) -> None:
         if event.get("UserEvent") == UserEvent.LINES_BUSY:
             self._metrics.calls_refused_busy.inc()
-            await asyncio.to_thread(self._records.update, event.get("Linkedid", ""), outcome=CallOutcome.LINES_BUSY)
+            self._change(event.get("Linkedid", ""), {"outcome": CallOutcome.LINES_BUSY})
 
     async def _on_queue_join(self, event: AmiEvent, origin: float) -> None:
-        self._enter(event.get("Linkedid", ""), CallState.QUEUED, origin, queue=event.get("Queue", ""))
-        call = await asyncio.to_thread(
-            self._records.update, event.get("Linkedid", ""), first_only=FIRST_QUEUE, queue_name=event.get("Queue"),
-            queued_at=_happened(origin), **menu_choices(channel_variables(event)),
-        )
-        if call is not None:
-            self._notifier.call_queued(call, origin=origin)
+        linkedid = event.get("Linkedid", "")
+        self._enter(linkedid, CallState.QUEUED, origin, queue=event.get("Queue", ""))
+        self._change(linkedid, {"queue_name": event.get("Queue"), "queued_at": _happened(origin),
+                                **menu_choices(channel_variables(event))}, first_only=FIRST_QUEUE)
+        self._announce_call(linkedid, lambda call: self._notifier.call_queued(call, origin=origin))
 
     async def _on_agent_called(self, event: AmiEvent, origin: float) -> None:
-        extension = interface_extension(event.get("Interface", ""))
+        extension, linkedid = interface_extension(event.get("Interface", "")), event.get("Linkedid", "")
         await self._set_agent(extension, event.get("Queue", ""), AgentState.RINGING, origin)
-        call = await asyncio.to_thread(self._records.get, event.get("Linkedid", ""))
-        if call is not None:
-            self._notifier.call_ringing(call, extension=extension, origin=origin)
+        self._read_history_early(linkedid)
+        self._announce_call(linkedid,
+                            lambda call: self._notifier.call_ringing(call, extension=extension, origin=origin))
+
+    def _read_history_early(self, linkedid: str) -> None:
+        """While the operator's phone rings, read what the caller asked before: the screen pop does not wait for
+        the database when they answer (an answer without a ring, e.g. after a resync, reads it then)."""
+        memory = self._memory.get(linkedid)
+        if memory is None or memory.history is not None:
+            return
+        memory.history = asyncio.create_task(self._history_of(memory))
+        self._reading.add(memory.history)
+        memory.history.add_done_callback(self._reading.discard)
+
+    async def _history_of(self, memory: CallMemory) -> list[TicketPublic]:
+        with contextlib.suppress(Exception):
+            await memory.written
+        call = memory.view(len(memory.changes))
+        if call is None or not may_show_caller_number(call):
+            return []
+        try:
+            return await asyncio.get_running_loop().run_in_executor(
+                self._history_threads, self._records.history, call.caller_number)
+        except Exception:  # the pop still shows who is calling; the operator can search the history
+            log.exception("caller history could not be read for the screen pop")
+            return []
 
     async def _on_agent_ring_no_answer(self, event: AmiEvent, origin: float) -> None:
         await self._set_agent(interface_extension(event.get("Interface", "")), event.get("Queue", ""),
                               AgentState.READY, origin)
 
     async def _on_agent_connect(self, event: AmiEvent, origin: float) -> None:
-        extension = interface_extension(event.get("Interface", ""))
-        self._enter(event.get("Linkedid", ""), CallState.TALKING, origin)
+        extension, linkedid = interface_extension(event.get("Interface", "")), event.get("Linkedid", "")
+        self._enter(linkedid, CallState.TALKING, origin)
         await self._set_agent(extension, event.get("Queue", ""), AgentState.TALKING, origin)
-        operator_id = await asyncio.to_thread(self._records.operator_id, extension)
         recording = channel_variables(event).get(Variable.RECORDING) or None
-        call = await asyncio.to_thread(
-            self._records.update, event.get("Linkedid", ""), first_only=FIRST_ANSWER,
-            answered_at=_happened(origin), operator_extension=extension, operator_id=operator_id, recording=recording,
-        )
-        if call is None:
+        answered = {"answered_at": _happened(origin), "operator_extension": extension, "recording": recording}
+        self._write(lambda session: self._records.change_in(session, linkedid, answered, first_only=FIRST_ANSWER,
+                                                            operator_of=extension))
+        memory = self._memory.get(linkedid)
+        if memory is None:
             return
-        history = await asyncio.to_thread(self._records.history, call.caller_number) \
-            if may_show_caller_number(call) else []
-        self._notifier.call_connected(call, extension=extension, history=history, origin=origin)
+        memory.changes.append((answered, FIRST_ANSWER))
+        self._read_history_early(linkedid)
+        history = memory.history
+        assert history is not None
+
+        def pop(call: CallPublic) -> None:
+            tickets = history.result() if may_show_caller_number(call) and not history.cancelled() else []
+            self._notifier.call_connected(call, extension=extension, history=tickets, origin=origin)
+
+        self._announce_call(linkedid, pop, history)
 
     async def _on_agent_complete(self, event: AmiEvent, origin: float) -> None:
         await self._enter_wrap_up(interface_extension(event.get("Interface", "")), event.get("Queue", ""), origin)
@@ -228,7 +368,7 @@ class CallTracker:
                               and current.state == AgentState.WRAP_UP)
 
     async def _on_abandon(self, event: AmiEvent, origin: float) -> None:
-        await asyncio.to_thread(self._records.update, event.get("Linkedid", ""), outcome=CallOutcome.ABANDONED)
+        self._change(event.get("Linkedid", ""), {"outcome": CallOutcome.ABANDONED})
 
     async def _on_hangup(self, event: AmiEvent, origin: float) -> None:
         linkedid = event.get("Linkedid", "")
@@ -236,11 +376,17 @@ class CallTracker:
             return
         self._calls.pop(linkedid, None)
         choices = menu_choices(channel_variables(event))  # the last word on what the caller chose
-        if choices:
-            await asyncio.to_thread(self._records.update, linkedid, first_only=(), **choices)
-        call = await asyncio.to_thread(self._records.finish, linkedid, at=_happened(origin))
-        if call is not None:
-            self._notifier.call_ended(call, origin=origin)
+        at = _happened(origin)
+        finished = self._write(lambda session: self._records.finish_in(session, linkedid, at=at, **choices))
+
+        def ended(_call: CallPublic) -> None:
+            """From the record as written: what the call ended as includes what web workers wrote (a transfer)."""
+            call = finished.result()
+            if isinstance(call, CallPublic):
+                self._notifier.call_ended(call, origin=origin)
+
+        self._announce_call(linkedid, ended, finished)
+        self._memory.pop(linkedid, None)
 
     async def _on_member_status(self, event: AmiEvent, origin: float) -> None:
         """A member added, paused or resumed, or listed by QueueStatus (after a reconnect, when it may also
@@ -286,19 +432,24 @@ class CallTracker:
         async with self._agent_lock:
             if only_if is not None and not only_if(self.agents.get((extension, queue))):
                 return None
-            known = self.agents.get((extension, queue))
+            known, at = self.agents.get((extension, queue)), _happened(origin)
             if known is not None and (known.state, known.reason) == (state, reason):
-                since = known.since  # already logged by this process: no database round trip per event
-            else:
+                since = known.since  # already logged by this process: nothing to write
+            elif known is not None:  # a new state of an operator this process follows: logged behind
+                since = at
+                self._write(lambda session: self._agent_log.append_in(
+                    session, extension=extension, queue=queue, state=state, reason=reason, at=at))
+            else:  # first seen by this process: the log says since when (it may be the state it was already in)
+                await self._writer.flush()
                 since = await asyncio.to_thread(self._agent_log.record, extension=extension, queue=queue,
-                                                state=state, reason=reason, at=_happened(origin))
+                                                state=state, reason=reason, at=at)
             agent = LiveAgent(extension=extension, queue=queue, state=state, since=since, reason=reason)
             if state == AgentState.LOGGED_OUT:
                 self.agents.pop((extension, queue), None)
             else:
                 self.agents[(extension, queue)] = agent
-            self._notifier.agent_state(extension=extension, queue=queue, state=state.value, reason=reason,
-                                       since=since, origin=origin)
+            self._announce(lambda: self._notifier.agent_state(extension=extension, queue=queue, state=state.value,
+                                                              reason=reason, since=since, origin=origin))
             return agent
 
     async def resync_agents(self, members: Iterable[AmiEvent], origin: float) -> None:
@@ -309,6 +460,7 @@ class CallTracker:
             if member.get("Event") == "QueueMember":
                 listed.add((member_extension(member), member.get("Queue", "")))
                 await self._on_member_status(member, origin)
+        await self._writer.flush()
         for status in await asyncio.to_thread(self._agent_log.current):
             if (status.extension, status.queue) not in listed:
                 await self._set_agent(status.extension, status.queue, AgentState.LOGGED_OUT, origin)
@@ -318,9 +470,15 @@ class CallTracker:
         await asyncio.gather(*self._timers, return_exceptions=True)
 
     async def stop(self) -> None:
+        """Timers cancelled; the announcements waiting and the record writes are finished (the writes flushed)."""
         for timer in list(self._timers):
             timer.cancel()
         await asyncio.gather(*self._timers, return_exceptions=True)
+        if self._drainer is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.gather(self._drainer, return_exceptions=True), 5.0)
+        await self._writer.stop()
+        self._history_threads.shutdown(wait=False)
 
     async def resync(self, live_linkedids: set[str], waiting: Iterable[AmiEvent] = (), *,
                      channels: Iterable[AmiEvent] = (), asterisk_booted_at: datetime | None = None) -> None:
@@ -330,6 +488,7 @@ class CallTracker:
         now from Asterisk's channels; what they went through meanwhile (queued, answered) is filled in. Their
         state is what Asterisk lists as waiting (QueueStatus's QueueEntry rows, with their wait), else what we
         knew, else what the record says. One we had queued and that waits no more was answered meanwhile."""
+        await self._writer.flush()  # what we wrote behind lands before it is compared with Asterisk
         closed, still_open = await asyncio.to_thread(self._records.close_missing, live_linkedids, at=_now(),
                                                      asterisk_booted_at=asterisk_booted_at)
         if closed:
@@ -356,6 +515,18 @@ class CallTracker:
                 calls[record.linkedid] = LiveCall(line=record.line, since=now,
                                                   state=_state_when_not_waiting(known, record))
         self._calls = calls
+        self._remember(still_open)
+
+    def _remember(self, still_open: list[CallPublic]) -> None:
+        """The memory follows the records still open: those learnt here start from their record as it stands."""
+        open_ids = {record.linkedid for record in still_open}
+        for linkedid in [known for known in self._memory if known not in open_ids]:
+            self._memory.pop(linkedid)
+        for record in still_open:
+            if record.linkedid not in self._memory:
+                written: asyncio.Future[CallPublic | None] = asyncio.get_running_loop().create_future()
+                written.set_result(record)
+                self._memory[record.linkedid] = CallMemory(written=written)
 
     async def _adopted(self, live: LiveChannels, recorded: set[str]) -> list[CallPublic]:
         """Citizens' calls that began while we were away (their Newchannel never reached us): recorded now."""
@@ -458,6 +629,13 @@ def menu_choices(variables: Mapping[str, str]) -> dict[str, object]:
     if variables.get(Variable.ANONYMOUS) == "1":
         choices.update(anonymous=True, caller_number="")
     return choices
+
+
+def _publish_safely(publish: Callable[[], None]) -> None:
+    try:
+        publish()
+    except Exception:
+        log.exception("an announcement could not be made")
 
 
 def _now() -> datetime:

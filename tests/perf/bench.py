@@ -5,7 +5,11 @@ Speed is reported as ratios against a baseline measured side by side, in the sam
 round trip of one line over loopback TCP to a trivial echo process (see docs/benchmarks.md).
 
     python -m tests.perf.bench [--calls N] [--operators M] [--hold-ms X] [--parts calls,public]
-                               [--public-connections C] [--public-seconds S] [--output docs/benchmarks.md]
+                               [--rate R --duration S] [--public-connections C] [--public-seconds S]
+                               [--output docs/benchmarks.md]
+
+``--rate R --duration S`` is the sustained mode: R new calls each second for S seconds (sipp -r), instead of
+N at once. Each mode writes its own section of the report (the 30-call burst keeps "Latest run").
 
 The public part (tests/perf/public_site.py) loads the citizens' site with wrk after the calls. The clusters part
 (tests/perf/complaint_clusters.py, `--parts clusters`), the fan-out part (tests/perf/fanout_bench.py,
@@ -30,7 +34,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator, Coroutine, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -55,6 +59,7 @@ from tests.perf.data_bench import PLANS as DATA_PLANS
 from tests.perf.data_bench import data_table, existing_section, run_data, upsert_block, write_plans
 from tests.perf.fanout_bench import HEADING as FANOUT_HEADING
 from tests.perf.fanout_bench import fanout_section, run_fanout
+from tests.perf.process_usage import UsageReport, watched
 from tests.perf.public_site import PublicSiteOutcome, public_site_rows, run_public_site
 from tests.perf.reports_bench import HEADING as REPORTS_HEADING
 from tests.perf.reports_bench import reports_section, run_reports
@@ -99,6 +104,8 @@ class Outcome:
     calls: int
     operators: int
     hold_ms: int
+    rate: int | None = None  # the sustained mode: new calls each second (calls = rate x duration)
+    duration_s: int | None = None
     sipp: SippResult | None = None
     pops: int = 0
     agi_all: tuple[float | None, float | None, int] = (None, None, 0)
@@ -106,6 +113,8 @@ class Outcome:
     baseline: LatencyRecorder = field(default_factory=LatencyRecorder)
     pop_server: tuple[float | None, float | None, int] = (None, None, 0)
     pop_client: LatencyRecorder = field(default_factory=LatencyRecorder)
+    pop_from_phone: LatencyRecorder = field(default_factory=LatencyRecorder)  # operator's 200 OK → ws receive
+    usage: UsageReport = field(default_factory=UsageReport)
     asterisk_version: str = "?"
     run_calls: bool = True
     public: PublicSiteOutcome | None = None
@@ -203,6 +212,43 @@ async def collect_pops(console: Console) -> None:
                 console.pops.append((message, datetime.now(UTC)))
 
 
+ANSWER_SENT = re.compile(r"^-{10,} (\d{4}-\d\d-\d\d[ \t]\d\d:\d\d:\d\d\.\d+)", re.MULTILINE)
+
+
+def phone_answers(message_log: Path) -> dict[str, list[datetime]]:
+    """When each operator's phone sent its 200 OK to an INVITE (it answered), by extension, from sipp's
+    -trace_msg log (its clock is this machine's, in UTC here)."""
+    if not message_log.exists():
+        return {}
+    text = message_log.read_text(errors="replace")
+    answers: dict[str, list[datetime]] = defaultdict(list)
+    stamps = list(ANSWER_SENT.finditer(text))
+    for stamp, after in zip(stamps, [*stamps[1:], None], strict=True):
+        body = text[stamp.end():after.start() if after else len(text)]
+        if "message sent" not in body[:120]:  # the line after the stamp: "UDP message sent (N bytes):"
+            continue
+        if "SIP/2.0 200 OK" not in body or not re.search(r"^CSeq:\s*\d+ INVITE", body, re.MULTILINE):
+            continue
+        to = re.search(r"^To:.*?sip:([^@>;]+)@", body, re.MULTILINE)
+        if to:
+            at = datetime.fromisoformat(stamp.group(1).replace("\t", " ")).replace(tzinfo=UTC)
+            answers[to.group(1)].append(at)
+    return {extension: sorted(times) for extension, times in answers.items()}
+
+
+def answered_on_phone(answers: dict[str, list[datetime]], extension: str, received: datetime) -> float | None:
+    """Seconds from the latest answer of ``extension``'s phone before the pop arrived to its arrival."""
+    before = [at for at in answers.get(extension, ()) if at <= received]
+    return (received - before[-1]).total_seconds() if before else None
+
+
+def worker_threads_queued(loop: asyncio.AbstractEventLoop) -> int:
+    """Jobs waiting for one of asyncio.to_thread's worker threads (the database calls of FastAGI, the tracker...)."""
+    executor = getattr(loop, "_default_executor", None)
+    queue = getattr(executor, "_work_queue", None)
+    return queue.qsize() if queue is not None else 0
+
+
 def answered_to_received(message: dict[str, Any], received: datetime) -> float | None:
     answered = message["data"]["call"].get("answered_at")
     if not answered:
@@ -213,14 +259,16 @@ def answered_to_received(message: dict[str, Any], received: datetime) -> float |
 
 
 async def run_calls(settings: Settings, outcome: Outcome, accounts: Sequence[StaffAccount], workdir: Path,
-                    base_port: int) -> None:
+                    base_port: int, asterisk_pid: Callable[[], int | None]) -> None:
     phones_port, citizens_port = base_port + 71, base_port + 70
     sipp = Sipp(sip_port=settings.sip_port, workdir=workdir)
     registered = await sipp.register_phones([(a.extension, a.sip_password) for a in accounts], local_port=phones_port)
     if registered.successful != len(accounts):
         raise RuntimeError(f"only {registered.successful}/{len(accounts)} phones registered:\n"
                            f"{registered.output[-3000:]}")
-    phones = await sipp.start_phones(local_port=phones_port)
+    message_log = workdir / "phones-messages.log"
+    phones = await sipp.start_phones(local_port=phones_port, message_log=message_log)
+    consoles: list[Console] = []
     try:
         async with running_backend(settings) as backend, contextlib.AsyncExitStack() as stack:
             take_signals_back()
@@ -245,13 +293,24 @@ async def run_calls(settings: Settings, outcome: Outcome, accounts: Sequence[Sta
             backend.services.web.metrics.reset_latencies()
             running = asyncio.Event()
             collectors = [asyncio.create_task(collect_pops(console)) for console in consoles]
+            telephony = backend.services.telephony
+            assert telephony is not None  # the bench's backend drives Asterisk itself
+            pids = {"backend": os.getpid, "asterisk": asterisk_pid}
+            bus, loop = backend.services.bus, asyncio.get_running_loop()
+            gauges = {"ami_events_pending": lambda: telephony.bridge.events_pending,
+                      "record_writes_pending": lambda: telephony.tracker.writes_pending,
+                      "announcements_waiting": lambda: telephony.tracker.announcements_waiting,
+                      "console_events_queued": lambda: getattr(bus, "deepest_backlog", 0),
+                      "worker_threads_queue": lambda: worker_threads_queued(loop)}
+            sustained = outcome.rate is not None and outcome.duration_s is not None
             try:
-                async with echo_baseline(outcome.baseline, running):
+                async with echo_baseline(outcome.baseline, running), watched(pids, gauges, outcome.usage):
                     running.set()
                     outcome.sipp = await sipp.citizen_calls(
                         caller=CITIZEN, digits="1", hold_ms=outcome.hold_ms, calls=outcome.calls,
-                        concurrent=outcome.calls, rate_per_s=outcome.calls, local_port=citizens_port,
-                        timeout=60 + outcome.hold_ms / 1000,
+                        concurrent=outcome.calls, rate_per_s=outcome.rate or outcome.calls,
+                        local_port=citizens_port,
+                        timeout=60 + outcome.hold_ms / 1000 + (outcome.duration_s or 0 if sustained else 0),
                     )
                     running.clear()
                 deadline = time.monotonic() + 5  # late pops, if any, get a few seconds more
@@ -280,6 +339,12 @@ async def run_calls(settings: Settings, outcome: Outcome, accounts: Sequence[Sta
         phones.kill()
         await phones.wait()
         kill_our_children("sipp")
+    answers = phone_answers(message_log)
+    for console in consoles:
+        for message, received in console.pops:
+            waited = answered_on_phone(answers, str(message["data"].get("extension", "")), received)
+            if waited is not None:
+                outcome.pop_from_phone.observe(waited)
 
 
 def verdict(outcome: Outcome) -> str:
@@ -333,12 +398,34 @@ def ratio(ours: float | None, base: float | None) -> str:
     return "n/a" if ours is None or not base else f"{ours / base:,.1f}×"
 
 
+def usage_rows(usage: UsageReport) -> list[tuple[str, str]]:
+    """CPU and memory of the backend process (with the bench's own clients in it) and of Asterisk, over the calls."""
+    if not usage.wall_seconds:
+        return []
+    rows = [("Calls phase wall time / machine CPU busy (every process, 2 cores shared)",
+             f"{usage.wall_seconds:.0f} s / {usage.machine_cpu_seconds:.0f} CPU s "
+             f"({usage.machine_cpu_seconds / usage.wall_seconds:.2f} cores on average)")]
+    for name, label in (("backend", "Backend process (telephony + web + the bench's clients)"),
+                        ("asterisk", "Asterisk")):
+        found = usage.processes.get(name)
+        if found is None:
+            continue
+        rss = "n/a" if found.peak_rss_mb is None else f"{found.peak_rss_mb:.0f} MB"
+        rows.append((f"{label}: CPU s / average cores / busiest second / peak RSS",
+                     f"{found.cpu_seconds:.1f} s / {found.cores(usage.wall_seconds):.2f} / "
+                     f"{found.busiest_cores:.2f} cores / {rss}"))
+    peaks = ", ".join(f"{name} {value:.0f}" for name, value in sorted(usage.peaks.items()))
+    rows.append(("Peak backlogs (sampled each second)", peaks or "n/a"))
+    return rows
+
+
 def results_table(outcome: Outcome) -> str:
     base50, base99 = outcome.baseline.quantile(0.5), outcome.baseline.quantile(0.99)
     setvar = outcome.agi_by_command.get("SET VARIABLE", LatencyRecorder())
     set50, set99 = setvar.quantile(0.5), setvar.quantile(0.99)
     all50, all99, all_count = outcome.agi_all
     pop50, pop99, pop_count = outcome.pop_server
+    phone50, phone99 = outcome.pop_from_phone.quantile(0.5), outcome.pop_from_phone.quantile(0.99)
     machine = (f"{os.cpu_count()} CPUs, Python {platform.python_version()}, {platform.system()} "
                f"{platform.release()}, Asterisk {outcome.asterisk_version}")
     failed = outcome.failed_calls
@@ -349,7 +436,9 @@ def results_table(outcome: Outcome) -> str:
     rows = [
         ("Date (UTC)", datetime.now(UTC).strftime("%Y-%m-%d %H:%M")),
         ("Machine", machine),
-        ("Calls N / operators M / citizen hold", f"{outcome.calls} / {outcome.operators} / {outcome.hold_ms} ms"),
+        ("Calls N / operators M / citizen hold", f"{outcome.calls} / {outcome.operators} / {outcome.hold_ms} ms"
+         + (f" (sustained: {outcome.rate} new calls/s for {outcome.duration_s} s)" if outcome.rate else
+            " (all at once)")),
         ("Failed calls (sipp)", str(failed)),
         ("Screen pops received (websockets)", f"{outcome.pops} / {outcome.calls}"),
         ("AGI command p50 / p99 ms, no media (SET VARIABLE)", f"{pair(set50, set99)} (n={setvar.count})"),
@@ -364,6 +453,10 @@ def results_table(outcome: Outcome) -> str:
         ("Screen pop p50 / p99 ms, client (AgentConnect arrival → websocket receive)",
          f"{pair(outcome.pop_client.quantile(0.5), outcome.pop_client.quantile(0.99))} "
          f"(n={outcome.pop_client.count})"),
+        ("Phone answered → screen shown p50 / p99 ms (operator sipp's 200 OK sent → websocket receive)",
+         f"{pair(phone50, phone99)} (n={outcome.pop_from_phone.count})"),
+        ("Phone answered → screen shown / baseline, p50 / p99", f"{ratio(phone50, base50)} / {ratio(phone99, base99)}"),
+        *usage_rows(outcome.usage),
     ]
     if not outcome.run_calls:
         rows = rows[:2]
@@ -402,6 +495,15 @@ A p99 over n=N samples is
 the slowest one or two, while the baseline's p99 covers ~900 pings across the whole run: compare p50 ratios,
 read p99 ratios as a rough bound. The bench's own websocket clients share the backend's process and loop.
 
+**At scale (issue #16).** `--calls 100`, `--calls 300` (N at once) and the sustained mode `--rate 10 --duration 300`
+(10 new calls each second for 5 minutes, sipp `-r`) write sections of their own below. Each also reports what the
+operator waits for: **phone answered → screen shown**, from the moment the operator's sipp phone sent its `200 OK`
+to the INVITE (its `-trace_msg` log, same clock) to the websocket receive in that operator's console; CPU seconds,
+the busiest second and the peak RSS (`VmHWM`) of the backend process and of Asterisk, read from `/proc` during the
+calls (the backend process also runs the bench's own consoles and echo pinger); the machine's CPU busy over the same
+time (every process, other people's included: the machine is shared); and the largest backlog of AMI events and of
+record writes (ADR 0084) sampled each second.
+
 **The public site** (`--parts public`, tests/perf/public_site.py): the same backend (one process, as `make run`
 serves it, on the bench's SQLite database) under wrk (Debian's package, another process) with 200 connections open
 at once, three runs of 20 s one after another: the baseline, `GET /healthz` (the same server, middleware and one
@@ -415,8 +517,17 @@ baseline are the figures to compare between runs and machines. wrk shares the tw
 """
 
 
-def write_report(path: Path, table: str) -> None:
-    write_section(path, LATEST_HEADING, f"{LATEST_HEADING}\n\n{table}\n")
+def write_report(path: Path, table: str, heading: str = LATEST_HEADING) -> None:
+    write_section(path, heading, f"{heading}\n\n{table}\n")
+
+
+def report_heading(outcome: Outcome) -> str:
+    """The default 30-call burst is "Latest run"; other sizes and the sustained mode keep sections of their own."""
+    if outcome.rate is not None:
+        return f"## Calls sustained: {outcome.rate} new calls/s for {outcome.duration_s} s"
+    if outcome.calls == 30 or not outcome.run_calls:
+        return LATEST_HEADING
+    return f"## Calls: {outcome.calls} at once"
 
 
 def write_section(path: Path, heading: str, section: str) -> None:
@@ -453,12 +564,19 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--data-slow-samples", type=int, default=10,
                         help="data: samples of the wallboard and the scorecard (the trend a third of them)")
     parser.add_argument("--data-label", default="Latest run", help="data: the run's sub-heading (e.g. before/after)")
+    parser.add_argument("--rate", type=int, default=None,
+                        help="sustained mode: new calls each second (with --duration; calls = rate x duration)")
+    parser.add_argument("--duration", type=int, default=None, help="sustained mode: seconds of new calls")
     parser.add_argument("--public-connections", type=int, default=200, help="wrk's connections open at once")
     parser.add_argument("--public-seconds", type=int, default=20, help="length of each wrk run")
     args = parser.parse_args(argv)
     args.parts = {part.strip() for part in args.parts.split(",") if part.strip()}
     if not args.parts or args.parts - {"calls", "public", "clusters", "fanout", "agi-baseline", "data", "reports"}:
         parser.error("--parts takes calls, public, clusters, fanout, agi-baseline, data, reports or several of them")
+    if (args.rate is None) != (args.duration is None):
+        parser.error("--rate and --duration go together")
+    if args.rate is not None:
+        args.calls = args.rate * args.duration
     if args.operators is None:
         args.operators = args.calls
     if args.calls < 1 or args.operators < 1:
@@ -577,8 +695,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.parts -= {"agi-baseline"}
         if not args.parts:
             return 0 if baseline_ok else 1
-    outcome = Outcome(calls=args.calls, operators=args.operators, hold_ms=args.hold_ms,
-                      run_calls="calls" in args.parts, run_public="public" in args.parts)
+    outcome = Outcome(calls=args.calls, operators=args.operators, hold_ms=args.hold_ms, rate=args.rate,
+                      duration_s=args.duration, run_calls="calls" in args.parts, run_public="public" in args.parts)
     accounts = bench_operators(args.operators)
     with tempfile.TemporaryDirectory(prefix="pasokh-bench-") as tmp:
         workdir = Path(tmp)
@@ -594,7 +712,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             wait_for_free_ports(args.base_port)
             provision_asterisk(settings, phones=[a.phone for a in accounts], extra_ami_users=[TEST_AMI_USER])
             if outcome.run_calls:
-                asyncio.run(cancellable(run_calls(settings, outcome, accounts, workdir / "sipp", args.base_port)))
+                asyncio.run(cancellable(run_calls(settings, outcome, accounts, workdir / "sipp", args.base_port,
+                                                  asterisk.pid)))
             if outcome.run_public:
                 asyncio.run(cancellable(run_public(settings, outcome, args.public_connections, args.public_seconds)))
         except (KeyboardInterrupt, asyncio.CancelledError):
@@ -606,7 +725,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(outcome.sipp.output[-3000:], file=sys.stderr)
     table = results_table(outcome)
     print(table)
-    write_report(args.output, table)
+    write_report(args.output, table, report_heading(outcome))
     print(f"\nwritten to {args.output}")
     return 0 if outcome.ok else 1
 

@@ -22,6 +22,7 @@ class FakeSocket:
         self.closed = asyncio.Event()
 
     async def send_text(self, text: str) -> None:
+        """Events come as JSON text, encoded once for every console of a role: the test reads them back."""
         self.sent.append(json.loads(text))
         await asyncio.sleep(0)
 
@@ -56,6 +57,27 @@ async def test_given_events_when_a_console_listens_then_they_arrive_in_order_num
     sent = await serving
     assert [(m["seq"], m["name"], m["data"].get("n")) for m in sent] == [
         (0, "hello", None), (1, "agent_state", 0), (2, "agent_state", 1), (3, "agent_state", 2)]
+
+
+async def test_given_consoles_of_two_roles_when_an_event_goes_out_then_each_role_s_text_is_encoded_once() -> None:
+    bus = InProcessBus()
+    hub = WebsocketHub(bus=bus, metrics=Metrics())
+    sockets = [FakeSocket() for _ in range(3)]
+    roles = [Role.SUPERVISOR, Role.SUPERVISOR, Role.VIEWER]
+    serving = [asyncio.create_task(serve_until(hub, socket, 3, role=role)) for socket, role in zip(sockets, roles,
+                                                                                                   strict=True)]
+    while bus.subscriber_count < 3:
+        await asyncio.sleep(0.01)
+    first = bus.publish("call_queued", {"call": {"caller_number": "09121111111", "line": "137"}})
+    bus.publish("call_queued", {"call": {"caller_number": "09122222222", "line": "137"}})
+    sent = await asyncio.gather(*serving)
+
+    assert sorted(first.encoded) == sorted({Role.SUPERVISOR.value, Role.VIEWER.value})
+    for messages in sent:
+        assert [m["seq"] for m in messages] == [0, 1, 2]  # each console numbers its own
+    assert sent[0] == sent[1]
+    assert sent[0][1]["data"]["call"]["caller_number"] == "09121111111"
+    assert sent[2][1]["data"]["call"].get("caller_number") != "09121111111"  # the mayor's office sees no number
 
 
 async def test_given_a_console_too_slow_for_a_burst_when_events_were_dropped_then_it_is_told_to_resync() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -57,6 +58,7 @@ class Tracking:
     async def feed(self, *events: Mapping[str, str]) -> None:
         for event in events:
             await self.tracker.handle(event, time.monotonic())
+        await self.tracker.settled()  # the records written and the announcements made (ADR 0084)
 
     def published(self) -> list[DomainEvent]:
         out = []
@@ -167,6 +169,87 @@ async def test_given_a_full_answered_call_when_tracked_then_the_record_and_the_b
     assert tracking.tracker.live_calls == set()
     assert tracking.tracker.agents[("1001", "line137")].state == "wrap_up"
     assert tracking.metrics.registry.get_sample_value("pasokh_calls_started_total", {"line": "137"}) == 1
+
+
+class HeldDatabase:
+    """A record write that holds the tracker's writer, as a database slow under load would, until released."""
+
+    def __init__(self, tracker: CallTracker) -> None:
+        self._open = threading.Event()
+        self._entered = threading.Event()
+        tracker.record_writer.submit(self._hold)
+
+    def _hold(self, _session: Session) -> None:
+        self._entered.set()
+        self._open.wait(10)
+
+    async def holding(self) -> HeldDatabase:
+        await asyncio.to_thread(self._entered.wait, 10)
+        return self
+
+    def release(self) -> None:
+        self._open.set()
+
+
+async def handle(tracking: Tracking, *events: Mapping[str, str]) -> None:
+    """Events handled as the bridge hands them over, without waiting for the records to land."""
+    for event in events:
+        await tracking.tracker.handle(event, time.monotonic())
+
+
+async def test_given_the_database_behind_when_the_operator_answers_then_the_screen_pop_does_not_wait_for_it(
+    tracking: Tracking,
+) -> None:
+    add_operator(tracking.engine)
+    events = answered_call_events()
+    await tracking.feed(*events[:5])  # started, queued, ringing: the records landed
+    tracking.published()
+    held = await HeldDatabase(tracking.tracker).holding()
+
+    await handle(tracking, events[5])  # AgentConnect
+    popped = [e for e in tracking.published() if e.name == "call_connected"]
+    assert popped and popped[0].data["call"]["answered_at"] is not None
+    assert popped[0].data["call"]["operator_extension"] == "1001"
+    assert tracking.call().answered_at is None  # the record is still behind
+    assert tracking.tracker.writes_pending >= 2
+
+    held.release()
+    await tracking.tracker.settled()
+    assert tracking.call().answered_at is not None and tracking.call().operator_extension == "1001"
+
+
+async def test_given_a_call_s_start_not_yet_written_when_its_events_come_then_they_are_announced_in_their_order(
+    tracking: Tracking,
+) -> None:
+    add_operator(tracking.engine)
+    await tracking.feed({**queue_member("1001"), "Event": "QueueMemberAdded", "Interface": "PJSIP/1001"})
+    tracking.published()
+    held = await HeldDatabase(tracking.tracker).holding()
+    await handle(tracking, *answered_call_events())
+    assert tracking.published() == []  # nothing can be shown before the call has its record (its id)
+
+    held.release()
+    await tracking.tracker.settled()
+    assert [e.name for e in tracking.published()] == [
+        "call_started", "call_queued", "agent_state", "call_ringing", "agent_state", "call_connected",
+        "agent_state", "call_ended",
+    ]
+    assert tracking.call().outcome == CallOutcome.ANSWERED
+
+
+async def test_given_records_still_being_written_when_the_tracker_stops_then_they_are_saved(
+    tracking: Tracking,
+) -> None:
+    add_operator(tracking.engine)
+    await tracking.feed({**queue_member("1001"), "Event": "QueueMemberAdded", "Interface": "PJSIP/1001"})
+    held = await HeldDatabase(tracking.tracker).holding()
+    await handle(tracking, *answered_call_events())
+    held.release()
+    await tracking.tracker.stop()
+
+    call = tracking.call()
+    assert (call.outcome, call.operator_extension) == (CallOutcome.ANSWERED, "1001")
+    assert call.ended_at is not None
 
 
 async def test_given_the_caller_hangs_up_while_queued_when_tracked_then_the_outcome_is_abandoned(
@@ -428,9 +511,13 @@ class CountingAgentLog(AgentStateLog):
         super().__init__(engine=engine)
         self.records = 0
 
-    def record(self, **change: Any) -> datetime:
+    def record_in(self, session: Session, **change: Any) -> datetime:  # type: ignore[override]
         self.records += 1
-        return super().record(**change)
+        return super().record_in(session, **change)
+
+    def append_in(self, session: Session, **change: Any) -> None:  # type: ignore[override]
+        self.records += 1
+        super().append_in(session, **change)
 
 
 async def test_given_an_operator_already_ready_when_asterisk_reports_ready_again_then_the_database_is_not_asked(
@@ -447,6 +534,7 @@ async def test_given_an_operator_already_ready_when_asterisk_reports_ready_again
     assert log.records == 1
     assert tracker.agents[("1002", "line137")].since == since
     await tracker.resync_agents([queue_member("1002", paused="1", reason="break")], time.monotonic())
+    await tracker.settled()
     assert log.records == 2
 
 
@@ -497,6 +585,7 @@ async def test_given_events_handled_behind_a_backlog_when_tracked_then_the_call_
     handled_at = datetime.now(UTC)
     for event in answered_call_events():
         await tracking.tracker.handle(event, time.monotonic() - 2.0)  # each waited two seconds in the inbox
+    await tracking.tracker.settled()
 
     call = tracking.call()
     assert call.answered_at is not None and call.started_at is not None
