@@ -82,6 +82,8 @@ async def measured(page: Page) -> dict[str, Any]:
     return result
 
 
+# A page's width is its templates' and styles', whichever database fills it: one kind is enough.
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 @pytest.mark.parametrize("size", SIZES.values(), ids=SIZES.keys())
 async def test_given_each_page_and_its_role_when_seen_at_desk_and_phone_sizes_then_nothing_scrolls_sideways(
     engine: sa.Engine, web_backend: WebBackend, chromium: Browser, size: tuple[int, int],
