@@ -347,11 +347,25 @@ export function openEvents(loadSnapshot, onEvent) {
   let loading = false;
   let stale = false;
   let failures = 0;
+  let open = false;  // the badge speaks of the snapshot only while the socket is up; else it says «قطع»
+  // The snapshot is asked again while the database is away (the badge says so), so a page never keeps a view it
+  // could not load; another failure is said on the badge until the next event or reconnect loads it again.
+  const waiting = (message) => {
+    if (!open) return;
+    $("connection").textContent = message ? "در انتظار" : "متصل";
+    $("connection").className = message ? "badge off" : "badge on";
+    $("connection").title = message;
+  };
   const refresh = async () => {
     if (loading) { stale = true; return; }
     loading = true;
     try {
-      do { stale = false; await loadSnapshot(); } while (stale);
+      do { stale = false; await retryWhileAway(loadSnapshot, waiting); } while (stale);
+    } catch (error) {
+      if (open) {
+        $("connection").textContent = "خطا"; $("connection").className = "badge off";
+        $("connection").title = error.message;
+      }
     } finally {
       loading = false;
     }
@@ -362,6 +376,7 @@ export function openEvents(loadSnapshot, onEvent) {
     const socket = new WebSocket(`${scheme}://${location.host}/ws`);
     socket.onopen = () => {
       failures = 0;
+      open = true;
       $("connection").textContent = "متصل"; $("connection").className = "badge on";
       refresh();
     };
@@ -377,6 +392,7 @@ export function openEvents(loadSnapshot, onEvent) {
     };
     socket.onclose = (e) => {
       if (e.code === 4401) { location.href = "/login"; return; }  // the session was revoked or expired
+      open = false;
       $("connection").textContent = "قطع"; $("connection").className = "badge off";
       setTimeout(connect, reconnectDelay(failures));
       failures += 1;

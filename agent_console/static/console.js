@@ -174,10 +174,17 @@ function onEvent(message) {
     state.queues = [...state.queues.filter((q) => q.queue !== data.queue), data];
     if (data.queue === chosenQueue()) setQueueState(data.state, data.reason, data.since);
   } else if (name === "callback_requested" || name === "callback_closed") {
-    loadCallbacks();
+    reloadInBackground(loadCallbacks, $("callbacks-error"));
   } else if (name === "ticket_created" && data.ticket.source === "voice_message") {
-    loadVoiceMessages();
+    reloadInBackground(loadVoiceMessages, $("voice-messages-error"));
   }
+}
+
+// A list an event said has changed: while the database is away it is asked again (saying so under the list), and
+// any other failure is said there too; never an uncaught error that leaves the list silently stale.
+function reloadInBackground(load, errorElement) {
+  retryWhileAway(load, (waiting) => showError(errorElement, waiting))
+    .catch((error) => showError(errorElement, error.message));
 }
 
 async function loadCallbacks() {
