@@ -138,10 +138,13 @@ _DIALECT_PARTS = {
         "deadline": "r.referred_at + c.sla_hours * INTERVAL '1 hour'",
         "done_after_us": "CAST(EXTRACT(EPOCH FROM (r.done_at - r.referred_at)) * 1000000 AS BIGINT)",
     },
+    # SQLite's date functions keep milliseconds and round: the whole seconds go in alone, the microseconds are added
+    # back as text, so 12:00:55.999888 stays in its second (a rounded one was a second late: Hypothesis found it).
     "sqlite": {
-        "deadline": "CASE WHEN c.sla_hours IS NULL THEN NULL ELSE strftime('%Y-%m-%d %H:%M:%S', r.referred_at, "
-                    "'+' || c.sla_hours || ' hours') || substr(r.referred_at, 20) END",
-        "done_after_us": "(CAST(strftime('%s', r.done_at) AS INTEGER) - CAST(strftime('%s', r.referred_at) AS INTEGER))"
+        "deadline": "CASE WHEN c.sla_hours IS NULL THEN NULL ELSE strftime('%Y-%m-%d %H:%M:%S', "
+                    "substr(r.referred_at, 1, 19), '+' || c.sla_hours || ' hours') || substr(r.referred_at, 20) END",
+        "done_after_us": "(CAST(strftime('%s', substr(r.done_at, 1, 19)) AS INTEGER)"
+                         " - CAST(strftime('%s', substr(r.referred_at, 1, 19)) AS INTEGER))"
                          " * 1000000 + CAST(substr(r.done_at, 21, 6) AS INTEGER)"
                          " - CAST(substr(r.referred_at, 21, 6) AS INTEGER)",
     },

@@ -151,3 +151,17 @@ def test_given_receipts_gone_stale_when_rebuilding_from_the_command_line_then_th
     (line,) = compute_scorecard(session, start=START, end=END, now=END).units
     assert (line.received, line.reported_done, line.on_time) == (1, 1, 1)
     assert "1 unit receipts rebuilt" in capsys.readouterr().out
+
+
+def test_given_a_referral_a_microsecond_shy_of_a_second_when_rebuilt_then_its_deadline_and_time_to_done_stay_exact(
+        session: Session) -> None:
+    units, categories, actor = cast(session)
+    referred = 10 + 55.999888 / 3600  # SQLite's date functions would round this up to the next second
+    done = 20 + 1.999999 / 3600
+    a_ticket(session, "EDGE", categories[0], actor, step(referred, A.REFER, units[0]), step(11, A.ACCEPT),
+             step(done, A.REPORT_DONE))
+
+    (receipt,) = session.exec(select(UnitReceipt).where(UnitReceipt.unit_id == units[0].id)).all()
+    assert receipt.referred_at == t(referred)
+    assert receipt.deadline == t(referred) + timedelta(hours=24)
+    assert receipt.done_after_us == round((t(done) - t(referred)) / timedelta(microseconds=1))
